@@ -1,0 +1,182 @@
+"""Frozen objects a zone's process definition is validated into.
+
+Everything here is plain data: the engine reads it, nothing writes it after
+loading. Collections are tuples and mapping proxies so that a loaded
+definition cannot be mutated by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, Mapping
+
+ItemCategory = Literal["unified_service", "commitment", "approval", "filing", "utility"]
+CATEGORIES: tuple[str, ...] = ("unified_service", "commitment", "approval", "filing", "utility")
+
+LimitUnit = Literal["working_days", "calendar_days"]
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """A legal time limit: N working days (工作日) or N calendar days (自然日)."""
+
+    amount: int
+    unit: LimitUnit = "working_days"
+
+    @property
+    def calendar_days(self) -> bool:
+        return self.unit == "calendar_days"
+
+    @property
+    def approx_working_days(self) -> int:
+        """The limit in working days, for planning and the critical path only:
+        a calendar-day limit counts as ceil(n × 5 / 7) working days. The real
+        deadline comes from the statutory clock, holidays included."""
+        if self.unit == "calendar_days":
+            return -(-self.amount * 5 // 7)
+        return self.amount
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit.replace('_', ' ')}"
+
+
+@dataclass(frozen=True)
+class Material:
+    """A material the enterprise supplies. ``secondary`` ones may be missing at
+    acceptance under 容缺受理 (accept with gaps)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    secondary: bool = False
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What may cover (waive) an item instead of doing it.
+
+    ``evaluation``: code of a regional evaluation (区域评估) which, when valid on
+    the project's parcel, covers the item. ``commitment``: the item may be
+    completed by a signed commitment letter (承诺制)."""
+
+    evaluation: str | None = None
+    commitment: bool = False
+
+
+@dataclass(frozen=True)
+class Item:
+    """One service item on a project's approval path."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    category: str
+    department: str
+    limit: TimeLimit
+    requires: tuple[str, ...] = ()
+    gates: str | None = None  # lifecycle stage this item must close before
+    available_from: str | None = None  # stage the project must reach before it opens
+    materials: tuple[Material, ...] = ()
+    coverage: Coverage = field(default_factory=Coverage)
+    basis: str = ""
+    max_extension_days: int = 0
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class Industry:
+    code: str
+    name_zh: str
+    name_en: str
+    group: str
+
+
+@dataclass(frozen=True)
+class IndustryGroup:
+    code: str
+    name_zh: str
+    name_en: str
+    departments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A step of the project lifecycle (intention → … → verified)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    order: int
+    auto_advance: bool = False  # advance as soon as the items gating it close
+    terminal: bool = False
+    side: bool = False  # suspended / terminated: reachable from any step
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A validated zone definition. ``version`` is a content hash of the source
+    files; projects record it and keep running on it when a new one loads."""
+
+    zone: str
+    name_zh: str
+    name_en: str
+    version: str
+    items: Mapping[str, Item]  # in dependency (topological) order
+    departments: Mapping[str, Department]
+    groups: Mapping[str, IndustryGroup]
+    industries: Mapping[str, Industry]
+    stages: Mapping[str, Stage]  # in lifecycle order, side stages last
+    source: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("items", "departments", "groups", "industries", "stages", "source"):
+            value = getattr(self, name)
+            if not isinstance(value, MappingProxyType):
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+
+    # -- lookups -----------------------------------------------------------------
+    def item(self, code: str) -> Item:
+        return self.items[code]
+
+    def dependants(self, code: str) -> tuple[Item, ...]:
+        """Items that list ``code`` among their prerequisites."""
+        return tuple(i for i in self.items.values() if code in i.requires)
+
+    def items_gating(self, stage: str) -> tuple[Item, ...]:
+        return tuple(i for i in self.items.values() if i.gates == stage)
+
+    def items_in_category(self, category: str) -> tuple[Item, ...]:
+        return tuple(i for i in self.items.values() if i.category == category)
+
+    def evaluation_codes(self) -> tuple[str, ...]:
+        """Codes of the regional evaluations (区域评估) a parcel can carry: those
+        produced by the unified service items, in item order."""
+        return tuple(
+            i.coverage.evaluation
+            for i in self.items.values()
+            if i.category == "unified_service" and i.coverage.evaluation
+        )
+
+    def items_covered_by(self, evaluation: str) -> tuple[Item, ...]:
+        """Items that a valid ``evaluation`` on the project's parcel covers."""
+        return tuple(i for i in self.items.values() if i.coverage.evaluation == evaluation)
+
+    def group_for_industry(self, industry: str) -> IndustryGroup:
+        return self.groups[self.industries[industry].group]
+
+    def main_stages(self) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages.values() if not s.side)
+
+    def next_stage(self, code: str) -> Stage | None:
+        main = self.main_stages()
+        codes = [s.code for s in main]
+        if code not in codes or codes.index(code) + 1 >= len(codes):
+            return None
+        return main[codes.index(code) + 1]

@@ -1,0 +1,2 @@
+"""Daiban's workflow engine: models, state machines, operations, the statutory
+clock and the queries users wait on. Never imports Flask."""

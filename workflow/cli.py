@@ -1,0 +1,133 @@
+"""Engine commands of the ``daiban`` CLI (the web commands join in ``web.cli``).
+
+Each command opens its own session and commits once; errors print one clear
+line on stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from workflow.errors import WorkflowError
+
+
+def _parse_date(value: str, what: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{what} must be a date as YYYY-MM-DD, not {value!r}.") from None
+
+
+def _provisional(flag: bool) -> str:
+    return " (provisional: that year's holiday schedule is not published yet)" if flag else ""
+
+
+@click.group()
+def cli() -> None:
+    """Daiban (代办): the approval workflow of the zone's investment projects."""
+
+
+@cli.command("init")
+@click.option("--definitions", "definitions_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Definition directory (default: the shipped zuoyun definition).")
+def init_command(definitions_dir: Path | None) -> None:
+    """Create or migrate the database named by DATABASE_URL and load the definitions."""
+    from workflow.setup import initialise
+
+    try:
+        url, version = initialise(definitions_dir, now=datetime.now(UTC))
+    except WorkflowError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"database ready: {url}")
+    click.echo(f"definition in force: {version.zone} version {version.version}")
+
+
+@cli.group("definitions")
+def definitions_group() -> None:
+    """Zone definitions: validate and summarise."""
+
+
+@definitions_group.command("check")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def definitions_check(directory: Path) -> None:
+    """Validate DIRECTORY and print a readable summary."""
+    from definitions import DefinitionError, load_definition, summary
+
+    try:
+        definition = load_definition(directory)
+    except DefinitionError as exc:
+        click.echo(f"invalid definition: {exc}", err=True)
+        sys.exit(1)
+    click.echo(summary(definition))
+
+
+@cli.group("calendar")
+def calendar_group() -> None:
+    """The statutory clock: Chinese working days with holidays and 调休."""
+
+
+@calendar_group.command("due")
+@click.argument("start")
+@click.argument("days", type=int)
+@click.option("--calendar-days", is_flag=True, help="The limit counts calendar days, not working days.")
+def calendar_due(start: str, days: int, calendar_days: bool) -> None:
+    """Print the due date of a DAYS limit accepted on START (which does not count)."""
+    from workflow import clock
+
+    if days < 0:
+        raise click.BadParameter("the limit must be zero or more days")
+    due = clock.due_date(_parse_date(start, "START"), days, calendar_days=calendar_days)
+    click.echo(f"{due.date.isoformat()}{_provisional(due.provisional)}")
+
+
+@calendar_group.command("between")
+@click.argument("first")
+@click.argument("second")
+def calendar_between(first: str, second: str) -> None:
+    """Print the working days after FIRST up to and including SECOND."""
+    from workflow import clock
+
+    count = clock.working_days_between(_parse_date(first, "A"), _parse_date(second, "B"))
+    click.echo(f"{count.days}{_provisional(count.provisional)}")
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@click.option("--project", "projects", multiple=True, help="Only this project code (repeatable).")
+def audit_verify(projects: tuple[str, ...]) -> None:
+    """Report every edited or deleted audit event; exit 1 if any."""
+    from workflow import audit
+    from workflow.db import make_engine, make_session_factory
+
+    engine = make_engine()
+    with make_session_factory(engine)() as session:
+        findings = audit.verify(session, projects or None)
+        checked = session.scalar(_count_projects(projects))
+    engine.dispose()
+    for finding in findings:
+        click.echo(f"TAMPERED {finding}")
+    if findings:
+        click.echo(f"{len(findings)} problem(s) found in the audit log", err=True)
+        sys.exit(1)
+    click.echo(f"audit log intact: {checked} project chain(s) verified")
+
+
+def _count_projects(codes: tuple[str, ...]):
+    from sqlalchemy import func, select
+
+    from workflow.models import Project
+
+    query = select(func.count(Project.id))
+    return query.where(Project.code.in_(codes)) if codes else query
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli()

@@ -1,0 +1,366 @@
+"""The statutory clock: Chinese working-day arithmetic.
+
+Limits in the licensing law (行政许可法) count working days (工作日): Monday to
+Friday, minus the statutory holidays, plus the weekend make-up workdays (调休)
+that the State Council announces each year. Where does a year's schedule come
+from, first match wins:
+
+1. a holiday-cn style JSON file in ``workflow/holidays/`` or in the directory
+   named by ``DAIBAN_HOLIDAYS_DIR`` (the year is *published*);
+2. the ``chinesecalendar`` package (published; it covers 2004-2026);
+3. otherwise the year is *provisional*: weekdays minus the holidays fixed by
+   the 全国年节及纪念日放假办法 (2024 revision), without any 调休. Every result
+   that depends on such a year carries ``provisional=True`` so that the engine
+   can recompute it once the notice is out (around November of the year
+   before).
+
+Each year is computed once into a sorted tuple of its working days, so that
+adding or counting working days is a few binary searches, not a day-by-day
+walk. The start day of a period never counts (the day of acceptance).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import json
+import os
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
+
+import chinese_calendar
+from lunardate import LunarDate
+
+HOLIDAYS_ENV = "DAIBAN_HOLIDAYS_DIR"
+SHIPPED_HOLIDAYS_DIR = Path(__file__).with_name("holidays")
+
+_ONE_DAY = timedelta(days=1)
+# chinesecalendar raises outside the years it knows; ask it only inside them.
+_CC_FIRST_YEAR = min(chinese_calendar.holidays).year
+_CC_LAST_YEAR = max(chinese_calendar.holidays).year
+# Before the package's first year the rules were different (7-day golden weeks),
+# so a provisional year there would be wrong history. After 2099 lunardate and
+# the Qingming formula (21st-century constant) no longer apply.
+_PROVISIONAL_FIRST_YEAR = _CC_FIRST_YEAR
+_PROVISIONAL_LAST_YEAR = 2099
+
+
+class Due(NamedTuple):
+    """A computed date and whether it depends on an unpublished year."""
+
+    date: date
+    provisional: bool
+
+
+class Count(NamedTuple):
+    """A number of working days and whether it depends on an unpublished year."""
+
+    days: int
+    provisional: bool
+
+
+class HolidayFile(NamedTuple):
+    """One parsed holiday file: its year and, per listed date, whether it is worked."""
+
+    year: int
+    working: Mapping[date, bool]
+    path: Path
+
+
+class HolidayFileError(ValueError):
+    """A holiday JSON file that cannot be read or does not follow the format."""
+
+
+class _Year(NamedTuple):
+    workdays: tuple[date, ...]  # sorted, for bisect
+    workday_set: frozenset[date]  # for O(1) membership
+    published: bool
+
+
+class _Extra(NamedTuple):
+    years: frozenset[int]
+    working: Mapping[date, bool]
+
+
+# --- input checks -----------------------------------------------------------
+
+
+def _check_date(value: object, name: str) -> None:
+    # datetime is a subclass of date but never equals one, so it would silently
+    # miss every per-day lookup; and which day a timestamp falls on depends on
+    # its time zone, which is the caller's decision, not ours.
+    if isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime.date, not a datetime (use .date())")
+    if not isinstance(value, date):
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be a datetime.date, got {kind}: {value!r}")
+
+
+def _check_days(n: object) -> None:
+    # bool is an int subclass; True days is a bug, not a limit.
+    if isinstance(n, bool) or not isinstance(n, int):
+        # ValueError, not TypeError, by the module's contract: a bad limit is a bad value.
+        raise ValueError(f"n must be a whole number of days (int), got {type(n).__name__}: {n!r}")
+    if n < 0:
+        raise ValueError(f"n must be zero or positive, got {n}")
+
+
+# --- holiday files ----------------------------------------------------------
+
+
+def read_holiday_file(path: str | os.PathLike[str]) -> HolidayFile:
+    """Parse and validate one holiday-cn style JSON file.
+
+    The format is ``{"year": 2027, "days": [{"name": "元旦", "date":
+    "2027-01-01", "isOffDay": true}, ...]}``: ``isOffDay`` true marks a day off,
+    false a make-up workday; unlisted days follow Monday-Friday. Dates may lie
+    in the neighbouring year (a 元旦 break can start on December 30). Raises
+    HolidayFileError (a ValueError) naming the file on malformed content,
+    because a silently skipped file would give wrong legal deadlines.
+    """
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HolidayFileError(f"{path}: cannot read holiday file: {exc}") from exc
+    year = raw.get("year") if isinstance(raw, dict) else None
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise HolidayFileError(f"{path}: 'year' must be an integer")
+    days = raw.get("days")
+    if not isinstance(days, list):
+        raise HolidayFileError(f"{path}: 'days' must be a list")
+    working: dict[date, bool] = {}
+    for entry in days:
+        try:
+            day = date.fromisoformat(entry["date"])
+            off = entry["isOffDay"]
+        except (TypeError, KeyError, ValueError) as exc:
+            raise HolidayFileError(f"{path}: bad day entry {entry!r}") from exc
+        if not isinstance(off, bool) or abs(day.year - year) > 1:
+            raise HolidayFileError(f"{path}: bad day entry {entry!r}")
+        working[day] = not off
+    return HolidayFile(year, MappingProxyType(working), path)
+
+
+def _holiday_dirs() -> list[Path]:
+    dirs = [SHIPPED_HOLIDAYS_DIR] if SHIPPED_HOLIDAYS_DIR.is_dir() else []
+    extra = os.environ.get(HOLIDAYS_ENV)
+    if extra:
+        # A mistyped setting must not quietly fall back to provisional years.
+        if not Path(extra).is_dir():
+            raise NotADirectoryError(f"{HOLIDAYS_ENV}={extra!r} is not a directory")
+        dirs.append(Path(extra))
+    return dirs
+
+
+@functools.lru_cache(maxsize=1)
+def _extra() -> _Extra:
+    files: dict[int, HolidayFile] = {}
+    for folder in _holiday_dirs():
+        for path in sorted(folder.glob("*.json")):
+            parsed = read_holiday_file(path)
+            # The configured directory comes last, so it wins over shipped data.
+            files[parsed.year] = parsed
+    working: dict[date, bool] = {}
+    for year in sorted(files):
+        # A later notice wins on a December date that two files list.
+        working.update(files[year].working)
+    return _Extra(frozenset(files), MappingProxyType(working))
+
+
+def reset_cache() -> None:
+    """Forget all computed years and loaded holiday files.
+
+    The next call re-reads ``workflow/holidays/`` and ``DAIBAN_HOLIDAYS_DIR``
+    as they are then. Use it after dropping in a newly published year, and in
+    tests.
+    """
+    _extra.cache_clear()
+    _year.cache_clear()
+
+
+# --- the law's own holidays (provisional years) -----------------------------
+
+
+def qingming_day(year: int) -> date:
+    """The date of the Qingming solar term (清明, April 4 or 5) in ``year``.
+
+    Uses the usual 21st-century formula ``int(Y*0.2422 + 4.81) - int(Y/4)``
+    with ``Y = year % 100``; it agrees with chinesecalendar for 2004-2026.
+    """
+    y = year % 100
+    return date(year, 4, int(y * 0.2422 + 4.81) - y // 4)
+
+
+@functools.cache
+def statutory_holidays(year: int) -> frozenset[date]:
+    """The 13 days the 全国年节及纪念日放假办法 (2024 revision) itself makes holidays.
+
+    元旦 Jan 1; 春节 除夕 and 正月初一 to 初三; 清明; 劳动节 May 1-2; 端午 (lunar
+    5/5); 中秋 (lunar 8/15); 国庆 Oct 1-3. The State Council's yearly notice
+    moves and extends these with 调休; this set is what a year without a notice
+    can count on. Only meaningful for 1900-2099 (lunardate's range).
+    """
+    new_year = LunarDate(year, 1, 1).to_solar_date()
+    # 除夕 is the eve of 初一, whether the 12th month has 29 or 30 days.
+    spring = {new_year + timedelta(days=k) for k in range(-1, 3)}
+    fixed = {date(year, 1, 1), date(year, 5, 1), date(year, 5, 2)}
+    fixed |= {date(year, 10, k) for k in (1, 2, 3)}
+    dragon_boat = LunarDate(year, 5, 5).to_solar_date()
+    mid_autumn = LunarDate(year, 8, 15).to_solar_date()
+    return frozenset(spring | fixed | {qingming_day(year), dragon_boat, mid_autumn})
+
+
+# --- per-year working-day tables --------------------------------------------
+
+
+def year_is_published(year: int) -> bool:
+    """True when the State Council schedule for ``year`` is known.
+
+    Known means covered by the chinesecalendar package or by a holiday JSON
+    file (shipped in ``workflow/holidays/`` or in ``DAIBAN_HOLIDAYS_DIR``).
+    """
+    return year in _extra().years or _CC_FIRST_YEAR <= year <= _CC_LAST_YEAR
+
+
+def _base_rule(year: int, extra: _Extra) -> Callable[[date], bool]:
+    if year in extra.years:
+        return _is_weekday  # the JSON file lists every off day and make-up day itself
+    if _CC_FIRST_YEAR <= year <= _CC_LAST_YEAR:
+        return chinese_calendar.is_workday
+    if _PROVISIONAL_FIRST_YEAR <= year <= _PROVISIONAL_LAST_YEAR:
+        holidays = statutory_holidays(year)
+        return lambda day: _is_weekday(day) and day not in holidays
+    raise ValueError(
+        f"no working-day calendar for {year}: supported years are "
+        f"{_PROVISIONAL_FIRST_YEAR}-{_PROVISIONAL_LAST_YEAR} and years with a holiday file"
+    )
+
+
+def _is_weekday(day: date) -> bool:
+    return day.weekday() < 5
+
+
+@functools.cache
+def _year(year: int) -> _Year:
+    extra = _extra()
+    rule = _base_rule(year, extra)
+    workdays = []
+    day, end = date(year, 1, 1), date(year, 12, 31)
+    while day <= end:
+        # Dates a JSON file lists win even outside its own year: the notice for
+        # year Y may move late-December days of Y-1 (e.g. 2018-12-29 worked).
+        if extra.working.get(day, rule(day)):
+            workdays.append(day)
+        day += _ONE_DAY
+    return _Year(tuple(workdays), frozenset(workdays), year_is_published(year))
+
+
+# --- public arithmetic ------------------------------------------------------
+
+
+def is_working_day(d: date) -> bool:
+    """True when ``d`` is a working day (工作日) under its year's schedule.
+
+    Published years follow the State Council notice, make-up Saturdays and
+    Sundays included; provisional years are Monday-Friday minus the statutory
+    holidays. Raises ValueError for a year with no calendar at all.
+    """
+    _check_date(d, "d")
+    return d in _year(d.year).workday_set
+
+
+def is_provisional(d: date) -> bool:
+    """True when ``d`` lies in a year whose holiday schedule is not published."""
+    _check_date(d, "d")
+    return not year_is_published(d.year)
+
+
+def add_working_days(start: date, n: int) -> Due:
+    """The ``n``-th working day after ``start``; ``start`` itself never counts.
+
+    ``n == 0`` returns ``start`` unchanged (even on a holiday) and not
+    provisional, since no day was looked at. The result is provisional when any
+    day counted through lies in an unpublished year. Raises TypeError for a
+    non-date ``start`` and ValueError for a negative or non-int ``n``.
+    """
+    _check_date(start, "start")
+    _check_days(n)
+    if n == 0:
+        return Due(start, False)
+    provisional = False
+    # Walk year by year from the first day that can count (start + 1).
+    year = (start + _ONE_DAY).year
+    while True:
+        table = _year(year)
+        first = bisect.bisect_right(table.workdays, start)
+        available = len(table.workdays) - first
+        provisional = provisional or not table.published
+        if n <= available:
+            return Due(table.workdays[first + n - 1], provisional)
+        n -= available
+        year += 1
+
+
+def next_working_day(d: date) -> date:
+    """The first working day strictly after ``d``."""
+    return add_working_days(d, 1).date
+
+
+def roll_forward(d: date) -> date:
+    """``d`` itself when it is a working day, else the next working day."""
+    return d if is_working_day(d) else next_working_day(d)
+
+
+def due_date(start: date, n: int, *, calendar_days: bool = False) -> Due:
+    """The due date of an ``n``-day limit that starts on ``start``.
+
+    Working days (the default): ``add_working_days(start, n)``. Calendar days
+    (自然日): ``start + n`` days, moved to the next working day when that day
+    is not one (民法典 Art. 203: a period ending on a holiday ends on the next
+    working day); this applies to ``n == 0`` too. Raises TypeError for a
+    non-date ``start`` and ValueError for a negative or non-int ``n``.
+    """
+    _check_date(start, "start")
+    _check_days(n)
+    if not calendar_days:
+        return add_working_days(start, n)
+    end = start + timedelta(days=n)
+    # The date itself does not depend on the calendar; only the holiday check does.
+    if is_working_day(end):
+        return Due(end, is_provisional(end))
+    moved = add_working_days(end, 1)
+    return Due(moved.date, moved.provisional or is_provisional(end))
+
+
+def working_days_between(a: date, b: date) -> Count:
+    """The number of working days ``d`` with ``a < d <= b``.
+
+    Negative (the mirror count) when ``b < a``, 0 when equal. Provisional when
+    any day in the interval lies in an unpublished year.
+    """
+    _check_date(a, "a")
+    _check_date(b, "b")
+    if b < a:
+        mirror = working_days_between(b, a)
+        return Count(-mirror.days, mirror.provisional)
+    if a == b:
+        return Count(0, False)
+    days, provisional = 0, False
+    for year in range((a + _ONE_DAY).year, b.year + 1):
+        workdays, _, published = _year(year)
+        days += bisect.bisect_right(workdays, b) - bisect.bisect_right(workdays, a)
+        provisional = provisional or not published
+    return Count(days, provisional)
+
+
+def working_days_left(today: date, due: date) -> Count:
+    """Working days from ``today`` to ``due``: ``working_days_between(today, due)``.
+
+    Zero on the due date itself, negative once overdue (-1 on the first
+    working day after it).
+    """
+    return working_days_between(today, due)

@@ -1,0 +1,354 @@
+"""Typed SQLAlchemy 2 models of the engine.
+
+State columns are written only by ``workflow.machines`` (through the
+transitions library) and by the operations in ``workflow.operations``; the
+indexes serving the queries users wait on (inbox, queue, overdue sweep) are
+declared beside the models they read. Invariants that a row must always hold
+are CHECK constraints too, so a hand-written UPDATE cannot break them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("enterprise", "agent", "lead", "supervisor", "admin")
+
+# Item task states. OPEN_STATES are those on the statutory clock's watch.
+TASK_STATES = (
+    "blocked",
+    "ready",
+    "assigned",
+    "in_progress",
+    "awaiting_enterprise",
+    "submitted",
+    "returned",
+    "approved",
+    "done",
+    "covered",
+    "suspended",
+    "terminated",
+)
+CLOSED_STATES = ("done", "covered", "terminated")
+OPEN_STATES = tuple(s for s in TASK_STATES if s not in CLOSED_STATES and s != "blocked")
+# States in which the clock runs (a due date is watched by the overdue sweep).
+CLOCK_STATES = ("ready", "assigned", "in_progress", "submitted", "returned", "approved")
+PAUSED_STATES = ("awaiting_enterprise", "suspended")
+# An agent's own open work, as the inbox lists it.
+INBOX_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "returned",
+                "approved", "suspended")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class DefinitionVersion(Base):
+    """A loaded zone definition, stored whole so that running projects keep the
+    version they started under even after the files on disk change."""
+
+    __tablename__ = "definition_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[dict[str, Any]]
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class IndustryGroup(Base):
+    """One of the zone's five industry groups (产业专班)."""
+
+    __tablename__ = "industry_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+    memberships: Mapped[list[GroupMembership]] = relationship(back_populates="group")
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprise"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)  # 统一社会信用代码
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(64))  # agents: home department
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+    substitute_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+    substitute: Mapped[User | None] = relationship(remote_side=[id])
+    memberships: Mapped[list[GroupMembership]] = relationship(back_populates="user")
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class GroupMembership(Base):
+    __tablename__ = "group_membership"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+
+    group: Mapped[IndustryGroup] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class Project(Base):
+    """An investment project carried from signing to capacity (一项目一档)."""
+
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # 项目代码
+    name: Mapped[str] = mapped_column(String(200))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    industry: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    parcel: Mapped[str | None] = mapped_column(String(64))
+    investment_wan: Mapped[int | None] = mapped_column(Integer)  # 万元
+    stage: Mapped[str] = mapped_column(String(32))
+    suspended_from: Mapped[str | None] = mapped_column(String(32))
+    definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Head of the per-project audit hash chain: lets the verifier detect a
+    # deleted last event, not only edited or missing middle ones.
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    audit_head: Mapped[str] = mapped_column(String(64), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    enterprise: Mapped[Enterprise] = relationship()
+    group: Mapped[IndustryGroup] = relationship()
+    lead: Mapped[User | None] = relationship()
+    definition_version: Mapped[DefinitionVersion] = relationship()
+    tasks: Mapped[list[ItemTask]] = relationship(
+        back_populates="project", order_by="ItemTask.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ItemTask(Base):
+    """One service item of one project (one row per project and item)."""
+
+    __tablename__ = "item_task"
+    __table_args__ = (
+        UniqueConstraint("project_id", "item_code"),
+        CheckConstraint(_in("state", TASK_STATES), name="state_known"),
+        CheckConstraint("paused_working_days >= 0", name="pause_nonnegative"),
+        CheckConstraint("extension_days >= 0", name="extension_nonnegative"),
+        CheckConstraint(
+            "state NOT IN ('assigned', 'in_progress', 'submitted') OR assignee_id IS NOT NULL",
+            name="worked_tasks_have_assignee",
+        ),
+        CheckConstraint(
+            "state <> 'covered' OR covered_ref IS NOT NULL", name="covered_has_reference"
+        ),
+        # Inbox: my tasks by due date; queue: my group's unclaimed by due date.
+        Index(
+            "ix_item_task_inbox_due",
+            "assignee_id",
+            "due_on",
+            "id",
+            postgresql_where=text(_in("state", INBOX_STATES)),
+            sqlite_where=text(_in("state", INBOX_STATES)),
+        ),
+        Index(
+            "ix_item_task_queue_due",
+            "group_id",
+            "due_on",
+            "id",
+            postgresql_where=text("state = 'ready'"),
+            sqlite_where=text("state = 'ready'"),
+        ),
+        # Overdue / near-due sweep over tasks whose clock runs.
+        Index(
+            "ix_item_task_clock_due",
+            "due_on",
+            postgresql_where=text(_in("state", CLOCK_STATES)),
+            sqlite_where=text(_in("state", CLOCK_STATES)),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    item_code: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32), default="blocked")
+    group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"))
+    department: Mapped[str] = mapped_column(String(64))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    accepted_on: Mapped[date | None] = mapped_column(Date)  # 受理日: does not count
+    due_on: Mapped[date | None] = mapped_column(Date)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_working_days: Mapped[int] = mapped_column(Integer, default=0)
+    paused_since: Mapped[date | None] = mapped_column(Date)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    covered_ref: Mapped[str | None] = mapped_column(String(300))
+    suspended_from: Mapped[str | None] = mapped_column(String(32))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    project: Mapped[Project] = relationship(back_populates="tasks")
+    assignee: Mapped[User | None] = relationship()
+    group: Mapped[IndustryGroup] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<ItemTask {self.id} {self.item_code} {self.state}>"
+
+
+class Pause(Base):
+    """A stretch of time the clock did not run (补正, expert review, suspension)."""
+
+    __tablename__ = "pause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    working_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class MaterialRequest(Base):
+    """一次性告知: one written notice listing everything missing, with a deadline."""
+
+    __tablename__ = "material_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"), index=True)
+    items: Mapped[dict[str, Any]]  # {"materials": [{"code":..., "name":..., "note":...}]}
+    note: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[date] = mapped_column(Date)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fulfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ExtensionRequest(Base):
+    """An agent's request for +N working days; a lead handler decides."""
+
+    __tablename__ = "extension_request"
+    __table_args__ = (CheckConstraint("days > 0", name="days_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"), index=True)
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved: Mapped[bool | None] = mapped_column(Boolean)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Comment(Base):
+    __tablename__ = "comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)  # visible to the enterprise
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    author: Mapped[User] = relationship()
+
+
+class Attachment(Base):
+    """Metadata of an uploaded file; the bytes live under ``storage_name``."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    original_name: Mapped[str] = mapped_column(String(255))
+    storage_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained per project: ``hash`` covers the event's
+    content and the previous event's hash, so an edit or a deletion breaks
+    the chain that ``workflow.audit.verify`` walks."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("project_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    public: Mapped[bool] = mapped_column(Boolean, default=False)  # on the enterprise timeline
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship()

@@ -1,0 +1,122 @@
+"""Who may do what: the one place authorisation rules live.
+
+Each action has a ``can_<verb>`` predicate; operations call ``require`` so that
+the web, the API and the CLI share the same rules. Supervisors read
+everything and change only supervision records; enterprises see only their own
+projects; agents act on tasks of their groups or assigned to them.
+"""
+
+from __future__ import annotations
+
+from workflow.errors import NotPermitted
+from workflow.models import ItemTask, Project, User
+
+
+def group_ids(user: User) -> set[int]:
+    return {m.group_id for m in user.memberships}
+
+
+def is_project_lead(user: User, project: Project) -> bool:
+    return user.role == "lead" and project.lead_id == user.id
+
+
+def leads_group(user: User, group_id: int) -> bool:
+    return user.role == "lead" and group_id in group_ids(user)
+
+
+def can_view_project(user: User, project: Project) -> bool:
+    if not user.active:
+        return False
+    if user.role in ("supervisor", "admin"):
+        return True
+    if user.role == "enterprise":
+        return user.enterprise_id is not None and user.enterprise_id == project.enterprise_id
+    if user.role == "lead":
+        return is_project_lead(user, project) or project.group_id in group_ids(user)
+    if user.role == "agent":
+        return project.group_id in group_ids(user) or any(
+            t.assignee_id == user.id for t in project.tasks
+        )
+    return False
+
+
+def can_manage_project(user: User, project: Project) -> bool:
+    """Lifecycle steps (mandate, advance, suspend, terminate): the lead handler
+    of the project or a lead of its group; admins as the zone's leadership."""
+    return user.active and (
+        user.role == "admin" or is_project_lead(user, project) or leads_group(user, project.group_id)
+    )
+
+
+def can_claim(user: User, task: ItemTask) -> bool:
+    return (
+        user.active and not user.away and user.role == "agent"
+        and task.group_id in group_ids(user)
+    )
+
+
+def can_assign(user: User, task: ItemTask) -> bool:
+    return can_manage_project(user, task.project)
+
+
+def can_work(user: User, task: ItemTask) -> bool:
+    """Day-to-day work on a task: its assignee, or a lead of the task's group."""
+    if not user.active:
+        return False
+    if user.role == "agent":
+        return task.assignee_id == user.id
+    return can_manage_project(user, task.project)
+
+
+def can_unassign(user: User, task: ItemTask) -> bool:
+    return can_work(user, task)
+
+
+def can_decide_extension(user: User, task: ItemTask) -> bool:
+    return can_manage_project(user, task.project) and user.role in ("lead", "admin")
+
+
+def can_supply_materials(user: User, task: ItemTask) -> bool:
+    """The enterprise supplies its own materials; the agent may record it."""
+    if user.role == "enterprise":
+        return user.active and user.enterprise_id == task.project.enterprise_id
+    return can_work(user, task)
+
+
+def can_comment(user: User, project: Project) -> bool:
+    return can_view_project(user, project) and user.role != "supervisor"
+
+
+def can_be_assigned(user: User, task: ItemTask) -> bool:
+    return user.active and user.role == "agent" and task.group_id in group_ids(user)
+
+
+RULES = {
+    "claim": can_claim,
+    "assign": can_assign,
+    "work": can_work,
+    "unassign": can_unassign,
+    "decide_extension": can_decide_extension,
+    "supply_materials": can_supply_materials,
+}
+
+
+def require(user: User | None, action: str, task: ItemTask) -> None:
+    """Raise ``NotPermitted`` unless ``user`` may do ``action`` on ``task``.
+    ``user`` None is the system (scheduler, migrations), which may do all."""
+    if user is None:
+        return
+    if not RULES[action](user, task):
+        raise NotPermitted(
+            f"{user.username} ({user.role}) may not {action.replace('_', ' ')} "
+            f"task {task.id} ({task.item_code}).",
+            action=action, task=task.id,
+        )
+
+
+def require_project(user: User | None, project: Project) -> None:
+    if user is not None and not can_manage_project(user, project):
+        raise NotPermitted(
+            f"{user.username} ({user.role}) may not manage project {project.code}.",
+            project=project.code,
+        )

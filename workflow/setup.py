@@ -1,0 +1,31 @@
+"""Bring a database to a working state: schema migrated, definitions loaded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from definitions import DefinitionError, load_definition
+from workflow import migrate
+from workflow.db import make_engine, make_session_factory, transaction
+from workflow.errors import ValidationError
+from workflow.models import DefinitionVersion
+from workflow.registry import DEFAULT_DIR, install_definition
+
+
+def initialise(definitions_dir: Path | None, *, now: datetime, url: str | None = None
+               ) -> tuple[str, DefinitionVersion]:
+    """Migrate the database at ``url`` (default: DATABASE_URL or the instance
+    SQLite file) and install the definition found in ``definitions_dir``."""
+    try:
+        definition = load_definition(Path(definitions_dir or DEFAULT_DIR))
+    except DefinitionError as exc:
+        raise ValidationError(f"invalid definition: {exc}") from exc
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        with transaction(make_session_factory(engine)) as session:
+            version = install_definition(session, definition, now=now)
+        return engine.url.render_as_string(hide_password=True), version
+    finally:
+        engine.dispose()
