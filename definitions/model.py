@@ -7,9 +7,10 @@ definition cannot be mutated by accident.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 ItemCategory = Literal["unified_service", "commitment", "approval", "filing", "utility"]
 CATEGORIES: tuple[str, ...] = ("unified_service", "commitment", "approval", "filing", "utility")

@@ -483,24 +483,27 @@ def open_work_counts(session: Session, user_ids: Sequence[int]) -> dict[int, int
 def auto_assign(session: Session, task_id: int, *, actor: User | None, now: datetime,
                 expected_version: int | None = None) -> ItemTask:
     """Assign a queued task to the group member of the item's department with
-    the least open work (ties: lowest id); away agents are skipped."""
+    the least open work (ties: lowest id); away agents are skipped. A group has
+    a handful of agents and cannot staff every department, so when none of the
+    item's department is available, the least-loaded agent of the group takes it."""
     task = load_task(session, task_id, expected_version)
     if actor is not None:
         permissions.require(actor, "assign", task)
-    candidates = session.scalars(
+    available = session.scalars(
         select(User).join(GroupMembership, GroupMembership.user_id == User.id)
         .where(GroupMembership.group_id == task.group_id, User.role == "agent",
-               User.active.is_(True), User.away.is_(False), User.department == task.department)
+               User.active.is_(True), User.away.is_(False))
         .order_by(User.id)
     ).all()
+    candidates = [u for u in available if u.department == task.department] or list(available)
     if not candidates:
-        raise NoEligibleAgent(
-            f"No available agent of department {task.department} in this task's group.",
-            department=task.department)
+        raise NoEligibleAgent("No available agent in this task's group.",
+                              department=task.department)
     counts = open_work_counts(session, [u.id for u in candidates])
     chosen = min(candidates, key=lambda u: (counts[u.id], u.id))
     _transition(session, task, "assign", actor=actor, now=now,
-                data={"assignee": chosen.username, "auto": True, "open_work": counts[chosen.id]})
+                data={"assignee": chosen.username, "auto": True, "open_work": counts[chosen.id],
+                      "same_department": chosen.department == task.department})
     task.assignee_id = chosen.id
     flush(session)
     return task

@@ -134,8 +134,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('project_id', 'item_code', name=op.f('uq_item_task_project_id'))
     )
     with op.batch_alter_table('item_task', schema=None) as batch_op:
-        batch_op.create_index('ix_item_task_assignee_due', ['assignee_id', 'due_on', 'id'], unique=False)
         batch_op.create_index('ix_item_task_clock_due', ['due_on'], unique=False, postgresql_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"), sqlite_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"))
+        batch_op.create_index('ix_item_task_inbox_due', ['assignee_id', 'due_on', 'id'], unique=False, postgresql_where=sa.text("state IN ('assigned', 'in_progress', 'awaiting_enterprise', 'submitted', 'returned', 'approved', 'suspended')"), sqlite_where=sa.text("state IN ('assigned', 'in_progress', 'awaiting_enterprise', 'submitted', 'returned', 'approved', 'suspended')"))
         batch_op.create_index('ix_item_task_queue_due', ['group_id', 'due_on', 'id'], unique=False, postgresql_where=sa.text("state = 'ready'"), sqlite_where=sa.text("state = 'ready'"))
 
     op.create_table('attachment',
@@ -281,8 +281,8 @@ def downgrade() -> None:
     op.drop_table('attachment')
     with op.batch_alter_table('item_task', schema=None) as batch_op:
         batch_op.drop_index('ix_item_task_queue_due', postgresql_where=sa.text("state = 'ready'"), sqlite_where=sa.text("state = 'ready'"))
+        batch_op.drop_index('ix_item_task_inbox_due', postgresql_where=sa.text("state IN ('assigned', 'in_progress', 'awaiting_enterprise', 'submitted', 'returned', 'approved', 'suspended')"), sqlite_where=sa.text("state IN ('assigned', 'in_progress', 'awaiting_enterprise', 'submitted', 'returned', 'approved', 'suspended')"))
         batch_op.drop_index('ix_item_task_clock_due', postgresql_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"), sqlite_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"))
-        batch_op.drop_index('ix_item_task_assignee_due')
 
     op.drop_table('item_task')
     with op.batch_alter_table('project', schema=None) as batch_op:

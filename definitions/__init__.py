@@ -1,0 +1,45 @@
+"""What the process IS: a zone's items, groups, lifecycle and limits as data,
+and the loader that validates them into frozen objects. Standard library only;
+imports nothing else of ours."""
+
+from definitions.loader import (
+    DefinitionError,
+    canonical_json,
+    critical_path,
+    definition_version,
+    load_definition,
+    load_definition_from_source,
+    summary,
+)
+from definitions.model import (
+    CATEGORIES,
+    Coverage,
+    Definition,
+    Department,
+    Industry,
+    IndustryGroup,
+    Item,
+    Material,
+    Stage,
+    TimeLimit,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "Coverage",
+    "Definition",
+    "DefinitionError",
+    "Department",
+    "Industry",
+    "IndustryGroup",
+    "Item",
+    "Material",
+    "Stage",
+    "TimeLimit",
+    "canonical_json",
+    "critical_path",
+    "definition_version",
+    "load_definition",
+    "load_definition_from_source",
+    "summary",
+]

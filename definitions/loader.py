@@ -1,0 +1,674 @@
+"""Load a zone's process definition from TOML files and validate it.
+
+A definition is a directory of ``*.toml`` files. Each file may hold any of these
+top-level sections; the lists are merged across files in file-name order:
+
+- ``[zone]`` (exactly once): ``code``, ``name_zh``, ``name_en``.
+- ``[[stages]]`` (one file only; the order is the lifecycle).
+- ``[[departments]]``, ``[[groups]]``, ``[[industries]]``, ``[[items]]``.
+
+Arrays of tables (rather than tables keyed by code) keep their order through a
+JSON column that reorders object keys (PostgreSQL ``jsonb``), so a definition
+reloaded from the database is the same, item order included.
+
+Every refusal is a :class:`DefinitionError` that names the file and the dotted
+key, e.g. ``items.toml: items.u03_mineral.requires: unknown prerequisite 'u99'``.
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import heapq
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from definitions.model import (
+    CATEGORIES,
+    Coverage,
+    Definition,
+    Department,
+    Industry,
+    IndustryGroup,
+    Item,
+    Material,
+    Stage,
+    TimeLimit,
+)
+
+__all__ = [
+    "DefinitionError",
+    "canonical_json",
+    "critical_path",
+    "definition_version",
+    "load_definition",
+    "load_definition_from_source",
+    "summary",
+]
+
+LIMIT_UNITS: tuple[str, ...] = ("working_days", "calendar_days")
+SECTIONS: tuple[str, ...] = ("zone", "stages", "departments", "groups", "industries", "items")
+REQUIRED_SECTIONS: tuple[str, ...] = SECTIONS
+WHOLE = "<definition>"  # the "file" of an error about the definition as a whole
+
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+ZONE_KEYS = ({"code", "name_zh", "name_en"}, set())
+STAGE_KEYS = ({"code", "name_zh", "name_en"}, {"auto_advance", "terminal", "side"})
+DEPARTMENT_KEYS = ({"code", "name_zh", "name_en"}, set())
+GROUP_KEYS = ({"code", "name_zh", "name_en", "departments"}, set())
+INDUSTRY_KEYS = ({"code", "name_zh", "name_en", "group"}, set())
+ITEM_KEYS = (
+    {"code", "name_zh", "name_en", "category", "department", "limit"},
+    {"requires", "gates", "available_from", "materials", "coverage", "basis",
+     "max_extension_days"},
+)
+LIMIT_KEYS = ({"amount"}, {"unit"})
+MATERIAL_KEYS = ({"code", "name_zh", "name_en"}, {"secondary"})
+COVERAGE_KEYS = (set(), {"evaluation", "commitment"})
+
+
+class DefinitionError(ValueError):
+    """A definition was refused. ``file`` is the source file (or
+    ``<definition>`` for a problem of the whole), ``key`` the dotted path of
+    the offending value, ``reason`` the sentence without them."""
+
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        self.file = file
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{file}: {key}: {reason}" if key else f"{file}: {reason}")
+
+
+# -- reading files --------------------------------------------------------------------
+
+
+def load_definition(path: str | Path) -> Definition:
+    """Read every ``*.toml`` file of the directory ``path`` (sorted by name; a
+    single file also works) into ``{filename: parsed}`` and build the
+    definition from that source."""
+    path = Path(path)
+    if path.is_file():
+        files = [path]
+    elif path.is_dir():
+        files = sorted(p for p in path.glob("*.toml") if p.is_file())
+        if not files:
+            raise DefinitionError(str(path), "", "no *.toml files in this directory")
+    else:
+        raise DefinitionError(str(path), "", "no such file or directory")
+    source: dict[str, Any] = {}
+    for file in files:
+        try:
+            with file.open("rb") as fh:
+                source[file.name] = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise DefinitionError(file.name, "", f"invalid TOML: {exc}") from None
+    return load_definition_from_source(source)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe deep copy: mappings → dicts, sequences → lists, TOML dates
+    and times → ISO strings (so a JSON round trip changes nothing)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.time)):  # datetime is a date
+        return value.isoformat()
+    return value
+
+
+def canonical_json(source: Mapping[str, Any]) -> str:
+    """The canonical JSON text of a source mapping (sorted keys, no spaces)."""
+    return json.dumps(_plain(source), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def definition_version(source: Mapping[str, Any]) -> str:
+    """First 16 hex digits of the SHA-256 of the canonical JSON of ``source``."""
+    return hashlib.sha256(canonical_json(source).encode("utf-8")).hexdigest()[:16]
+
+
+# -- field readers --------------------------------------------------------------------
+
+
+@dataclass
+class _Table:
+    """One TOML table being read, with where it came from for error messages."""
+
+    file: str
+    key: str
+    data: Mapping[str, Any]
+
+    def fail(self, field: str | None, reason: str) -> DefinitionError:
+        return DefinitionError(self.file, f"{self.key}.{field}" if field else self.key, reason)
+
+    def check_keys(self, keys: tuple[set[str], set[str]]) -> None:
+        required, optional = keys
+        for name in self.data:
+            if name not in required and name not in optional:
+                allowed = ", ".join(sorted(required | optional))
+                raise self.fail(name, f"unknown key '{name}' (allowed: {allowed})")
+        for name in sorted(required):
+            if name not in self.data:
+                raise self.fail(name, f"missing required key '{name}'")
+
+    def string(self, name: str, default: str | None = None) -> str | None:
+        value = self.data.get(name, default)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(name, f"expected a string, got {_kind(value)}")
+        if not value.strip():
+            raise self.fail(name, "must not be empty")
+        return value
+
+    def text(self, name: str, default: str = "") -> str:
+        value = self.data.get(name, default)
+        if not isinstance(value, str):
+            raise self.fail(name, f"expected a string, got {_kind(value)}")
+        return value
+
+    def code(self, name: str = "code") -> str:
+        value = self.string(name)
+        assert value is not None
+        if not _CODE.match(value):
+            raise self.fail(name, f"invalid code '{value}' (use lower-case letters, digits, _)")
+        return value
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        value = self.data.get(name, default)
+        if not isinstance(value, bool):
+            raise self.fail(name, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def integer(self, name: str, default: int = 0) -> int:
+        value = self.data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(name, f"expected an integer, got {_kind(value)}")
+        return value
+
+    def codes(self, name: str) -> tuple[str, ...]:
+        value = self.data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(name, f"expected a list of strings, got {_kind(value)}")
+        seen: set[str] = set()
+        for v in value:
+            if v in seen:
+                raise self.fail(name, f"'{v}' is listed twice")
+            seen.add(v)
+        return tuple(value)
+
+    def table(self, name: str) -> _Table | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise self.fail(name, f"expected a table, got {_kind(value)}")
+        return _Table(self.file, f"{self.key}.{name}", value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string '{value}'"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _entries(file: str, section: str, value: Any) -> list[tuple[_Table, str]]:
+    """The tables of an ``[[section]]`` array, each with its code checked and
+    its key renamed to ``section.code`` for the errors that follow."""
+    if not isinstance(value, list):
+        raise DefinitionError(file, section, f"expected a list of tables, got {_kind(value)}")
+    out = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, Mapping):
+            raise DefinitionError(file, f"{section}[{index}]",
+                                  f"expected a table, got {_kind(entry)}")
+        table = _Table(file, f"{section}[{index}]", entry)
+        if "code" not in entry:
+            raise table.fail("code", "missing required key 'code'")
+        code = table.code()
+        table.key = f"{section}.{code}"
+        out.append((table, code))
+    return out
+
+
+# -- building -------------------------------------------------------------------------
+
+
+def load_definition_from_source(source: Mapping[str, Mapping[str, Any]]) -> Definition:
+    """Validate ``{filename: parsed TOML}`` and build the frozen definition.
+
+    Files are read in sorted name order whatever the mapping's order, so a
+    source stored as JSON and reloaded gives the same definition and the same
+    ``version``. Raises :class:`DefinitionError` at the first problem."""
+    if not isinstance(source, Mapping):
+        raise DefinitionError(WHOLE, "", f"expected a mapping of file names, got {_kind(source)}")
+    plain: dict[str, Any] = _plain(source)
+    sections: dict[str, list[tuple[str, Any]]] = {name: [] for name in SECTIONS}
+    for file in sorted(plain):
+        content = plain[file]
+        if not isinstance(content, dict):
+            raise DefinitionError(file, "", f"expected a table of sections, got {_kind(content)}")
+        for name, value in content.items():
+            if name not in sections:
+                raise DefinitionError(file, name, f"unknown section '{name}' (allowed: "
+                                      f"{', '.join(SECTIONS)})")
+            sections[name].append((file, value))
+    for name in REQUIRED_SECTIONS:
+        if not sections[name]:
+            raise DefinitionError(WHOLE, name, f"missing required section '{name}' "
+                                  "(no file defines it)")
+    for name in ("zone", "stages"):
+        if len(sections[name]) > 1:
+            first, second = sections[name][0][0], sections[name][1][0]
+            raise DefinitionError(second, name, f"section '{name}' is already defined in {first}")
+
+    zone = _zone(*sections["zone"][0])
+    stages = _stages(*sections["stages"][0])
+    departments = _departments(sections["departments"])
+    groups = _groups(sections["groups"], departments)
+    industries = _industries(sections["industries"], groups)
+    items = _items(sections["items"], stages, departments, groups)
+    return Definition(
+        zone=zone[0], name_zh=zone[1], name_en=zone[2],
+        version=definition_version(plain),
+        items=items, departments=departments, groups=groups,
+        industries=industries, stages=stages, source=plain,
+    )
+
+
+def _zone(file: str, value: Any) -> tuple[str, str, str]:
+    if not isinstance(value, Mapping):
+        raise DefinitionError(file, "zone", f"expected a table, got {_kind(value)}")
+    table = _Table(file, "zone", value)
+    table.check_keys(ZONE_KEYS)
+    return table.code(), table.string("name_zh") or "", table.string("name_en") or ""
+
+
+def _stages(file: str, value: Any) -> dict[str, Stage]:
+    main: list[tuple[_Table, str]] = []
+    side: list[tuple[_Table, str]] = []
+    seen: set[str] = set()
+    for table, code in _entries(file, "stages", value):
+        if code in seen:
+            raise table.fail(None, f"duplicate stage code '{code}'")
+        seen.add(code)
+        table.check_keys(STAGE_KEYS)
+        (side if table.boolean("side") else main).append((table, code))
+    if not main:
+        raise DefinitionError(file, "stages", "no main (non-side) stage")
+    for table, code in main[:-1]:
+        if table.boolean("terminal"):
+            raise table.fail("terminal", f"only the last main stage may be terminal, "
+                             f"but '{code}' is followed by '{main[-1][1]}'")
+    stages: dict[str, Stage] = {}
+    for order, (table, code) in enumerate(main + side):
+        stages[code] = Stage(
+            code=code, name_zh=table.string("name_zh") or "", name_en=table.string("name_en") or "",
+            order=order, auto_advance=table.boolean("auto_advance"),
+            terminal=table.boolean("terminal"), side=table.boolean("side"),
+        )
+    return stages
+
+
+def _departments(parts: list[tuple[str, Any]]) -> dict[str, Department]:
+    out: dict[str, Department] = {}
+    where: dict[str, str] = {}
+    for file, value in parts:
+        for table, code in _entries(file, "departments", value):
+            if code in out:
+                raise table.fail(None, f"duplicate department code '{code}' "
+                                 f"(first defined in {where[code]})")
+            table.check_keys(DEPARTMENT_KEYS)
+            out[code] = Department(code, table.string("name_zh") or "", table.string("name_en") or "")
+            where[code] = file
+    return out
+
+
+def _groups(parts: list[tuple[str, Any]], departments: Mapping[str, Department]
+            ) -> dict[str, IndustryGroup]:
+    out: dict[str, IndustryGroup] = {}
+    where: dict[str, str] = {}
+    for file, value in parts:
+        for table, code in _entries(file, "groups", value):
+            if code in out:
+                raise table.fail(None, f"duplicate group code '{code}' "
+                                 f"(first defined in {where[code]})")
+            table.check_keys(GROUP_KEYS)
+            members = table.codes("departments")
+            if not members:
+                raise table.fail("departments", "a group needs at least one department")
+            for dept in members:
+                if dept not in departments:
+                    raise table.fail("departments", f"unknown department '{dept}'")
+            out[code] = IndustryGroup(code, table.string("name_zh") or "",
+                                      table.string("name_en") or "", members)
+            where[code] = file
+    return out
+
+
+def _industries(parts: list[tuple[str, Any]], groups: Mapping[str, IndustryGroup]
+                ) -> dict[str, Industry]:
+    out: dict[str, Industry] = {}
+    where: dict[str, str] = {}
+    for file, value in parts:
+        for table, code in _entries(file, "industries", value):
+            if code in out:
+                raise table.fail(None, f"duplicate industry code '{code}' "
+                                 f"(first defined in {where[code]})")
+            table.check_keys(INDUSTRY_KEYS)
+            group = table.string("group") or ""
+            if group not in groups:
+                raise table.fail("group", f"industry mapped to unknown group '{group}'")
+            out[code] = Industry(code, table.string("name_zh") or "", table.string("name_en") or "",
+                                 group)
+            where[code] = file
+    return out
+
+
+def _limit(table: _Table) -> TimeLimit:
+    limit = table.table("limit")
+    if limit is None:
+        raise table.fail("limit", "missing required key 'limit'")
+    limit.check_keys(LIMIT_KEYS)
+    amount = limit.data["amount"]
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise limit.fail("amount", f"limit must be a positive integer, got {_kind(amount)}")
+    if amount <= 0:
+        raise limit.fail("amount", f"limit must be a positive integer, got {amount}")
+    unit = limit.string("unit", "working_days")
+    if unit not in LIMIT_UNITS:
+        raise limit.fail("unit", f"unknown limit unit '{unit}' (expected one of "
+                         f"{', '.join(LIMIT_UNITS)})")
+    return TimeLimit(amount, unit)  # type: ignore[arg-type]
+
+
+def _materials(table: _Table) -> tuple[Material, ...]:
+    value = table.data.get("materials", [])
+    out: list[Material] = []
+    seen: set[str] = set()
+    for sub, code in _entries(table.file, f"{table.key}.materials", value):
+        if code in seen:
+            raise sub.fail(None, f"duplicate material code '{code}'")
+        seen.add(code)
+        sub.check_keys(MATERIAL_KEYS)
+        out.append(Material(code, sub.string("name_zh") or "", sub.string("name_en") or "",
+                            sub.boolean("secondary")))
+    return tuple(out)
+
+
+def _coverage(table: _Table) -> Coverage:
+    cov = table.table("coverage")
+    if cov is None:
+        return Coverage()
+    cov.check_keys(COVERAGE_KEYS)
+    evaluation = cov.string("evaluation")
+    if evaluation is not None and not _CODE.match(evaluation):
+        raise cov.fail("evaluation", f"invalid evaluation code '{evaluation}'")
+    return Coverage(evaluation=evaluation, commitment=cov.boolean("commitment"))
+
+
+def _items(parts: list[tuple[str, Any]], stages: Mapping[str, Stage],
+           departments: Mapping[str, Department], groups: Mapping[str, IndustryGroup]
+           ) -> dict[str, Item]:
+    declared: dict[str, Item] = {}  # declaration (file, then position) order
+    tables: dict[str, _Table] = {}
+    covered = {d for g in groups.values() for d in g.departments}
+    for file, value in parts:
+        for table, code in _entries(file, "items", value):
+            if code in declared:
+                raise table.fail(None, f"duplicate item code '{code}' "
+                                 f"(first defined in {tables[code].file})")
+            table.check_keys(ITEM_KEYS)
+            category = table.string("category") or ""
+            if category not in CATEGORIES:
+                raise table.fail("category", f"unknown category '{category}' (expected one of "
+                                 f"{', '.join(CATEGORIES)})")
+            department = table.string("department") or ""
+            if department not in departments:
+                raise table.fail("department", f"unknown department '{department}'")
+            if department not in covered:
+                raise table.fail("department", f"department '{department}' is not covered "
+                                 "by any group")
+            for name in ("gates", "available_from"):
+                stage = table.string(name)
+                if stage is not None and stage not in stages:
+                    raise table.fail(name, f"unknown stage '{stage}'")
+                if stage is not None and stages[stage].side:
+                    raise table.fail(name, f"'{stage}' is a side stage")
+            extension = table.integer("max_extension_days")
+            if extension < 0:
+                raise table.fail("max_extension_days", f"must not be negative, got {extension}")
+            declared[code] = Item(
+                code=code,
+                name_zh=table.string("name_zh") or "",
+                name_en=table.string("name_en") or "",
+                category=category,
+                department=department,
+                limit=_limit(table),
+                requires=table.codes("requires"),
+                gates=table.string("gates"),
+                available_from=table.string("available_from"),
+                materials=_materials(table),
+                coverage=_coverage(table),
+                basis=table.text("basis"),
+                max_extension_days=extension,
+            )
+            tables[code] = table
+    for code, item in declared.items():
+        for req in item.requires:
+            if req == code:
+                raise tables[code].fail("requires", f"item '{code}' requires itself")
+            if req not in declared:
+                raise tables[code].fail("requires", f"unknown prerequisite '{req}'")
+    ordered = _topological(declared, tables)
+    _check_stages(ordered, tables, stages)
+    _check_evaluations(ordered, tables)
+    return ordered
+
+
+def _topological(declared: dict[str, Item], tables: dict[str, _Table]) -> dict[str, Item]:
+    """Kahn's algorithm; among the items ready at each step the one declared
+    first goes first, so the order is stable and deterministic."""
+    position = {code: n for n, code in enumerate(declared)}
+    missing = {code: len(item.requires) for code, item in declared.items()}
+    dependants: dict[str, list[str]] = {code: [] for code in declared}
+    for code, item in declared.items():
+        for req in item.requires:
+            dependants[req].append(code)
+    ready = [(position[c], c) for c, n in missing.items() if n == 0]
+    heapq.heapify(ready)
+    ordered: dict[str, Item] = {}
+    while ready:
+        _, code = heapq.heappop(ready)
+        ordered[code] = declared[code]
+        for dep in dependants[code]:
+            missing[dep] -= 1
+            if missing[dep] == 0:
+                heapq.heappush(ready, (position[dep], dep))
+    if len(ordered) < len(declared):
+        cycle = _find_cycle([c for c in declared if c not in ordered], declared, position)
+        raise tables[cycle[0]].fail("requires", "dependency cycle: " + " → ".join(cycle))
+    return ordered
+
+
+def _find_cycle(left: list[str], declared: dict[str, Item], position: dict[str, int]
+                ) -> list[str]:
+    """A cycle among the items Kahn's algorithm could not order (each of them
+    still waits on another one of them), rotated to start at the item declared
+    first and closed: ``[a, b, a]`` reads "a requires b requires a"."""
+    remaining = set(left)
+    path: list[str] = []
+    code = left[0]
+    while code not in path:
+        path.append(code)
+        code = next(r for r in declared[code].requires if r in remaining)
+    cycle = path[path.index(code):]
+    start = min(range(len(cycle)), key=lambda n: position[cycle[n]])
+    cycle = cycle[start:] + cycle[:start]
+    return cycle + [cycle[0]]
+
+
+def _check_stages(ordered: dict[str, Item], tables: dict[str, _Table],
+                  stages: Mapping[str, Stage]) -> None:
+    """An item must be able to open before the stage it gates: its own
+    ``available_from`` and that of every prerequisite come strictly earlier."""
+    opens: dict[str, tuple[int, str, str]] = {}  # code → (stage order, stage, who sets it)
+    for code, item in ordered.items():
+        best = (-1, "", "")
+        if item.available_from:
+            best = (stages[item.available_from].order, item.available_from, code)
+        for req in item.requires:
+            if opens[req][0] > best[0]:
+                best = opens[req]
+        opens[code] = best
+        if item.gates and best[0] >= stages[item.gates].order:
+            who = "the item" if best[2] == code else f"its prerequisite '{best[2]}'"
+            raise tables[code].fail("gates", f"cannot gate '{item.gates}': {who} only opens "
+                                    f"at stage '{best[1]}'")
+
+
+def _check_evaluations(ordered: dict[str, Item], tables: dict[str, _Table]) -> None:
+    """Evaluation codes are those the unified service items produce; any
+    other item may only be covered by one of them (catches typos)."""
+    produced: dict[str, str] = {}
+    for code, item in ordered.items():
+        evaluation = item.coverage.evaluation
+        if item.category == "unified_service" and evaluation:
+            if evaluation in produced:
+                raise tables[code].fail("coverage.evaluation", f"evaluation '{evaluation}' is "
+                                        f"already produced by '{produced[evaluation]}'")
+            produced[evaluation] = code
+    for code, item in ordered.items():
+        evaluation = item.coverage.evaluation
+        if evaluation and evaluation not in produced:
+            raise tables[code].fail("coverage.evaluation", f"unknown evaluation '{evaluation}' "
+                                    "(no unified_service item produces it)")
+
+
+# -- reading a definition -------------------------------------------------------------
+
+
+def critical_path(defn: Definition, stage: str | None = None) -> tuple[list[Item], int]:
+    """The longest chain of prerequisites in working days (calendar-day
+    limits count as ceil(n × 5 / 7)). With ``stage``, only the items that
+    must close before the project can enter that stage (those gating it or an
+    earlier stage, and their prerequisites) are considered. Ties go to the
+    item earlier in dependency order."""
+    if stage is not None:
+        limit = defn.stages[stage].order
+        wanted: set[str] = set()
+        todo = [i.code for i in defn.items.values()
+                if i.gates and defn.stages[i.gates].order <= limit]
+        while todo:
+            code = todo.pop()
+            if code not in wanted:
+                wanted.add(code)
+                todo.extend(defn.items[code].requires)
+        items = [i for i in defn.items.values() if i.code in wanted]
+    else:
+        items = list(defn.items.values())
+    length: dict[str, int] = {}
+    before: dict[str, str | None] = {}
+    for item in items:
+        prev = None
+        for req in item.requires:
+            if prev is None or length[req] > length[prev]:
+                prev = req
+        before[item.code] = prev
+        length[item.code] = item.limit.approx_working_days + (length[prev] if prev else 0)
+    if not items:
+        return [], 0
+    end: str | None = max(enumerate(items), key=lambda p: (length[p[1].code], -p[0]))[1].code
+    total = length[end]
+    chain: list[Item] = []
+    while end is not None:
+        chain.append(defn.items[end])
+        end = before[end]
+    chain.reverse()
+    return chain, total
+
+
+def _limit_text(limit: TimeLimit) -> str:
+    unit = "wd" if limit.unit == "working_days" else "cd"
+    return f"{limit.amount} {unit}"
+
+
+def summary(defn: Definition) -> str:
+    """A readable report of the definition (what ``daiban definitions check``
+    prints): zone and version, counts, items in dependency order, groups,
+    lifecycle and critical paths."""
+    lines = [
+        f"Zone {defn.zone}: {defn.name_zh} ({defn.name_en})",
+        f"Version {defn.version}",
+        "",
+        f"Items: {len(defn.items)} ("
+        + ", ".join(f"{cat} {n}" for cat in CATEGORIES
+                    if (n := len(defn.items_in_category(cat))))
+        + ")",
+        "Limits: wd = working days (工作日), cd = calendar days (自然日)",
+        "",
+        "Items in dependency order:",
+    ]
+    width = max((len(code) for code in defn.items), default=0)
+    for n, item in enumerate(defn.items.values(), 1):
+        dept = defn.departments[item.department].name_zh
+        lines.append(f"{n:3}. {item.code:<{width}}  {item.name_zh}  [{dept}]  "
+                     f"{_limit_text(item.limit)}"
+                     + (f" (+{item.max_extension_days})" if item.max_extension_days else ""))
+        details = [f"{item.category}",
+                   "requires " + (", ".join(item.requires) if item.requires else "—")]
+        if item.available_from:
+            details.append(f"opens at {item.available_from}")
+        if item.gates:
+            details.append(f"gates {item.gates}")
+        cover = []
+        if item.coverage.evaluation:
+            cover.append(f"evaluation {item.coverage.evaluation}")
+        if item.coverage.commitment:
+            cover.append("commitment 承诺制")
+        if cover:
+            details.append("covered by " + " or ".join(cover))
+        lines.append(" " * (7 + width) + "; ".join(details))
+    lines += ["", "Evaluations (区域评估): " + (", ".join(defn.evaluation_codes()) or "—"),
+              "", "Groups:"]
+    for group in defn.groups.values():
+        industries = [i for i in defn.industries.values() if i.group == group.code]
+        lines.append(f"  {group.code} {group.name_zh} ({group.name_en})")
+        lines.append("    departments: " + ", ".join(
+            f"{defn.departments[d].name_zh}" for d in group.departments))
+        lines.append("    industries: " + (", ".join(
+            f"{i.code} {i.name_zh}" for i in industries) or "—"))
+    main = " → ".join(
+        f"{s.code} {s.name_zh}" + ("*" if s.auto_advance else "") for s in defn.main_stages())
+    side = ", ".join(f"{s.code} {s.name_zh}" + (" (terminal)" if s.terminal else "")
+                     for s in defn.stages.values() if s.side)
+    lines += ["", "Lifecycle (* = advances automatically when its gating items close):",
+              f"  {main}", f"  side: {side or '—'}", ""]
+    chain, total = critical_path(defn)
+    lines.append(f"Critical path: {total} working days")
+    lines.append("  " + " → ".join(
+        f"{i.code} ({i.limit.approx_working_days})" for i in chain))
+    for stage in defn.stages.values():
+        if defn.items_gating(stage.code):
+            chain, total = critical_path(defn, stage.code)
+            lines.append(f"  to {stage.code} {stage.name_zh}: {total} working days "
+                         f"({' → '.join(i.code for i in chain)})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,50 @@
+"""The ``daiban`` console command: the engine's commands plus serving the app."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import click
+
+from workflow.cli import cli
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Start the web app (development server; see the README for production)."""
+    from web import create_app
+
+    create_app().run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@cli.command("demo")
+@click.option("--seed-only", is_flag=True, help="Add the demo data and stop.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo_command(seed_only: bool, host: str, port: int) -> None:
+    """Create the database, add the demo data (once) and start the app."""
+    from workflow.demo import DEMO_PASSWORD, seed_demo
+
+    from workflow.setup import initialise
+
+    now = datetime.now(UTC)
+    url, _ = initialise(None, now=now)
+    created = seed_demo(now=now)
+    click.echo(f"database: {url}")
+    click.echo("demo data added" if created else "demo data already present")
+    click.echo(f"demo accounts (password for all: {DEMO_PASSWORD}): admin, supervisor, "
+               "lead01–lead06, agent01–agent21, ent01–ent12")
+    if seed_only:
+        return
+    from web import create_app
+
+    os.environ.setdefault("DAIBAN_DEMO", "1")
+    click.echo(f"open http://{host}:{port}/")
+    create_app({"DEMO": True}).run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli()
