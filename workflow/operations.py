@@ -66,10 +66,21 @@ def definition_for(project: Project) -> Definition:
 def lock_project(session: Session, project_id: int) -> Project:
     """Load the project with its row locked (``FOR UPDATE`` on PostgreSQL;
     SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
-    project = session.get(Project, project_id, with_for_update=True, populate_existing=True)
+    project = _locked_get(session, Project, project_id)
     if project is None:
         raise NotFound(f"Project {project_id} does not exist.")
     return project
+
+
+def _locked_get(session: Session, model: type, row_id: int):
+    """Get a row under a row lock, refreshed from the database. An object this
+    session loaded earlier whose row someone else changed meanwhile is a lost
+    race: a ``Conflict``, not a silent reload."""
+    try:
+        return session.get(model, row_id, with_for_update=True, populate_existing=True)
+    except StaleDataError as exc:
+        raise Conflict(f"This {model.__name__} was changed by someone else since it was "
+                       "loaded; reload and try again.", id=row_id) from exc
 
 
 def load_task(session: Session, task_id: int, expected_version: int | None = None) -> ItemTask:
@@ -78,7 +89,7 @@ def load_task(session: Session, task_id: int, expected_version: int | None = Non
     if project_id is None:
         raise NotFound(f"Task {task_id} does not exist.")
     lock_project(session, project_id)
-    task = session.get(ItemTask, task_id, with_for_update=True, populate_existing=True)
+    task = _locked_get(session, ItemTask, task_id)
     if expected_version is not None and task.version != expected_version:
         raise Conflict(
             f"Task {task_id} was changed by someone else (version {expected_version} → "

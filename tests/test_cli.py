@@ -1,0 +1,110 @@
+"""The ``daiban`` command as an operator uses it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from tests import factories as f
+from tests.factories import at
+from web.cli import cli
+from workflow.db import make_engine, make_session_factory, transaction
+from workflow.models import AuditEvent, DefinitionVersion
+from workflow.registry import DEFAULT_DIR
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_calendar_due_counts_working_days_across_spring_festival(runner):
+    result = runner.invoke(cli, ["calendar", "due", "2026-02-12", "5"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "2026-02-26"
+
+
+def test_calendar_due_with_calendar_days_rolls_off_a_holiday(runner):
+    # 2026-09-24 + 7 calendar days = 1 October (国庆) → next working day 8 October.
+    result = runner.invoke(cli, ["calendar", "due", "2026-09-24", "7", "--calendar-days"])
+    assert result.output.strip() == "2026-10-08"
+
+
+def test_calendar_due_in_an_unpublished_year_is_provisional(runner):
+    result = runner.invoke(cli, ["calendar", "due", "2026-12-20", "20"])
+    assert result.exit_code == 0 and "provisional" in result.output
+
+
+def test_calendar_between(runner):
+    result = runner.invoke(cli, ["calendar", "between", "2026-09-30", "2026-10-12"])
+    assert result.output.strip() == "4"  # 1–7 Oct off: 8, 9, Sat 10 (make-up), 12
+    result = runner.invoke(cli, ["calendar", "between", "2026-10-12", "2026-09-30"])
+    assert result.output.strip() == "-4"
+
+
+def test_calendar_refuses_bad_dates(runner):
+    result = runner.invoke(cli, ["calendar", "due", "2026-02-30", "5"])
+    assert result.exit_code != 0 and "YYYY-MM-DD" in result.output
+    result = runner.invoke(cli, ["calendar", "due", "2026-02-03", "-5"])
+    assert result.exit_code != 0
+
+
+def test_definitions_check_prints_a_summary(runner):
+    result = runner.invoke(cli, ["definitions", "check", str(DEFAULT_DIR)])
+    assert result.exit_code == 0, result.output
+    assert "u01_survey" in result.output and "critical path" in result.output.lower()
+
+
+def test_definitions_check_names_file_and_key_of_an_error(runner, tmp_path):
+    broken = tmp_path / "zone"
+    shutil.copytree(DEFAULT_DIR, broken)
+    items = broken / "items.toml"
+    items.write_text(items.read_text(encoding="utf-8").replace(
+        'requires = ["u01_survey"]', 'requires = ["u99_missing"]', 1), encoding="utf-8")
+    result = runner.invoke(cli, ["definitions", "check", str(broken)])
+    assert result.exit_code == 1
+    assert "items.toml" in result.output and "u99_missing" in result.output
+
+
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'ops.sqlite3'}"}
+
+
+def test_init_then_audit_verify_then_tampering_is_reported(runner, tmp_path):
+    env = sqlite_env(tmp_path)
+    result = runner.invoke(cli, ["init"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "definition in force: zuoyun" in result.output
+    again = runner.invoke(cli, ["init"], env=env)  # idempotent: migrates nothing new
+    assert again.exit_code == 0, again.output
+
+    engine = make_engine(env["DATABASE_URL"])
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        assert len(session.scalars(select(DefinitionVersion)).all()) == 1
+        project = f.project(session, at("2026-03-02"))
+        code = project.code
+
+    result = runner.invoke(cli, ["audit", "verify"], env=env)
+    assert result.exit_code == 0 and "intact" in result.output
+
+    with transaction(factory) as session:
+        session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(action="forged"))
+    engine.dispose()
+    result = runner.invoke(cli, ["audit", "verify"], env=env)
+    assert result.exit_code == 1
+    assert f"TAMPERED {code} event #2" in result.output
+
+
+def test_init_refuses_a_broken_definition_and_changes_nothing(runner, tmp_path):
+    broken = tmp_path / "zone"
+    shutil.copytree(DEFAULT_DIR, broken)
+    (broken / "items.toml").write_text("[[items]]\ncode = 'x'\n", encoding="utf-8")
+    env = sqlite_env(tmp_path)
+    result = runner.invoke(cli, ["init", "--definitions", str(broken)], env=env)
+    assert result.exit_code != 0 and "invalid definition" in result.output
+    assert not (tmp_path / "ops.sqlite3").exists()
