@@ -366,3 +366,21 @@ def test_adding_two_hundred_working_days_is_fast():
         add_working_days(date(2025, 3, 1), 200)
     # about 1 microsecond a call on a laptop; the bound only catches a day-by-day walk
     assert time.perf_counter() - began < 1.0
+
+
+def test_working_day_before_mirrors_add_working_days():
+    # Monday 23 March 2026: Friday 20 is one working day before, Thursday 19 two.
+    assert clock.working_day_before(date(2026, 3, 23), 1) == date(2026, 3, 20)
+    assert clock.working_day_before(date(2026, 3, 23), 2) == date(2026, 3, 19)
+    assert clock.working_day_before(date(2026, 3, 23), 0) == date(2026, 3, 23)
+    # Across the Spring Festival: 24 Feb back 2 → Sat 14 Feb (make-up), then 13 Feb.
+    assert clock.working_day_before(date(2026, 2, 24), 1) == date(2026, 2, 14)
+    assert clock.working_day_before(date(2026, 2, 24), 2) == date(2026, 2, 13)
+    # Across the year end.
+    assert clock.working_day_before(date(2026, 1, 5), 1) == date(2026, 1, 4)  # Sun make-up
+    assert clock.working_day_before(date(2026, 1, 4), 1) == date(2025, 12, 31)
+    for start in (date(2026, 2, 10), date(2026, 9, 28), date(2025, 12, 30)):  # working days
+        for n in (1, 5, 17):
+            assert clock.working_day_before(clock.add_working_days(start, n).date, n) == start
+    with pytest.raises(ValueError):
+        clock.working_day_before(date(2026, 3, 23), -1)

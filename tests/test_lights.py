@@ -58,3 +58,21 @@ def test_bad_thresholds_are_refused():
         LightPolicy(yellow_days_left=-1)
     with pytest.raises(ValueError):
         LightPolicy(yellow_used_fraction=0)
+
+
+@pytest.mark.parametrize(("accepted", "due"), [
+    ("2026-03-02", "2026-03-23"), ("2026-03-02", "2026-04-28"), ("2026-02-12", "2026-03-11"),
+    ("2026-09-24", "2026-09-30"), ("2026-09-24", "2026-10-13"), ("2026-03-02", "2026-03-03"),
+])
+def test_first_yellow_day_is_the_first_day_light_turns_yellow(accepted, due):
+    from datetime import timedelta
+
+    from workflow.lights import first_yellow_day
+
+    t = task(accepted=accepted, due=due)
+    warn = first_yellow_day(t.accepted_on, t.due_on)
+    assert light(t, warn) == "yellow"
+    day = t.accepted_on
+    while day < warn:
+        assert light(t, day) == "green", day
+        day += timedelta(days=1)

@@ -305,6 +305,23 @@ def add_working_days(start: date, n: int) -> Due:
         year += 1
 
 
+def working_day_before(d: date, n: int) -> date:
+    """The ``n``-th working day before ``d`` (``d`` itself never counts);
+    ``n == 0`` returns ``d``. The mirror of ``add_working_days``, used to find
+    the first day a deadline comes within ``n`` working days."""
+    _check_date(d, "d")
+    _check_days(n)
+    year = d.year
+    while n:
+        table = _year(year)
+        last = bisect.bisect_left(table.workdays, d)
+        if n <= last:
+            return table.workdays[last - n]
+        n -= last
+        year -= 1
+    return d
+
+
 def next_working_day(d: date) -> date:
     """The first working day strictly after ``d``."""
     return add_working_days(d, 1).date

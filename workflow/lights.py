@@ -9,6 +9,8 @@ light. A project's light is its worst task's.
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,7 +30,31 @@ class LightPolicy:
             raise ValueError("yellow thresholds: days left >= 0 and 0 < used fraction <= 1")
 
 
-DEFAULT_POLICY = LightPolicy()
+def policy_from_env() -> LightPolicy:
+    """Thresholds from ``DAIBAN_YELLOW_DAYS_LEFT`` / ``DAIBAN_YELLOW_USED_FRACTION``."""
+    return LightPolicy(
+        yellow_days_left=int(os.environ.get("DAIBAN_YELLOW_DAYS_LEFT", "2")),
+        yellow_used_fraction=float(os.environ.get("DAIBAN_YELLOW_USED_FRACTION", "0.8")),
+    )
+
+
+DEFAULT_POLICY = policy_from_env()
+
+
+def first_yellow_day(accepted_on: date, due_on: date,
+                     policy: LightPolicy = DEFAULT_POLICY) -> date:
+    """The first day ``light`` says yellow for a task accepted on
+    ``accepted_on`` and due on ``due_on``: the earlier of "``yellow_days_left``
+    working days left" and "``yellow_used_fraction`` of the working days used"."""
+    by_days_left = clock.working_day_before(due_on, policy.yellow_days_left)
+    total = clock.working_days_between(accepted_on, due_on).days
+    if total <= 0:
+        return min(by_days_left, due_on)
+    by_fraction = clock.add_working_days(
+        accepted_on, math.ceil(policy.yellow_used_fraction * total)).date
+    # A non-working day right after a threshold working day is yellow too, but
+    # the sweep only needs the first working day it turns yellow.
+    return min(by_days_left, by_fraction)
 
 
 def light(task: ItemTask, today: date, policy: LightPolicy = DEFAULT_POLICY) -> str | None:

@@ -221,6 +221,12 @@ class ItemTask(Base):
             postgresql_where=text(_in("state", CLOCK_STATES)),
             sqlite_where=text(_in("state", CLOCK_STATES)),
         ),
+        Index(
+            "ix_item_task_clock_warn",
+            "warn_on",
+            postgresql_where=text(_in("state", CLOCK_STATES)),
+            sqlite_where=text(_in("state", CLOCK_STATES)),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -233,6 +239,9 @@ class ItemTask(Base):
     accepted_on: Mapped[date | None] = mapped_column(Date)  # 受理日: does not count
     due_on: Mapped[date | None] = mapped_column(Date)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # First day the task turns yellow (computed with the due date), so the
+    # reminder sweep finds near-due work with an indexed range query.
+    warn_on: Mapped[date | None] = mapped_column(Date)
     paused_working_days: Mapped[int] = mapped_column(Integer, default=0)
     paused_since: Mapped[date | None] = mapped_column(Date)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)

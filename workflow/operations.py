@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from definitions import Definition, Item
-from workflow import audit, clock, permissions
+from workflow import audit, clock, lights, permissions
 from workflow.errors import Conflict, InvalidTransition, NoEligibleAgent, NotFound, ValidationError
 from workflow.machines import item_machine, project_machine
 from workflow.models import (
@@ -120,7 +120,7 @@ def recompute_due(task: ItemTask, item: Item) -> None:
     """Due date = the limit counted from acceptance, plus the working days the
     clock was paused and the extensions granted (both added as working days)."""
     if task.accepted_on is None:
-        task.due_on, task.due_provisional = None, False
+        task.due_on, task.due_provisional, task.warn_on = None, False, None
         return
     base = clock.due_date(task.accepted_on, item.limit.amount,
                           calendar_days=item.limit.calendar_days)
@@ -128,6 +128,7 @@ def recompute_due(task: ItemTask, item: Item) -> None:
     shifted = clock.add_working_days(base.date, extra) if extra else base
     task.due_on = shifted.date
     task.due_provisional = base.provisional or shifted.provisional
+    task.warn_on = lights.first_yellow_day(task.accepted_on, task.due_on)
 
 
 def _start_pause(session: Session, task: ItemTask, today: date, reason: str) -> None:

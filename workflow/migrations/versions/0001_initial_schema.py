@@ -114,6 +114,7 @@ def upgrade() -> None:
     sa.Column('accepted_on', sa.Date(), nullable=True),
     sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('due_provisional', sa.Boolean(), nullable=False),
+    sa.Column('warn_on', sa.Date(), nullable=True),
     sa.Column('paused_working_days', sa.Integer(), nullable=False),
     sa.Column('paused_since', sa.Date(), nullable=True),
     sa.Column('extension_days', sa.Integer(), nullable=False),
@@ -135,6 +136,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('item_task', schema=None) as batch_op:
         batch_op.create_index('ix_item_task_clock_due', ['due_on'], unique=False, postgresql_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"), sqlite_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"))
+        batch_op.create_index('ix_item_task_clock_warn', ['warn_on'], unique=False, postgresql_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"), sqlite_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"))
         batch_op.create_index('ix_item_task_inbox_due', ['assignee_id', 'due_on', 'id'], unique=False, postgresql_where=sa.text("state IN ('assigned', 'in_progress', 'awaiting_enterprise', 'submitted', 'returned', 'approved', 'suspended')"), sqlite_where=sa.text("state IN ('assigned', 'in_progress', 'awaiting_enterprise', 'submitted', 'returned', 'approved', 'suspended')"))
         batch_op.create_index('ix_item_task_queue_due', ['group_id', 'due_on', 'id'], unique=False, postgresql_where=sa.text("state = 'ready'"), sqlite_where=sa.text("state = 'ready'"))
 
@@ -282,6 +284,7 @@ def downgrade() -> None:
     with op.batch_alter_table('item_task', schema=None) as batch_op:
         batch_op.drop_index('ix_item_task_queue_due', postgresql_where=sa.text("state = 'ready'"), sqlite_where=sa.text("state = 'ready'"))
         batch_op.drop_index('ix_item_task_inbox_due', postgresql_where=sa.text("state IN ('assigned', 'in_progress', 'awaiting_enterprise', 'submitted', 'returned', 'approved', 'suspended')"), sqlite_where=sa.text("state IN ('assigned', 'in_progress', 'awaiting_enterprise', 'submitted', 'returned', 'approved', 'suspended')"))
+        batch_op.drop_index('ix_item_task_clock_warn', postgresql_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"), sqlite_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"))
         batch_op.drop_index('ix_item_task_clock_due', postgresql_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"), sqlite_where=sa.text("state IN ('ready', 'assigned', 'in_progress', 'submitted', 'returned', 'approved')"))
 
     op.drop_table('item_task')
