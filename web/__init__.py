@@ -1,41 +1,72 @@
 """Daiban's web application (Flask app factory).
 
 Configuration comes from defaults, then ``instance/config.py``, then the
-environment (``DATABASE_URL``, ``SECRET_KEY``). One SQLAlchemy session per
-request, committed once by the view that changes something.
+``test_config`` mapping. One SQLAlchemy session per request; a view that
+changes something calls one engine operation and commits once; side effects
+(mail, webhooks) leave later from the outbox. Everything is served by the app
+itself (no CDN).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask, g, request, session
+from flask_babel import Babel
 from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
 
 from workflow.db import default_url, make_engine, make_session_factory
 
 login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+LANGUAGES = ("zh_CN", "en")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(Path(os.environ.get(
-        "DAIBAN_INSTANCE", Path.cwd() / "instance")).resolve()), instance_relative_config=True)
+    instance = Path(os.environ.get("DAIBAN_INSTANCE", Path.cwd() / "instance")).resolve()
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("SECRET_KEY") or _instance_secret(app),
+        SECRET_KEY=os.environ.get("SECRET_KEY"),
         DATABASE_URL=None,
+        DEMO=os.environ.get("DAIBAN_DEMO") == "1",
+        CLOCK=_utc_now,  # tests inject a fixed clock
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        UPLOAD_FOLDER=str(instance / "uploads"),
+        SESSION_COOKIE_NAME="daiban_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("DAIBAN_INSECURE_COOKIES") != "1",
-        DEMO=os.environ.get("DAIBAN_DEMO") == "1",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=os.environ.get("DAIBAN_INSECURE_COOKIES") != "1",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        LOGIN_FAILURES_PER_USER=5,
+        LOGIN_FAILURES_PER_IP=20,
+        LOGIN_WINDOW_MINUTES=15,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_CHECK_DEFAULT=False,  # web.security checks it, except for bearer API calls
+        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
     )
     app.config.from_pyfile("config.py", silent=True)
     if test_config:
         app.config.update(test_config)
     if app.config["DEMO"]:
         # The local demo is served over plain http on localhost.
-        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(app)
 
     engine = make_engine(app.config["DATABASE_URL"] or default_url())
     app.extensions["daiban_engine"] = engine
@@ -43,20 +74,57 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
 
-    from web import auth, home
+    from web import errors, nav, security
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(home.bp)
+    security.init_app(app)
+    errors.init_app(app)
+    nav.init_app(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
 
     @app.teardown_appcontext
     def _close_session(_exc):
-        session = g.pop("db", None)
-        if session is not None:
-            session.rollback()
-            session.close()
+        db_session = g.pop("db", None)
+        if db_session is not None:
+            db_session.rollback()
+            db_session.close()
 
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from web import auth, cases, inbox
+
+    for module in (auth, inbox, cases):
+        app.register_blueprint(module.bp)
+    for name in ("desk", "portal", "supervision", "admin", "api", "notifications"):
+        try:
+            module = __import__(f"web.{name}", fromlist=["bp"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"web.{name}":
+                raise
+            continue
+        app.register_blueprint(module.bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from web import labels
+
+    app.jinja_env.globals.update(labels=labels, languages=LANGUAGES)
+    app.jinja_env.filters["state_label"] = labels.state_label
+    app.jinja_env.filters["stage_label"] = labels.stage_label
+
+
+def _select_locale() -> str:
+    chosen = session.get("lang") or request.cookies.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(["zh", "en"])
+    return "en" if best == "en" else "zh_CN"
 
 
 def _instance_secret(app: Flask) -> str:

@@ -1,46 +1,80 @@
-"""Logging in and out."""
+"""Logging in and out, and the interface language."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import UserMixin, login_required, login_user, logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from web import login_manager
+from web import LANGUAGES, security
 from web.db import db
 from workflow.accounts import verify_password
 from workflow.models import User
 
 bp = Blueprint("auth", __name__)
 
-
-class SessionUser(UserMixin):
-    def __init__(self, user: User) -> None:
-        self.user = user
-        self.id = str(user.id)
+HOME = {"agent": "inbox.index", "lead": "desk.index", "enterprise": "portal.index",
+        "supervisor": "supervision.index", "admin": "admin.users"}
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> SessionUser | None:
-    user = db().get(User, int(user_id)) if user_id.isdigit() else None
-    return SessionUser(user) if user is not None and user.active else None
+def home_url(user: User) -> str:
+    from flask import current_app
+
+    endpoint = HOME.get(user.role, "inbox.index")
+    if endpoint not in current_app.view_functions:
+        endpoint = "inbox.index"
+    return url_for(endpoint)
+
+
+@bp.route("/")
+def root():
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user.user))
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        user = db().scalar(select(User).where(User.username == username))
-        if user is not None and user.active and verify_password(user.password_hash,
-                                                               request.form.get("password", "")):
-            login_user(SessionUser(user))
-            return redirect(url_for("home.index"))
-        flash("用户名或密码错误 / Wrong username or password")
-    return render_template("login.html")
+    if request.method == "GET":
+        return render_template("login.html")
+    username = request.form.get("username", "").strip()
+    ip = request.remote_addr or "?"
+    try:
+        security.check_login_allowed(username, ip)
+    except security.TooManyAttempts:
+        flash(_("登录失败次数过多，请15分钟后再试"), "error")
+        return render_template("login.html"), 429
+    user = db().scalar(select(User).where(User.username == username))
+    ok = (user is not None and user.active
+          and verify_password(user.password_hash, request.form.get("password", "")))
+    security.record_attempt(username, ip, ok)
+    if not ok:
+        db().commit()
+        flash(_("用户名或密码错误"), "error")
+        return render_template("login.html"), 401
+    security.start_session(user)
+    db().commit()
+    return redirect(home_url(user))
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    security.end_session()
+    db().commit()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+def set_language(code: str):
+    if code not in LANGUAGES:
+        abort(404)
+    session["lang"] = code
+    target = request.form.get("next", "")
+    # Only local paths: never an open redirect.
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("auth.root")
+    response = redirect(target)
+    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

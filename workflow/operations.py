@@ -28,6 +28,7 @@ from workflow.errors import Conflict, InvalidTransition, NoEligibleAgent, NotFou
 from workflow.machines import item_machine, project_machine
 from workflow.models import (
     CLOSED_STATES,
+    Attachment,
     Comment,
     Enterprise,
     ExtensionRequest,
@@ -753,3 +754,58 @@ def project_with_tasks(session: Session, code: str) -> Project:
     if project is None:
         raise NotFound(f"Project {code} does not exist.")
     return project
+
+
+# -- what an actor may do now ------------------------------------------------------------
+
+# Task events a user triggers, with the permission rule each needs.
+ACTION_RULES: dict[str, str] = {
+    "claim": "claim", "assign": "assign", "reassign": "assign", "handoff": "work",
+    "unassign": "unassign", "start": "work", "request_materials": "work",
+    "supply_materials": "supply_materials", "submit": "work", "approve": "work",
+    "department_return": "work", "rework": "work", "complete": "work", "cover": "assign",
+    "request_extension": "work",
+}
+_ACTION_EVENT = {"handoff": "reassign"}
+
+
+def available_actions(task: ItemTask, actor: User) -> list[str]:
+    """The task actions ``actor`` may take on ``task`` in its current state."""
+    machine = item_machine(task.project.definition_version.version)
+    actions = []
+    for action, rule in ACTION_RULES.items():
+        if not machine.can(task, _ACTION_EVENT.get(action, action)):
+            continue
+        if action == "handoff" and (actor.role != "agent" or task.assignee_id != actor.id):
+            continue
+        if action == "reassign" and task.state == "ready":
+            continue
+        if action == "cover":
+            item = definition_for(task.project).items[task.item_code]
+            if not (item.coverage.evaluation or item.coverage.commitment):
+                continue
+        if permissions.RULES[rule](actor, task):
+            actions.append(action)
+    return actions
+
+
+def record_attachment(session: Session, project_id: int, *, actor: User, now: datetime,
+                      original_name: str, storage_name: str, content_type: str, size: int,
+                      sha256: str, task_id: int | None = None) -> Attachment:
+    """Record an uploaded file (the bytes are already stored under ``storage_name``)."""
+    project = lock_project(session, project_id)
+    if not permissions.can_comment(actor, project):
+        raise permissions.NotPermitted(f"{actor.username} may not add files to {project.code}.")
+    if task_id is not None and session.scalar(select(ItemTask.project_id).where(
+            ItemTask.id == task_id)) != project.id:
+        raise NotFound(f"Task {task_id} is not part of project {project.code}.")
+    row = Attachment(project_id=project.id, task_id=task_id, uploaded_by_id=actor.id,
+                     original_name=original_name[:255], storage_name=storage_name,
+                     content_type=content_type, size=size, sha256=sha256, created_at=utc(now))
+    session.add(row)
+    flush(session)
+    audit.record(session, project, actor=actor, now=utc(now), action="attachment.added",
+                 data={"attachment": row.id, "task": task_id, "name": row.original_name,
+                       "sha256": sha256}, public=actor.role == "enterprise")
+    flush(session)
+    return row

@@ -73,3 +73,40 @@ def due_between(session: Session, first: date, last: date) -> list[ItemTask]:
                                and_(ItemTask.due_on >= first, ItemTask.due_on <= last))
         .order_by(ItemTask.due_on, ItemTask.id)))
 
+
+
+def my_tasks(session: Session, user: User) -> list[ItemTask]:
+    """Every open task assigned to ``user``, earliest due first."""
+    return list(session.scalars(
+        select(ItemTask).where(ItemTask.assignee_id == user.id, ItemTask.state.in_(INBOX_STATES))
+        .options(joinedload(ItemTask.project)).order_by(ItemTask.due_on, ItemTask.id)))
+
+
+def group_queue(session: Session, user: User) -> list[ItemTask]:
+    """The unclaimed tasks of ``user``'s groups, earliest due first."""
+    groups = _my_group_ids(session, user)
+    if not groups:
+        return []
+    return list(session.scalars(
+        select(ItemTask).where(ItemTask.group_id.in_(groups), ItemTask.state == "ready")
+        .options(joinedload(ItemTask.project)).order_by(ItemTask.due_on, ItemTask.id)))
+
+
+def archive(session: Session, user: User, limit: int = 200) -> list[ItemTask]:
+    """What ``user`` finished (closed tasks last assigned to them), newest first."""
+    return list(session.scalars(
+        select(ItemTask).where(ItemTask.assignee_id == user.id,
+                               ItemTask.state.in_(("done", "covered", "terminated")))
+        .options(joinedload(ItemTask.project))
+        .order_by(ItemTask.closed_on.desc(), ItemTask.id.desc()).limit(limit)))
+
+
+def group_tasks(session: Session, group_ids: list[int]) -> list[ItemTask]:
+    """Every open task (not blocked, not closed) of the given groups."""
+    if not group_ids:
+        return []
+    return list(session.scalars(
+        select(ItemTask).where(ItemTask.group_id.in_(group_ids),
+                               ItemTask.state.in_(("ready",) + INBOX_STATES))
+        .options(joinedload(ItemTask.project), joinedload(ItemTask.assignee))
+        .order_by(ItemTask.due_on, ItemTask.id)))

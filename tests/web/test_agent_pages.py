@@ -1,0 +1,114 @@
+"""The agent's inbox and task page, through Flask's test client."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests import factories as f
+from workflow.models import ItemTask
+
+
+def survey(db, world, project="project"):
+    """The survey task as the database has it now (the read transaction ends
+    at once: SQLite's BEGIN IMMEDIATE would otherwise block the app)."""
+    task = db.scalar(select(ItemTask).where(ItemTask.project_id == world[project].id,
+                                            ItemTask.item_code == "u01_survey")
+                     .execution_options(populate_existing=True))
+    db.commit()
+    return task
+
+
+def test_agent_sees_the_group_queue_and_claims_a_task(as_user, world, db):
+    client, token = as_user("alice")
+    page = client.get("/inbox?tab=queue").get_data(as_text=True)
+    assert "P-ACME-1" in page and "地形图测绘" in page
+    task = survey(db, world)
+    response = client.post(f"/tasks/{task.id}/claim",
+                           data={"csrf_token": token, "version": task.version})
+    assert response.status_code == 302
+    assert survey(db, world).assignee_id == world["users"]["alice"].id
+    mine = client.get("/inbox").get_data(as_text=True)
+    assert f'data-task="{task.id}"' in mine
+
+
+def test_task_page_shows_the_actions_the_state_allows(as_user, world, db):
+    client, token = as_user("alice")
+    task = survey(db, world)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'data-action="claim"' in page and 'data-action="submit"' not in page
+    client.post(f"/tasks/{task.id}/claim", data={"csrf_token": token})
+    client.post(f"/tasks/{task.id}/start", data={"csrf_token": token})
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'data-action="submit"' in page and 'data-action="request_materials"' in page
+
+
+def test_an_action_not_allowed_now_answers_409_and_changes_nothing(as_user, world, db):
+    client, token = as_user("alice")
+    task = survey(db, world)
+    client.post(f"/tasks/{task.id}/claim", data={"csrf_token": token})
+    response = client.post(f"/tasks/{task.id}/approve", data={"csrf_token": token})
+    assert response.status_code == 409
+    assert "当前状态不允许此操作" in response.get_data(as_text=True)
+    assert survey(db, world).state == "assigned"
+
+
+def test_a_form_without_csrf_token_is_refused(as_user, world, db):
+    client, _ = as_user("alice")
+    task = survey(db, world)
+    response = client.post(f"/tasks/{task.id}/claim", data={})
+    assert response.status_code == 400
+    assert survey(db, world).state == "ready"
+
+
+def test_an_agent_of_another_group_cannot_claim_by_url(as_user, world, db):
+    client, token = as_user("olga")
+    task = survey(db, world)
+    response = client.post(f"/tasks/{task.id}/claim", data={"csrf_token": token})
+    assert response.status_code in (403, 404)
+    assert survey(db, world).state == "ready"
+
+
+def test_request_materials_then_the_task_waits_for_the_enterprise(as_user, world, db):
+    client, token = as_user("alice")
+    task = survey(db, world)
+    for action in ("claim", "start"):
+        client.post(f"/tasks/{task.id}/{action}", data={"csrf_token": token})
+    response = client.post(f"/tasks/{task.id}/request_materials", data={
+        "csrf_token": token, "materials": "宗地界址图\n营业执照副本", "deadline": "2026-03-09"})
+    assert response.status_code == 302
+    assert survey(db, world).state == "awaiting_enterprise"
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "宗地界址图" in page and "2026-03-09" in page
+
+
+def test_bad_input_is_a_clear_400_and_changes_nothing(as_user, world, db):
+    client, token = as_user("alice")
+    task = survey(db, world)
+    for action in ("claim", "start"):
+        client.post(f"/tasks/{task.id}/{action}", data={"csrf_token": token})
+    response = client.post(f"/tasks/{task.id}/request_materials", data={
+        "csrf_token": token, "materials": "", "deadline": "not-a-date"})
+    assert response.status_code == 400
+    assert survey(db, world).state == "in_progress"
+
+
+def test_inbox_filters_by_light_and_project(as_user, world, db, clock):
+    clock.moment = f.at("2026-03-20", 10)  # the surveys are due 23 March: yellow
+    client, _ = as_user("alice")
+    page = client.get("/inbox?tab=queue&project=P-OTHER").get_data(as_text=True)
+    assert "P-OTHER-1" in page and "P-ACME-1" not in page
+    page = client.get("/inbox?tab=queue&light=yellow&item=u01_survey").get_data(as_text=True)
+    assert "P-ACME-1" in page and page.count('data-task="') == 2
+
+
+def test_a_login_session_expires_after_its_lifetime(as_user, clock):
+    client, _ = as_user("alice")
+    assert client.get("/inbox").status_code == 200
+    clock.moment = f.at("2026-03-02", 19)  # 9 hours later: past the 8-hour lifetime
+    response = client.get("/inbox")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_enterprise_users_cannot_open_the_inbox(as_user):
+    client, _ = as_user("acme")
+    assert client.get("/inbox").status_code == 403

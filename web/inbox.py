@@ -1,0 +1,82 @@
+"""The agent's inbox (代办员): my tasks, my group's queue, my archive, and the
+task page where the work is done."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from web import labels
+from web.access import me, roles_required, task_or_404
+from web.actions import run_action
+from web.db import db
+from web.present import filter_rows, sort_rows, task_row, task_rows
+from web.security import now
+from workflow import queries
+from workflow.models import AuditEvent, Comment, ExtensionRequest, MaterialRequest
+from workflow.operations import available_actions, definition_for, zone_today
+
+bp = Blueprint("inbox", __name__)
+
+TABS = ("mine", "queue", "archive")
+
+
+@bp.route("/inbox")
+@roles_required("agent", "lead")
+def index():
+    tab = request.args.get("tab", "mine")
+    tab = tab if tab in TABS else "mine"
+    today = zone_today(now())
+    loaders = {"mine": queries.my_tasks, "queue": queries.group_queue, "archive": queries.archive}
+    rows = task_rows(loaders[tab](db(), me()), today)
+    counts = {"mine": len(queries.my_tasks(db(), me())),
+              "queue": len(queries.group_queue(db(), me()))}
+    items = sorted({(r.task.item_code, r.item_name) for r in rows})
+    rows = sort_rows(filter_rows(rows, request.args), request.args.get("sort", "due"))
+    return render_template("inbox.html", tab=tab, rows=rows, counts=counts, items=items,
+                           today=today, args=request.args)
+
+
+@bp.route("/tasks/<int:task_id>")
+@login_required
+def task(task_id: int):
+    task = task_or_404(task_id)
+    if me().role == "enterprise":
+        return redirect(url_for("portal.project", code=task.project.code))
+    today = zone_today(now())
+    definition = definition_for(task.project)
+    session = db()
+    return render_template(
+        "task.html", row=task_row(task, today), item=definition.items[task.item_code],
+        definition=definition, actions=available_actions(task, me()), today=today,
+        comments=session.query(Comment).filter_by(task_id=task.id).order_by(Comment.id).all(),
+        requests=session.query(MaterialRequest).filter_by(task_id=task.id)
+        .order_by(MaterialRequest.id.desc()).all(),
+        extensions=session.query(ExtensionRequest).filter_by(task_id=task.id)
+        .order_by(ExtensionRequest.id.desc()).all(),
+        events=session.query(AuditEvent).filter_by(task_id=task.id).order_by(AuditEvent.seq).all(),
+        members=_group_agents(task), labels=labels)
+
+
+def _group_agents(task):
+    from sqlalchemy import select
+
+    from workflow.models import GroupMembership, User
+
+    return db().scalars(select(User).join(GroupMembership, GroupMembership.user_id == User.id)
+                        .where(GroupMembership.group_id == task.group_id, User.role == "agent",
+                               User.active.is_(True)).order_by(User.username)).all()
+
+
+@bp.route("/tasks/<int:task_id>/<action>", methods=["POST"])
+@login_required
+def act(task_id: int, action: str):
+    task = task_or_404(task_id)
+    run_action(db(), action, task.id, me(), now(), request.form)
+    db().commit()
+    flash(_("已完成：%(action)s", action=labels.ACTIONS.get(action, action)), "ok")
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("inbox.task", task_id=task.id)
+    return redirect(target)

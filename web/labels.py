@@ -1,0 +1,71 @@
+"""Labels users read: states, stages, roles, actions, lights (Chinese msgids,
+English in the catalogue). Definition names come from the definition itself in
+the user's language."""
+
+from __future__ import annotations
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+STATES = {
+    "blocked": _l("未开始"), "ready": _l("待认领"), "assigned": _l("已认领"),
+    "in_progress": _l("办理中"), "awaiting_enterprise": _l("待企业补正"),
+    "submitted": _l("已报送部门"), "returned": _l("部门退回"), "approved": _l("已批准"),
+    "done": _l("已办结"), "covered": _l("已豁免"), "suspended": _l("已中止"),
+    "terminated": _l("已终止"),
+}
+STAGES = {
+    "intention": _l("意向"), "signed": _l("签约"), "mandated": _l("委托代办"),
+    "approving": _l("审批中"), "ready_to_start": _l("具备开工条件"), "started": _l("开工"),
+    "completed": _l("竣工"), "producing": _l("投产"), "at_capacity": _l("达产"),
+    "verified": _l("达产复核通过"), "suspended": _l("中止"), "terminated": _l("终止"),
+}
+ROLES = {"enterprise": _l("企业"), "agent": _l("代办员"), "lead": _l("领办人"),
+         "supervisor": _l("督查"), "admin": _l("管理员")}
+ACTIONS = {
+    "claim": _l("认领"), "assign": _l("分派"), "reassign": _l("改派"), "handoff": _l("移交"),
+    "unassign": _l("退回队列"), "auto_assign": _l("自动分派"), "start": _l("开始办理"),
+    "request_materials": _l("一次性告知补正"), "supply_materials": _l("材料已补齐"),
+    "submit": _l("报送部门"), "approve": _l("部门批准"), "department_return": _l("部门退回"),
+    "rework": _l("重新办理"), "complete": _l("办结"), "cover": _l("豁免（评估/承诺）"),
+    "request_extension": _l("申请延期"), "decide_extension": _l("审批延期"),
+    "comment": _l("留言"), "advance": _l("推进到下一阶段"), "mandate": _l("签订代办委托书"),
+    "sign": _l("签约"), "suspend": _l("中止"), "resume": _l("恢复"), "terminate": _l("终止"),
+    "upload": _l("上传附件"),
+}
+LIGHTS = {"green": _l("正常"), "yellow": _l("临期"), "red": _l("超期"), "paused": _l("暂停计时")}
+
+
+def state_label(state: str) -> str:
+    return str(STATES.get(state, state))
+
+
+def stage_label(stage: str) -> str:
+    return str(STAGES.get(stage, stage))
+
+
+def english() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def name_of(obj) -> str:
+    """``name_zh`` or ``name_en`` of a definition object or group, by locale."""
+    return obj.name_en if english() else obj.name_zh
+
+EVENTS = {
+    "project.created": _l("项目登记"), "project.sign": _l("签约"),
+    "project.mandate": _l("签订代办委托书"), "project.begin_approvals": _l("开始审批"),
+    "project.advance": _l("进入下一阶段"), "project.suspend": _l("项目中止"),
+    "project.resume": _l("项目恢复"), "project.terminate": _l("项目终止"),
+    "task.release": _l("事项受理，进入本组队列"), "task.clock_resumed": _l("恢复计时"),
+    "task.decide_extension": _l("延期审批"), "comment.added": _l("留言"),
+    "attachment.added": _l("上传附件"),
+}
+
+
+def event_label(action: str) -> str:
+    """A readable name for an audit event's action (``task.claim`` → 认领)."""
+    if action in EVENTS:
+        return str(EVENTS[action])
+    return str(ACTIONS.get(action.split(".")[-1], action))

@@ -1,0 +1,52 @@
+"""The navigation bar: links by role, with the counts users watch."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from web.db import db
+from workflow import queries
+
+LINKS = {
+    "agent": [("inbox.index", _l("我的待办"), "inbox"), ("notifications.index", _l("通知"), "unread")],
+    "lead": [("desk.index", _l("领办台"), "red"), ("inbox.index", _l("待办"), "inbox"),
+             ("supervision.index", _l("督查"), None), ("notifications.index", _l("通知"), "unread")],
+    "enterprise": [("portal.index", _l("我的项目"), None),
+                   ("notifications.index", _l("通知"), "unread")],
+    "supervisor": [("supervision.index", _l("超期督查"), None),
+                   ("supervision.figures", _l("统计分析"), None),
+                   ("notifications.index", _l("通知"), "unread")],
+    "admin": [("admin.users", _l("用户"), None), ("admin.definitions", _l("流程定义"), None),
+              ("supervision.index", _l("督查"), None), ("notifications.index", _l("通知"), "unread")],
+}
+
+
+def _count(kind: str | None, user) -> int | None:
+    if kind == "inbox":
+        return len(queries.my_tasks(db(), user)) or None
+    if kind == "unread":
+        try:
+            from workflow.notify import unread_count
+        except ImportError:
+            return None
+        return unread_count(db(), user) or None
+    return None
+
+
+def nav_links():
+    if not current_user.is_authenticated:
+        return []
+    user = current_user.user
+    return [(endpoint, label, _count(kind, user))
+            for endpoint, label, kind in LINKS.get(user.role, [])
+            if endpoint in current_app.view_functions]
+
+
+def has_endpoint(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(nav_links=nav_links, has_endpoint=has_endpoint)
