@@ -22,7 +22,9 @@ from workflow.registry import install_from_dir
 
 PG_ADMIN_URL = os.environ.get("DAIBAN_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-PG_DB = os.environ.get("DAIBAN_TEST_PG_DB", "daiban_test")
+# One database per test run, so that concurrent runs (several developers, CI)
+# never drop each other's schema; dropped again at the end of the run.
+PG_DB = os.environ.get("DAIBAN_TEST_PG_DB", f"daiban_test_{os.getpid()}")
 
 
 def pg_url(database: str = PG_DB) -> str:
@@ -58,11 +60,19 @@ def fresh_pg_engine(name: str):
     return engine
 
 
+def drop_pg_database(name: str) -> None:
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_engine():
     engine = fresh_pg_engine(PG_DB)
     yield engine
     engine.dispose()
+    drop_pg_database(PG_DB)
 
 
 @pytest.fixture(scope="session")

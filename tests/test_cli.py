@@ -108,3 +108,46 @@ def test_init_refuses_a_broken_definition_and_changes_nothing(runner, tmp_path):
     result = runner.invoke(cli, ["init", "--definitions", str(broken)], env=env)
     assert result.exit_code != 0 and "invalid definition" in result.output
     assert not (tmp_path / "ops.sqlite3").exists()
+
+
+# -- daiban sweep -------------------------------------------------------------------------
+
+def test_sweep_prints_one_line_per_reminder_then_the_count_and_never_repeats(runner, tmp_path):
+    from workflow import operations as ops
+
+    env = sqlite_env(tmp_path)
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    engine = make_engine(env["DATABASE_URL"])
+    with transaction(make_session_factory(engine)) as session:
+        lead = f.user(session, "lead_cli", "lead", groups=("equipment",))
+        alice = f.user(session, "alice_cli", "agent", groups=("equipment",))
+        project = f.project(session, at("2026-03-02"), lead=lead)
+        ops.claim_task(session, f.task(project, "u01_survey").id, actor=alice, now=at("2026-03-02"))
+        code = project.code
+    engine.dispose()
+
+    # A naive time is the zone's (Asia/Shanghai). The survey is due 03-23 (alice's); the
+    # filing, due 03-05, is still in the group queue. Nothing ran before: all catch-up.
+    result = runner.invoke(cli, ["sweep", "--now", "2026-03-27T09:00"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"yellow {code} u01_survey due 2026-03-23 -> alice_cli (catch-up: due since 2026-03-18)",
+        f"red {code} u01_survey due 2026-03-23 -> alice_cli, lead_cli (catch-up: due since 2026-03-24)",
+        f"escalate_lead {code} u01_survey due 2026-03-23 -> alice_cli, lead_cli"
+        " (catch-up: due since 2026-03-26)",
+        f"yellow {code} project_filing due 2026-03-05 -> alice_cli (catch-up: due since 2026-03-03)",
+        f"red {code} project_filing due 2026-03-05 -> alice_cli, lead_cli"
+        " (catch-up: due since 2026-03-06)",
+        f"escalate_lead {code} project_filing due 2026-03-05 -> lead_cli, alice_cli"
+        " (catch-up: due since 2026-03-10)",
+        f"escalate_supervisor {code} project_filing due 2026-03-05 -> lead_cli"
+        " (catch-up: due since 2026-03-16)",
+        "recorded 7",
+    ]
+    again = runner.invoke(cli, ["sweep", "--now", "2026-03-27T09:05+08:00"], env=env)
+    assert again.exit_code == 0 and again.output == "recorded 0\n"
+
+
+def test_sweep_refuses_a_malformed_time(runner, tmp_path):
+    result = runner.invoke(cli, ["sweep", "--now", "next tuesday"], env=sqlite_env(tmp_path))
+    assert result.exit_code != 0 and "ISO date-time" in result.output

@@ -8,13 +8,14 @@ several connections. Each test gets a freshly migrated database.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
 from sqlalchemy import func, select
 
 from tests import factories as f
-from tests.conftest import fresh_pg_engine
+from tests.conftest import drop_pg_database, fresh_pg_engine
 from tests.factories import at
 from workflow import operations as ops
 from workflow.db import make_session_factory, transaction
@@ -27,7 +28,8 @@ NOW = at("2026-03-02")
 
 @pytest.fixture
 def race_db():
-    engine = fresh_pg_engine("daiban_race")
+    name = f"daiban_race_{os.getpid()}"
+    engine = fresh_pg_engine(name)
     factory = make_session_factory(engine)
     with transaction(factory) as session:
         lead = f.user(session, "lead", "lead", groups=("equipment",))
@@ -37,6 +39,7 @@ def race_db():
         task_id = f.task(project, "u01_survey").id
     yield factory, task_id
     engine.dispose()
+    drop_pg_database(name)
 
 
 def user(session, name):

@@ -51,6 +51,8 @@ def test_project_light_is_the_worst_task():
     assert worst(["green", "yellow", None, "paused"]) == "yellow"
     assert worst(["green", "red", "yellow"]) == "red"
     assert worst([None]) == "green"
+    assert worst(["paused", "green"]) == worst(["green", "paused"]) == "green"
+    assert worst(["paused"]) == "paused"
 
 
 def test_bad_thresholds_are_refused():

@@ -284,22 +284,44 @@ def test_due_date_counts_across_the_2026_spring_festival(session, team):
 
 
 def test_an_approved_extension_adds_working_days_across_national_day(session, team):
-    project = f.project(session, at("2026-09-24"))
-    filing = f.task(project, "project_filing")
-    assert filing.due_on == date(2026, 9, 30)  # 25–27 Sep is 中秋: 28, 29, 30
-    agent = f.user(session, "dora", "agent", groups=("equipment",), department="admin_approval")
-    ops.claim_task(session, filing.id, actor=agent, now=at("2026-09-28"))
-    request = ops.request_extension(session, filing.id, 5, reason="部门联审", actor=agent,
-                                    now=at("2026-09-28"))
-    assert filing.due_on == date(2026, 9, 30)  # nothing moves before the decision
+    project = f.project(session, at("2026-09-07"))
+    survey = f.task(project, "u01_survey")
+    # 8–11 Sep (4), 14–18 (9), Sun 20 make-up (10), 21–24 (14), 25–27 中秋, 28 (15).
+    assert survey.due_on == date(2026, 9, 28)
+    ops.claim_task(session, survey.id, actor=team["alice"], now=at("2026-09-21"))
+    request = ops.request_extension(session, survey.id, 5, reason="部门联审",
+                                    actor=team["alice"], now=at("2026-09-21"))
+    assert survey.due_on == date(2026, 9, 28)  # nothing moves before the decision
     with pytest.raises(NotPermitted):
-        ops.decide_extension(session, request.id, approve=True, actor=agent, now=at("2026-09-29"))
-    ops.decide_extension(session, request.id, approve=True, actor=team["lead"], now=at("2026-09-29"))
-    # 1–7 Oct off: 8 (1), 9 (2), Sat 10 make-up (3), 12 (4), 13 (5).
-    assert filing.due_on == date(2026, 10, 13) and filing.extension_days == 5
+        ops.decide_extension(session, request.id, approve=True, actor=team["alice"],
+                             now=at("2026-09-22"))
+    ops.decide_extension(session, request.id, approve=True, actor=team["lead"],
+                         now=at("2026-09-22"))
+    # 29 (1), 30 (2), 1–7 Oct off, 8 (3), 9 (4), Sat 10 make-up (5).
+    assert survey.due_on == date(2026, 10, 10) and survey.extension_days == 5
     with pytest.raises(Conflict, match="already decided"):
         ops.decide_extension(session, request.id, approve=False, actor=team["lead"],
-                             now=at("2026-09-29"), note="no")
+                             now=at("2026-09-22"), note="no")
+
+
+def test_an_item_whose_limit_cannot_be_extended_refuses_a_request(session, team):
+    project = f.project(session, MONDAY)
+    filing = f.task(project, "project_filing")
+    agent = f.user(session, "dora", "agent", groups=("equipment",), department="admin_approval")
+    ops.claim_task(session, filing.id, actor=agent, now=MONDAY)
+    with pytest.raises(ValidationError, match="cannot be extended"):
+        ops.request_extension(session, filing.id, 2, reason="x", actor=agent, now=MONDAY)
+    assert filing.extension_days == 0
+
+
+def test_a_mandate_signed_without_starting_approvals_advances_into_them(session, team):
+    project = f.project(session, MONDAY, mandate=False)
+    ops.mandate_project(session, project.id, actor=team["lead"], now=MONDAY, begin=False)
+    assert project.stage == "mandated"
+    assert {t.state for t in project.tasks} == {"blocked"}
+    ops.advance_project(session, project.id, actor=team["lead"], now=MONDAY)
+    assert project.stage == "approving"
+    assert f.task(project, "u01_survey").state == "ready"
 
 
 def test_extension_refusal_needs_a_reason_and_caps_hold(session, team):

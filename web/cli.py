@@ -27,7 +27,6 @@ def serve_command(host: str, port: int) -> None:
 def demo_command(seed_only: bool, host: str, port: int) -> None:
     """Create the database, add the demo data (once) and start the app."""
     from workflow.demo import DEMO_PASSWORD, seed_demo
-
     from workflow.setup import initialise
 
     now = datetime.now(UTC)
@@ -42,8 +41,28 @@ def demo_command(seed_only: bool, host: str, port: int) -> None:
     from web import create_app
 
     os.environ.setdefault("DAIBAN_DEMO", "1")
+    app = create_app({"DEMO": True})
+    # The single-process demo hosts the scheduler (sweep, outbox, digest) itself;
+    # production runs it as its own `daiban scheduler` process instead.
+    scheduler = _start_demo_scheduler(app)
     click.echo(f"open http://{host}:{port}/")
-    create_app({"DEMO": True}).run(host=host, port=port, debug=False, use_reloader=False)
+    try:
+        app.run(host=host, port=port, debug=False, use_reloader=False)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def _start_demo_scheduler(app):
+    from workflow import notify
+    from workflow.config import Config
+    from workflow.scheduler import build_scheduler
+
+    config = Config.from_env()
+    sessions = app.extensions["daiban_sessions"]
+    sessions.configure(info=notify.session_info(config.channels))  # requests queue mail too
+    scheduler = build_scheduler(config, sessions, background=True)
+    scheduler.start()
+    return scheduler
 
 
 def main() -> None:  # pragma: no cover - console entry point

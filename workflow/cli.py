@@ -129,5 +129,124 @@ def _count_projects(codes: tuple[str, ...]):
     return query.where(Project.code.in_(codes)) if codes else query
 
 
+def _parse_now(value: str | None) -> datetime:
+    """``--now``: an ISO date-time; without an offset it is the zone's time (Asia/Shanghai)."""
+    from workflow.operations import ZONE_TZ
+
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"--now must be an ISO date-time such as 2026-03-02T09:00, "
+                                 f"not {value!r}.") from None
+    return moment.replace(tzinfo=ZONE_TZ) if moment.tzinfo is None else moment
+
+
+def _config():
+    from workflow.config import Config
+
+    try:
+        return Config.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command("sweep")
+@click.option("--now", "now_text", default=None, metavar="ISO-DATETIME",
+              help="Sweep as of this moment (default: now; no offset means Asia/Shanghai).")
+def sweep_command(now_text: str | None) -> None:
+    """Run one deadline sweep: print each reminder or escalation recorded, then `recorded N`."""
+    from workflow import deadlines, notify
+    from workflow.db import make_engine, make_session_factory, transaction
+
+    now = _parse_now(now_text)
+    config = _config()
+    engine = make_engine()
+    try:
+        with transaction(make_session_factory(engine),
+                         info=notify.session_info(config.channels)) as session:
+            recorded = deadlines.sweep(session, now=now, policy=config.deadlines)
+    except WorkflowError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        engine.dispose()
+    for entry in recorded:
+        click.echo(entry.line())
+    click.echo(f"recorded {len(recorded)}")
+
+
+@cli.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler process (sweep, outbox, digest) until stopped. Run exactly one."""
+    import logging
+
+    from workflow.db import make_engine, make_session_factory
+    from workflow.scheduler import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = _config()
+    engine = make_engine()
+    scheduler = build_scheduler(config, make_session_factory(engine), background=False)
+    click.echo(f"daiban scheduler: sweep every {config.sweep_minutes} min, outbox every "
+               f"{config.outbox_seconds} s, digest at {config.digest_time:%H:%M} (Asia/Shanghai); "
+               f"email {'on' if config.channels.email else 'off'}, "
+               f"webhook {'on' if config.channels.webhook else 'off'}")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        engine.dispose()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     cli()
+
+
+# -- API tokens (daiban token create / revoke) ------------------------------------------
+
+
+@cli.group("token")
+def token_group() -> None:
+    """Bearer tokens for the JSON API (/api/v1)."""
+
+
+@token_group.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for (e.g. the script using it).")
+def token_create(username: str, name: str) -> None:
+    """Issue a token for USERNAME and print it once (only its SHA-256 is kept)."""
+    from workflow import tokens
+    from workflow.db import make_engine, make_session_factory, transaction
+
+    engine = make_engine()
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            row, token = tokens.issue_token_for(session, username, name=name,
+                                                now=datetime.now(UTC))
+            token_id = row.id
+    except WorkflowError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"API token #{token_id} for {username}; it is shown only now:", err=True)
+    click.echo(token)
+
+
+@token_group.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke API token ID: requests bearing it are refused from now on."""
+    from workflow import tokens
+    from workflow.db import make_engine, make_session_factory, transaction
+
+    engine = make_engine()
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            _row, revoked = tokens.revoke_token(session, token_id, now=datetime.now(UTC))
+    except WorkflowError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"API token #{token_id} {'revoked' if revoked else 'was already revoked'}")

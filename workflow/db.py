@@ -61,14 +61,18 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, **session_kw) -> sessionmaker[Session]:
+    """Sessions on ``engine``; keyword arguments go to every session, e.g.
+    ``info=notify.session_info(config.channels)`` so that the notifications
+    they write also queue email and webhooks."""
+    return sessionmaker(engine, expire_on_commit=False, **session_kw)
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    session = factory()
+def transaction(factory: sessionmaker[Session], **session_kw) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error. Keyword
+    arguments go to the session (e.g. ``info=notify.session_info(channels)``)."""
+    session = factory(**session_kw)
     try:
         yield session
         session.commit()

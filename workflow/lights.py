@@ -17,7 +17,8 @@ from datetime import date
 from workflow import clock
 from workflow.models import CLOCK_STATES, PAUSED_STATES, ItemTask
 
-ORDER = {"green": 0, "paused": 0, "yellow": 1, "red": 2}
+# A paused item does not make a project look better or worse than its running ones.
+ORDER = {"paused": 0, "green": 1, "yellow": 2, "red": 3}
 
 
 @dataclass(frozen=True)

@@ -415,3 +415,184 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+# =====================================================================================
+# Deadlines, notifications and supervision (督办): reminders recorded once per task,
+# level and due date; in-app notifications; the outbox that email and webhooks are
+# sent from after the commit; supervision notices; the daily digest's run log.
+# =====================================================================================
+
+# Levels a sweep records, in the order it records them. ``materials_deadline`` is
+# the enterprise's reminder before a materials request's deadline (keyed on the
+# request, not the task: one task may see several requests).
+REMINDER_LEVELS = (
+    "yellow",
+    "red",
+    "escalate_lead",
+    "escalate_supervisor",
+    "escalate_leadership",
+    "materials_deadline",
+)
+NOTICE_LEVELS = ("lead", "supervisor", "leadership", "manual")
+OUTBOX_CHANNELS = ("email", "webhook")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class Reminder(Base):
+    """One reminder or escalation, recorded at most once per subject, level and
+    due date. The due date belongs to the key so that an approved extension (a
+    new due date) can warn again, while the same deadline never repeats — not
+    after a second sweep, a second scheduler process or a restart."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        # subject_key: "task:<id>" for the task levels, "materials:<id>" for the
+        # enterprise's reminder of one materials request.
+        UniqueConstraint("subject_key", "level", "due_on"),
+        CheckConstraint(_in("level", REMINDER_LEVELS), name="level_known"),
+        CheckConstraint(
+            "(level = 'materials_deadline') = (material_request_id IS NOT NULL)",
+            name="materials_level_has_request",
+        ),
+        # The sweep's anti-join: "not yet recorded for this task, level and due date".
+        Index("ix_reminder_task_level_due", "task_id", "level", "due_on"),
+        Index("ix_reminder_material_request_id", "material_request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(32))
+    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"))
+    material_request_id: Mapped[int | None] = mapped_column(ForeignKey("material_request.id"))
+    due_on: Mapped[date] = mapped_column(Date)  # the task's due date, or the materials deadline
+    reached_on: Mapped[date] = mapped_column(Date)  # the day the level was first due
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Recorded on a later day than ``reached_on``: the sweep caught up after downtime.
+    catch_up: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    task: Mapped[ItemTask] = relationship()
+
+
+class Notification(Base):
+    """An in-app message to one user (the badge, the list, mark as read)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        # Badge (unread count) and list, newest first, per user.
+        Index("ix_notification_inbox", "user_id", "read_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+    project: Mapped[Project | None] = relationship()
+    task: Mapped[ItemTask | None] = relationship()
+
+
+class OutboxMessage(Base):
+    """A message to send after the commit (email, webhook), with its retries.
+
+    ``pending`` rows are due at ``next_attempt_at`` (a retry is pending again,
+    later); a sender claims a row by setting ``sending`` and ``locked_until``;
+    ``failed`` is final and shown to admins."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        CheckConstraint(_in("channel", OUTBOX_CHANNELS), name="channel_known"),
+        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status_known"),
+        CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+        # The sender's claim query: due rows by status and time.
+        Index("ix_outbox_message_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any] | None]
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SupervisionNotice(Base):
+    """督办单: a written demand to act on an overdue (or otherwise stuck) item.
+
+    The addressee acknowledges it the same working day (``ack_due``) and
+    reports progress within 3 working days (``report_due``); it stays in their
+    inbox until the report closes it (or the item itself closes)."""
+
+    __tablename__ = "supervision_notice"
+    __table_args__ = (
+        CheckConstraint(_in("level", NOTICE_LEVELS), name="level_known"),
+        CheckConstraint("reported_at IS NULL OR (report IS NOT NULL AND acknowledged_at IS NOT NULL)",
+                        name="report_complete"),
+        # Inbox: my open notices, oldest first.
+        Index(
+            "ix_supervision_notice_open",
+            "addressee_id",
+            "issued_at",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_supervision_notice_task_id", "task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    level: Mapped[str] = mapped_column(String(16))
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminder.id"))  # escalation that issued it
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # None: the system
+    addressee_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ack_due: Mapped[date] = mapped_column(Date)
+    report_due: Mapped[date] = mapped_column(Date)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    report: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    task: Mapped[ItemTask] = relationship()
+    project: Mapped[Project] = relationship()
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    addressee: Mapped[User] = relationship(foreign_keys=[addressee_id])
+
+
+class DigestRun(Base):
+    """The daily digest sent to one user on one day (at most once)."""
+
+    __tablename__ = "digest_run"
+    __table_args__ = (UniqueConstraint("user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    day: Mapped[date] = mapped_column(Date)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The materials-deadline reminder looks for open requests by deadline.
+Index(
+    "ix_material_request_open_deadline",
+    MaterialRequest.deadline,
+    postgresql_where=MaterialRequest.fulfilled_at.is_(None),
+    sqlite_where=MaterialRequest.fulfilled_at.is_(None),
+)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from definitions import Definition, Item
-from workflow import audit, clock, lights, permissions
+from workflow import audit, clock, lights, notify, permissions
 from workflow.errors import Conflict, InvalidTransition, NoEligibleAgent, NotFound, ValidationError
 from workflow.machines import item_machine, project_machine
 from workflow.models import (
@@ -163,9 +163,10 @@ def _transition(session: Session, task: ItemTask, event: str, *, actor: User | N
     before = task.state
     item_machine(project.definition_version.version).fire(task, event)
     task.updated_at = utc(now)
-    audit.record(session, project, actor=actor, now=utc(now), action=f"task.{event}",
-                 task=task, from_state=before, to_state=task.state,
-                 data={"item": task.item_code, **(data or {})}, public=public)
+    entry = audit.record(session, project, actor=actor, now=utc(now), action=f"task.{event}",
+                         task=task, from_state=before, to_state=task.state,
+                         data={"item": task.item_code, **(data or {})}, public=public)
+    notify.task_event(session, task, entry)
     return before
 
 
@@ -235,8 +236,9 @@ def _fire_project(session: Session, project: Project, event: str, *, actor: User
                   now: datetime, data: dict[str, Any] | None = None) -> str:
     before = project.stage
     project_machine(definition_for(project)).fire(project, event)
-    audit.record(session, project, actor=actor, now=utc(now), action=f"project.{event}",
-                 from_state=before, to_state=project.stage, data=data or {}, public=True)
+    entry = audit.record(session, project, actor=actor, now=utc(now), action=f"project.{event}",
+                         from_state=before, to_state=project.stage, data=data or {}, public=True)
+    notify.project_event(session, project, entry)
     return before
 
 
@@ -320,8 +322,13 @@ def advance_project(session: Session, project_id: int, *, actor: User | None,
 def _advance(session: Session, project: Project, *, actor: User | None, now: datetime,
              auto: bool = False) -> None:
     definition = definition_for(project)
+    if project.stage == "mandated":
+        # A mandate signed without starting approvals: advancing starts them.
+        _fire_project(session, project, "begin_approvals", actor=actor, now=now)
+        release_ready_tasks(session, project, actor=actor, now=now)
+        return
     target = definition.next_stage(project.stage)
-    if target is None or project.stage in ("intention", "signed", "mandated"):
+    if target is None or project.stage in ("intention", "signed"):
         raise InvalidTransition(f"Project {project.code} cannot advance from {project.stage}.",
                                 state=project.stage)
     missing = gating_items_open(definition, project, target.code)
@@ -683,7 +690,10 @@ def request_extension(session: Session, task_id: int, days: int, *, reason: str,
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
     item = definition_for(task.project).items[task.item_code]
-    if item.max_extension_days and task.extension_days + days > item.max_extension_days:
+    if item.max_extension_days == 0:
+        raise ValidationError(f"The limit of item {item.code} cannot be extended.",
+                              limit=0)
+    if task.extension_days + days > item.max_extension_days:
         raise ValidationError(
             f"Item {item.code} may be extended by at most {item.max_extension_days} working days "
             f"in all ({task.extension_days} granted already).", limit=item.max_extension_days)

@@ -120,3 +120,15 @@ def require_project(user: User | None, project: Project) -> None:
             f"{user.username} ({user.role}) may not manage project {project.code}.",
             project=project.code,
         )
+
+
+# -- supervision notices (督办单) ---------------------------------------------------------
+
+def can_issue_notice(user: User) -> bool:
+    """A manual 督办 is the supervisors' own instrument (督查)."""
+    return user.active and user.role == "supervisor"
+
+
+def can_answer_notice(user: User, addressee_id: int) -> bool:
+    """Only the addressee acknowledges a notice and reports on it."""
+    return user.active and user.id == addressee_id

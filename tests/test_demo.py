@@ -1,0 +1,165 @@
+"""The demo data mirrors the zone and shows every kind of situation on any day.
+
+Seeding takes a few seconds, so each database and day is seeded once and the
+checks below run on that one seed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import at
+from workflow import audit, demo, lights
+from workflow import operations as ops
+from workflow.accounts import verify_password
+from workflow.db import make_engine, make_session_factory
+from workflow.models import (
+    AuditEvent,
+    Enterprise,
+    ExtensionRequest,
+    GroupMembership,
+    IndustryGroup,
+    ItemTask,
+    MaterialRequest,
+    Project,
+    User,
+)
+from workflow.registry import current_version, definition_of
+from workflow.setup import initialise
+
+WORKING_DAY = at("2026-11-27", 10)  # a Friday
+NATIONAL_DAY = at("2026-10-05", 10)  # inside 国庆 (10-01..10-07)
+
+
+def users_by_role(session) -> dict[str, list[User]]:
+    by_role: dict[str, list[User]] = {}
+    for user in session.scalars(select(User).order_by(User.username)):
+        by_role.setdefault(user.role, []).append(user)
+    return by_role
+
+
+def check_people(session) -> None:
+    by_role = users_by_role(session)
+    assert [u.username for u in by_role["lead"]] == [f"lead{n:02d}" for n in range(1, 7)]
+    assert [u.username for u in by_role["agent"]] == [f"agent{n:02d}" for n in range(1, 22)]
+    assert [u.username for u in by_role["supervisor"]] == ["supervisor"]
+    assert [u.username for u in by_role["admin"]] == ["admin"]
+    definition = definition_of(current_version(session))
+
+    agents_per_group: Counter[str] = Counter()
+    leads_per_group: Counter[str] = Counter()
+    for role, code, department in session.execute(
+            select(User.role, IndustryGroup.code, User.department)
+            .join(GroupMembership, GroupMembership.user_id == User.id)
+            .join(IndustryGroup, IndustryGroup.id == GroupMembership.group_id)):
+        if role == "agent":
+            agents_per_group[code] += 1
+            assert department in definition.groups[code].departments
+        elif role == "lead":
+            leads_per_group[code] += 1
+    assert set(agents_per_group) == set(definition.groups) and len(definition.groups) == 5
+    assert all(4 <= n <= 5 for n in agents_per_group.values()), agents_per_group
+    assert sum(agents_per_group.values()) == 21  # each agent in exactly one group
+    assert all(leads_per_group[code] >= 1 for code in definition.groups), leads_per_group
+    assert all(len(u.memberships) >= 1 for u in by_role["lead"])
+
+    owners = by_role["enterprise"]
+    assert len(owners) >= 10
+    projects_of = Counter(session.scalars(select(Project.enterprise_id)))
+    for owner in owners:
+        assert owner.enterprise is not None and len(owner.enterprise.credit_code) == 18
+        assert projects_of[owner.enterprise_id] >= 2, owner.username
+    assert session.scalar(select(func.count()).select_from(Enterprise)) == len(owners)
+
+
+def check_projects(session) -> None:
+    definition = definition_of(current_version(session))
+    projects = session.scalars(select(Project)).all()
+    assert 25 <= len(projects) <= 35
+    assert {p.stage for p in projects} == set(definition.stages)  # every lifecycle stage
+    assert {p.group_id for p in projects} == set(session.scalars(select(IndustryGroup.id)))
+    landed = [p for p in projects if p.stage != "intention"]
+    total = sum(p.investment_wan for p in landed)
+    assert 850_000 <= total <= 890_000  # ¥8.684 bn in the zone's report
+    assert sum(p.investment_wan > 10_000 for p in landed) == 26  # above ¥100 M
+
+
+def check_lights(session, now) -> None:
+    today = ops.zone_today(now)
+    tasks = session.scalars(select(ItemTask)).all()
+    seen = Counter(lights.light(t, today) for t in tasks)
+    assert seen["yellow"] >= 1 and seen["red"] >= 1, seen
+    assert seen["green"] > seen["yellow"] + seen["red"], seen
+    waiting = [t for t in tasks if t.state == "awaiting_enterprise"]
+    assert waiting
+    deadlines = session.scalars(select(MaterialRequest.deadline).where(
+        MaterialRequest.task_id.in_([t.id for t in waiting]),
+        MaterialRequest.fulfilled_at.is_(None))).all()
+    assert any(d > today for d in deadlines)
+    assert session.scalar(select(func.count()).select_from(ExtensionRequest)
+                          .where(ExtensionRequest.decided_at.is_(None))) >= 1
+
+
+def check_history(session, now) -> None:
+    assert audit.verify(session) == []
+    latest = session.scalar(select(func.max(AuditEvent.at)))
+    latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+    assert latest < now  # the whole history lies before the moment of seeding
+    actions = set(session.scalars(select(AuditEvent.action).distinct()))
+    assert {"task.reassign", "task.request_materials", "task.supply_materials",
+            "task.decide_extension", "task.department_return", "task.cover",
+            "comment.added", "project.suspend", "project.terminate"} <= actions
+
+
+@pytest.mark.parametrize("now", [WORKING_DAY, NATIONAL_DAY], ids=["working-day", "national-day"])
+def test_the_demo_mirrors_the_zone_on_any_day(session, now):
+    demo.seed_into(session, now=now)
+    session.flush()
+    check_people(session)
+    check_projects(session)
+    check_lights(session, now)
+    check_history(session, now)
+
+
+def counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            return {model.__name__: session.scalar(select(func.count()).select_from(model))
+                    for model in (User, Enterprise, Project, ItemTask, AuditEvent)}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):
+    """A SQLite file made the way `daiban demo` makes it: migrated, then seeded."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
+    initialise(None, now=at("2024-01-02"), url=url)
+    assert demo.seed_demo(now=WORKING_DAY, url=url) is True
+    return url
+
+
+def test_seeding_twice_adds_nothing_the_second_time(demo_file):
+    first = counts(demo_file)
+    assert first["Project"] >= 25 and first["User"] == 6 + 21 + 2 + first["Enterprise"]
+    assert demo.seed_demo(now=WORKING_DAY, url=demo_file) is False
+    assert demo.seed_demo(now=at("2026-12-01"), url=demo_file) is False
+    assert counts(demo_file) == first
+
+
+def test_demo_users_sign_in_with_the_printed_password(demo_file):
+    engine = make_engine(demo_file)
+    with make_session_factory(engine)() as session:
+        hashes = {name: hashed for name, hashed in session.execute(
+            select(User.username, User.password_hash))}
+    engine.dispose()
+    assert len(demo.DEMO_PASSWORD) >= 8
+    for username in ("admin", "supervisor", "lead01", "agent21", "ent12"):
+        assert verify_password(hashes[username], demo.DEMO_PASSWORD), username
+    assert not verify_password(hashes["lead01"], "wrong-password")
+    assert len(set(hashes.values())) == 1  # hashed once, shared by every demo account

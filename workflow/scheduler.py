@@ -1,0 +1,105 @@
+"""The scheduler: APScheduler 3 running the deadline sweep, the outbox and the
+daily digest.
+
+In production it is one dedicated process (``daiban scheduler``, a
+``BlockingScheduler``); it is never started inside web workers, where each
+gunicorn worker would run every job once more. The single-process demo hosts
+a ``BackgroundScheduler`` beside the development server. Two scheduler
+processes by mistake would still not repeat a reminder (the reminder key) nor
+a digest (``digest_run``) nor a message (the outbox claim); they only waste work.
+
+Each job opens its own session, commits once and logs what it did. Timers
+live in the database (due dates, reminders, outbox rows), never in the
+scheduler: after a restart the first sweep catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow import deadlines, notify, outbox
+from workflow.config import Config
+from workflow.db import transaction
+from workflow.operations import ZONE_TZ
+
+log = logging.getLogger("daiban.scheduler")
+
+Clock = Callable[[], datetime]
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_sweep(config: Config, factory: sessionmaker[Session], now: datetime) -> int:
+    """One sweep in its own transaction, then the digest if it is due and not
+    yet sent (so a scheduler that was down at digest time still sends it)."""
+    with transaction(factory, info=notify.session_info(config.channels)) as session:
+        recorded = deadlines.sweep(session, now=now, policy=config.deadlines)
+    for entry in recorded:
+        log.info("sweep: %s", entry.line())
+    log.info("sweep: recorded %d", len(recorded))
+    run_digest(config, factory, now)
+    return len(recorded)
+
+
+def run_digest(config: Config, factory: sessionmaker[Session], now: datetime) -> int:
+    with transaction(factory, info=notify.session_info(config.channels)) as session:
+        sent = deadlines.send_digests(session, now=now, at_time=config.digest_time)
+    if sent:
+        log.info("digest: sent to %s", ", ".join(d.username for d in sent))
+    return len(sent)
+
+
+def run_outbox(config: Config, factory: sessionmaker[Session], now: datetime) -> int:
+    report = outbox.deliver_pending(factory, now=now, transports=outbox.transports_from_config(config),
+                                    max_attempts=config.outbox_max_attempts)
+    if report.sent or report.retrying or report.failed:
+        log.info("outbox: sent %d, retrying %d, failed %d",
+                 len(report.sent), len(report.retrying), len(report.failed))
+    return len(report.sent)
+
+
+def _job(name: str, run, config: Config, factory: sessionmaker[Session], clock: Clock):
+    def job() -> None:
+        try:
+            run(config, factory, clock())
+        except Exception:  # a failed run is logged; the next one tries again
+            log.exception("%s job failed", name)
+    job.__name__ = f"daiban_{name}"
+    return job
+
+
+def build_scheduler(config: Config, session_factory: sessionmaker[Session], *, background: bool,
+                    clock: Clock = _system_now) -> BaseScheduler:
+    """A scheduler with the three jobs, not started: ``sweep`` every
+    ``config.sweep_minutes`` (first run at start), ``outbox`` every
+    ``config.outbox_seconds``, ``digest`` daily at ``config.digest_time``
+    (Asia/Shanghai; the digest itself skips non-working days). Missed runs
+    coalesce into one and never overlap."""
+    kind = BackgroundScheduler if background else BlockingScheduler
+    scheduler = kind(timezone=ZONE_TZ)
+    once = {"coalesce": True, "max_instances": 1}
+    start_now = datetime.now(ZONE_TZ)
+    scheduler.add_job(_job("sweep", run_sweep, config, session_factory, clock),
+                      IntervalTrigger(minutes=config.sweep_minutes, timezone=ZONE_TZ),
+                      id="sweep", name="deadline sweep", next_run_time=start_now,
+                      misfire_grace_time=config.sweep_minutes * 60, **once)
+    scheduler.add_job(_job("outbox", run_outbox, config, session_factory, clock),
+                      IntervalTrigger(seconds=config.outbox_seconds, timezone=ZONE_TZ),
+                      id="outbox", name="outbox delivery", next_run_time=start_now,
+                      misfire_grace_time=config.outbox_seconds, **once)
+    scheduler.add_job(_job("digest", run_digest, config, session_factory, clock),
+                      CronTrigger(day_of_week="mon-sun", hour=config.digest_time.hour,
+                                  minute=config.digest_time.minute, timezone=ZONE_TZ),
+                      id="digest", name="daily digest", misfire_grace_time=3600, **once)
+    return scheduler
