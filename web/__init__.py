@@ -19,6 +19,8 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from workflow import notify
+from workflow.config import Config
 from workflow.db import default_url, make_engine, make_session_factory
 
 login_manager = LoginManager()
@@ -70,8 +72,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     engine = make_engine(app.config["DATABASE_URL"] or default_url())
     app.extensions["daiban_engine"] = engine
-    app.extensions["daiban_sessions"] = make_session_factory(engine)
+    # Notifications written during a request also go out by mail / webhook
+    # when those channels are configured (DAIBAN_SMTP_*, DAIBAN_WEBHOOK_URL).
+    channels = app.config.get("CHANNELS") or Config.from_env().channels
+    app.extensions["daiban_sessions"] = make_session_factory(
+        engine, info=notify.session_info(channels))
 
+    app.json.ensure_ascii = False  # the API speaks Chinese: send it as UTF-8, not \u escapes
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -97,17 +104,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import auth, cases, inbox
+    from web import admin, api, auth, cases, desk, inbox, notifications, portal, supervision
 
-    for module in (auth, inbox, cases):
-        app.register_blueprint(module.bp)
-    for name in ("desk", "portal", "supervision", "admin", "api", "notifications"):
-        try:
-            module = __import__(f"web.{name}", fromlist=["bp"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"web.{name}":
-                raise
-            continue
+    for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications):
         app.register_blueprint(module.bp)
 
 

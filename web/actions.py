@@ -128,12 +128,22 @@ ACTIONS: dict[str, Action] = {
     "request_extension": lambda s, t, a, n, p, v: ops.request_extension(
         s, t, _int(p, "days"), reason=_text(p, "reason"), actor=a, now=n, expected_version=v),
     "decide_extension": lambda s, t, a, n, p, v: ops.decide_extension(
-        s, _int(p, "request_id"), approve=_bool(p, "approve"), actor=a, now=n,
-        note=_text(p, "note")),
+        s, _extension_of(s, t, _int(p, "request_id")), approve=_bool(p, "approve"), actor=a,
+        now=n, note=_text(p, "note")),
     "comment": lambda s, t, a, n, p, v: ops.add_comment(
         s, _project_of(s, t), _text(p, "body"), actor=a, now=n, task_id=t,
         public=_bool(p, "public") if "public" in p else False),
 }
+
+
+def _extension_of(session: Session, task_id: int, request_id: int) -> int:
+    """The extension request, which must belong to the task in the URL."""
+    from workflow.models import ExtensionRequest
+
+    request = session.get(ExtensionRequest, request_id)
+    if request is None or request.task_id != task_id:
+        raise NotFound(f"Task {task_id} has no extension request {request_id}.")
+    return request_id
 
 
 def _project_of(session: Session, task_id: int) -> int:

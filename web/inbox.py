@@ -13,7 +13,7 @@ from web.actions import run_action
 from web.db import db
 from web.present import filter_rows, sort_rows, task_row, task_rows
 from web.security import now
-from workflow import queries
+from workflow import queries, supervision
 from workflow.models import AuditEvent, Comment, ExtensionRequest, MaterialRequest
 from workflow.operations import available_actions, definition_for, zone_today
 
@@ -35,7 +35,8 @@ def index():
     items = sorted({(r.task.item_code, r.item_name) for r in rows})
     rows = sort_rows(filter_rows(rows, request.args), request.args.get("sort", "due"))
     return render_template("inbox.html", tab=tab, rows=rows, counts=counts, items=items,
-                           today=today, args=request.args)
+                           today=today, args=request.args,
+                           notices=supervision.open_notices_for(db(), me()))
 
 
 @bp.route("/tasks/<int:task_id>")

@@ -30,7 +30,8 @@ ACTIONS = {
     "rework": _l("重新办理"), "complete": _l("办结"), "cover": _l("豁免（评估/承诺）"),
     "request_extension": _l("申请延期"), "decide_extension": _l("审批延期"),
     "comment": _l("留言"), "advance": _l("推进到下一阶段"), "mandate": _l("签订代办委托书"),
-    "sign": _l("签约"), "suspend": _l("中止"), "resume": _l("恢复"), "terminate": _l("终止"),
+    "sign": _l("确认签约"), "suspend": _l("中止项目"), "resume": _l("恢复项目"),
+    "terminate": _l("终止项目"),
     "upload": _l("上传附件"),
 }
 LIGHTS = {"green": _l("正常"), "yellow": _l("临期"), "red": _l("超期"), "paused": _l("暂停计时")}
@@ -60,7 +61,7 @@ EVENTS = {
     "project.resume": _l("项目恢复"), "project.terminate": _l("项目终止"),
     "task.release": _l("事项受理，进入本组队列"), "task.clock_resumed": _l("恢复计时"),
     "task.decide_extension": _l("延期审批"), "comment.added": _l("留言"),
-    "attachment.added": _l("上传附件"),
+    "attachment.added": _l("上传附件"), "project.access_code_issued": _l("生成查询码"),
 }
 
 

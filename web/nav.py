@@ -12,20 +12,32 @@ from workflow import queries
 LINKS = {
     "agent": [("inbox.index", _l("我的待办"), "inbox"), ("notifications.index", _l("通知"), "unread")],
     "lead": [("desk.index", _l("领办台"), "red"), ("inbox.index", _l("待办"), "inbox"),
-             ("supervision.index", _l("督查"), None), ("notifications.index", _l("通知"), "unread")],
+             ("supervision.index", _l("超期督查"), None), ("notifications.index", _l("通知"), "unread")],
     "enterprise": [("portal.index", _l("我的项目"), None),
                    ("notifications.index", _l("通知"), "unread")],
     "supervisor": [("supervision.index", _l("超期督查"), None),
                    ("supervision.figures", _l("统计分析"), None),
                    ("notifications.index", _l("通知"), "unread")],
     "admin": [("admin.users", _l("用户"), None), ("admin.definitions", _l("流程定义"), None),
-              ("supervision.index", _l("督查"), None), ("notifications.index", _l("通知"), "unread")],
+              ("admin.deliveries", _l("消息投递"), "failed"),
+              ("supervision.index", _l("超期督查"), None),
+              ("notifications.index", _l("通知"), "unread")],
 }
 
 
 def _count(kind: str | None, user) -> int | None:
     if kind == "inbox":
         return len(queries.my_tasks(db(), user)) or None
+    if kind == "red":
+        from web.security import now
+        from workflow.admin_ops import desk_red_count
+        from workflow.operations import zone_today
+
+        return desk_red_count(db(), user, zone_today(now())) or None
+    if kind == "failed":
+        from workflow.outbox import failed_deliveries
+
+        return len(failed_deliveries(db(), limit=1000)) or None
     if kind == "unread":
         try:
             from workflow.notify import unread_count
@@ -39,7 +51,7 @@ def nav_links():
     if not current_user.is_authenticated:
         return []
     user = current_user.user
-    return [(endpoint, label, _count(kind, user))
+    return [(endpoint, label, _count(kind, user), "red" if kind in ("red", "failed") else "")
             for endpoint, label, kind in LINKS.get(user.role, [])
             if endpoint in current_app.view_functions]
 

@@ -1,0 +1,166 @@
+"""Administration pages (管理员): users, roles, group membership, away and
+substitute settings, and the definitions in force with their versions.
+
+Each form calls one operation of ``workflow.admin_ops`` and commits once; a
+refusal is a ``ValidationError`` (400) that changes nothing. Account changes
+belong to no project's audit chain, so each one is logged here after the
+commit, with the acting admin and what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from web import labels
+from web.access import me, roles_required
+from web.db import db
+from web.security import now
+from workflow import admin_ops, outbox
+from workflow.admin_ops import AdminChange
+from workflow.models import ROLES, User
+from workflow.registry import current_version, definition_of
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+log = logging.getLogger("daiban.admin")
+
+DONE = {
+    "user.created": _l("已创建用户 %(name)s"), "user.updated": _l("已保存 %(name)s 的资料"),
+    "user.groups": _l("已更新 %(name)s 的产业组"), "user.away": _l("%(name)s 已设为外出"),
+    "user.back": _l("%(name)s 已返岗"), "user.password_reset": _l("已重置 %(name)s 的密码"),
+    "user.deactivated": _l("已停用 %(name)s（其登录会话已全部失效）"),
+    "user.reactivated": _l("已重新启用 %(name)s"),
+}
+WARNINGS = {
+    "open_tasks": _l("该用户仍有 %(n)s 个未办结事项，请领办人在领办台改派"),
+    "away_open_tasks": _l("该代办员手上仍有 %(n)s 个在办事项；新分派的事项将转给%(substitute)s，"
+                          "已有事项可在领办台改派"),
+    "led_projects": _l("该用户仍领办 %(n)s 个在办项目"),
+    "groups_left": _l("已退出产业组：%(groups)s"),
+}
+CATEGORIES = {
+    "unified_service": _l("政府统一服务事项"), "commitment": _l("承诺制事项"),
+    "approval": _l("审批"), "filing": _l("备案"), "utility": _l("市政公用接入"),
+}
+
+
+@bp.before_request
+@roles_required("admin")
+def _admins_only():
+    """Every admin page is for admins only (others 403)."""
+
+
+@bp.route("/users")
+def users():
+    args = request.args
+    active = {"1": True, "0": False}.get(args.get("active", ""))
+    rows = admin_ops.list_users(db(), role=args.get("role") or None, group=args.get("group") or None,
+                                active=active, text=args.get("q") or None)
+    return render_template("admin_users.html", users=rows, args=args, roles=ROLES,
+                           groups=admin_ops.all_groups(db()), departments=_departments())
+
+
+@bp.route("/users", methods=["POST"])
+def create_user():
+    form = request.form
+    change = admin_ops.create_user(
+        db(), username=form.get("username", ""), display_name=form.get("display_name", ""),
+        role=form.get("role", ""), password=form.get("password", ""), actor=me(), now=now(),
+        department=form.get("department"), enterprise_name=form.get("enterprise_name"),
+        credit_code=form.get("credit_code"), email=form.get("email"),
+        groups=form.getlist("groups"))
+    return _done(change)
+
+
+@bp.route("/users/<int:user_id>")
+def user(user_id: int):
+    person = db().get(User, user_id) or abort(404)
+    return render_template(
+        "admin_user.html", person=person, roles=ROLES, groups=admin_ops.all_groups(db()),
+        departments=_departments(), member_of={m.group_id for m in person.memberships},
+        candidates=admin_ops.substitute_candidates(db(), person),
+        covering=admin_ops.substitute_for(db(), person))
+
+
+@bp.route("/users/<int:user_id>/profile", methods=["POST"])
+def update_user(user_id: int):
+    form = request.form
+    return _done(admin_ops.update_user(
+        db(), user_id, display_name=form.get("display_name", ""), role=form.get("role", ""),
+        actor=me(), now=now(), department=form.get("department"),
+        enterprise_name=form.get("enterprise_name"), credit_code=form.get("credit_code"),
+        email=form.get("email")))
+
+
+@bp.route("/users/<int:user_id>/groups", methods=["POST"])
+def set_groups(user_id: int):
+    return _done(admin_ops.set_groups(db(), user_id, request.form.getlist("groups"),
+                                      actor=me(), now=now()))
+
+
+@bp.route("/users/<int:user_id>/away", methods=["POST"])
+def set_away(user_id: int):
+    return _done(admin_ops.set_away(db(), user_id, away=request.form.get("away") == "1",
+                                    substitute=request.form.get("substitute"),
+                                    actor=me(), now=now()))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def reset_password(user_id: int):
+    return _done(admin_ops.reset_password(db(), user_id, request.form.get("password", ""),
+                                          actor=me(), now=now()))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def deactivate(user_id: int):
+    return _done(admin_ops.deactivate_user(db(), user_id, actor=me(), now=now()))
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+def reactivate(user_id: int):
+    return _done(admin_ops.reactivate_user(db(), user_id, actor=me(), now=now()))
+
+
+@bp.route("/definitions")
+def definitions():
+    version = current_version(db())
+    definition = definition_of(version)
+    return render_template("admin_definitions.html", versions=admin_ops.definition_versions(db()),
+                           current=version, definition=definition, categories=CATEGORIES,
+                           unified=len(definition.items_in_category("unified_service")))
+
+
+def _done(change: AdminChange):
+    """Commit the one change, log it for the record, tell the admin, go to the user's page."""
+    db().commit()
+    log.info("%s %s by %s: %s", change.action, change.user.username, me().username, change.details)
+    flash(str(DONE[change.action]) % {"name": change.user.display_name}, "ok")
+    for code, params in change.warnings:
+        flash(str(WARNINGS[code]) % params, "warn")
+    return redirect(url_for("admin.user", user_id=change.user.id))
+
+
+def _departments():
+    """The departments of the definition in force, in the user's language."""
+    definition = definition_of(current_version(db()))
+    return [(code, labels.name_of(dept)) for code, dept in definition.departments.items()]
+
+
+
+@bp.route("/deliveries")
+def deliveries():
+    """Mail and webhook deliveries that keep failing, for the admin to see and retry."""
+    return render_template("admin_deliveries.html",
+                           failed=outbox.failed_deliveries(db(), limit=500),
+                           pending=outbox.pending_count(db()))
+
+
+@bp.route("/deliveries/<int:message_id>/retry", methods=["POST"])
+def retry_delivery(message_id: int):
+    outbox.retry_delivery(db(), message_id, now())
+    db().commit()
+    flash(_("已重新排队发送"), "ok")
+    return redirect(url_for("admin.deliveries"))

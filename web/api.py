@@ -1,0 +1,205 @@
+"""The JSON API under ``/api/v1``: the pages' operations and permission rules
+for scripts and other systems.
+
+Authentication is the login session (then CSRF applies: send the token in the
+``X-CSRFToken`` header) or ``Authorization: Bearer <token>`` from ``daiban
+token create USERNAME`` (no CSRF: no cookie is involved). Unauthenticated
+calls get a JSON 401, never the login page. Objects the user may not see
+answer 404 exactly as the pages do (``web.access``); task actions run through
+``web.actions.run_action`` and their refusals come from ``web.errors``.
+The document at ``/api/v1/openapi.json`` (``web.openapi``) describes it all.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, jsonify, request
+from flask_login import current_user
+
+from web.access import me, project_or_404, task_or_404
+from web.actions import run_action
+from web.db import db
+from web.openapi import document
+from web.security import now
+from workflow import clock, lights, permissions, queries
+from workflow.errors import ValidationError
+from workflow.models import Comment, ExtensionRequest, ItemTask, MaterialRequest, Project, User
+from workflow.operations import available_actions, definition_for, zone_today
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+INBOX_LIMIT, INBOX_MAX = 50, 200
+OVERDUE_ROLES = ("supervisor", "admin", "lead")
+PUBLIC_ENDPOINTS = ("api.openapi",)
+
+
+@bp.before_request
+def _authenticate():
+    """Every route but the document needs a user: a JSON 401 otherwise."""
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    response = jsonify(error="unauthorized",
+                       message="Log in, or send 'Authorization: Bearer <token>' "
+                               "(issued by `daiban token create USERNAME`).")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="daiban"'
+    return response, 401
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.get("/inbox")
+def inbox():
+    _require_role("agent", "lead")
+    limit = _int_arg(request.args, "limit", INBOX_LIMIT, low=1, high=INBOX_MAX)
+    today = zone_today(now())
+    tasks = [task_json(t, today) for t in queries.inbox(db(), me(), limit=limit)]
+    return jsonify(tasks=tasks, count=len(tasks), today=today.isoformat())
+
+
+@bp.get("/projects/<code>")
+def project(code: str):
+    project = project_or_404(code)
+    return jsonify(project_json(project, zone_today(now())))
+
+
+@bp.post("/tasks/<int:task_id>/<action>")
+def act(task_id: int, action: str):
+    body = _json_object()
+    task = task_or_404(task_id)
+    result = run_action(db(), action, task.id, me(), now(), body)
+    if isinstance(result, ExtensionRequest) and result.task_id != task.id:
+        # decide_extension finds its request by id: keep it to the task in the URL.
+        raise ValidationError(f"Extension request {result.id} belongs to another task.")
+    db().commit()
+    answer = {"task": task_json(task, zone_today(now()))}
+    if isinstance(result, (MaterialRequest, ExtensionRequest)):
+        answer["request_id"] = result.id
+    elif isinstance(result, Comment):
+        answer["comment_id"] = result.id
+    return jsonify(answer)
+
+
+@bp.get("/supervision/overdue")
+def overdue():
+    user = _require_role(*OVERDUE_ROLES)
+    today = zone_today(now())
+    tasks = queries.overdue(db(), today)
+    if user.role == "lead":  # a lead handler watches their own groups
+        tasks = [t for t in tasks if t.group_id in permissions.group_ids(user)]
+    rows = [dict(task_json(t, today), days_late=days_late(t, today)) for t in tasks]
+    rows = filter_overdue(rows, request.args)
+    return jsonify(tasks=rows, count=len(rows), today=today.isoformat())
+
+
+# -- helpers: request input ----------------------------------------------------------------
+
+def _require_role(*roles: str) -> User:
+    user = me()
+    if user.role not in roles:
+        abort(403)
+    return user
+
+
+def _json_object() -> dict:
+    """The body as a JSON object; an empty body is ``{}``; anything else is 400."""
+    if not request.get_data(cache=True):
+        return {}
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("The request body must be a JSON object.")
+    return body
+
+
+def _int_arg(args, name: str, default: int, *, low: int, high: int | None = None) -> int:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"'{name}' must be a whole number.") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationError(f"'{name}' must be {bounds}.")
+    return value
+
+
+OVERDUE_FILTERS = {
+    "group": lambda row: row["group"]["code"],
+    "agent": lambda row: row["assignee"],
+    "department": lambda row: row["department"]["code"],
+    "item": lambda row: row["item"]["code"],
+}
+
+
+def filter_overdue(rows: list[dict], args) -> list[dict]:
+    """Keep the rows matching every given filter (codes and usernames exactly)."""
+    for name, value_of in OVERDUE_FILTERS.items():
+        wanted = args.get(name, "").strip()
+        if wanted:
+            rows = [row for row in rows if value_of(row) == wanted]
+    least = _int_arg(args, "min_days_late", 0, low=0)
+    return [row for row in rows if row["days_late"] >= least]
+
+
+# -- helpers: JSON shapes (documented in web.openapi) -----------------------------------------
+
+def _named(code: str, obj) -> dict:
+    return {"code": code, "name_zh": obj.name_zh if obj else code,
+            "name_en": obj.name_en if obj else code}
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def days_late(task: ItemTask, today: date) -> int:
+    """Working days since the due date (0: overdue since a non-working day only)."""
+    return max(clock.working_days_between(task.due_on, today).days, 0)
+
+
+def task_json(task: ItemTask, today: date) -> dict:
+    definition = definition_for(task.project)
+    project = task.project
+    return {
+        "id": task.id,
+        "version": task.version,
+        "project": {"code": project.code, "name": project.name,
+                    "enterprise": project.enterprise.name},
+        "item": _named(task.item_code, definition.items.get(task.item_code)),
+        "state": task.state,
+        "group": _named(task.group.code, task.group),
+        "department": _named(task.department, definition.departments.get(task.department)),
+        "assignee": task.assignee.username if task.assignee else None,
+        "accepted_on": _day(task.accepted_on),
+        "due_on": _day(task.due_on),
+        "due_provisional": task.due_provisional,
+        "light": lights.light(task, today),
+        "working_days_left": lights.working_days_left(task, today),
+        "closed_on": _day(task.closed_on),
+        "actions": available_actions(task, me()),
+    }
+
+
+def project_json(project: Project, today: date) -> dict:
+    order = list(definition_for(project).items)
+    tasks = sorted(project.tasks, key=lambda t: (order.index(t.item_code)
+                                                 if t.item_code in order else len(order), t.id))
+    rows = [task_json(t, today) for t in tasks]
+    return {
+        "code": project.code,
+        "name": project.name,
+        "enterprise": project.enterprise.name,
+        "industry": project.industry,
+        "group": _named(project.group.code, project.group),
+        "lead": project.lead.username if project.lead else None,
+        "stage": project.stage,
+        "definition_version": project.definition_version.version,
+        "light": lights.worst([row["light"] for row in rows]),
+        "version": project.version,
+        "tasks": rows,
+    }
