@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-quick clean
+.PHONY: demo test lint bench bench-quick screenshots translations clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
+
+screenshots: $(STAMP)
+	DAIBAN_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/browser
+
+translations: $(STAMP)
+	$(BIN)/python -m web.i18n extract
+	$(BIN)/python -m web.i18n compile
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from workflow.db import make_engine
 CHROMIUM = os.environ.get("DAIBAN_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` refreshes the README's pictures in docs/screenshots/; an
+# ordinary test run writes them to a temporary folder and leaves the tree clean.
+SCREENSHOTS = Path(os.environ.get("DAIBAN_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="daiban-shots-"))
 
 
 @pytest.fixture(scope="session")
