@@ -119,11 +119,10 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _select_locale() -> str:
+    """Chinese unless the user chose English (the zone's working language is
+    Chinese; a browser set to English must not switch the staff's pages)."""
     chosen = session.get("lang") or request.cookies.get("lang")
-    if chosen in LANGUAGES:
-        return chosen
-    best = request.accept_languages.best_match(["zh", "en"])
-    return "en" if best == "en" else "zh_CN"
+    return chosen if chosen in LANGUAGES else "zh_CN"
 
 
 def _instance_secret(app: Flask) -> str:

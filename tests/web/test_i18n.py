@@ -154,3 +154,9 @@ def test_language_switch_needs_the_csrf_token(app, world):
     assert response.status_code == 400
     assert "我的待办" not in client.get("/login").get_data(as_text=True)
     assert "登录" in client.get("/login").get_data(as_text=True)
+
+
+def test_an_english_browser_still_gets_chinese_until_the_user_chooses(app):
+    client = app.test_client()
+    page = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "登录" in page.get_data(as_text=True)
