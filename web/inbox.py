@@ -14,7 +14,7 @@ from web.db import db
 from web.present import filter_rows, sort_rows, task_row, task_rows
 from web.security import now
 from workflow import queries, supervision
-from workflow.models import AuditEvent, Comment, ExtensionRequest, MaterialRequest
+from workflow.models import Attachment, AuditEvent, Comment, ExtensionRequest, MaterialRequest
 from workflow.operations import available_actions, definition_for, zone_today
 
 bp = Blueprint("inbox", __name__)
@@ -57,6 +57,7 @@ def task(task_id: int):
         extensions=session.query(ExtensionRequest).filter_by(task_id=task.id)
         .order_by(ExtensionRequest.id.desc()).all(),
         events=session.query(AuditEvent).filter_by(task_id=task.id).order_by(AuditEvent.seq).all(),
+        files=session.query(Attachment).filter_by(task_id=task.id).order_by(Attachment.id).all(),
         members=_group_agents(task), labels=labels)
 
 
