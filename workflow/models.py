@@ -22,9 +22,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -158,7 +160,12 @@ class Project(Base):
     industry: Mapped[str] = mapped_column(String(64))
     group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"), index=True)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
-    parcel: Mapped[str | None] = mapped_column(String(64))
+    parcel: Mapped[str | None] = mapped_column(String(64))  # label shown before a Parcel row exists
+    parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcel.id"), index=True)
+    # 意向项目台账: why the enterprise hesitates and what it asks for (latest).
+    hesitation: Mapped[str | None] = mapped_column(Text)
+    asks: Mapped[str | None] = mapped_column(Text)
+    is_chemical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     investment_wan: Mapped[int | None] = mapped_column(Integer)  # 万元
     stage: Mapped[str] = mapped_column(String(32))
     suspended_from: Mapped[str | None] = mapped_column(String(32))
@@ -596,3 +603,362 @@ Index(
     postgresql_where=MaterialRequest.fulfilled_at.is_(None),
     sqlite_where=MaterialRequest.fulfilled_at.is_(None),
 )
+
+
+# -- the three reforms: commitments, standard land, lifecycle checks, intentions,
+# -- chemical entry, agency paperwork and ratings ----------------------------------------
+
+COMMITMENT_STATES = ("issued", "signed", "kept", "rectifying", "broken", "false", "withdrawn")
+GAP_STATES = ("open", "fulfilled", "expired")
+CREDIT_SEVERITIES = ("minor", "serious")
+CHECKPOINT_KINDS = ("start", "completion", "production", "capacity")
+CHECKPOINT_STATES = ("open", "passed", "rectifying", "failed", "breached")
+RULE_KINDS = ("provincial", "admission", "prohibited_type")
+CHEMICAL_LEVELS = ("prohibited", "restricted", "controlled")
+SCREENING_VERDICTS = ("pass", "restricted", "prohibited")
+DOCUMENT_KINDS = ("mandate", "suspension", "termination", "continuation", "completion")
+RATING_LEVELS = ("very_satisfied", "satisfied", "basically_satisfied", "dissatisfied",
+                 "very_dissatisfied")
+
+
+class CommitmentLetter(Base):
+    """承诺制: the enterprise commits to an item's standards instead of waiting
+    for the prior approval; the department checks compliance afterwards."""
+
+    __tablename__ = "commitment_letter"
+    __table_args__ = (
+        CheckConstraint(_in("status", COMMITMENT_STATES), name="status_known"),
+        Index("ix_commitment_letter_check_due", "check_due"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"), index=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)  # the letter as generated from the standards
+    standards: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="issued")
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    signature: Mapped[str | None] = mapped_column(String(200))  # the signatory's typed name
+    text_sha256: Mapped[str | None] = mapped_column(String(64))  # what was signed
+    check_due: Mapped[date | None] = mapped_column(Date)  # the department's compliance check
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    check_note: Mapped[str | None] = mapped_column(Text)
+    rectify_by: Mapped[date | None] = mapped_column(Date)
+
+    project: Mapped[Project] = relationship()
+    task: Mapped[ItemTask] = relationship()
+
+
+class GapAcceptance(Base):
+    """容缺受理: accepted with secondary materials missing, against the
+    enterprise's written promise to supply them by a deadline."""
+
+    __tablename__ = "gap_acceptance"
+    __table_args__ = (
+        CheckConstraint(_in("status", GAP_STATES), name="status_known"),
+        Index("ix_gap_acceptance_open_deadline", "deadline",
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"), index=True)
+    missing: Mapped[dict[str, Any]]  # {"materials": [{"code", "name"}]}
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    accepted_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    promise_text: Mapped[str] = mapped_column(Text)
+    promised_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    promised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fulfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    project: Mapped[Project] = relationship()
+    task: Mapped[ItemTask] = relationship()
+
+
+class CreditRecord(Base):
+    """A bad-credit record (失信) on an enterprise. A serious one bars the
+    enterprise from commitments and 容缺 until an admin clears it."""
+
+    __tablename__ = "credit_record"
+    __table_args__ = (CheckConstraint(_in("severity", CREDIT_SEVERITIES), name="severity_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    severity: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(40))  # commitment_broken, commitment_false, ...
+    reason: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    clear_note: Mapped[str | None] = mapped_column(Text)
+
+    enterprise: Mapped[Enterprise] = relationship()
+
+
+class RegionalEvaluation(Base):
+    """A regional evaluation (区域评估) the zone has done, shared by every
+    project later placed on a parcel it covers. ``kind`` is an evaluation code
+    of the definition (mineral_overlay, regional_eia, ...)."""
+
+    __tablename__ = "regional_evaluation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. 左开评〔2025〕3号
+    kind: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    done_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+
+
+class Parcel(Base):
+    """A standard-land parcel (标准地) with its servicing and control indicators."""
+
+    __tablename__ = "parcel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    park: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str] = mapped_column(String(300), default="")
+    area_mu: Mapped[float] = mapped_column(Numeric(12, 2))  # 亩 (1 公顷 = 15 亩)
+    servicing: Mapped[str] = mapped_column(String(40), default="")  # 三通一平 / 五通一平
+    land_price_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    transferred_on: Mapped[date | None] = mapped_column(Date)
+
+    indicators: Mapped[list[ParcelIndicator]] = relationship(
+        back_populates="parcel", order_by="ParcelIndicator.id", cascade="all, delete-orphan")
+    evaluations: Mapped[list[RegionalEvaluation]] = relationship(
+        secondary="parcel_evaluation", order_by="RegionalEvaluation.id")
+
+
+class ParcelEvaluation(Base):
+    __tablename__ = "parcel_evaluation"
+    __table_args__ = (UniqueConstraint("parcel_id", "evaluation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"))
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("regional_evaluation.id"))
+
+
+class ParcelIndicator(Base):
+    """A control indicator of a parcel: investment intensity (万元/亩),
+    floor-area ratio, tax per 亩, or a zone-defined extra. ``bound`` says
+    whether the value is a minimum or a maximum."""
+
+    __tablename__ = "parcel_indicator"
+    __table_args__ = (UniqueConstraint("parcel_id", "code"),
+                      CheckConstraint("bound IN ('min', 'max')", name="bound_known"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(40))
+    bound: Mapped[str] = mapped_column(String(3), default="min")
+    value: Mapped[float] = mapped_column(Numeric(16, 4))
+
+    parcel: Mapped[Parcel] = relationship(back_populates="indicators")
+
+
+class InvestmentAgreement(Base):
+    """投资建设协议: the committed indicators and dates of a project on its parcel."""
+
+    __tablename__ = "investment_agreement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"))
+    signed_on: Mapped[date] = mapped_column(Date)
+    land_price_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    indicators: Mapped[dict[str, Any]]  # {code: {"name", "unit", "bound", "value"}}
+    start_by: Mapped[date] = mapped_column(Date)
+    complete_by: Mapped[date] = mapped_column(Date)
+    produce_by: Mapped[date] = mapped_column(Date)
+    capacity_by: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    parcel: Mapped[Parcel] = relationship()
+
+
+class Checkpoint(Base):
+    """A lifecycle check with a deadline: start, completion acceptance against
+    the standard, production, and the 达产复核 capacity review."""
+
+    __tablename__ = "checkpoint"
+    __table_args__ = (
+        UniqueConstraint("project_id", "kind"),
+        CheckConstraint(_in("kind", CHECKPOINT_KINDS), name="kind_known"),
+        CheckConstraint(_in("status", CHECKPOINT_STATES), name="status_known"),
+        Index("ix_checkpoint_open_due", "due_on",
+              postgresql_where=text("status IN ('open', 'rectifying')"),
+              sqlite_where=text("status IN ('open', 'rectifying')")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    rectify_by: Mapped[date | None] = mapped_column(Date)
+    result: Mapped[dict[str, Any] | None]  # computed indicators and verdicts
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    idle_warned_on: Mapped[date | None] = mapped_column(Date)  # start one year late: idle land
+    recovery_warned_on: Mapped[date | None] = mapped_column(Date)  # two years: land taken back
+
+    project: Mapped[Project] = relationship()
+
+
+class CapacityReport(Base):
+    """What the enterprise reports for the 达产复核 (or a production check)."""
+
+    __tablename__ = "capacity_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"), index=True)
+    investment_wan: Mapped[float] = mapped_column(Numeric(16, 2))  # fixed-asset investment
+    floor_area_m2: Mapped[float] = mapped_column(Numeric(16, 2))
+    tax_wan: Mapped[float] = mapped_column(Numeric(16, 2))  # annual tax
+    output_wan: Mapped[float] = mapped_column(Numeric(16, 2))  # annual output value
+    energy_tce: Mapped[float] = mapped_column(Numeric(16, 2))  # tonnes of standard coal
+    extras: Mapped[dict[str, Any] | None]
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FollowUp(Base):
+    """A contact with an intention project's enterprise (意向项目台账)."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    contacted_on: Mapped[date] = mapped_column(Date)
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(40), default="")  # visit, call, meeting, ...
+    summary: Mapped[str] = mapped_column(Text)
+    hesitation: Mapped[str] = mapped_column(Text, default="")  # 观望原因
+    asks: Mapped[str] = mapped_column(Text, default="")  # 企业要求
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    recorded_by: Mapped[User] = relationship()
+
+
+class ScreeningRule(Base):
+    """A chemical-entry rule: provincial conditions, the zone's admission
+    rules, or a prohibited project type; ``params`` drive the check."""
+
+    __tablename__ = "screening_rule"
+    __table_args__ = (UniqueConstraint("code"),
+                      CheckConstraint(_in("kind", RULE_KINDS), name="kind_known"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    check: Mapped[str] = mapped_column(String(40))  # which test the engine applies
+    params: Mapped[dict[str, Any]]
+    verdict: Mapped[str] = mapped_column(String(16), default="prohibited")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    example: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(300), default="")
+
+
+class HazardousChemical(Base):
+    """The 禁限控 catalogue: prohibited, restricted or controlled chemicals."""
+
+    __tablename__ = "hazardous_chemical"
+    __table_args__ = (UniqueConstraint("name"),
+                      CheckConstraint(_in("level", CHEMICAL_LEVELS), name="level_known"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cas: Mapped[str | None] = mapped_column(String(40), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    example: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Screening(Base):
+    """A chemical project's entry screening: every rule hit with its reason."""
+
+    __tablename__ = "screening"
+    __table_args__ = (CheckConstraint(_in("verdict", SCREENING_VERDICTS), name="verdict_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    inputs: Mapped[dict[str, Any]]
+    hits: Mapped[dict[str, Any]]  # {"hits": [{"rule", "kind", "verdict", "reason"}]}
+    verdict: Mapped[str] = mapped_column(String(16))
+    screened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    screened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    review: Mapped[dict[str, Any] | None]  # expert review of a restricted result
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AgencyDocument(Base):
+    """A generated agency document (DB14/T 2233): mandate, suspension slip,
+    termination slip, continuation mandate, completion slip. ``data`` is the
+    snapshot it was generated from, so it prints the same forever."""
+
+    __tablename__ = "agency_document"
+    __table_args__ = (CheckConstraint(_in("kind", DOCUMENT_KINDS), name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    data: Mapped[dict[str, Any]]
+    sha256: Mapped[str] = mapped_column(String(64))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    project: Mapped[Project] = relationship()
+
+
+class Rating(Base):
+    """好差评: the enterprise rates the service on an item or the project."""
+
+    __tablename__ = "rating"
+    __table_args__ = (CheckConstraint(_in("level", RATING_LEVELS), name="level_known"),
+                      UniqueConstraint("project_id", "task_id", "rated_by_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"))
+    level: Mapped[str] = mapped_column(String(24))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    rated_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    rated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Rectification(Base):
+    """A bad rating's follow-up: the lead handler rectifies by a deadline."""
+
+    __tablename__ = "rectification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("rating.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    response: Mapped[str | None] = mapped_column(Text)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    rating: Mapped[Rating] = relationship()
