@@ -87,7 +87,7 @@ def act(task_id: int, action: str):
 def overdue():
     user = _require_role(*OVERDUE_ROLES)
     today = zone_today(now())
-    tasks = queries.overdue(db(), today)
+    tasks = queries.overdue_tasks(db(), today)
     if user.role == "lead":  # a lead handler watches their own groups
         tasks = [t for t in tasks if t.group_id in permissions.group_ids(user)]
     rows = [dict(task_json(t, today), days_late=days_late(t, today)) for t in tasks]

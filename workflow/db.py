@@ -39,7 +39,11 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # A ping before every checkout costs a round trip per transaction; recycle
+    # connections instead, and let operators turn pinging on where the network
+    # drops idle connections (DAIBAN_DB_PRE_PING=1).
+    kwargs.setdefault("pool_pre_ping", os.environ.get("DAIBAN_DB_PRE_PING") == "1")
+    kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
 
 

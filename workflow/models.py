@@ -84,7 +84,9 @@ class DefinitionVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     zone: Mapped[str] = mapped_column(String(64))
     version: Mapped[str] = mapped_column(String(64), unique=True)
-    source: Mapped[dict[str, Any]]
+    # The whole definition: loaded only when a version is first built (it is
+    # large and every operation touches the version row).
+    source: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
 

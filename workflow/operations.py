@@ -17,13 +17,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from definitions import Definition, Item
-from workflow import audit, clock, lights, notify, permissions
+from workflow import audit, clock, fastflush, lights, notify, permissions
 from workflow.errors import Conflict, InvalidTransition, NoEligibleAgent, NotFound, ValidationError
 from workflow.machines import item_machine, project_machine
 from workflow.models import (
@@ -39,7 +40,7 @@ from workflow.models import (
     Project,
     User,
 )
-from workflow.registry import current_version, definition_of, group_by_code
+from workflow.registry import current_version, definition_by_id, definition_of, group_by_code
 
 ZONE_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -61,7 +62,16 @@ def zone_today(now: datetime) -> date:
 # -- loading and locking ------------------------------------------------------------
 
 def definition_for(project: Project) -> Definition:
-    return definition_of(project.definition_version)
+    """The definition the project started under (cached per process)."""
+    session = object_session(project)
+    if session is None or project.definition_version_id is None:
+        return definition_of(project.definition_version)
+    return definition_by_id(session, project.definition_version_id)
+
+
+def machine_for(project: Project):
+    """The item machine of the project's definition version."""
+    return item_machine(definition_for(project).version)
 
 
 def lock_project(session: Session, project_id: int) -> Project:
@@ -84,13 +94,31 @@ def _locked_get(session: Session, model: type, row_id: int):
                        "loaded; reload and try again.", id=row_id) from exc
 
 
+# Built once: every task operation runs it.
+_LOAD_TASK = (select(ItemTask, Project).join(Project, Project.id == ItemTask.project_id)
+              .where(ItemTask.id == bindparam("task_id")).with_for_update(of=Project)
+              .execution_options(populate_existing=True))
+
+
 def load_task(session: Session, task_id: int, expected_version: int | None = None) -> ItemTask:
-    """Lock the task's project, then the task, and check the caller's version."""
-    project_id = session.scalar(select(ItemTask.project_id).where(ItemTask.id == task_id))
-    if project_id is None:
+    """Lock the task's project and load the task with it, in one statement,
+    and check the caller's version.
+
+    The project row lock serialises every operation on the project and its
+    tasks (each operation takes it first), so the task row needs no lock of
+    its own. A caller that waited for the lock may read the task as it was
+    before the winner committed; its write then fails the version check and
+    the loser gets a ``Conflict``, never an overwrite."""
+    try:
+        row = session.execute(_LOAD_TASK, {"task_id": task_id}).first()
+    except StaleDataError as exc:
+        raise Conflict("This task was changed by someone else since it was loaded; "
+                       "reload and try again.", task=task_id) from exc
+    if row is None:
         raise NotFound(f"Task {task_id} does not exist.")
-    lock_project(session, project_id)
-    task = _locked_get(session, ItemTask, task_id)
+    task, project = row
+    # Keep the locked project as the task's project (no second load).
+    set_committed_value(task, "project", project)
     if expected_version is not None and task.version != expected_version:
         raise Conflict(
             f"Task {task_id} was changed by someone else (version {expected_version} → "
@@ -108,9 +136,13 @@ def load_project_by_code(session: Session, code: str) -> Project:
 
 
 def flush(session: Session) -> None:
-    """Flush and translate a lost optimistic-lock race into ``Conflict``."""
+    """Flush (the lean path when the changes allow it, see ``workflow.fastflush``)
+    and translate a lost optimistic-lock race into ``Conflict``."""
     try:
-        session.flush()
+        if fastflush.can_fast_flush(session):
+            fastflush.fast_flush(session)
+        else:
+            session.flush()
     except StaleDataError as exc:
         raise Conflict("Someone else changed this record at the same time; reload and try again.") from exc
 
@@ -161,7 +193,7 @@ def _transition(session: Session, task: ItemTask, event: str, *, actor: User | N
                 public: bool = False) -> str:
     project = task.project
     before = task.state
-    item_machine(project.definition_version.version).fire(task, event)
+    machine_for(project).fire(task, event)
     task.updated_at = utc(now)
     entry = audit.record(session, project, actor=actor, now=utc(now), action=f"task.{event}",
                          task=task, from_state=before, to_state=task.state,
@@ -361,7 +393,7 @@ def suspend_project(session: Session, project_id: int, *, actor: User | None, no
     _fire_project(session, project, "suspend", actor=actor, now=now, data={"reason": reason})
     today = zone_today(now)
     for task in project.tasks:
-        if item_machine(project.definition_version.version).can(task, "suspend"):
+        if machine_for(project).can(task, "suspend"):
             task.suspended_from = task.state
             if task.paused_since is None and task.accepted_on is not None:
                 _start_pause(session, task, today, f"project suspended: {reason}")
@@ -781,7 +813,7 @@ _ACTION_EVENT = {"handoff": "reassign"}
 
 def available_actions(task: ItemTask, actor: User) -> list[str]:
     """The task actions ``actor`` may take on ``task`` in its current state."""
-    machine = item_machine(task.project.definition_version.version)
+    machine = machine_for(task.project)
     actions = []
     for action, rule in ACTION_RULES.items():
         if not machine.can(task, _ACTION_EVENT.get(action, action)):

@@ -63,6 +63,7 @@ def current_version(session: Session) -> DefinitionVersion:
 
 
 _built: dict[str, Definition] = {}
+_version_of_id: dict[int, str] = {}
 
 
 def definition_of(row: DefinitionVersion) -> Definition:
@@ -80,3 +81,16 @@ def group_by_code(session: Session, code: str) -> IndustryGroup:
     if group is None:
         raise NotFound(f"Industry group '{code}' does not exist.")
     return group
+
+
+def definition_by_id(session: Session, version_id: int) -> Definition:
+    """The definition of a stored version id, without touching the database
+    once this process has built it (ids and content hashes never change)."""
+    version = _version_of_id.get(version_id)
+    if version is not None and version in _built:
+        return _built[version]
+    row = session.get(DefinitionVersion, version_id)
+    if row is None:
+        raise NotFound(f"Definition version {version_id} does not exist.")
+    _version_of_id[version_id] = row.version
+    return definition_of(row)
