@@ -9,7 +9,6 @@ itself (no CDN).
 
 from __future__ import annotations
 
-import importlib
 import os
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,6 @@ csrf = CSRFProtect()
 babel = Babel()
 
 LANGUAGES = ("zh_CN", "en")
-REFORM_BLUEPRINTS = ("commitments", "land", "intentions", "chemicals", "documents")
 
 
 def _utc_now() -> datetime:
@@ -106,18 +104,25 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import admin, api, auth, cases, desk, inbox, notifications, portal, supervision
+    from web import (
+        admin,
+        api,
+        auth,
+        cases,
+        chemicals,
+        commitments,
+        desk,
+        documents,
+        inbox,
+        intentions,
+        land,
+        notifications,
+        portal,
+        supervision,
+    )
 
-    for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications):
-        app.register_blueprint(module.bp)
-    # The reform areas (issue 5) arrive one module at a time.
-    for name in REFORM_BLUEPRINTS:
-        try:
-            module = importlib.import_module(f"web.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"web.{name}":
-                raise
-            continue
+    for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
+                   commitments, land, intentions, chemicals, documents):
         app.register_blueprint(module.bp)
 
 

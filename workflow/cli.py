@@ -157,22 +157,20 @@ def _config():
               help="Sweep as of this moment (default: now; no offset means Asia/Shanghai).")
 def sweep_command(now_text: str | None) -> None:
     """Run one deadline sweep: print each reminder or escalation recorded, then `recorded N`."""
-    from workflow import deadlines, notify
-    from workflow.db import make_engine, make_session_factory, transaction
+    from workflow import sweeps
+    from workflow.db import make_engine, make_session_factory
 
     now = _parse_now(now_text)
     config = _config()
     engine = make_engine()
     try:
-        with transaction(make_session_factory(engine),
-                         info=notify.session_info(config.channels)) as session:
-            recorded = deadlines.sweep(session, now=now, policy=config.deadlines)
+        recorded = sweeps.run_all(make_session_factory(engine), now=now, config=config)
     except WorkflowError as exc:
         raise click.ClickException(exc.message) from exc
     finally:
         engine.dispose()
-    for entry in recorded:
-        click.echo(entry.line())
+    for line in recorded:
+        click.echo(line)
     click.echo(f"recorded {len(recorded)}")
 
 

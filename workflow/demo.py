@@ -27,11 +27,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import clock, notify
+from workflow import clock, land, notify
 from workflow import operations as ops
 from workflow.accounts import hash_password
 from workflow.db import make_engine, make_session_factory, transaction
-from workflow.models import Enterprise, GroupMembership, ItemTask, Notification, Project, User
+from workflow.models import (
+    Enterprise,
+    GroupMembership,
+    InvestmentAgreement,
+    ItemTask,
+    Notification,
+    Project,
+    User,
+)
 from workflow.registry import current_version, definition_of, group_by_code
 
 DEMO_PASSWORD = "daiban-demo-2026"
@@ -106,6 +114,17 @@ PARCELS = (
     "ZY2024-01标准地(210.75亩)", "ZY2024-03标准地(121.08亩)", "ZY2024-06标准地(165.33亩)",
     "ZY2025-02标准地(143.92亩)", "ZY2025-04标准地(119.70亩)",
 )
+# Each parcel's park, servicing level and land price (万元/亩); its control
+# indicators are the zone's standard for industrial land (investment intensity
+# 万元/亩, floor-area ratio, tax and output per 亩).
+PARCEL_LAND = (
+    ("煤化工园区", "七通一平", 18), ("装备制造园", "五通一平", 20),
+    ("新兴产业园（食品）", "五通一平", 16), ("新能源新材料园", "五通一平", 15),
+    ("煤化工园区", "七通一平", 18), ("新兴产业园（食品）", "五通一平", 16),
+    ("装备制造园", "五通一平", 20), ("新能源新材料园", "五通一平", 15),
+)
+PARCEL_INDICATORS = (("investment_intensity", "min", "250"), ("floor_area_ratio", "min", "1.0"),
+                     ("tax_per_mu", "min", "12"), ("output_per_mu", "min", "300"))
 
 # Abbreviations for document numbers of the handling departments.
 DEPARTMENT_PREFIX = {
@@ -418,8 +437,11 @@ class _Seeder:
     # -- people ----------------------------------------------------------------------
     def run(self) -> None:
         self.add_people()
+        self.add_land()
         for spec in PROJECTS:
             _ProjectRun(self, spec).run()
+        # Yesterday evening's standard-land sweep: checks passed, checkpoints overdue.
+        land.sweep(self.session, now=datetime.combine(self.day(1), time(20, 0), tzinfo=ops.ZONE_TZ))
         self.read_old_notifications()
         self.session.flush()
 
@@ -466,6 +488,34 @@ class _Seeder:
             self.enterprises[username] = row
             user(username, f"{contact}（{short}）", "enterprise", enterprise=row)
         session.flush()
+
+    def add_land(self) -> None:
+        """The seven regional evaluations and the eight standard-land parcels
+        (1,198.06 亩), each parcel carrying every evaluation."""
+        admin, first = self.users["admin"], self.day(900)
+        at = datetime.combine(first, time(9, 0), tzinfo=ops.ZONE_TZ)
+        evaluations = []
+        for n, (kind, title) in enumerate(REGIONAL_EVALUATIONS.items(), 1):
+            done = first - timedelta(days=30 * (8 - n))
+            evaluations.append(land.save_evaluation(
+                self.session, actor=admin, now=at, reference=f"左开区评〔{done.year}〕{n}号", kind=kind,
+                title=title, done_on=done, valid_until=land.add_years(done, 5)))
+        self.parcels: dict[str, Any] = {}
+        mandated = {spec.parcel: spec.mandated for spec in PROJECTS if spec.mandated is not None}
+        for label, (park, servicing, price) in zip(PARCELS, PARCEL_LAND, strict=True):
+            code, area = label.split("标准地")[0], label.split("(")[1].removesuffix("亩)")
+            # Transferred (出让) three weeks before its project's mandate.
+            transferred = self.day(mandated[label]) - timedelta(days=21) if label in mandated else None
+            parcel = land.save_parcel(
+                self.session, actor=admin, now=at, code=code, name=f"{code}标准地", area_mu=area,
+                park=park, servicing=servicing, land_price_wan=str(int(float(area) * price)),
+                transferred_on=transferred, location=f"左云经济技术开发区{park}")
+            for indicator, bound, value in PARCEL_INDICATORS:
+                land.set_indicator(self.session, parcel.id, code=indicator, name="", unit=None,
+                                   bound=bound, value=value, actor=admin, now=at)
+            for evaluation in evaluations:
+                land.attach_evaluation(self.session, parcel.id, evaluation.id, actor=admin, now=at)
+            self.parcels[label] = parcel
 
     def agent_for(self, task: ItemTask, group_code: str, exclude: int | None = None) -> User:
         """An agent of the group from the item's department if there is one,
@@ -530,6 +580,11 @@ class _ProjectRun:
         if self.project.stage != spec.stage:
             raise RuntimeError(f"demo project {spec.serial} ended in {self.project.stage}, "
                                f"planned {spec.stage}")
+        if spec.parcel in self.s.parcels and spec.stage in ("completed", "producing", "at_capacity",
+                                                             "verified"):
+            self.completion_check()
+        if spec.parcel in self.s.parcels and spec.stage in ("at_capacity", "verified"):
+            self.capacity_review()
 
     def create(self, t: int) -> None:
         spec = self.spec
@@ -575,6 +630,44 @@ class _ProjectRun:
                 ops.cover_task(self.session, task.id, reference="企业投资项目承诺制备案承诺书",
                                kind="commitment", actor=self.lead, now=self.at(t))
                 self.scheduled.add(task.id)
+        if self.spec.parcel in self.s.parcels:
+            self.standard_land(t)
+
+    def standard_land(self, t: int) -> None:
+        """The project lands on its standard-land parcel and the investment
+        agreement fixes its indicators and dates (开工 half a year on)."""
+        parcel = self.s.parcels[self.spec.parcel]
+        land.assign_parcel(self.session, self.project.id, parcel.id, actor=self.lead, now=self.at(t))
+        signed = self.s.day(t)
+        start = signed + timedelta(days=180)
+        complete = land.add_years(start, 1)
+        produce = complete + timedelta(days=90)
+        land.record_agreement(self.session, self.project.id, actor=self.lead, now=self.at(t),
+                              signed_on=signed, start_by=start, complete_by=complete,
+                              produce_by=produce, capacity_by=land.add_years(produce, 1))
+
+    def completion_check(self) -> None:
+        """The completion acceptance against the standard (竣工对标验收) met every
+        indicator: recorded the working day before production began."""
+        t = self.spec.milestones.get("producing", 1) + 1
+        agreement = self.session.scalar(select(InvestmentAgreement).where(
+            InvestmentAgreement.project_id == self.project.id))
+        land.record_check(self.session, self.project.id, "completion", actor=self.lead, now=self.at(t),
+                          checked=dict.fromkeys(agreement.indicators, True),
+                          note="竣工对标验收：各项控制指标均达到出让条件")
+
+    def capacity_review(self) -> None:
+        """达产复核 on the reported figures: the verified project meets every
+        commitment; the one at capacity falls short on tax and must rectify."""
+        parcel = self.s.parcels[self.spec.parcel]
+        area = land.to_decimal(parcel.area_mu, "area")
+        verified = self.spec.stage == "verified"
+        t = self.spec.milestones["verified"] if verified else 20
+        tax = 13 if verified else 11  # 万元/亩 against ≥ 12
+        figures = {"investment_wan": area * 280, "floor_area_m2": area * 800, "tax_wan": area * tax,
+                   "output_wan": area * 360, "energy_tce": area * 40}
+        land.review_capacity(self.session, self.project.id, {k: str(v) for k, v in figures.items()},
+                             actor=self.lead, now=self.at(t))
 
     def milestone(self, stage: str) -> Callable[[int], None]:
         def advance(t: int) -> None:

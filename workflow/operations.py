@@ -278,6 +278,10 @@ def sign_project(session: Session, project_id: int, *, actor: User | None, now: 
     """An intention project becomes a signed one (签约), keeping its history."""
     project = lock_project(session, project_id)
     permissions.require_project(actor, project)
+    # 化工项目准入 (chemicals area): a chemical project is signed only after its
+    # entry screening cleared it. Imported here: workflow.chemicals imports us.
+    from workflow.chemicals import require_entry_cleared
+    require_entry_cleared(session, project)
     _fire_project(session, project, "sign", actor=actor, now=now)
     flush(session)
     return project
@@ -302,6 +306,11 @@ def mandate_project(session: Session, project_id: int, *, actor: User | None, no
         _fire_project(session, project, "begin_approvals", actor=actor, now=now)
         release_ready_tasks(session, project, actor=actor, now=now)
     flush(session)
+    if project.parcel_id is not None:
+        # 标准地: the parcel was assigned before the mandate, when no task
+        # existed yet; its valid regional evaluations cover their items now.
+        from workflow.land import apply_parcel_coverage  # land imports this module
+        apply_parcel_coverage(session, project.id, actor=actor, now=now)
     return project
 
 
@@ -363,6 +372,10 @@ def _advance(session: Session, project: Project, *, actor: User | None, now: dat
     if target is None or project.stage in ("intention", "signed"):
         raise InvalidTransition(f"Project {project.code} cannot advance from {project.stage}.",
                                 state=project.stage)
+    if target.code == "producing":
+        # 标准地: a failed completion acceptance against the standard blocks production.
+        from workflow.land import ensure_may_produce
+        ensure_may_produce(session, project)
     missing = gating_items_open(definition, project, target.code)
     if missing:
         raise InvalidTransition(
@@ -680,6 +693,10 @@ def complete_task(session: Session, task_id: int, *, actor: User, now: datetime,
     group's queue and automatic milestones are reached, all in this transaction."""
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
+    # 容缺受理 (commitments area): an item accepted with materials missing
+    # completes only after they were supplied.
+    from workflow.commitments import require_no_open_gap
+    require_no_open_gap(session, task)
     _transition(session, task, "complete", actor=actor, now=now, public=True)
     _close_and_release(session, task, actor=actor, now=now)
     flush(session)
@@ -851,3 +868,24 @@ def record_attachment(session: Session, project_id: int, *, actor: User, now: da
                        "sha256": sha256}, public=actor.role == "enterprise")
     flush(session)
     return row
+
+
+# -- one item terminated (commitments area: a missed 容缺 deadline) -------------------
+
+def terminate_task(session: Session, task_id: int, *, actor: User | None, now: datetime,
+                   reason: str, expected_version: int | None = None) -> ItemTask:
+    """终止 one item (e.g. 容缺受理 materials not supplied by the promised
+    deadline): it closes as terminated, its open pause ends and its dependants
+    stay blocked; the rest of the project goes on."""
+    reason = _require_text(reason, "reason for the termination")
+    task = load_task(session, task_id, expected_version)
+    if actor is not None:
+        permissions.require(actor, "assign", task)
+    if task.paused_since is not None:
+        _end_pause(session, task, definition_for(task.project).items[task.item_code],
+                   zone_today(now))
+    _transition(session, task, "terminate", actor=actor, now=now, public=True,
+                data={"reason": reason})
+    task.closed_on = zone_today(now)
+    flush(session)
+    return task

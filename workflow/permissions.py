@@ -132,3 +132,100 @@ def can_issue_notice(user: User) -> bool:
 def can_answer_notice(user: User, addressee_id: int) -> bool:
     """Only the addressee acknowledges a notice and reports on it."""
     return user.active and user.id == addressee_id
+
+
+# -- agency paperwork and ratings (好差评) — documents area ------------------------------
+
+def can_view_document(user: User, project: Project) -> bool:
+    """A document is read by whoever may see its project (staff, the owning enterprise)."""
+    return can_view_project(user, project)
+
+
+def can_rate(user: User, project: Project) -> bool:
+    """Only the project's own enterprise rates the service it received."""
+    return (user.active and user.role == "enterprise" and user.enterprise_id is not None
+            and user.enterprise_id == project.enterprise_id)
+
+
+def can_answer_rectification(user: User, owner_id: int | None, project: Project) -> bool:
+    """The lead handler it was opened for answers a rectification; a lead of the
+    project's group or an admin stands in when that lead is away or gone."""
+    if not user.active:
+        return False
+    return user.id == owner_id or (user.role in ("lead", "admin") and can_manage_project(user, project))
+
+
+# -- 承诺制, 容缺受理 and credit records — commitments area ------------------------------
+
+def can_offer_commitment(user: User, task: ItemTask) -> bool:
+    """Offering (or withdrawing) a commitment letter: the task's agent or a lead."""
+    return can_work(user, task)
+
+
+def can_sign_for_enterprise(user: User, project: Project) -> bool:
+    """Commitment letters and 容缺 promises are signed by the project's own enterprise."""
+    return (user.active and user.role == "enterprise" and user.enterprise_id is not None
+            and user.enterprise_id == project.enterprise_id)
+
+
+def can_check_commitment(user: User, task: ItemTask) -> bool:
+    """The department's compliance check is recorded by an agent of the task's
+    group or by a lead of the project (admins as the zone's leadership)."""
+    if not user.active:
+        return False
+    if user.role == "agent":
+        return task.group_id in group_ids(user)
+    return can_manage_project(user, task.project)
+
+
+def can_clear_credit(user: User) -> bool:
+    """Only admins clear a credit record (信用修复)."""
+    return user.active and user.role == "admin"
+
+
+# -- standard land (标准地) and the lifecycle checks --------------------------------------------
+
+def can_edit_land(user: User) -> bool:
+    """Parcels, their indicators and the regional evaluations are the zone's
+    data: only admins change them."""
+    return user.active and user.role == "admin"
+
+
+def can_read_land(user: User) -> bool:
+    """The parcel register and the zone's 亩均 figures: staff who steer the zone."""
+    return user.active and user.role in ("admin", "lead", "supervisor")
+
+
+def can_report_capacity(user: User, project: Project) -> bool:
+    """达产复核 figures: the project's enterprise reports them; its lead may
+    record them on the enterprise's behalf."""
+    if user.role == "enterprise":
+        return user.active and user.enterprise_id == project.enterprise_id
+    return can_manage_project(user, project)
+
+
+# -- intention ledger and chemical entry (意向项目台账, 化工项目准入) ---------------------------
+
+def can_keep_intentions(user: User) -> bool:
+    """Lead handlers (and admins) register intention projects."""
+    return user.active and user.role in ("lead", "admin")
+
+
+def can_read_ledger(user: User) -> bool:
+    """The intention ledger and the zone's pipeline: leadership and supervision."""
+    return user.active and user.role in ("lead", "admin", "supervisor")
+
+
+def can_follow_up(user: User, project: Project) -> bool:
+    """Follow-ups and conversion of an intention: its lead handler, a lead of its group, admins."""
+    return can_manage_project(user, project)
+
+
+def can_edit_chemical_rules(user: User) -> bool:
+    """The chemical-entry tables (rules, prohibited types, catalogue) are the admins'."""
+    return user.active and user.role == "admin"
+
+
+def can_screen(user: User, project: Project) -> bool:
+    """Screening a chemical project and recording its expert review."""
+    return can_manage_project(user, project)

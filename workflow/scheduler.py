@@ -26,7 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import deadlines, notify, outbox
+from workflow import deadlines, notify, outbox, sweeps
 from workflow.config import Config
 from workflow.db import transaction
 from workflow.operations import ZONE_TZ
@@ -43,10 +43,9 @@ def _system_now() -> datetime:
 def run_sweep(config: Config, factory: sessionmaker[Session], now: datetime) -> int:
     """One sweep in its own transaction, then the digest if it is due and not
     yet sent (so a scheduler that was down at digest time still sends it)."""
-    with transaction(factory, info=notify.session_info(config.channels)) as session:
-        recorded = deadlines.sweep(session, now=now, policy=config.deadlines)
-    for entry in recorded:
-        log.info("sweep: %s", entry.line())
+    recorded = sweeps.run_all(factory, now=now, config=config)
+    for line in recorded:
+        log.info("sweep: %s", line)
     log.info("sweep: recorded %d", len(recorded))
     run_digest(config, factory, now)
     return len(recorded)

@@ -26,6 +26,10 @@ def initialise(definitions_dir: Path | None, *, now: datetime, url: str | None =
         migrate.upgrade(engine)
         with transaction(make_session_factory(engine)) as session:
             version = install_definition(session, definition, now=now)
+            # The chemical-entry tables: provincial rules and the marked examples,
+            # only while the tables are empty (chemicals area).
+            from workflow.chemicals import install_shipped
+            install_shipped(session)
         return engine.url.render_as_string(hide_password=True), version
     finally:
         engine.dispose()

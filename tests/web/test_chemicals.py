@@ -1,0 +1,239 @@
+"""Chemical-project entry (化工项目准入) pages: the rule tables, imports and
+the screening of a project, through Flask's test client."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from tests import factories as f
+from tests.web.conftest import password_hash
+from workflow import chemicals, intentions
+from workflow.models import HazardousChemical, Project, Screening, ScreeningRule
+
+
+@pytest.fixture
+def chem(world, db, clock):
+    """The shipped tables, a lead of the coal-chemical group and one chemical intention."""
+    chemicals.install_shipped(db)
+    lead = f.user(db, "chemlead", "lead", groups=("coal_chemical",))
+    lead.password_hash = password_hash()
+    project = intentions.create_intention(
+        db, name="年产10万吨煤基新材料项目", industry="coal_chemical", investment_wan=80000,
+        enterprise_name="某煤化工有限公司", actor=lead, now=clock.moment)
+    db.commit()
+    return project
+
+
+def now_in_db(db, model, *where):
+    """Rows as the database has them now (the read transaction ends at once)."""
+    rows = db.scalars(select(model).where(*where).execution_options(populate_existing=True)).all()
+    db.commit()
+    return rows
+
+
+def count(db, model):
+    n = db.scalar(select(func.count(model.id)))
+    db.commit()
+    return n
+
+
+def stage(db, project):
+    value = db.scalar(select(Project.stage).where(Project.id == project.id))
+    db.commit()
+    return value
+
+
+CLEAN = {"in_chemical_park": "1", "park_name": "左云化工园区", "fixed_investment_wan": "60000",
+         "products": "甲醇 67-56-1", "processes": ["hydrogenation"], "project_type": "煤制甲醇",
+         "attested": ["ADM-EX-04", "ADM-EX-05"]}
+
+
+def screen(client, token, project, **changes):
+    return client.post(f"/projects/{project.code}/screening",
+                       data={"csrf_token": token, **CLEAN, **changes})
+
+
+# -- the tables ------------------------------------------------------------------------------
+
+def test_the_admin_sees_the_provincial_rules_and_the_marked_examples(as_user, chem):
+    client, _ = as_user("admin")
+    page = client.get("/chemicals/rules").get_data(as_text=True)
+    for code in ("SX-1", "SX-2", "SX-3", "SX-4"):
+        assert f'data-rule="{code}"' in page
+    assert "山西省化工项目安全准入条件" in page
+    assert 'data-chemical="光气"' in page and "示例" in page
+    assert 'data-action="import"' in page and 'data-action="new_rule"' in page
+
+
+def test_leads_and_supervisors_read_the_tables_others_are_refused(as_user, chem):
+    for username in ("chemlead", "sup"):
+        client, _ = as_user(username)
+        page = client.get("/chemicals/rules").get_data(as_text=True)
+        assert 'data-rule="SX-1"' in page and 'data-action="import"' not in page
+    for username in ("alice", "acme"):
+        client, _ = as_user(username)
+        assert client.get("/chemicals/rules").status_code == 403
+
+
+def test_only_admins_edit_or_import(as_user, chem, db):
+    rule = now_in_db(db, ScreeningRule, ScreeningRule.code == "SX-2")[0]
+    client, token = as_user("chemlead")
+    form = {"csrf_token": token, "code": "SX-2", "kind": "provincial", "text": "改", "check": "attested",
+            "verdict": "notice"}
+    assert client.post(f"/chemicals/rules/{rule.id}", data=form).status_code == 403
+    assert client.post("/chemicals/import", data={
+        "csrf_token": token, "target": "catalogue",
+        "file": (io.BytesIO(b"name,level\nx,restricted\n"), "t.csv")}).status_code == 403
+    assert client.get(f"/chemicals/rules/{rule.id}").status_code == 403
+    assert now_in_db(db, ScreeningRule, ScreeningRule.code == "SX-2")[0].check == "min_fixed_investment"
+
+
+def test_an_admin_edits_a_rule(as_user, chem, db):
+    rule = now_in_db(db, ScreeningRule, ScreeningRule.code == "ADM-EX-01")[0]
+    client, token = as_user("admin")
+    assert "示例规则" in client.get(f"/chemicals/rules/{rule.id}").get_data(as_text=True)
+    response = client.post(f"/chemicals/rules/{rule.id}", data={
+        "csrf_token": token, "code": "ADM-EX-01", "kind": "admission", "text": "投资不低于8000万元",
+        "check": "min_fixed_investment", "value": "8000", "verdict": "restricted", "active": "1"})
+    assert response.status_code == 302
+    saved = now_in_db(db, ScreeningRule, ScreeningRule.id == rule.id)[0]
+    assert saved.params == {"min_wan": 8000} and not saved.example
+    bad = client.post(f"/chemicals/rules/{rule.id}", data={
+        "csrf_token": token, "code": "ADM-EX-01", "kind": "admission", "text": "x",
+        "check": "min_fixed_investment", "value": "很多", "verdict": "restricted"})
+    assert bad.status_code == 400
+
+
+def test_a_csv_with_errors_is_refused_whole_with_every_problem_listed(as_user, chem, db):
+    before = count(db, HazardousChemical)
+    client, token = as_user("admin")
+    data = ("name,cas,level,note\n氯乙烯,75-01-4,restricted,\n二氯乙烷,107-06-2,forbidden,\n"
+            "氯乙烯,,controlled,\n").encode()
+    response = client.post("/chemicals/import", data={
+        "csrf_token": token, "target": "catalogue", "file": (io.BytesIO(data), "catalogue.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "数据未作任何修改" in page
+    assert "第 3 行，level 列：未知级别“forbidden”" in page
+    assert "第 4 行，name 列：与第 2 行重复" in page
+    assert count(db, HazardousChemical) == before
+    missing = client.post("/chemicals/import", data={
+        "csrf_token": token, "target": "admission",
+        "file": (io.BytesIO(b"code,text\nA,b\n"), "rules.csv")}, content_type="multipart/form-data")
+    assert missing.status_code == 400
+    assert "第 1 行，check 列：缺少该列" in missing.get_data(as_text=True)
+
+
+def test_an_excel_catalogue_replaces_the_examples(as_user, chem, db):
+    book = Workbook()
+    for row in (["名称", "CAS号", "级别", "备注"], ["光气", "75-44-5", "禁止", "剧毒"],
+                ["甲苯", "108-88-3", "控制", ""]):
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    client, token = as_user("admin")
+    response = client.post("/chemicals/import", data={
+        "csrf_token": token, "target": "catalogue", "file": (out, "目录.xlsx")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    rows = now_in_db(db, HazardousChemical)
+    assert sorted((c.name, c.level, c.example) for c in rows) == sorted([
+        ("甲苯", "controlled", False), ("光气", "prohibited", False)])
+    page = client.get("/chemicals/rules").get_data(as_text=True)
+    assert "新增 2 行" in page and "移除 14 行" in page
+
+
+def test_the_tables_export_as_csv_with_a_bom(as_user, chem):
+    client, _ = as_user("admin")
+    response = client.get("/chemicals/export/catalogue.csv")
+    assert response.status_code == 200 and response.data.startswith("\ufeff".encode())
+    assert "光气,75-44-5,prohibited" in response.get_data(as_text=True)
+
+
+# -- screening --------------------------------------------------------------------------------
+
+def test_the_project_page_shows_the_screening_box(as_user, chem):
+    client, _ = as_user("chemlead")
+    page = client.get(f"/projects/{chem.code}").get_data(as_text=True)
+    assert 'data-panel="chemicals"' in page and "尚未开展准入评估" in page
+
+
+def test_a_prohibited_screening_blocks_signing_with_its_reasons(as_user, chem, db):
+    client, token = as_user("chemlead")
+    assert client.post(f"/projects/{chem.code}/convert", data={"csrf_token": token}).status_code == 409
+    response = screen(client, token, chem, processes=["batch_nitration"], in_chemical_park="0",
+                      park_name="")
+    assert response.status_code == 302
+    page = client.get(f"/projects/{chem.code}/screening").get_data(as_text=True)
+    assert 'data-verdict="prohibited"' in page and "采用间歇硝化工艺" in page
+    assert "项目拟选址不在化工园区内" in page
+    refused = client.post(f"/projects/{chem.code}/convert", data={"csrf_token": token})
+    assert refused.status_code == 409 and "采用间歇硝化工艺" in refused.get_data(as_text=True)
+    assert stage(db, chem) == "intention"
+    assert screen(client, token, chem).status_code == 302  # continuous process now: pass
+    assert client.post(f"/projects/{chem.code}/convert", data={"csrf_token": token}).status_code == 302
+    assert stage(db, chem) == "signed"
+
+
+def test_a_restricted_screening_needs_the_expert_review(as_user, chem, db):
+    client, token = as_user("chemlead")
+    screen(client, token, chem, fixed_investment_wan="8000")  # under the example's 1亿
+    page = client.get(f"/projects/{chem.code}/screening").get_data(as_text=True)
+    assert 'data-verdict="restricted"' in page and 'data-action="review"' in page
+    assert client.post(f"/projects/{chem.code}/convert", data={"csrf_token": token}).status_code == 409
+    [screening] = now_in_db(db, Screening, Screening.project_id == chem.id)
+    bad = client.post(f"/projects/{chem.code}/screening/{screening.id}/review", data={
+        "csrf_token": token, "experts": "张工", "reviewed_on": "2026-03-02", "conclusion": "refuse"})
+    assert bad.status_code == 400  # refusing needs a note
+    response = client.post(f"/projects/{chem.code}/screening/{screening.id}/review", data={
+        "csrf_token": token, "experts": "张工、李工", "reviewed_on": "2026-03-02",
+        "conclusion": "approve", "note": "风险可控"})
+    assert response.status_code == 302
+    page = client.get(f"/projects/{chem.code}/screening").get_data(as_text=True)
+    assert 'data-review="approve"' in page and "张工、李工" in page
+    assert client.post(f"/projects/{chem.code}/convert", data={"csrf_token": token}).status_code == 302
+    assert stage(db, chem) == "signed"
+
+
+def test_bad_screening_input_is_a_400_and_records_nothing(as_user, chem, db):
+    client, token = as_user("chemlead")
+    assert screen(client, token, chem, products="").status_code == 400
+    assert screen(client, token, chem, in_chemical_park="").status_code == 400
+    assert now_in_db(db, Screening) == []
+
+
+def test_who_may_screen(as_user, chem, db):
+    client, token = as_user("acme")  # an enterprise
+    assert client.get(f"/projects/{chem.code}/screening").status_code == 403
+    client, token = as_user("lead")  # a lead of another group: the project is not theirs
+    assert client.get(f"/projects/{chem.code}/screening").status_code == 404
+    assert screen(client, token, chem).status_code == 404
+    client, token = as_user("sup")  # supervisors read, never screen
+    assert client.get(f"/projects/{chem.code}/screening").status_code == 200
+    assert screen(client, token, chem).status_code == 403
+    client, token = as_user("admin")
+    assert screen(client, token, chem).status_code == 302
+    assert len(now_in_db(db, Screening)) == 1
+
+
+def test_a_lead_marks_an_intention_as_chemical(as_user, world, db, clock):
+    project = intentions.create_intention(
+        db, name="新材料项目", industry="new_materials", investment_wan=1000,
+        enterprise_name="材料公司", actor=world["users"]["admin"], now=clock.moment,
+        lead=world["users"]["lead"])
+    db.commit()
+    chemicals.install_shipped(db)
+    db.commit()
+    client, token = as_user("lead")
+    page = client.get(f"/projects/{project.code}").get_data(as_text=True)
+    assert "标记为化工项目" in page
+    response = client.post(f"/projects/{project.code}/chemical",
+                           data={"csrf_token": token, "is_chemical": "1"})
+    assert response.status_code == 302
+    assert client.post(f"/projects/{project.code}/convert", data={"csrf_token": token}).status_code == 409

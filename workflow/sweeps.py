@@ -1,0 +1,39 @@
+"""Every periodic check, in one place: the deadline sweep (reminders and 13710
+escalations) and the reform areas' own sweeps (容缺 promises that expire,
+compliance checks and lifecycle checkpoints that fall due, idle-land
+warnings, rectifications after a bad rating).
+
+Each part runs in its own transaction, so one area's failure cannot hold back
+the reminders of another; each is idempotent (unique keys or status checks),
+so running the whole sweep twice records nothing new.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow import deadlines, notify
+from workflow.config import Config
+from workflow.db import transaction
+
+log = logging.getLogger("daiban.sweep")
+
+# Modules with ``sweep(session, *, now) -> list[str]``, run in this order.
+AREA_SWEEPS = ("workflow.commitments", "workflow.land", "workflow.ratings", "workflow.intentions")
+
+
+def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) -> list[str]:
+    """Run the deadline sweep and every area's sweep; one line per thing recorded."""
+    info = notify.session_info(config.channels)
+    with transaction(factory, info=info) as session:
+        lines = [entry.line() for entry in
+                 deadlines.sweep(session, now=now, policy=config.deadlines)]
+    for name in AREA_SWEEPS:
+        module = importlib.import_module(name)
+        with transaction(factory, info=info) as session:
+            lines.extend(module.sweep(session, now=now))
+    return lines
