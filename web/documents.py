@@ -25,6 +25,7 @@ from flask_login import login_required
 from web import labels
 from web.access import me, project_or_404
 from web.db import db
+from web.i18n import N_
 from web.portal import zone_time
 from web.security import now
 from workflow import documents as docs
@@ -35,11 +36,12 @@ from workflow.models import RATING_LEVELS, AgencyDocument, ItemTask, Project, Us
 
 bp = Blueprint("documents", __name__)
 
-LEVELS = {"very_satisfied": "非常满意", "satisfied": "满意", "basically_satisfied": "基本满意",
-          "dissatisfied": "不满意", "very_dissatisfied": "非常不满意"}
-KIND_NAMES = {"mandate": "代办服务委托书", "suspension": "代办服务中止单",
-              "termination": "代办服务终止单", "continuation": "续办委托书",
-              "completion": "代办服务办结单"}
+LEVELS = {"very_satisfied": N_("非常满意"), "satisfied": N_("满意"),
+          "basically_satisfied": N_("基本满意"), "dissatisfied": N_("不满意"),
+          "very_dissatisfied": N_("非常不满意")}
+KIND_NAMES = {"mandate": N_("代办服务委托书"), "suspension": N_("代办服务中止单"),
+              "termination": N_("代办服务终止单"), "continuation": N_("续办委托书"),
+              "completion": N_("代办服务办结单")}
 HANDOFF_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "returned",
                   "approved")
 

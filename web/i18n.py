@@ -22,7 +22,13 @@ ROOT = Path(__file__).resolve().parent
 PO = ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
-KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "ngettext": (1, 2),
+            "N_": None}
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of the marker
+    """Mark a msgid for extraction where it is translated later (``_(variable)``)."""
+    return message
 
 
 def extracted() -> Catalog:
