@@ -475,3 +475,16 @@ def test_task_rows_are_unique_per_project_and_item(session, team):
     assert session.scalar(select(func.count()).select_from(ItemTask)
                           .where(ItemTask.project_id == project.id)) == len(project.tasks)
     assert session.get(Project, project.id).tasks[0].project_id == project.id
+
+
+def test_a_chemical_industry_project_is_screened_before_it_is_signed(session, team):
+    lead = f.user(session, "lead_chem", "lead", groups=("coal_chemical",))
+    project = ops.create_project(session, code="YX-CHEM-1", name="年产10万吨焦油加工",
+                                 enterprise=f.enterprise(session), industry="coal_chemical",
+                                 actor=lead, now=MONDAY, stage="intention")
+    assert project.is_chemical
+    with pytest.raises(InvalidTransition):
+        ops.sign_project(session, project.id, actor=lead, now=MONDAY)
+    assert project.stage == "intention"
+    food = f.project(session, MONDAY, industry="food_processing", mandate=False)
+    assert not food.is_chemical

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import clock, land, notify
+from workflow import chemicals, clock, land, notify
 from workflow import operations as ops
 from workflow.accounts import hash_password
 from workflow.db import make_engine, make_session_factory, transaction
@@ -404,6 +404,7 @@ def seed_demo(*, now: datetime, url: str | None = None) -> bool:
 def seed_into(session: Session, *, now: datetime) -> None:
     """Add the demo's people, enterprises and projects inside ``session``
     (flushed, not committed)."""
+    chemicals.install_shipped(session)  # the screening rules the chemical projects pass
     _Seeder(session, now).run()
 
 
@@ -603,6 +604,15 @@ class _ProjectRun:
         return leads[self.spec.serial % len(leads)]
 
     def sign(self, t: int) -> None:
+        if self.project.is_chemical:
+            # 化工准入: screened before signing, inside the zone's chemical park.
+            chemicals.screen_project(self.session, self.project.id, {
+                "in_chemical_park": True, "park_name": "左云经开区化工园区",
+                "fixed_investment_wan": self.spec.investment_wan or 5000,
+                "products": [{"name": self.spec.name.removeprefix("年产")}],
+                "processes": [], "project_type": self.spec.name,
+                "attested": [r.code for r in chemicals.rules(self.session, active_only=True)
+                             if r.kind == "admission"]}, actor=self.lead, now=self.at(t))
         ops.sign_project(self.session, self.project.id, actor=self.lead, now=self.at(t))
 
     def mandate(self, t: int) -> None:

@@ -234,7 +234,10 @@ def create_project(session: Session, *, code: str, name: str, enterprise: Enterp
         lead = pick_lead(session, group.id)
     elif lead.role != "lead":
         raise ValidationError(f"{lead.username} is not a lead handler.")
+    from workflow.chemicals import CHEMICAL_INDUSTRIES  # chemicals imports this module
+
     project = Project(code=code, name=name, enterprise_id=enterprise.id, industry=industry,
+                      is_chemical=industry in CHEMICAL_INDUSTRIES,
                       group_id=group.id, lead_id=lead.id if lead else None, parcel=parcel,
                       investment_wan=investment_wan, stage=stage,
                       definition_version_id=version.id, created_at=utc(now),
