@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from web import csrf, login_manager
 from web.db import db
 from workflow.models import ApiToken, LoginAttempt, LoginSession, User
+from workflow.moments import aware
 
 
 def now() -> datetime:
@@ -96,7 +97,7 @@ def _load_user(user_id: str) -> SessionUser | None:
         return None
     row = db().scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
     if (row is None or row.revoked_at is not None or row.user_id != int(user_id)
-            or _aware(row.expires_at) <= now()):
+            or aware(row.expires_at) <= now()):
         return None
     return SessionUser(row.user) if row.user.active else None
 
@@ -122,8 +123,6 @@ def issue_api_token(db_session, user: User, *, name: str, at: datetime) -> str:
     return issue_token(db_session, user, name=name, now=at)[1]
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def init_app(app: Flask) -> None:

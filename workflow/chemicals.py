@@ -43,6 +43,7 @@ from definitions import chemicals as shipped
 from workflow import audit, notify, permissions
 from workflow.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.models import CHEMICAL_LEVELS, HazardousChemical, Project, Screening, ScreeningRule, User
+from workflow.moments import parse_day
 from workflow.operations import flush, lock_project, utc, zone_today
 
 # Industries whose projects are chemical projects from the start.
@@ -882,13 +883,6 @@ def _tell_lead(session: Session, project: Project, actor: User | None, now: date
         notify.tell(session, [project.lead], message, now=now, key=key, project=project)
 
 
-def _day(value: date | str | None, what: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        raise ValidationError(f"The {what} is a date (YYYY-MM-DD).") from None
 
 
 def record_review(session: Session, screening_id: int, *, experts: Iterable[str] | str,
@@ -916,7 +910,7 @@ def record_review(session: Session, screening_id: int, *, experts: Iterable[str]
     names = _split_names(experts)
     if not names:
         raise ValidationError("Name the experts of the review (at least one).")
-    day = _day(reviewed_on, "date of the review")
+    day = parse_day(reviewed_on, "date of the review")
     if day > zone_today(now):
         raise ValidationError("The date of the review cannot be in the future.")
     if conclusion not in REVIEW_CONCLUSIONS:

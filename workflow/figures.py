@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -38,7 +38,7 @@ from workflow.models import (
     SupervisionNotice,
     User,
 )
-from workflow.operations import zone_today
+from workflow.moments import stored_day
 
 # -- the watch list: overdue (red) and near-due (yellow) items --------------------------
 
@@ -319,15 +319,8 @@ def ledger(session: Session, today: date,
             in_work=sum(t.state in OPEN_STATES for t in project.tasks),
             red=task_lights.count("red"), yellow=task_lights.count("yellow"),
             light=lights.worst(task_lights),
-            signed_on=_zone_date(signed), mandated_on=_zone_date(mandated)))
+            signed_on=stored_day(signed), mandated_on=stored_day(mandated)))
     return rows
-
-
-def _zone_date(moment: datetime | None) -> date | None:
-    """A stored timestamp's date in the zone (SQLite hands back naive UTC)."""
-    if moment is None:
-        return None
-    return zone_today(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _milestones(session: Session, project_ids: list[int]) -> dict[int, tuple]:

@@ -35,6 +35,7 @@ from workflow.models import (
     Screening,
     User,
 )
+from workflow.moments import parse_day, stored_day
 from workflow.operations import flush, lock_project, utc, zone_today
 from workflow.registry import current_version, definition_of
 
@@ -74,13 +75,6 @@ def _wan(value: Any, what: str = "planned investment (万元)") -> int:
     return amount
 
 
-def _day(value: date | str | None, what: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        raise ValidationError(f"The {what} is a date (YYYY-MM-DD).") from None
 
 
 def _require(allowed: bool, actor: User | None, what: str) -> None:
@@ -183,7 +177,7 @@ def record_follow_up(session: Session, project_id: int, *, contacted_on: date | 
     project = _intention(session, project_id)
     _require(permissions.can_follow_up(actor, project), actor,
              f"follow up project {project.code}")
-    day = _day(contacted_on, "date of the contact")
+    day = parse_day(contacted_on, "date of the contact")
     if day > zone_today(now):
         raise ValidationError("The date of the contact cannot be in the future.")
     summary = _text(summary, "summary of the contact", required=True, limit=5000)
@@ -456,7 +450,7 @@ def sweep(session: Session, *, now: datetime) -> list[str]:
         .order_by(Project.id)).all()
     recorded = []
     for project, last_contact in rows:
-        since = last_contact or _zone_date(project.created_at)
+        since = last_contact or stored_day(project.created_at)
         if since >= cutoff:
             continue
         key = f"intention-stale:{project.id}:{since.isoformat()}"
@@ -470,10 +464,6 @@ def sweep(session: Session, *, now: datetime) -> list[str]:
                         f"{project.lead.username} reminded")
     session.flush()
     return recorded
-
-
-def _zone_date(moment: datetime) -> date:
-    return zone_today(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _reminded(session: Session, project_id: int, since: date) -> bool:

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workflow.config import Channels
-from workflow.errors import ValidationError
 from workflow.models import (
     AuditEvent,
     GroupMembership,
@@ -40,6 +39,7 @@ from workflow.models import (
     SupervisionNotice,
     User,
 )
+from workflow.moments import utc
 from workflow.registry import definition_of
 
 CHANNELS_KEY = "daiban.channels"
@@ -53,12 +53,6 @@ def session_info(channels: Channels) -> dict[str, Any]:
 
 def channels_of(session: Session) -> Channels:
     return session.info.get(CHANNELS_KEY) or Channels()
-
-
-def _utc(now: datetime) -> datetime:
-    if not isinstance(now, datetime) or now.tzinfo is None:
-        raise ValidationError("`now` must be a timezone-aware datetime.")
-    return now.astimezone(UTC)
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -79,7 +73,7 @@ def tell(session: Session, users: Iterable[User | None], message: Message, *, no
     keys are built from it and the user, so one cause never mails one person
     twice. Returns the users told, in order."""
     channels = channels_of(session)
-    at = _utc(now)
+    at = utc(now)
     told: list[User] = []
     seen: set[int] = set()
     for user in users:
@@ -277,5 +271,5 @@ def mark_read(session: Session, user: User, notification_ids: Sequence[int],
         update(Notification)
         .where(Notification.id.in_(ids), Notification.user_id == user.id,
                Notification.read_at.is_(None))
-        .values(read_at=_utc(now)).execution_options(synchronize_session="fetch"))
+        .values(read_at=utc(now)).execution_options(synchronize_session="fetch"))
     return result.rowcount or 0

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -40,23 +39,13 @@ from workflow.models import (
     Project,
     User,
 )
+from workflow.moments import ZONE_TZ, utc, zone_today  # noqa: F401 - re-exported
 from workflow.registry import current_version, definition_by_id, definition_of, group_by_code
-
-ZONE_TZ = ZoneInfo("Asia/Shanghai")
-
 
 # -- time ------------------------------------------------------------------------
 
-def utc(now: datetime) -> datetime:
-    """The engine's timestamps are aware and stored in UTC."""
-    if not isinstance(now, datetime) or now.tzinfo is None:
-        raise ValidationError("`now` must be a timezone-aware datetime.")
-    return now.astimezone(UTC)
-
-
-def zone_today(now: datetime) -> date:
-    """The zone's calendar date (Asia/Shanghai) at ``now``."""
-    return utc(now).astimezone(ZONE_TZ).date()
+# utc() and zone_today() live in workflow.moments; the operations' callers
+# keep importing them from here.
 
 
 # -- loading and locking ------------------------------------------------------------

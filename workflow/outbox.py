@@ -33,7 +33,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -44,6 +44,7 @@ from workflow.config import Config
 from workflow.db import transaction
 from workflow.errors import NotFound, ValidationError
 from workflow.models import OutboxMessage
+from workflow.moments import aware, utc
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +57,6 @@ LEASE = timedelta(minutes=5)
 def backoff(attempts: int) -> timedelta:
     """Wait after the ``attempts``-th failed attempt: 1 min × 2^(attempts-1), at most 1 h."""
     return min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands timestamps back naive; the engine stores UTC only.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-def _utc(now: datetime) -> datetime:
-    if not isinstance(now, datetime) or now.tzinfo is None:
-        raise ValidationError("`now` must be a timezone-aware datetime.")
-    return now.astimezone(UTC)
 
 
 # -- transports -----------------------------------------------------------------------------
@@ -189,7 +177,7 @@ def deliver_pending(session_factory: sessionmaker[Session], *, now: datetime,
     """Claim the due outbox rows, send them outside any transaction and record
     each outcome (see the module's docstring). Returns the ids sent, scheduled
     for a retry and failed for good."""
-    now = _utc(now)
+    now = utc(now)
     report = DeliveryReport()
     for envelope, token in _claim(session_factory, now, batch, lease):
         transport = transports.get(envelope.channel)
@@ -213,7 +201,7 @@ def deliver_pending(session_factory: sessionmaker[Session], *, now: datetime,
 
 def _claim(factory: sessionmaker[Session], now: datetime, batch: int,
            lease: timedelta) -> list[tuple[Envelope, datetime]]:
-    now = _utc(now)  # SQLite keeps no offset: store and compare UTC only
+    now = utc(now)  # SQLite keeps no offset: store and compare UTC only
     with transaction(factory) as session:
         query = (select(OutboxMessage)
                  .where(or_(and_(OutboxMessage.status == "pending",
@@ -234,10 +222,10 @@ def _claim(factory: sessionmaker[Session], now: datetime, batch: int,
 
 def _record(factory: sessionmaker[Session], message_id: int, token: datetime, now: datetime,
             error: str | None, permanent: bool, max_attempts: int) -> str | None:
-    now, token = _utc(now), _utc(token)
+    now, token = utc(now), utc(token)
     with transaction(factory) as session:
         row = session.get(OutboxMessage, message_id, with_for_update=True)
-        if row is None or row.status != "sending" or _aware(row.locked_until) != token:
+        if row is None or row.status != "sending" or aware(row.locked_until) != token:
             return None  # the lease ran out and another sender took the row over
         row.locked_until = None
         if error is None:
@@ -275,6 +263,6 @@ def retry_delivery(session: Session, message_id: int, now: datetime) -> OutboxMe
         raise NotFound(f"Outbox message {message_id} does not exist.")
     if row.status != "failed":
         raise ValidationError(f"Outbox message {message_id} is {row.status}, not failed.")
-    row.status, row.attempts, row.next_attempt_at = "pending", 0, _utc(now)
+    row.status, row.attempts, row.next_attempt_at = "pending", 0, utc(now)
     session.flush()
     return row
