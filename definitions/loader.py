@@ -67,7 +67,7 @@ INDUSTRY_KEYS = ({"code", "name_zh", "name_en", "group"}, set())
 ITEM_KEYS = (
     {"code", "name_zh", "name_en", "category", "department", "limit"},
     {"requires", "gates", "available_from", "materials", "coverage", "basis",
-     "max_extension_days"},
+     "max_extension_days", "opens_on_request"},
 )
 LIMIT_KEYS = ({"amount"}, {"unit"})
 MATERIAL_KEYS = ({"code", "name_zh", "name_en"}, {"secondary"})
@@ -470,6 +470,7 @@ def _items(parts: list[tuple[str, Any]], stages: Mapping[str, Stage],
                 coverage=_coverage(table),
                 basis=table.text("basis"),
                 max_extension_days=extension,
+                opens_on_request=table.boolean("opens_on_request"),
             )
             tables[code] = table
     for code, item in declared.items():

@@ -82,6 +82,10 @@ class Item:
     coverage: Coverage = field(default_factory=Coverage)
     basis: str = ""
     max_extension_days: int = 0
+    # The item waits for the applicant's request even once it could open (竣工验收
+    # is applied for when construction ends, not when it starts): its clock must
+    # not run during construction.
+    opens_on_request: bool = False
 
 
 @dataclass(frozen=True)

@@ -254,7 +254,12 @@ def drive_to_the_end(session, project, agent, lead):
         if not ready:
             if all(t.state in ("done", "covered") for t in project.tasks):
                 return
-            ops.advance_project(session, project.id, actor=lead, now=MONDAY)
+            on_request = [t for t in project.tasks
+                          if "request_item" in ops.available_actions(t, lead)]
+            for task in on_request:  # 竣工验收: applied for once the building stands
+                ops.request_item(session, task.id, actor=lead, now=MONDAY)
+            if not on_request:
+                ops.advance_project(session, project.id, actor=lead, now=MONDAY)
             continue
         for task in ready:
             work(session, task, agent)

@@ -72,6 +72,11 @@ def walk_to(session, project, stage, team, now=MONDAY):
         gating = {i.code for i in definition.items_gating(target.code)}
         while any(t.state not in ("done", "covered") for t in project.tasks if t.item_code in gating):
             ready = [t for t in project.tasks if t.state == "ready"]
+            if not ready:  # items that open on request (竣工验收): the lead applies
+                for t in project.tasks:
+                    if "request_item" in ops.available_actions(t, team["lead"]):
+                        ops.request_item(session, t.id, actor=team["lead"], now=now)
+                ready = [t for t in project.tasks if t.state == "ready"]
             assert ready, f"stuck before {target.code}"
             for task in ready:
                 finish(session, task, team, now)

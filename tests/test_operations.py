@@ -394,9 +394,25 @@ def test_closing_every_gating_item_reaches_ready_to_start_automatically(session,
     assert all(f.task(project, c).state == "done" for c in gating)
     # Completion acceptance opens only once construction has started.
     assert f.task(project, "completion_acceptance").state == "blocked"
+    with pytest.raises(InvalidTransition, match="cannot open yet"):
+        ops.request_item(session, f.task(project, "completion_acceptance").id,
+                         actor=team["lead"], now=MONDAY)
     ops.advance_project(session, project.id, actor=team["lead"], now=MONDAY)
     assert project.stage == "started"
-    assert f.task(project, "completion_acceptance").state == "ready"
+    # 竣工验收 is applied for when the building is finished: no clock runs during
+    # construction, and the applicant's request opens it.
+    acceptance = f.task(project, "completion_acceptance")
+    assert acceptance.state == "blocked" and acceptance.due_on is None
+    assert "request_item" in ops.available_actions(acceptance, team["lead"])
+    with pytest.raises(NotPermitted):
+        ops.request_item(session, acceptance.id, actor=team["outsider"], now=at("2026-09-01"))
+    ops.request_item(session, acceptance.id, actor=team["lead"], now=at("2026-09-01"))
+    assert acceptance.state == "ready" and acceptance.accepted_on == date(2026, 9, 1)
+    with pytest.raises(InvalidTransition, match="already ready"):
+        ops.request_item(session, acceptance.id, actor=team["lead"], now=at("2026-09-01"))
+    with pytest.raises(InvalidTransition, match="opens by itself"):
+        ops.request_item(session, f.task(project, "u01_survey").id, actor=team["lead"],
+                         now=MONDAY)
 
 
 def test_suspension_pauses_every_clock_and_resumption_adds_the_pause(session, team):

@@ -101,6 +101,7 @@ ACTIONS: dict[str, Action] = {
     "unassign": _simple(ops.unassign_task),
     "rework": _simple(ops.rework_task),
     "complete": _simple(ops.complete_task),
+    "request_item": _simple(ops.request_item),
     "assign": lambda s, t, a, n, p, v: ops.assign_task(
         s, t, _user(s, p, "assignee"), actor=a, now=n, expected_version=v,
         reason=_text(p, "reason")),

@@ -29,6 +29,7 @@ ACTIONS = {
     "submit": _l("报送部门"), "approve": _l("部门批准"), "department_return": _l("部门退回"),
     "rework": _l("重新办理"), "complete": _l("办结"), "cover": _l("豁免（评估/承诺）"),
     "request_extension": _l("申请延期"), "decide_extension": _l("审批延期"),
+    "request_item": _l("申请办理（如竣工验收）"),
     "comment": _l("留言"), "advance": _l("推进到下一阶段"), "mandate": _l("签订代办委托书"),
     "sign": _l("确认签约"), "suspend": _l("中止项目"), "resume": _l("恢复项目"),
     "terminate": _l("终止项目"),

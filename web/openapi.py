@@ -53,6 +53,8 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
     "unassign": _body("Put the task back into the group queue."),
     "rework": _body("Work again on an item the department returned."),
     "complete": _body("The result is handed over; dependent items enter their queues."),
+    "request_item": _body("Apply for an item that opens on request (completion acceptance when "
+                          "the building is finished); its clock starts now."),
     "assign": _body("A lead handler assigns a queued task (to the substitute if the agent is "
                     "away).", ("assignee",),
                     assignee=_text("Username of an agent of the task's group."),

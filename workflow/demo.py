@@ -690,7 +690,18 @@ class _ProjectRun:
                 self.push(t - 1, advance)  # not there yet: try the next working day
                 return
             ops.advance_project(self.session, project.id, actor=self.lead, now=self.at(t))
+            if stage == "started":
+                self.apply_on_request(t)
         return advance
+
+    def apply_on_request(self, t: int) -> None:
+        """Items that open on request (竣工验收): applied for at once unless the
+        spec keeps them waiting (HOLD: still under construction, no clock)."""
+        for task in self.tasks:
+            item = self.s.definition.items[task.item_code]
+            if (item.opens_on_request and task.state == "blocked"
+                    and self.spec.plans.get(task.item_code) is not HOLD):
+                ops.request_item(self.session, task.id, actor=self.lead, now=self.at(t))
 
     def suspend(self, t: int) -> None:
         ops.suspend_project(self.session, self.project.id, actor=self.lead, now=self.at(t),

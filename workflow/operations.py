@@ -314,10 +314,11 @@ def _stage_reached(definition: Definition, project: Project, stage: str | None) 
 
 
 def release_ready_tasks(session: Session, project: Project, *, actor: User | None,
-                        now: datetime) -> list[ItemTask]:
+                        now: datetime, requested: frozenset[int] = frozenset()) -> list[ItemTask]:
     """Release every blocked task whose prerequisites are closed and whose
     opening stage the project has reached: it enters its group's queue and its
-    clock starts (the day of release is the day of acceptance)."""
+    clock starts (the day of release is the day of acceptance). Items that
+    open on request wait until ``request_item`` names them in ``requested``."""
     definition = definition_for(project)
     by_code = {t.item_code: t for t in project.tasks}
     released = []
@@ -326,6 +327,8 @@ def release_ready_tasks(session: Session, project: Project, *, actor: User | Non
         if task.state != "blocked" or item is None:
             continue
         if not _stage_reached(definition, project, item.available_from):
+            continue
+        if item.opens_on_request and task.id not in requested:
             continue
         if all(by_code[r].state in ("done", "covered") for r in item.requires if r in by_code):
             task.accepted_on = zone_today(now)
@@ -824,6 +827,12 @@ def available_actions(task: ItemTask, actor: User) -> list[str]:
     """The task actions ``actor`` may take on ``task`` in its current state."""
     machine = machine_for(task.project)
     actions = []
+    item = definition_for(task.project).items.get(task.item_code)
+    if (item is not None and item.opens_on_request and task.state == "blocked"
+            and _stage_reached(definition_for(task.project), task.project, item.available_from)
+            and (permissions.can_manage_project(actor, task.project)
+                 or permissions.can_supply_materials(actor, task))):
+        actions.append("request_item")
     for action, rule in ACTION_RULES.items():
         if not machine.can(task, _ACTION_EVENT.get(action, action)):
             continue
@@ -879,5 +888,30 @@ def terminate_task(session: Session, task_id: int, *, actor: User | None, now: d
     _transition(session, task, "terminate", actor=actor, now=now, public=True,
                 data={"reason": reason})
     task.closed_on = zone_today(now)
+    flush(session)
+    return task
+
+
+def request_item(session: Session, task_id: int, *, actor: User, now: datetime,
+                 expected_version: int | None = None) -> ItemTask:
+    """The applicant asks for an item that opens on request (竣工验收 when the
+    building is finished): it enters its group's queue and its clock starts,
+    once its prerequisites are closed and the project has reached its stage."""
+    task = load_task(session, task_id, expected_version)
+    project = task.project
+    if not (permissions.can_manage_project(actor, project) or permissions.can_supply_materials(
+            actor, task)):
+        raise permissions.NotPermitted(f"{actor.username} may not request {task.item_code}.")
+    item = definition_for(project).items[task.item_code]
+    if not item.opens_on_request:
+        raise InvalidTransition(f"Item {item.code} opens by itself, not on request.")
+    if task.state != "blocked":
+        raise InvalidTransition(f"Item {item.code} is already {task.state}.", state=task.state)
+    released = release_ready_tasks(session, project, actor=actor, now=now,
+                                   requested=frozenset({task.id}))
+    if task not in released:
+        raise InvalidTransition(
+            f"Item {item.code} cannot open yet: its prerequisites are not closed or the "
+            f"project has not reached {item.available_from}.", state=project.stage)
     flush(session)
     return task
