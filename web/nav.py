@@ -67,5 +67,13 @@ def has_endpoint(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
 
 
+def actions_for(task) -> list[str]:
+    """The task actions the signed-in user may take now (for buttons on pages)."""
+    from workflow.operations import available_actions
+
+    return available_actions(task, current_user.user) if current_user.is_authenticated else []
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_links=nav_links, has_endpoint=has_endpoint)
+    app.jinja_env.globals.update(nav_links=nav_links, has_endpoint=has_endpoint,
+                                 actions_for=actions_for)

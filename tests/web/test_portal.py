@@ -359,3 +359,31 @@ def test_check_access_code_without_an_issued_code_is_none(db, world):
     assert access_codes.check_access_code(db, "", "") is None
     assert access_codes.check_access_code(db, "x" * 500, "ABCD-EFGH") is None
     db.commit()
+
+
+def test_the_enterprise_applies_for_completion_acceptance_from_the_portal(as_user, world, db):
+    from sqlalchemy import select
+
+    from workflow.models import ItemTask, Project
+
+    project = db.get(Project, world["project"].id)
+    acceptance = db.scalar(select(ItemTask).where(ItemTask.project_id == project.id,
+                                                  ItemTask.item_code == "completion_acceptance"))
+    # Construction has started: the acceptance waits for the enterprise's application.
+    project.stage = "started"
+    for task in project.tasks:
+        if task.item_code in ("construction_permit",):
+            task.state, task.covered_ref = "covered", "test: permit issued"
+    db.commit()
+    client, token = as_user("acme")
+    page = client.get(f"/portal/projects/{project.code}").get_data(as_text=True)
+    assert 'data-apply="completion_acceptance"' in page
+    response = client.post(f"/tasks/{acceptance.id}/request_item",
+                           data={"csrf_token": token, "next": f"/portal/projects/{project.code}"})
+    assert response.status_code == 302
+    stored = db.scalar(select(ItemTask.state).where(ItemTask.id == acceptance.id))
+    db.commit()
+    assert stored == "ready"
+    rival, rival_token = as_user("other")
+    assert rival.post(f"/tasks/{acceptance.id}/request_item",
+                      data={"csrf_token": rival_token}).status_code == 404
