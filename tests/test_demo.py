@@ -82,6 +82,13 @@ def check_projects(session) -> None:
     assert 25 <= len(projects) <= 35
     assert {p.stage for p in projects} == set(definition.stages)  # every lifecycle stage
     assert {p.group_id for p in projects} == set(session.scalars(select(IndustryGroup.id)))
+    # Every project with tasks was mandated, and its signed mandate is on file.
+    from workflow.models import AgencyDocument
+
+    mandated = {p.id for p in projects if p.tasks}
+    mandates = session.scalars(select(AgencyDocument.project_id)
+                               .where(AgencyDocument.kind == "mandate")).all()
+    assert mandated and sorted(mandates) == sorted(mandated)
     landed = [p for p in projects if p.stage != "intention"]
     total = sum(p.investment_wan for p in landed)
     assert 850_000 <= total <= 890_000  # ¥8.684 bn in the zone's report

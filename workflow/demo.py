@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import chemicals, clock, land, notify
+from workflow import chemicals, clock, documents, land, notify
 from workflow import operations as ops
 from workflow.accounts import hash_password
 from workflow.db import make_engine, make_session_factory, transaction
@@ -619,6 +619,9 @@ class _ProjectRun:
         now = self.at(t)
         ops.mandate_project(self.session, self.project.id, actor=self.lead, now=now,
                             begin=self.spec.begin)
+        # The signed 代办服务委托书 goes on file with the mandate.
+        documents.issue_document(self.session, self.project.id, "mandate", actor=self.lead,
+                                 now=now)
         if not self.spec.begin:
             return
         # The parcel's regional evaluations and the filing on a commitment
