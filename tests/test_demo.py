@@ -73,13 +73,23 @@ def check_people(session) -> None:
     for owner in owners:
         assert owner.enterprise is not None and len(owner.enterprise.credit_code) == 18
         assert projects_of[owner.enterprise_id] >= 2, owner.username
-    assert session.scalar(select(func.count()).select_from(Enterprise)) == len(owners)
+    # Every enterprise with a landed project has an account; prospects on the
+    # intention ledger have none yet.
+    landed_owners = set(session.scalars(select(Project.enterprise_id)
+                                        .where(Project.stage != "intention")))
+    assert landed_owners <= {o.enterprise_id for o in owners}
+    assert session.scalar(select(func.count()).select_from(Enterprise)) >= len(owners)
 
 
 def check_projects(session) -> None:
     definition = definition_of(current_version(session))
     projects = session.scalars(select(Project)).all()
-    assert 25 <= len(projects) <= 35
+    intentions = [p for p in projects if p.stage == "intention"]
+    assert 25 <= len(projects) - len(intentions) + 2 <= 35  # ~30 projects + the ledger
+    # The intention ledger mirrors the zone's: 20+ projects, ¥23 bn+ (230 亿 = 2,300,000 万元).
+    assert len(intentions) >= 20 and sum(p.investment_wan for p in intentions) >= 2_300_000
+    assert all(p.lead_id for p in intentions)
+    assert sum(bool(p.hesitation and p.asks) for p in intentions) >= 18  # the ledger's own
     assert {p.stage for p in projects} == set(definition.stages)  # every lifecycle stage
     assert {p.group_id for p in projects} == set(session.scalars(select(IndustryGroup.id)))
     # Every project with tasks was mandated, and its signed mandate is on file.
@@ -153,7 +163,7 @@ def demo_file(tmp_path_factory):
 
 def test_seeding_twice_adds_nothing_the_second_time(demo_file):
     first = counts(demo_file)
-    assert first["Project"] >= 25 and first["User"] == 6 + 21 + 2 + first["Enterprise"]
+    assert first["Project"] >= 25 and first["User"] == 6 + 21 + 2 + 12  # + ent01–ent12
     assert demo.seed_demo(now=WORKING_DAY, url=demo_file) is False
     assert demo.seed_demo(now=at("2026-12-01"), url=demo_file) is False
     assert counts(demo_file) == first

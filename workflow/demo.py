@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import chemicals, clock, documents, land, notify
+from workflow import chemicals, clock, documents, intentions, land, notify
 from workflow import operations as ops
 from workflow.accounts import hash_password
 from workflow.db import make_engine, make_session_factory, transaction
@@ -273,6 +273,54 @@ def _later(mandated: int, started: int, accepted: int, producing: int | None = N
             "plans": {"completion_acceptance": work(10, finish_at=accepted)}}
 
 
+# The intention ledger beyond the two intention projects in PROJECTS:
+# (name, industry, planned investment 万元, enterprise, leader, 观望原因, 企业要求).
+INTENTIONS: tuple[tuple[str, str, int, str, str, str, str], ...] = (
+    ("年产60万吨煤制烯烃项目", "coal_chemical", 3200000, "晋北能源化工集团有限公司", "lead01",
+     "煤炭转化指标待省里批复", "配套用水指标与铁路专用线"),
+    ("煤基高端碳材料产业园", "coal_chemical", 1800000, "大同碳谷新材料有限公司", "lead06",
+     "下游锂电负极需求波动", "园区集中供汽、蒸汽价格优惠"),
+    ("年产10万吨可降解塑料项目", "fine_chemical", 450000, "山西绿塑科技有限公司", "lead01",
+     "原料BDO价格高位", "化工园区内标准地"),
+    ("风电主轴及轴承制造项目", "equipment_manufacturing", 260000, "左云重工装备有限公司", "lead02",
+     "整机厂订单尚未锁定", "首台套保险补贴"),
+    ("矿山智能装备再制造基地", "machinery", 180000, "晋能矿山装备服务有限公司", "lead02",
+     "煤矿智能化改造节奏不明", "标准厂房代建"),
+    ("农机装备生产项目", "equipment_manufacturing", 120000, "塞上农机制造有限公司", "lead02",
+     "农机购置补贴目录调整", "职业技能培训支持"),
+    ("燕麦全产业链精深加工项目", "food_processing", 220000, "雁门燕麦食品有限公司", "lead03",
+     "原料基地流转面积不足", "冷链物流配套"),
+    ("黄花菜深加工及冷链项目", "agri_products", 90000, "大同黄花产业有限公司", "lead03",
+     "品牌渠道尚在洽谈", "农产品加工用电执行农业电价"),
+    ("乳制品加工项目", "food_processing", 350000, "塞北乳业有限公司", "lead03",
+     "奶源基地环评进度", "污水处理厂接入"),
+    ("源网荷储一体化项目", "new_energy", 4200000, "晋北绿电投资有限公司", "lead04",
+     "新能源指标竞争性配置结果未出", "电网接入批复与储能容量租赁政策"),
+    ("高纯多晶硅项目", "new_materials", 3800000, "晶源新材料科技有限公司", "lead04",
+     "能耗指标紧张", "用能权指标保障与电价支持"),
+    ("氢燃料电池重卡运营项目", "new_energy", 300000, "左云氢能交通有限公司", "lead06",
+     "加氢站审批主体不明确", "示范线路与运营补贴"),
+    ("光伏玻璃生产线项目", "photovoltaic", 1500000, "晋华光伏玻璃有限公司", "lead04",
+     "天然气供应保障", "燃气管道接入与价格联动"),
+    ("数据中心及算力服务项目", "information_technology", 2600000, "云冈数智科技有限公司", "lead05",
+     "上架率和电价测算", "双回路供电与绿电直供"),
+    ("公铁联运物流园项目", "logistics", 1100000, "左云陆港物流有限公司", "lead05",
+     "铁路专用线接轨方案待批", "土地分期供应"),
+    ("电商仓储分拨中心项目", "warehousing", 160000, "晋北快运仓储有限公司", "lead05",
+     "区域单量规模不足", "仓储用地价格优惠"),
+    ("冷链物流集散中心项目", "logistics", 240000, "塞北冷链物流有限公司", "lead05",
+     "冷库电价成本高", "执行大工业电价"),
+    ("工业固废综合利用项目", "new_materials", 680000, "大同固废资源化有限公司", "lead06",
+     "固废来源协议未签", "环评与排污指标统筹"),
+)
+FOLLOW_UPS = (
+    (("visit", "赴企业总部走访，介绍标准地与全代办政策。"),
+     ("call", "电话回访，企业正在内部决策。")),
+    (("meeting", "管委会专题会议对接，梳理企业诉求清单。"),),
+    (("online", "视频会议沟通可研进展与用地需求。"),
+     ("visit", "陪同企业踏勘备选地块。")),
+)
+
 PROJECTS: tuple[Spec, ...] = (
     # -- 煤化工精细化工组 --------------------------------------------------------------
     Spec(1, "年产20万吨煤焦油深加工项目", "coal_chemical", "ent01", 98000, "producing", 560,
@@ -441,10 +489,30 @@ class _Seeder:
         self.add_land()
         for spec in PROJECTS:
             _ProjectRun(self, spec).run()
+        self.add_intentions()
         # Yesterday evening's standard-land sweep: checks passed, checkpoints overdue.
         land.sweep(self.session, now=datetime.combine(self.day(1), time(20, 0), tzinfo=ops.ZONE_TZ))
         self.read_old_notifications()
         self.session.flush()
+
+    def add_intentions(self) -> None:
+        """The rest of the intention ledger (意向项目台账): with the two intention
+        projects above, 20 enterprises weighing ¥23 bn+, each followed up."""
+        for n, (name, industry, wan, company, lead, hesitation, asks) in enumerate(INTENTIONS):
+            created = 150 - 6 * n
+            project = intentions.create_intention(
+                self.session, name=name, industry=industry, investment_wan=wan,
+                enterprise_name=company, lead=self.users[lead], actor=self.users[lead],
+                now=self.at(created), hesitation=hesitation, asks=asks)
+            for k, (channel, summary) in enumerate(FOLLOW_UPS[n % len(FOLLOW_UPS)]):
+                t = max(1, created - 20 - 25 * k)
+                intentions.record_follow_up(
+                    self.session, project.id, contacted_on=self.day(t), summary=summary,
+                    channel=channel, actor=self.users[lead], now=self.at(t),
+                    hesitation=hesitation if k == 0 else None)
+
+    def at(self, t: int) -> datetime:
+        return datetime.combine(self.day(t), time(10, 0), tzinfo=ops.ZONE_TZ)
 
     def read_old_notifications(self) -> None:
         """People read what they were told as it came: only the last week's
