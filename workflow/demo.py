@@ -504,8 +504,10 @@ class _Seeder:
                 self.session, name=name, industry=industry, investment_wan=wan,
                 enterprise_name=company, lead=self.users[lead], actor=self.users[lead],
                 now=self.at(created), hesitation=hesitation, asks=asks)
-            for k, (channel, summary) in enumerate(FOLLOW_UPS[n % len(FOLLOW_UPS)]):
-                t = max(1, created - 20 - 25 * k)
+            contacts = FOLLOW_UPS[n % len(FOLLOW_UPS)]
+            # Oldest first; the latest is recent for most, a few have gone quiet.
+            for k, (channel, summary) in reversed(list(enumerate(contacts))):
+                t = min(created - 1, 4 + n + 25 * k)
                 intentions.record_follow_up(
                     self.session, project.id, contacted_on=self.day(t), summary=summary,
                     channel=channel, actor=self.users[lead], now=self.at(t),
