@@ -7,8 +7,9 @@ Role gates for whole blueprints live here too.
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlparse
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -33,6 +34,21 @@ def roles_required(*roles: str):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def local_target(target: str | None, fallback: str) -> str:
+    """``target`` when it is a page of this site, else ``fallback``: a redirect
+    taken from a form or the referrer never leaves the site ("//host" and
+    "/\\host" are other sites to a browser)."""
+    if target:
+        parsed = urlparse(target)
+        if parsed.scheme or parsed.netloc:
+            if parsed.netloc != request.host:
+                return fallback
+            target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+        if target.startswith("/") and not target.startswith(("//", "/\\")):
+            return target
+    return fallback
 
 
 def project_or_404(code: str) -> Project:

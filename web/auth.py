@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from web import LANGUAGES, security
+from web.access import local_target
 from web.db import db
 from workflow.accounts import verify_password
 from workflow.models import User
@@ -71,10 +72,6 @@ def set_language(code: str):
     if code not in LANGUAGES:
         abort(404)
     session["lang"] = code
-    target = request.form.get("next", "")
-    # Only local paths: never an open redirect.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("auth.root")
-    response = redirect(target)
+    response = redirect(local_target(request.form.get("next"), url_for("auth.root")))
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -3,15 +3,13 @@ lifecycle steps for the lead side, comments, files and the audit trail."""
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
 from web import labels, uploads
-from web.access import me, project_or_404
+from web.access import local_target, me, project_or_404
 from web.db import db
 from web.present import task_rows
 from web.security import now
@@ -89,8 +87,7 @@ def comment(code: str):
     ops.add_comment(db(), project.id, request.form.get("body", ""), actor=me(), now=now(),
                     public=request.form.get("public") == "1")
     db().commit()
-    return redirect(request.referrer if _local(request.referrer) else
-                    url_for("cases.project", code=code))
+    return redirect(local_target(request.referrer, url_for("cases.project", code=code)))
 
 
 @bp.route("/projects/<code>/files", methods=["POST"])
@@ -107,8 +104,8 @@ def upload(code: str):
         uploads.discard(stored["storage_name"])
         raise
     flash(_("文件已上传"), "ok")
-    target = request.form.get("next", "")
-    return redirect(target if _local(target) else url_for("cases.project", code=code))
+    return redirect(local_target(request.form.get("next"),
+                                 url_for("cases.project", code=code)))
 
 
 @bp.route("/files/<int:file_id>")
@@ -119,12 +116,3 @@ def download(file_id: int):
         abort(404)
     project_or_404(db().get(Project, attachment.project_id).code)
     return uploads.serve(attachment)
-
-
-def _local(target: str | None) -> bool:
-    """A redirect target on this site only (never an open redirect)."""
-    if not target:
-        return False
-    parsed = urlparse(target)
-    same_site = not parsed.scheme and not parsed.netloc or parsed.netloc == request.host
-    return same_site and parsed.path.startswith("/") and not parsed.path.startswith("//")

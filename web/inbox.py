@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from web import labels
-from web.access import me, roles_required, task_or_404
+from web.access import local_target, me, roles_required, task_or_404
 from web.actions import run_action
 from web.db import db
 from web.present import filter_rows, sort_rows, task_row, task_rows
@@ -78,7 +78,5 @@ def act(task_id: int, action: str):
     run_action(db(), action, task.id, me(), now(), request.form)
     db().commit()
     flash(_("已完成：%(action)s", action=labels.ACTIONS.get(action, action)), "ok")
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("inbox.task", task_id=task.id)
-    return redirect(target)
+    return redirect(local_target(request.form.get("next"),
+                                 url_for("inbox.task", task_id=task.id)))

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web import charts, excel, labels
-from web.access import me, roles_required, task_or_404
+from web.access import local_target, me, roles_required, task_or_404
 from web.db import db
 from web.security import now
 from workflow import figures as fig
@@ -136,10 +136,7 @@ def issue_notice():
                              now=now())
     db().commit()
     flash(_("督办单已签发"), "ok")
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith(("//", "/\\")):
-        target = url_for("supervision.index")  # never an open redirect
-    return redirect(target)
+    return redirect(local_target(request.form.get("next"), url_for("supervision.index")))
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -67,3 +67,15 @@ def test_an_agent_attaches_a_file_to_a_task_and_it_is_served_as_an_attachment(as
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert download.get_data().startswith(b"\x89PNG")
     download.close()
+
+
+def test_redirect_targets_never_leave_the_site(as_user, world, db):
+    task = f.task(world["project"], "u01_survey")
+    client, token = as_user("alice")
+    for target in ("//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:x"):
+        response = client.post(f"/tasks/{task.id}/claim" if target.startswith("//") else
+                               "/lang/en", data={"csrf_token": token, "next": target})
+        assert response.headers["Location"].startswith("/"), target
+        assert "evil" not in response.headers["Location"]
+    kept = client.post("/lang/zh_CN", data={"csrf_token": token, "next": "/inbox?tab=queue"})
+    assert kept.headers["Location"] == "/inbox?tab=queue"
