@@ -23,7 +23,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from workflow import clock
+from workflow import clock, validate
 from workflow.accounts import hash_password
 from workflow.errors import NotFound, NotPermitted, ValidationError
 from workflow.models import (
@@ -80,15 +80,7 @@ def _load_user(session: Session, user_id: int) -> User:
     return user
 
 
-def _text(value: str | None, what: str, *, limit: int, required: bool = True) -> str | None:
-    value = (value or "").strip()
-    if not value:
-        if required:
-            raise ValidationError(f"A {what} is required.", field=what)
-        return None
-    if len(value) > limit:
-        raise ValidationError(f"The {what} is at most {limit} characters.", field=what)
-    return value
+_text = validate.text
 
 
 def _role(role: str | None) -> str:
@@ -112,7 +104,7 @@ def _password(password: str | None) -> str:
 
 
 def _email(email: str | None) -> str | None:
-    email = _text(email, "email address", limit=200, required=False)
+    email = _text(email, "email address", limit=200, required=False) or None
     if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         raise ValidationError(f"'{email}' is not an email address.", field="email")
     return email

@@ -26,13 +26,14 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import audit, notify, permissions
+from workflow import audit, notify, permissions, validate
 from workflow import operations as ops
 from workflow.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from workflow.models import DOCUMENT_KINDS, AgencyDocument, AuditEvent, ItemTask, Project, User
@@ -218,13 +219,7 @@ def _store(session: Session, project: Project, kind: str, *, actor: User | None,
     return document
 
 
-def _require_text(value: str | None, what: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationError(f"A {what} is required.")
-    if len(value) > 2000:
-        raise ValidationError(f"The {what} is at most 2000 characters.")
-    return value
+_require_text = partial(validate.text, limit=2000)
 
 
 def issue_document(session: Session, project_id: int, kind: str, *, actor: User | None,

@@ -17,12 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from workflow import audit, notify, operations, permissions
+from workflow import audit, notify, operations, permissions, validate
 from workflow.chemicals import CHEMICAL_INDUSTRIES
 from workflow.errors import InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.models import (
@@ -54,13 +55,8 @@ STALE_AFTER_DAYS = 30
 _CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
-def _text(value: Any, what: str, *, required: bool = False, limit: int = 2000) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError(f"The {what} is required.")
-    if len(text) > limit:
-        raise ValidationError(f"The {what} is at most {limit} characters.")
-    return text
+# Ledger fields are optional unless a call says otherwise.
+_text = partial(validate.text, required=False, limit=2000)
 
 
 def _wan(value: Any, what: str = "planned investment (万元)") -> int:

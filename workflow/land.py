@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from definitions import Definition
-from workflow import audit, notify, permissions
+from workflow import audit, notify, permissions, validate
 from workflow import operations as ops
 from workflow.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.machines import item_machine
@@ -184,13 +184,7 @@ def _optional_date(value: Any, what: str) -> date | None:
     return _date(value, what)
 
 
-def _text(value: Any, what: str, *, limit: int, required: bool = True) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError(f"{what} is required.", field=what)
-    if len(text) > limit:
-        raise ValidationError(f"{what} is at most {limit} characters.", field=what)
-    return text
+_text = validate.text
 
 
 def add_years(day: date, years: int) -> date:

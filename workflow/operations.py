@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from definitions import Definition, Item
-from workflow import audit, clock, fastflush, lights, notify, permissions
+from workflow import audit, clock, fastflush, lights, notify, permissions, validate
 from workflow.errors import Conflict, InvalidTransition, NoEligibleAgent, NotFound, ValidationError
 from workflow.machines import item_machine, project_machine
 from workflow.models import (
@@ -191,11 +191,8 @@ def _transition(session: Session, task: ItemTask, event: str, *, actor: User | N
     return before
 
 
-def _require_text(value: str | None, what: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationError(f"A {what} is required.")
-    return value
+# Required text from the user (a reason, a name).
+_require_text = validate.text
 
 
 # -- projects -------------------------------------------------------------------------

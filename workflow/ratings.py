@@ -12,12 +12,13 @@ and the supervisors.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import audit, clock, notify, permissions
+from workflow import audit, clock, notify, permissions, validate
 from workflow import operations as ops
 from workflow.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.models import (
@@ -42,13 +43,7 @@ RATABLE_FROM = "completed"
 MAX_TEXT = 2000
 
 
-def _text(value: str | None, what: str, *, required: bool) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationError(f"A {what} is required.")
-    if len(value) > MAX_TEXT:
-        raise ValidationError(f"The {what} is at most {MAX_TEXT} characters.")
-    return value
+_text = partial(validate.text, limit=MAX_TEXT)
 
 
 def project_ratable(project: Project) -> bool:
