@@ -30,8 +30,7 @@ def index():
     today = zone_today(now())
     loaders = {"mine": queries.my_tasks, "queue": queries.group_queue, "archive": queries.archive}
     rows = task_rows(loaders[tab](db(), me()), today)
-    counts = {"mine": len(queries.my_tasks(db(), me())),
-              "queue": len(queries.group_queue(db(), me()))}
+    counts = queries.inbox_counts(db(), me())
     items = sorted({(r.task.item_code, r.item_name) for r in rows})
     rows = sort_rows(filter_rows(rows, request.args), request.args.get("sort", "due"))
     return render_template("inbox.html", tab=tab, rows=rows, counts=counts, items=items,

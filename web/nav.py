@@ -34,7 +34,7 @@ LINKS = {
 
 def _count(kind: str | None, user) -> int | None:
     if kind == "inbox":
-        return len(queries.my_tasks(db(), user)) or None
+        return queries.inbox_counts(db(), user)["mine"] or None
     if kind == "red":
         from web.security import now
         from workflow.admin_ops import desk_red_count

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import Row, Select, and_, bindparam, inspect, select, union_all
+from sqlalchemy import Row, Select, and_, bindparam, func, inspect, select, union_all
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from workflow.models import (
@@ -144,6 +144,17 @@ def my_tasks(session: Session, user: User) -> list[ItemTask]:
     return list(session.scalars(
         select(ItemTask).where(ItemTask.assignee_id == user.id, states_in(INBOX_STATES))
         .options(joinedload(ItemTask.project)).order_by(ItemTask.due_on, ItemTask.id)))
+
+
+def inbox_counts(session: Session, user: User) -> dict[str, int]:
+    """How many open tasks ``user`` holds and how many wait in their groups'
+    queue (the navigation badge and the inbox tabs), counted by the database."""
+    mine = session.scalar(select(func.count()).select_from(ItemTask).where(
+        ItemTask.assignee_id == user.id, states_in(INBOX_STATES)))
+    groups = _my_group_ids(session, user)
+    queue = session.scalar(select(func.count()).select_from(ItemTask).where(
+        ItemTask.group_id.in_(groups), state_is("ready"))) if groups else 0
+    return {"mine": mine or 0, "queue": queue or 0}
 
 
 def group_queue(session: Session, user: User) -> list[ItemTask]:

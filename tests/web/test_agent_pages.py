@@ -29,6 +29,11 @@ def test_agent_sees_the_group_queue_and_claims_a_task(as_user, world, db):
     assert survey(db, world).assignee_id == world["users"]["alice"].id
     mine = client.get("/inbox").get_data(as_text=True)
     assert f'data-task="{task.id}"' in mine
+    # The counts in the navigation and on the tabs: one task of hers; in the
+    # queue the two projects' root items (survey, filing) less the one claimed.
+    assert '我的待办<span class="badge ">1</span>' in mine
+    assert '我的事项 <span class="badge">1</span>' in mine
+    assert '本组待认领 <span class="badge">3</span>' in mine
 
 
 def test_task_page_shows_the_actions_the_state_allows(as_user, world, db):
