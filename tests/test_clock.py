@@ -384,3 +384,15 @@ def test_working_day_before_mirrors_add_working_days():
             assert clock.working_day_before(clock.add_working_days(start, n).date, n) == start
     with pytest.raises(ValueError):
         clock.working_day_before(date(2026, 3, 23), -1)
+
+
+@pytest.mark.parametrize("today", [date(2026, 1, 1), date(2026, 1, 4), date(2026, 2, 14),
+                                   date(2026, 2, 16), date(2026, 3, 2), date(2026, 3, 7),
+                                   date(2026, 10, 9), date(2026, 12, 31)])
+@pytest.mark.parametrize("n", [-3, -1, 0, 1, 2, 5, 13])
+def test_the_late_bound_is_exactly_where_lateness_reaches_n(today, n):
+    bound = clock.late_bound(today, n)
+    for offset in range(-40, 41):
+        due = today + timedelta(days=offset)
+        late = clock.working_days_between(due, today).days
+        assert (late >= n) == (due < bound), (today, n, due, late, bound)

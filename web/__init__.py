@@ -85,11 +85,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from web import errors, nav, security
+    from web import errors, nav, paging, security
 
     security.init_app(app)
     errors.init_app(app)
     nav.init_app(app)
+    paging.init_app(app)
     _register_blueprints(app)
     _register_template_helpers(app)
 

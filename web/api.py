@@ -22,14 +22,21 @@ from web.actions import run_action
 from web.db import db
 from web.openapi import document
 from web.security import now
-from workflow import clock, lights, permissions, queries
+from workflow import figures, lights, paging, permissions, queries
 from workflow.errors import ValidationError
-from workflow.models import Comment, ExtensionRequest, ItemTask, MaterialRequest, Project, User
+from workflow.models import (
+    Comment,
+    ExtensionRequest,
+    ItemTask,
+    MaterialRequest,
+    Project,
+    User,
+)
 from workflow.operations import available_actions, definition_for, zone_today
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-INBOX_LIMIT, INBOX_MAX = 50, 200
+MAX_DAYS_LATE = 3650
 OVERDUE_ROLES = ("supervisor", "admin", "lead")
 PUBLIC_ENDPOINTS = ("api.openapi",)
 
@@ -54,10 +61,10 @@ def openapi():
 @bp.get("/inbox")
 def inbox():
     _require_role("agent", "lead")
-    limit = _int_arg(request.args, "limit", INBOX_LIMIT, low=1, high=INBOX_MAX)
+    cursor, limit = _page_args()
     today = zone_today(now())
-    tasks = [task_json(t, today) for t in queries.inbox(db(), me(), limit=limit)]
-    return jsonify(tasks=tasks, count=len(tasks), today=today.isoformat())
+    page = queries.inbox_page(db(), me(), cursor=cursor, limit=limit)
+    return jsonify(_listed([task_json(t, today) for t in page.rows], page, today))
 
 
 @bp.get("/projects/<code>")
@@ -86,13 +93,19 @@ def act(task_id: int, action: str):
 @bp.get("/supervision/overdue")
 def overdue():
     user = _require_role(*OVERDUE_ROLES)
+    cursor, limit = _page_args()
     today = zone_today(now())
-    tasks = queries.overdue_tasks(db(), today)
-    if user.role == "lead":  # a lead handler watches their own groups
-        tasks = [t for t in tasks if t.group_id in permissions.group_ids(user)]
-    rows = [dict(task_json(t, today), days_late=days_late(t, today)) for t in tasks]
-    rows = filter_overdue(rows, request.args)
-    return jsonify(tasks=rows, count=len(rows), today=today.isoformat())
+    scope = permissions.group_ids(user) if user.role == "lead" else None
+    filters = overdue_filter(request.args, scope)
+    page = figures.watch_page(db(), today, filters, scope, cursor=cursor, limit=limit)
+    rows = [dict(task_json(r.task, today), days_late=max(r.days_late, 0)) for r in page.rows]
+    return jsonify(_listed(rows, page, today))
+
+
+def _listed(rows: list[dict], page: paging.Page, today: date) -> dict:
+    """A page of a list as the API answers it (``TaskList`` in the document)."""
+    return {"tasks": rows, "count": len(rows), "today": today.isoformat(), "limit": page.limit,
+            "next": page.next, "prev": page.prev}
 
 
 # -- helpers: request input ----------------------------------------------------------------
@@ -119,6 +132,8 @@ def _int_arg(args, name: str, default: int, *, low: int, high: int | None = None
     if not raw:
         return default
     try:
+        if len(raw) > 9:
+            raise ValueError(raw)
         value = int(raw)
     except ValueError:
         raise ValidationError(f"'{name}' must be a whole number.") from None
@@ -128,22 +143,35 @@ def _int_arg(args, name: str, default: int, *, low: int, high: int | None = None
     return value
 
 
-OVERDUE_FILTERS = {
-    "group": lambda row: row["group"]["code"],
-    "agent": lambda row: row["assignee"],
-    "department": lambda row: row["department"]["code"],
-    "item": lambda row: row["item"]["code"],
-}
+def _page_args() -> tuple[str | None, int]:
+    cursor = request.args.get("cursor") or None
+    return cursor, _int_arg(request.args, "limit", paging.DEFAULT_LIMIT, low=1,
+                            high=paging.MAX_LIMIT)
 
 
-def filter_overdue(rows: list[dict], args) -> list[dict]:
-    """Keep the rows matching every given filter (codes and usernames exactly)."""
-    for name, value_of in OVERDUE_FILTERS.items():
-        wanted = args.get(name, "").strip()
-        if wanted:
-            rows = [row for row in rows if value_of(row) == wanted]
-    least = _int_arg(args, "min_days_late", 0, low=0)
-    return [row for row in rows if row["days_late"] >= least]
+def overdue_filter(args, scope: set[int] | None) -> figures.WatchFilter:
+    """The overdue list's filters (codes and usernames exactly): red items
+    only; a group or agent that does not exist (or is outside a lead's
+    groups) matches nothing."""
+    group, agent = _code_arg(args, "group"), _code_arg(args, "agent")
+    group_id = agent_id = None
+    if group is not None:
+        group_id = queries.group_id_of(db(), group)
+        group_id = group_id if group_id is not None and (scope is None or group_id in scope) else -1
+    if agent is not None:
+        agent_id = queries.user_id_of(db(), agent)
+        agent_id = agent_id if agent_id is not None else -1
+    return figures.WatchFilter(
+        group_id=group_id, agent_id=agent_id, department=_code_arg(args, "department"),
+        item_code=_code_arg(args, "item"), light="red",
+        min_days_late=_int_arg(args, "min_days_late", 0, low=0, high=MAX_DAYS_LATE) or None)
+
+
+def _code_arg(args, name: str) -> str | None:
+    value = args.get(name, "").strip()
+    if len(value) > 80 or not value.isprintable():
+        raise ValidationError(f"'{name}' is not a code or username.")
+    return value or None
 
 
 # -- helpers: JSON shapes (documented in web.openapi) -----------------------------------------
@@ -155,11 +183,6 @@ def _named(code: str, obj) -> dict:
 
 def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def days_late(task: ItemTask, today: date) -> int:
-    """Working days since the due date (0: overdue since a non-working day only)."""
-    return max(clock.working_days_between(task.due_on, today).days, 0)
 
 
 def task_json(task: ItemTask, today: date) -> dict:

@@ -1,21 +1,20 @@
 """The lead handler's desk (领办台): the projects they lead, every open task of
 their groups with red and yellow first, inline assignment, and the extension
-requests waiting for their decision. The forms post to the shared task-action
-route (``inbox.act``), so the desk changes nothing by itself."""
+requests waiting for their decision. Each of the three lists is a page of its
+own (cursors ``cursor``, ``pcursor`` and ``xcursor``). The forms post to the
+shared task-action route (``inbox.act``), so the desk changes nothing by itself."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import date
 
 from flask import Blueprint, render_template, request
 
 from web.access import me, roles_required
 from web.db import db
-from web.present import TaskRow, filter_rows, task_row, task_rows
+from web.paging import page_args
+from web.present import TaskRow, item_choices, task_row, task_rows
 from web.security import now
-from workflow import admin_ops, lights, queries, supervision
-from workflow.models import CLOSED_STATES, INBOX_STATES, Project
+from workflow import admin_ops, queries, supervision
+from workflow.models import IndustryGroup, User
 from workflow.operations import available_actions, zone_today
 
 bp = Blueprint("desk", __name__)
@@ -24,54 +23,51 @@ QUEUE = "-"  # the agent filter's value for "not yet assigned"
 ASSIGN_ACTIONS = ("assign", "reassign")
 
 
-@dataclass
-class ProjectLine:
-    project: Project
-    light: str
-    red: int
-    yellow: int
-    in_work: int
-    open_items: int
-
-
 @bp.route("/desk")
 @roles_required("lead", "admin")
 def index():
     session, today, user = db(), zone_today(now()), me()
     groups = admin_ops.desk_groups(session, user)
     group_ids = [g.id for g in groups]
-    rows = urgent_first(task_rows(queries.group_tasks(session, group_ids), today))
-    extensions = [(e, task_row(e.task, today))
-                  for e in admin_ops.pending_extensions(session, group_ids)]
     agents = admin_ops.group_agents(session, group_ids)
-    counts = {"red": sum(r.light == "red" for r in rows),
-              "yellow": sum(r.light == "yellow" for r in rows), "extensions": len(extensions)}
-    shown = filter_desk(rows, request.args)
+    cursor, limit = page_args()
+    page = queries.group_tasks(session, shown_groups(groups, request.args), today,
+                               filters=desk_filter(request.args, agents), cursor=cursor,
+                               limit=limit)
+    rows = task_rows(page.rows, today)
+    extensions = admin_ops.pending_extensions(session, group_ids, cursor=page_args("xcursor")[0],
+                                              limit=limit)
+    counts = {**queries.group_light_counts(session, group_ids, today),
+              "extensions": admin_ops.pending_extension_count(session, group_ids),
+              "open": queries.open_count(session, group_ids)}
     return render_template(
-        "desk.html", rows=shown, total=len(rows), counts=counts, extensions=extensions,
-        projects=project_lines(admin_ops.led_projects(session, user), today), groups=groups,
-        agents=agents, agent_list=unique_agents(agents), today=today, args=request.args,
-        actions={r.task.id: desk_actions(r) for r in shown}, queue=QUEUE,
-        notices=supervision.open_notices_for(session, user))
+        "desk.html", rows=rows, page=page, counts=counts, extensions=extensions,
+        extension_rows={e.request.id: task_row(e.task, today) for e in extensions},
+        projects=admin_ops.led_projects(session, user, today, cursor=page_args("pcursor")[0],
+                                        limit=limit),
+        groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(),
+        today=today, args=request.args, actions={r.task.id: desk_actions(r) for r in rows},
+        queue=QUEUE, notices=supervision.open_notices_for(session, user))
 
 
-def urgent_first(rows: list[TaskRow]) -> list[TaskRow]:
-    """Red, then yellow, then the rest; within each, the earliest due date first."""
-    return sorted(rows, key=lambda r: (-lights.ORDER.get(r.light or "green", 0),
-                                       r.task.due_on or date.max, r.task.id))
+def shown_groups(groups: list[IndustryGroup], args) -> list[int]:
+    """The desk's groups, or the one chosen in the filter (none when the
+    chosen code is not one of them)."""
+    group = args.get("group", "").strip()
+    return [g.id for g in groups if not group or g.code == group]
 
 
-def filter_desk(rows: list[TaskRow], args) -> list[TaskRow]:
-    """The inbox filters (state, item, light, project) plus group and agent."""
-    rows = filter_rows(rows, args)
-    group, agent = args.get("group", "").strip(), args.get("agent", "").strip()
-    if group:
-        rows = [r for r in rows if r.task.group.code == group]
+def desk_filter(args, agents: dict[int, list[User]]) -> queries.TaskFilter:
+    """The inbox filters (state, item, light, project) plus the agent: a
+    username of the groups' agents, or ``QUEUE`` for tasks nobody holds."""
+    agent = args.get("agent", "").strip()
     if agent == QUEUE:
-        rows = [r for r in rows if r.task.assignee_id is None]
-    elif agent:
-        rows = [r for r in rows if r.task.assignee and r.task.assignee.username == agent]
-    return rows
+        return queries.TaskFilter.parse(args, unassigned=True)
+    if agent:
+        found = next((u.id for members in agents.values() for u in members
+                      if u.username == agent), -1)  # not one of theirs: nothing matches
+        return queries.TaskFilter.parse(args, assignee_id=found)
+    return queries.TaskFilter.parse(args)
 
 
 def desk_actions(row: TaskRow) -> list[str]:
@@ -85,17 +81,3 @@ def desk_actions(row: TaskRow) -> list[str]:
 def unique_agents(agents: dict[int, list]) -> list:
     seen = {u.id: u for members in agents.values() for u in members}
     return sorted(seen.values(), key=lambda u: (u.display_name, u.username))
-
-
-def project_lines(projects: list[Project], today: date) -> list[ProjectLine]:
-    """One line per project: stage, worst light, red/yellow items, open items."""
-    lines = []
-    for project in projects:
-        shades = [lights.light(t, today) for t in project.tasks]
-        lines.append(ProjectLine(
-            project=project, light=lights.worst(shades),
-            red=shades.count("red"), yellow=shades.count("yellow"),
-            in_work=sum(t.state in ("ready",) + INBOX_STATES for t in project.tasks),
-            open_items=sum(t.state not in CLOSED_STATES for t in project.tasks)))
-    return sorted(lines, key=lambda line: (-lights.ORDER[line.light], -line.red, -line.yellow,
-                                           line.project.code))

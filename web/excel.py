@@ -1,5 +1,9 @@
-"""Excel (.xlsx) workbooks for the supervisors' exports, built with openpyxl
-and served as attachments.
+"""Excel (.xlsx) downloads, written row by row.
+
+openpyxl's write-only mode streams each appended row to disk, so a sheet of a
+million rows costs the memory of one row: the rows come from an iterator that
+reads the database a page (or a server-side cursor batch) at a time, the
+workbook is assembled in a temporary file, and the file is sent in chunks.
 
 Every sheet has one header row, bold on a grey fill, frozen so it stays in
 view, with an auto-filter and set column widths; dates are real date cells.
@@ -7,13 +11,15 @@ view, with an auto-filter and set column widths; dates are real date cells.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
-from io import BytesIO
+from typing import IO
 from urllib.parse import quote
 
 from flask import Response
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -21,48 +27,72 @@ MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
 
 
-def workbook(sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence],
-             widths: Sequence[int] | None = None) -> bytes:
-    """One sheet: a styled, frozen header row, then ``rows``; the file's bytes."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = sheet_title[:31]  # Excel's limit for a sheet name
-    sheet.append([str(h) for h in headers])
-    for cell in sheet[1]:
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-    for row in rows:
-        sheet.append([_cell(v) for v in row])
+def write(path: str | IO[bytes], sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence],
+          widths: Sequence[int] | None = None) -> int:
+    """Write one sheet to ``path`` (a file name or a binary file): a styled, frozen header row, then ``rows``
+    as they come. Returns the number of data rows."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(sheet_title[:31])  # Excel's limit for a sheet name
+    sheet.freeze_panes = "A2"
     for n, width in enumerate(widths or [], start=1):
         sheet.column_dimensions[get_column_letter(n)].width = width
-    for column in sheet.iter_cols(min_row=2):
-        for cell in column:
-            if isinstance(cell.value, date):
-                cell.number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = "A2"
+    sheet.append([_header(sheet, h) for h in headers])
+    count = 0
+    for row in rows:
+        sheet.append([_cell(sheet, v) for v in row])
+        count += 1
     if headers:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(sheet.max_row, 1)}"
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
+    book.save(path)
+    return count
 
 
-def _cell(value):
+def _header(sheet, text) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=str(text))
+    cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
+    return cell
+
+
+def _cell(sheet, value):
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)  # Excel has no time zones
-    if value is None or isinstance(value, (int, float, date)):
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd"
+        return cell
+    if value is None or isinstance(value, (int, float)):
         return value
     return str(value)
 
 
-def attachment(data: bytes, filename: str, ascii_name: str) -> Response:
-    """Serve ``data`` as a download named ``filename`` (UTF-8, RFC 5987
-    ``filename*``) with ``ascii_name`` for clients that only read ``filename``."""
-    response = Response(data, mimetype=MIME)
+def download(sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence],
+             widths: Sequence[int] | None, filename: str, ascii_name: str) -> Response:
+    """The sheet as a download named ``filename`` (UTF-8, RFC 5987
+    ``filename*``) with ``ascii_name`` for clients that only read ``filename``.
+    The workbook is built in an anonymous temporary file, sent in chunks and
+    gone once the response is closed."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the response ends
+    try:
+        write(spool, sheet_title, headers, rows, widths)
+        size = spool.tell()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    response = Response(_chunks(spool), mimetype=MIME, direct_passthrough=True)
+    response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(filename, safe="")}')
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _chunks(spool, size: int = 64 * 1024) -> Iterator[bytes]:
+    try:
+        while chunk := spool.read(size):
+            yield chunk
+    finally:
+        spool.close()

@@ -11,7 +11,8 @@ from web import labels
 from web.access import local_target, me, roles_required, task_or_404
 from web.actions import run_action
 from web.db import db
-from web.present import filter_rows, sort_rows, task_row, task_rows
+from web.paging import page_args
+from web.present import item_choices, task_row, task_rows
 from web.security import now
 from workflow import queries, supervision
 from workflow.models import Attachment, AuditEvent, Comment, ExtensionRequest, MaterialRequest
@@ -20,22 +21,28 @@ from workflow.operations import available_actions, definition_for, zone_today
 bp = Blueprint("inbox", __name__)
 
 TABS = ("mine", "queue", "archive")
+PAGES = {"mine": queries.my_tasks, "queue": queries.group_queue}
 
 
 @bp.route("/inbox")
 @roles_required("agent", "lead")
 def index():
+    """One page of a tab (mine, my groups' queue, my archive), filtered and
+    sorted in the database; the tab counts come from the database too."""
     tab = request.args.get("tab", "mine")
     tab = tab if tab in TABS else "mine"
-    today = zone_today(now())
-    loaders = {"mine": queries.my_tasks, "queue": queries.group_queue, "archive": queries.archive}
-    rows = task_rows(loaders[tab](db(), me()), today)
-    counts = queries.inbox_counts(db(), me())
-    items = sorted({(r.task.item_code, r.item_name) for r in rows})
-    rows = sort_rows(filter_rows(rows, request.args), request.args.get("sort", "due"))
-    return render_template("inbox.html", tab=tab, rows=rows, counts=counts, items=items,
+    session, user, today = db(), me(), zone_today(now())
+    cursor, limit = page_args()
+    filters = queries.TaskFilter.parse(request.args)
+    if tab == "archive":
+        page = queries.archive(session, user, today, filters=filters, cursor=cursor, limit=limit)
+    else:
+        page = PAGES[tab](session, user, today, filters=filters, cursor=cursor, limit=limit,
+                          sort=request.args.get("sort") or "due")
+    return render_template("inbox.html", tab=tab, page=page, rows=task_rows(page.rows, today),
+                           counts=queries.inbox_counts(session, user), items=item_choices(),
                            today=today, args=request.args,
-                           notices=supervision.open_notices_for(db(), me()))
+                           notices=supervision.open_notices_for(session, user))
 
 
 @bp.route("/tasks/<int:task_id>")

@@ -129,10 +129,9 @@ def export():
              len(line.follow_ups)] for line in book.open]
     headers = [_("项目代码"), _("项目名称"), _("企业"), _("产业"), _("产业组"), _("计划投资（万元）"),
                _("负责领导"), _("观望原因"), _("企业要求"), _("最近跟进"), _("跟进次数")]
-    data = excel.workbook(_("意向项目台账"), headers, rows,
-                          widths=[18, 30, 28, 12, 18, 14, 10, 36, 36, 12, 8])
     day = zone_today(now()).isoformat()
-    return excel.attachment(data, f"意向项目台账-{day}.xlsx", f"intentions-{day}.xlsx")
+    return excel.download(_("意向项目台账"), headers, rows, [18, 30, 28, 12, 18, 14, 10, 36, 36, 12, 8],
+                          f"意向项目台账-{day}.xlsx", f"intentions-{day}.xlsx")
 
 
 @bp.route("/pipeline")

@@ -202,9 +202,9 @@ def export_figures():
     today = zone_today(now())
     result = land.zone_figures(db())
     headers, rows = figure_table(result)
-    data = excel.workbook(_("亩均效益"), headers, rows, [24, 26, 24, 16, 10] + [12] * (len(headers) - 5))
-    return excel.attachment(data, _("亩均效益-%(day)s.xlsx", day=today.isoformat()),
-                            f"land-figures-{today.isoformat()}.xlsx")
+    return excel.download(_("亩均效益"), headers, rows, [24, 26, 24, 16, 10] + [12] * (len(headers) - 5),
+                          _("亩均效益-%(day)s.xlsx", day=today.isoformat()),
+                          f"land-figures-{today.isoformat()}.xlsx")
 
 
 def figure_table(result: land.ZoneFigures) -> tuple[list[str], list[list]]:

@@ -42,9 +42,9 @@ def _count(kind: str | None, user) -> int | None:
 
         return desk_red_count(db(), user, zone_today(now())) or None
     if kind == "failed":
-        from workflow.outbox import failed_deliveries
+        from workflow.outbox import failed_count
 
-        return len(failed_deliveries(db(), limit=1000)) or None
+        return failed_count(db()) or None
     if kind == "unread":
         try:
             from workflow.notify import unread_count

@@ -119,6 +119,27 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
 
 
 _STRING_OR_NULL = {"type": ["string", "null"]}
+_CURSOR = {"type": ["string", "null"], "description": "Pass as `cursor` to read the next "
+           "(or previous) page; null at the end (or the start) of the list."}
+
+
+def _page_of(schema: str) -> dict[str, Any]:
+    """One page of a list: keyset pagination, so pages stay stable and cost
+    the same however far one reads."""
+    return {"type": "object", "required": ["tasks", "count", "today", "limit", "next", "prev"],
+            "properties": {"tasks": {"type": "array", "items": _ref(schema)},
+                           "count": {"type": "integer", "description": "Rows on this page."},
+                           "today": _DATE, "limit": {"type": "integer"},
+                           "next": _CURSOR, "prev": _CURSOR}}
+
+
+# Every list is paged: `limit` rows (50 by default, at most 200) from `cursor` on.
+_PAGE_PARAMETERS = [
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "`next` or `prev` of a page of the same list; omit for the first page."},
+]
 _NAMED = {"type": "object", "required": ["code", "name_zh", "name_en"],
           "properties": {"code": {"type": "string"}, "name_zh": {"type": "string"},
                          "name_en": {"type": "string"}}}
@@ -176,12 +197,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["days_late"],
         "properties": {"days_late": {"type": "integer", "minimum": 0,
                                      "description": "Working days past the due date."}}}]},
-    "TaskList": {"type": "object", "required": ["tasks", "count", "today"], "properties": {
-        "tasks": {"type": "array", "items": _ref("Task")}, "count": {"type": "integer"},
-        "today": _DATE}},
-    "OverdueList": {"type": "object", "required": ["tasks", "count", "today"], "properties": {
-        "tasks": {"type": "array", "items": _ref("OverdueTask")}, "count": {"type": "integer"},
-        "today": _DATE}},
+    "TaskList": _page_of("Task"),
+    "OverdueList": _page_of("OverdueTask"),
     "Project": {
         "type": "object",
         "required": ["code", "name", "enterprise", "industry", "group", "lead", "stage",
@@ -227,11 +244,11 @@ def _paths() -> dict[str, Any]:
         "/api/v1/inbox": {"get": {
             "operationId": "inbox", "tags": ["agents"],
             "summary": "My open tasks and my groups' unclaimed queue, earliest due first.",
-            "description": "Agents and lead handlers (as the inbox page).",
-            "parameters": [{"name": "limit", "in": "query", "required": False, "schema": {
-                "type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
-            "responses": {"200": _ok("The inbox.", "TaskList"),
-                          "400": _error("`limit` out of range."), "401": _UNAUTHORIZED,
+            "description": "Agents and lead handlers (as the inbox page), a page at a time.",
+            "parameters": _PAGE_PARAMETERS,
+            "responses": {"200": _ok("A page of the inbox.", "TaskList"),
+                          "400": _error("`limit` out of range, or a `cursor` of another "
+                                        "list."), "401": _UNAUTHORIZED,
                           "403": _error("Not an agent or a lead handler.")},
         }},
         "/api/v1/projects/{code}": {"get": {
@@ -271,10 +288,10 @@ def _paths() -> dict[str, Any]:
         }},
         "/api/v1/supervision/overdue": {"get": {
             "operationId": "overdue", "tags": ["supervision"],
-            "summary": "Every overdue task (督查), most overdue first.",
+            "summary": "Every overdue task (督查), most overdue first, a page at a time.",
             "description": "Supervisors and admins see every group; a lead handler sees "
                            "their own groups.",
-            "parameters": [
+            "parameters": _PAGE_PARAMETERS + [
                 {"name": "group", "in": "query", "schema": {"type": "string"},
                  "description": "Industry group code."},
                 {"name": "agent", "in": "query", "schema": {"type": "string"},
@@ -284,10 +301,10 @@ def _paths() -> dict[str, Any]:
                 {"name": "item", "in": "query", "schema": {"type": "string"},
                  "description": "Item code."},
                 {"name": "min_days_late", "in": "query",
-                 "schema": {"type": "integer", "minimum": 0},
+                 "schema": {"type": "integer", "minimum": 0, "maximum": 3650},
                  "description": "Only tasks at least this many working days late."},
             ],
-            "responses": {"200": _ok("The overdue tasks.", "OverdueList"),
+            "responses": {"200": _ok("A page of the overdue tasks.", "OverdueList"),
                           "400": _error("A filter value is invalid."), "401": _UNAUTHORIZED,
                           "403": _error("Not a supervisor, admin or lead handler.")},
         }},

@@ -41,28 +41,10 @@ def task_rows(tasks, today: date) -> list[TaskRow]:
     return [task_row(t, today) for t in tasks]
 
 
-def filter_rows(rows: list[TaskRow], args) -> list[TaskRow]:
-    """Filter by state, item, light and project code/name, from query arguments."""
-    state, item, light, project = (args.get(k, "").strip() for k in ("state", "item", "light", "project"))
-    if state:
-        rows = [r for r in rows if r.task.state == state]
-    if item:
-        rows = [r for r in rows if r.task.item_code == item]
-    if light:
-        rows = [r for r in rows if r.light == light]
-    if project:
-        rows = [r for r in rows if project in r.project.code or project in r.project.name]
-    return rows
+def item_choices() -> list[tuple[str, str]]:
+    """The items of the definition in force, for the filters' menus."""
+    from web.db import db
+    from workflow.registry import current_version, definition_of
 
-
-SORTS = {
-    "due": lambda r: (r.task.due_on or date.max, r.task.id),
-    "light": lambda r: (-lights.ORDER.get(r.light or "green", 0), r.task.due_on or date.max),
-    "project": lambda r: (r.project.code, r.task.id),
-    "item": lambda r: (r.task.item_code, r.task.due_on or date.max),
-    "state": lambda r: (r.task.state, r.task.due_on or date.max),
-}
-
-
-def sort_rows(rows: list[TaskRow], key: str) -> list[TaskRow]:
-    return sorted(rows, key=SORTS.get(key, SORTS["due"]))
+    definition = definition_of(current_version(db()))
+    return [(code, labels.name_of(item)) for code, item in definition.items.items()]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, request, session
 from flask_login import UserMixin, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from web import csrf, login_manager
 from web.db import db
@@ -110,9 +110,24 @@ def _load_user_from_token(req) -> SessionUser | None:
     row = db().scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(header[7:].strip())))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    row.last_used_at = now()
-    db().commit()
+    _touch(row)
     return SessionUser(row.user, via_token=True)
+
+
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _touch(token: ApiToken) -> None:
+    """Record when a token was last used, at most once a minute: a write (and
+    a commit) on every API call would cost more than the call."""
+    at = now()
+    if token.last_used_at is not None and aware(token.last_used_at) > at - TOKEN_TOUCH_EVERY:
+        return
+    db().execute(update(ApiToken).where(
+        ApiToken.id == token.id,
+        or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= at - TOKEN_TOUCH_EVERY))
+        .values(last_used_at=at).execution_options(synchronize_session=False))
+    db().commit()
 
 
 def issue_api_token(db_session, user: User, *, name: str, at: datetime) -> str:

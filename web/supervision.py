@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from web import charts, excel, labels
 from web.access import local_target, me, roles_required, task_or_404
 from web.db import db
+from web.paging import page_args
 from web.security import now
 from workflow import figures as fig
 from workflow import permissions, supervision
@@ -30,6 +31,7 @@ from workflow.registry import current_version, definition_of
 bp = Blueprint("supervision", __name__)
 
 STAFF = ("supervisor", "admin", "lead")
+MAX_DAYS_LATE = 3650
 
 
 @dataclass(frozen=True)
@@ -68,34 +70,37 @@ def _no_store(response):
 @roles_required(*STAFF)
 def index():
     today = zone_today(now())
-    lines = watch_lines(today)
-    choices = fig.filter_choices(db(), scope())
+    filters = watch_filter(request.args)
+    cursor, limit = page_args()
+    page = fig.watch_page(db(), today, filters, scope(), cursor=cursor, limit=limit)
+    open_notices = fig.open_notice_counts(db(), [r.task.id for r in page.rows])
+    page.rows = [watch_line(row, open_notices.get(row.task.id, 0)) for row in page.rows]
     return render_template(
-        "supervision.html", lines=lines, choices=choices, definition=current_definition(),
-        today=today, args=request.args, can_issue=permissions.can_issue_notice(me()),
-        counts={"red": sum(x.light == "red" for x in lines),
-                "yellow": sum(x.light == "yellow" for x in lines),
-                "notices": sum(x.notices for x in lines)})
+        "supervision.html", lines=page.rows, page=page, choices=fig.filter_choices(db(), scope()),
+        definition=current_definition(), today=today, args=request.args,
+        can_issue=permissions.can_issue_notice(me()),
+        counts=fig.watch_counts(db(), today, filters, scope()))
 
 
 @bp.route("/supervision/overdue.xlsx")
 @roles_required(*STAFF)
 def export_overdue():
     today = zone_today(now())
-    data = excel.workbook(_("超期事项"), OVERDUE_COLUMNS, map(overdue_cells, watch_lines(today)),
-                          OVERDUE_WIDTHS)
-    return excel.attachment(data, _("超期事项清单-%(day)s.xlsx", day=today.isoformat()),
-                            f"overdue-{today.isoformat()}.xlsx")
+    rows = (overdue_cells(watch_line(row)) for row in
+            fig.watch_list(db(), today, watch_filter(request.args), scope()))
+    return excel.download(_("超期事项"), OVERDUE_COLUMNS, rows, OVERDUE_WIDTHS,
+                          _("超期事项清单-%(day)s.xlsx", day=today.isoformat()),
+                          f"overdue-{today.isoformat()}.xlsx")
 
 
 @bp.route("/supervision/ledger.xlsx")
 @roles_required(*STAFF)
 def export_ledger():
     today = zone_today(now())
-    data = excel.workbook(_("项目台账"), LEDGER_COLUMNS,
-                          map(ledger_cells, fig.ledger(db(), today, scope())), LEDGER_WIDTHS)
-    return excel.attachment(data, _("项目台账-%(day)s.xlsx", day=today.isoformat()),
-                            f"ledger-{today.isoformat()}.xlsx")
+    return excel.download(_("项目台账"), LEDGER_COLUMNS,
+                          map(ledger_cells, fig.ledger(db(), today, scope())), LEDGER_WIDTHS,
+                          _("项目台账-%(day)s.xlsx", day=today.isoformat()),
+                          f"ledger-{today.isoformat()}.xlsx")
 
 
 @bp.route("/supervision/figures", endpoint="figures")
@@ -119,9 +124,10 @@ def notices():
     status = request.args.get("status", "")
     status = status if status in fig.NOTICE_STATUSES else None
     today = zone_today(now())
-    rows = fig.notices(db(), today, status=status, group_ids=scope())
-    return render_template("supervision_notices.html", rows=rows, status=status, today=today,
-                           statuses=NOTICE_STATUS_LABELS, levels=NOTICE_LEVEL_LABELS,
+    cursor, limit = page_args()
+    page = fig.notices(db(), today, status=status, group_ids=scope(), cursor=cursor, limit=limit)
+    return render_template("supervision_notices.html", rows=page.rows, page=page, status=status,
+                           today=today, statuses=NOTICE_STATUS_LABELS, levels=NOTICE_LEVEL_LABELS,
                            item_name=item_name)
 
 
@@ -188,30 +194,28 @@ def current_definition():
 
 
 def watch_filter(args) -> fig.WatchFilter:
-    """The watch list's filters from query arguments (codes and usernames)."""
+    """The watch list's filters from query arguments (codes and usernames);
+    a group or agent outside the user's scope matches nothing."""
     choices = fig.filter_choices(db(), scope())
     group, agent = args.get("group", "").strip(), args.get("agent", "").strip()
     group_id = next((g.id for g in choices.groups if g.code == group), -1) if group else None
     agent_id = next((a.id for a in choices.agents if a.username == agent), -1) if agent else None
     light = args.get("light", "").strip()
+    late = _int_arg(args, "late")
+    if late is not None and not 0 <= late <= MAX_DAYS_LATE:
+        raise ValidationError(f"'late' is a number of working days from 0 to {MAX_DAYS_LATE}.")
     return fig.WatchFilter(
         group_id=group_id, agent_id=agent_id,
-        department=args.get("department", "").strip() or None,
-        item_code=args.get("item", "").strip() or None,
-        min_days_late=_int_arg(args, "late"), light=light if light in ("red", "yellow") else None)
+        department=_code_arg(args, "department"), item_code=_code_arg(args, "item"),
+        min_days_late=late, light=light if light in ("red", "yellow") else None)
 
 
-def watch_lines(today: date) -> list[WatchLine]:
-    rows = fig.watch_list(db(), today, watch_filter(request.args), scope())
-    open_notices = fig.open_notice_counts(db(), [r.task.id for r in rows])
-    lines = []
-    for row in rows:
-        definition = definition_for(row.project)
-        dept = definition.departments.get(row.task.department)
-        lines.append(WatchLine(row=row, item_name=item_name(row.task),
-                               department=labels.name_of(dept) if dept else row.task.department,
-                               notices=open_notices.get(row.task.id, 0)))
-    return lines
+def watch_line(row: fig.WatchRow, notices: int = 0) -> WatchLine:
+    definition = definition_for(row.project)
+    dept = definition.departments.get(row.task.department)
+    return WatchLine(row=row, item_name=item_name(row.task),
+                     department=labels.name_of(dept) if dept else row.task.department,
+                     notices=notices)
 
 
 def item_name(task) -> str:
@@ -262,11 +266,20 @@ def figure_charts(result: fig.Figures, names: dict[str, dict]) -> dict:
     }
 
 
+def _code_arg(args, key: str) -> str | None:
+    value = args.get(key, "").strip()
+    if len(value) > 64 or not value.isprintable():
+        raise ValidationError(f"'{key}' is not a code of the definition.")
+    return value or None
+
+
 def _int_arg(args, key: str) -> int | None:
     value = args.get(key, "").strip()
     if not value:
         return None
     try:
+        if len(value) > 9:  # beyond any span of working days worth asking for
+            raise ValueError(value)
         return int(value)
     except ValueError:
         raise ValidationError(f"'{key}' must be a whole number of working days.") from None

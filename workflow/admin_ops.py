@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from workflow import clock, validate
+from workflow import clock, paging, queries, validate
 from workflow.accounts import hash_password
 from workflow.errors import NotFound, NotPermitted, ValidationError
 from workflow.models import (
-    CLOCK_STATES,
     CLOSED_STATES,
     INBOX_STATES,
     ROLES,
@@ -507,24 +506,38 @@ def desk_groups(session: Session, user: User) -> list[IndustryGroup]:
     return list(session.scalars(query))
 
 
-def desk_red_count(session: Session, user: User, today: date) -> int:
-    """How many tasks of the desk's groups are past their due date (the nav badge)."""
-    query = select(func.count(ItemTask.id)).where(ItemTask.state.in_(CLOCK_STATES),
-                                                  ItemTask.due_on < today)
+def desk_red_count(session: Session, user: User, today: date) -> paging.Count:
+    """How many tasks of the desk's groups are past their due date (the nav
+    badge), counted up to ``paging.COUNT_CAP``."""
+    query = select(ItemTask.id).where(queries.light_is("red", today))
     if user.role != "admin":
         query = query.where(ItemTask.group_id.in_(
             select(GroupMembership.group_id).where(GroupMembership.user_id == user.id)))
-    return session.scalar(query) or 0
+    return paging.count_upto(session, query)
 
 
-def led_projects(session: Session, user: User) -> list[Project]:
-    """The projects a lead handler leads (an admin: every project), with their tasks."""
-    query = (select(Project).options(selectinload(Project.tasks), joinedload(Project.enterprise),
-                                     joinedload(Project.definition_version))
-             .order_by(Project.code))
+@dataclass(frozen=True)
+class ProjectLine:
+    """A project of the desk with its items' figures today."""
+
+    project: Project
+    figures: queries.ProjectFigures
+
+
+def led_projects(session: Session, user: User, today: date, *, cursor: str | None = None,
+                 limit: int | None = None) -> paging.Page[ProjectLine]:
+    """A page of the projects a lead handler leads (an admin: every project):
+    those with a red item first, then with a yellow one, then the rest, each
+    by project code (``ix_project_lead_code``); with each project's figures."""
+    query = select(Project).options(joinedload(Project.enterprise))
     if user.role != "admin":
         query = query.where(Project.lead_id == user.id)
-    return list(session.scalars(query))
+    order = queries.project_light_order("led", today, paging.Key(Project.code, str),
+                                        paging.Key(Project.id, int))
+    page = paging.fetch(session, query, order, cursor=cursor, limit=limit)
+    figures = queries.project_figures(session, [p.id for p in page.rows], today)
+    page.rows = [ProjectLine(p, figures.get(p.id, queries.ProjectFigures())) for p in page.rows]
+    return page
 
 
 def group_agents(session: Session, group_ids: Sequence[int]) -> dict[int, list[User]]:
@@ -552,20 +565,35 @@ class PendingExtension:
     due_if_approved: date | None
 
 
-def pending_extensions(session: Session, group_ids: Sequence[int]) -> list[PendingExtension]:
-    """Extension requests of the groups' tasks still waiting for a decision,
-    oldest first, with the due date an approval would give."""
+def _pending(group_ids: Sequence[int]) -> Select:
+    return (select(ExtensionRequest, ItemTask, User)
+            .join(ItemTask, ItemTask.id == ExtensionRequest.task_id)
+            .join(User, User.id == ExtensionRequest.requested_by_id)
+            .where(ItemTask.group_id.in_(list(group_ids)), ExtensionRequest.decided_at.is_(None),
+                   ItemTask.state.notin_(CLOSED_STATES)))
+
+
+PENDING = paging.Order.by("extensions", paging.Key(ExtensionRequest.requested_at, datetime),
+                          paging.Key(ExtensionRequest.id, int))
+
+
+def pending_extensions(session: Session, group_ids: Sequence[int], *, cursor: str | None = None,
+                       limit: int | None = None) -> paging.Page[PendingExtension]:
+    """A page of the extension requests of the groups' tasks still waiting for
+    a decision, oldest first (``ix_extension_request_pending``), with the due
+    date an approval would give."""
     if not group_ids:
-        return []
-    rows = session.execute(
-        select(ExtensionRequest, ItemTask, User)
-        .join(ItemTask, ItemTask.id == ExtensionRequest.task_id)
-        .join(User, User.id == ExtensionRequest.requested_by_id)
-        .where(ItemTask.group_id.in_(list(group_ids)), ExtensionRequest.decided_at.is_(None),
-               ItemTask.state.notin_(CLOSED_STATES))
-        .options(joinedload(ItemTask.project))
-        .order_by(ExtensionRequest.requested_at, ExtensionRequest.id))
-    return [PendingExtension(request, task, user,
-                             clock.add_working_days(task.due_on, request.days).date
-                             if task.due_on else None)
-            for request, task, user in rows]
+        return paging.Page(rows=[], limit=paging.check_limit(limit))
+    page = paging.fetch(session, _pending(group_ids), PENDING, cursor=cursor, limit=limit,
+                        options=(joinedload(ItemTask.project),), scalars=False)
+    page.rows = [PendingExtension(row[0], row[1], row[2],
+                                  clock.add_working_days(row[1].due_on, row[0].days).date
+                                  if row[1].due_on else None)
+                 for row in page.rows]
+    return page
+
+
+def pending_extension_count(session: Session, group_ids: Sequence[int]) -> paging.Count:
+    if not group_ids:
+        return paging.Count(0, True)
+    return paging.count_upto(session, _pending(group_ids))

@@ -381,3 +381,18 @@ def working_days_left(today: date, due: date) -> Count:
     working day after it).
     """
     return working_days_between(today, due)
+
+
+def late_bound(today: date, n: int) -> date:
+    """The first due date that is *not* at least ``n`` working days late on
+    ``today``: ``working_days_between(due, today) >= n`` exactly when
+    ``due < late_bound(today, n)``, so "late by n or more" is an index range.
+
+    ``n >= 1``: the n-th working day counting back from ``today`` (itself
+    included); ``n <= 0``: the (1 - n)-th working day after ``today``."""
+    _check_date(today, "today")
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError("n must be an int")
+    if n >= 1:
+        return working_day_before(today + _ONE_DAY, n)
+    return add_working_days(today, 1 - n).date

@@ -19,18 +19,21 @@ Definitions used throughout, in working days (工作日) of the statutory clock:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import Select, and_, func, literal, select
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from workflow import clock, lights
+from workflow import clock, lights, paging, queries, rollups
+from workflow.errors import ValidationError
 from workflow.models import (
     CLOCK_STATES,
-    OPEN_STATES,
     AuditEvent,
+    FigureClosedDay,
+    FigureClosedTotal,
+    FigureOpen,
     GroupMembership,
     IndustryGroup,
     ItemTask,
@@ -54,6 +57,11 @@ class WatchFilter:
     min_days_late: int | None = None
     light: str | None = None  # "red" or "yellow"
 
+    def task_filter(self) -> queries.TaskFilter:
+        return queries.TaskFilter(group_id=self.group_id, assignee_id=self.agent_id,
+                                  department=self.department, item_code=self.item_code,
+                                  min_days_late=self.min_days_late, light=self.light)
+
 
 @dataclass(frozen=True)
 class WatchRow:
@@ -66,46 +74,76 @@ class WatchRow:
         return self.task.project
 
 
-def _scoped(query: Select, group_ids: Collection[int] | None) -> Select:
-    return query if group_ids is None else query.where(ItemTask.group_id.in_(list(group_ids)))
+def _watch_query(today: date, filters: WatchFilter, *columns) -> Select:
+    """Tasks whose clock runs and whose first yellow day (``warn_on``) has
+    come: every red item (an item turns yellow on or before its due date) and
+    every yellow one, with the filters."""
+    query = select(*(columns or (ItemTask,))).join(Project, Project.id == ItemTask.project_id)
+    return query.where(queries.states_in(CLOCK_STATES), ItemTask.warn_on <= today,
+                       *filters.task_filter().clauses(today))
+
+
+def _branches(filters: WatchFilter, group_ids: Collection[int] | None) -> tuple:
+    """One scan per group of a lead's scope (``ix_item_task_open_due``); none
+    for a supervisor, who reads the clock indexes whole."""
+    if group_ids is None:
+        return ()
+    shown = sorted(g for g in group_ids if filters.group_id in (None, g))
+    return tuple(ItemTask.group_id == g for g in shown) or (ItemTask.id.is_(None),)
+
+
+def _watch_order(filters: WatchFilter, group_ids: Collection[int] | None) -> paging.Order:
+    """Most late first is earliest due first: lateness only grows as the due
+    date goes back (``ix_item_task_clock_due`` and its department and item
+    variants, or one scan per group)."""
+    return paging.Order.by("watch", *queries.DUE, branches=_branches(filters, group_ids))
+
+
+WATCH_OPTIONS = (contains_eager(ItemTask.project).options(
+                     joinedload(Project.enterprise), joinedload(Project.lead)),
+                 joinedload(ItemTask.assignee), joinedload(ItemTask.group))
+
+
+def watch_row(task, today: date) -> WatchRow:
+    return WatchRow(task=task, light=lights.light(task, today) or "green",
+                    days_late=clock.working_days_between(task.due_on, today).days)
+
+
+def watch_page(session: Session, today: date, filters: WatchFilter = WatchFilter(),
+               group_ids: Collection[int] | None = None, *, cursor: str | None = None,
+               limit: int | None = None) -> paging.Page[WatchRow]:
+    """A page of the items that are red or yellow on ``today``, most late
+    first. The minimum days late compares ``days_late`` (so 0 keeps items due
+    today or earlier, 1 keeps only red items)."""
+    page = paging.fetch(session, _watch_query(today, filters), _watch_order(filters, group_ids),
+                        cursor=cursor, limit=limit, options=WATCH_OPTIONS)
+    page.rows = [watch_row(task, today) for task in page.rows]
+    return page
 
 
 def watch_list(session: Session, today: date, filters: WatchFilter = WatchFilter(),
-               group_ids: Collection[int] | None = None) -> list[WatchRow]:
-    """Every item that is red or yellow on ``today``, most late first.
+               group_ids: Collection[int] | None = None, *, batch: int = 500) -> Iterator[WatchRow]:
+    """Every watched item, most late first, read a page at a time (exports)."""
+    for task in paging.pages_of(session, _watch_query(today, filters),
+                                _watch_order(filters, group_ids), batch=batch,
+                                options=WATCH_OPTIONS):
+        yield watch_row(task, today)
 
-    Candidates come from ``ix_item_task_clock_warn``: items whose clock runs and
-    whose first yellow day (``warn_on``) has come. A red item is always among
-    them, since an item turns yellow on or before its due date. The light is
-    then computed exactly (``lights.light``) and the filters applied; the
-    minimum days late compares ``days_late`` (so 0 keeps items due today and
-    later ones drop out, 1 keeps only red items)."""
-    query = (select(ItemTask)
-             .where(ItemTask.state.in_(CLOCK_STATES), ItemTask.warn_on <= today)
-             .options(joinedload(ItemTask.project).joinedload(Project.enterprise),
-                      joinedload(ItemTask.project).joinedload(Project.lead),
-                      joinedload(ItemTask.project).joinedload(Project.definition_version),
-                      joinedload(ItemTask.assignee), joinedload(ItemTask.group)))
-    query = _scoped(query, group_ids)
-    if filters.group_id is not None:
-        query = query.where(ItemTask.group_id == filters.group_id)
-    if filters.agent_id is not None:
-        query = query.where(ItemTask.assignee_id == filters.agent_id)
-    if filters.department:
-        query = query.where(ItemTask.department == filters.department)
-    if filters.item_code:
-        query = query.where(ItemTask.item_code == filters.item_code)
-    rows = []
-    for task in session.scalars(query).unique():
-        light = lights.light(task, today)
-        if light not in ("red", "yellow") or (filters.light and light != filters.light):
-            continue
-        late = clock.working_days_between(task.due_on, today).days
-        if filters.min_days_late is not None and late < filters.min_days_late:
-            continue
-        rows.append(WatchRow(task=task, light=light, days_late=late))
-    rows.sort(key=lambda r: (-r.days_late, r.task.due_on, r.task.id))
-    return rows
+
+def watch_counts(session: Session, today: date, filters: WatchFilter = WatchFilter(),
+                 group_ids: Collection[int] | None = None) -> dict[str, paging.Count]:
+    """Red and yellow items of the watch list, and the open supervision
+    notices in scope, each counted up to ``paging.COUNT_CAP``."""
+    query = _watch_query(today, filters, ItemTask.id)
+    if group_ids is not None:
+        query = query.where(ItemTask.group_id.in_(sorted(group_ids)))
+    notices = select(SupervisionNotice.id).where(SupervisionNotice.closed_at.is_(None))
+    if group_ids is not None:
+        notices = notices.join(ItemTask, ItemTask.id == SupervisionNotice.task_id).where(
+            ItemTask.group_id.in_(sorted(group_ids)))
+    return paging.counts_upto(session, {
+        "red": query.where(ItemTask.due_on < today),
+        "yellow": query.where(ItemTask.due_on >= today), "notices": notices})
 
 
 @dataclass(frozen=True)
@@ -128,20 +166,24 @@ def filter_choices(session: Session, group_ids: Collection[int] | None = None) -
 
 
 def open_notice_counts(session: Session, task_ids: Iterable[int]) -> dict[int, int]:
-    """Supervision notices still open (not closed) per task."""
-    ids = list(task_ids)
+    """Supervision notices still open (not closed) per task, for at most a
+    page of tasks (the id list is bounded by the page)."""
+    ids = sorted(set(task_ids))
     if not ids:
         return {}
-    counts: dict[int, int] = defaultdict(int)
-    for task_id in session.scalars(select(SupervisionNotice.task_id).where(
-            SupervisionNotice.task_id.in_(ids), SupervisionNotice.closed_at.is_(None))):
-        counts[task_id] += 1
-    return dict(counts)
+    if len(ids) > paging.MAX_LIMIT:
+        raise ValueError("open_notice_counts reads one page of tasks at a time")
+    return dict(session.execute(
+        select(SupervisionNotice.task_id, func.count(SupervisionNotice.id))
+        .where(SupervisionNotice.task_id.in_(ids), SupervisionNotice.closed_at.is_(None))
+        .group_by(SupervisionNotice.task_id)).all())
 
 
 # -- figures per group, agent, department and item --------------------------------------
 
 DIMENSIONS = ("group", "agent", "department", "item")
+_COLUMN = {"group": "group_id", "agent": "agent_id", "department": "department",
+           "item": "item_code"}
 
 
 @dataclass
@@ -171,7 +213,8 @@ class Figure:
     done_with_due: int = 0
     overdue: int = 0
     with_due: int = 0
-    days_used: list[int] = field(default_factory=list)
+    days_used_sum: int = 0
+    days_used_n: int = 0
 
     @property
     def on_time_rate(self) -> float | None:
@@ -183,81 +226,87 @@ class Figure:
 
     @property
     def avg_days_used(self) -> float | None:
-        return sum(self.days_used) / len(self.days_used) if self.days_used else None
+        return self.days_used_sum / self.days_used_n if self.days_used_n else None
+
+    def add_done(self, closed, with_due, on_time, used_sum, used_n) -> None:
+        # PostgreSQL sums big integers as numerics: back to int.
+        closed, with_due, on_time, used_sum, used_n = (
+            int(x or 0) for x in (closed, with_due, on_time, used_sum, used_n))
+        self.closed += closed
+        self.done_with_due += with_due
+        self.on_time += on_time
+        self.overdue += with_due - on_time  # closed after the due date
+        self.with_due += with_due
+        self.days_used_sum += used_sum
+        self.days_used_n += used_n
+
+    def add_open(self, with_due, red) -> None:
+        self.with_due += int(with_due or 0)
+        self.overdue += int(red or 0)
 
 
 @dataclass(frozen=True)
 class Figures:
     """Figures per dimension (``DIMENSIONS``), each a list sorted by key, and
-    the zone-wide total over the same items."""
+    the zone-wide total over the same items. The open items are counted as of
+    ``as_of`` (the scheduler's last refresh; ``None``: not yet counted)."""
 
     by: dict[str, list[Figure]]
     total: Figure
-    today: date
+    today: date | None
     closed_from: date | None
     closed_to: date | None
+    as_of: datetime | None = None
 
 
-def _used(accepted_on: date | None, closed_on: date | None, paused: int) -> int | None:
-    if accepted_on is None or closed_on is None:
-        return None
-    return max(clock.working_days_between(accepted_on, closed_on).days - (paused or 0), 0)
+def _grouped(session: Session, model, dimension: str | None, measures: list, where: list):
+    key = getattr(model, _COLUMN[dimension]) if dimension else literal(None)
+    query = select(key, *(func.sum(m) for m in measures)).where(*where)
+    return session.execute(query.group_by(key) if dimension else query).all()
 
 
-def figures(session: Session, today: date, *, closed_from: date | None = None,
+def figures(session: Session, today: date | None = None, *, closed_from: date | None = None,
             closed_to: date | None = None,
             group_ids: Collection[int] | None = None) -> Figures:
     """On-time rate, overdue rate, average working days used and the number
     of closed items per group, agent (the item's last assignee; ``None``:
     never assigned), department and item. See ``Figure`` for each definition.
 
-    ``closed_from`` / ``closed_to`` (inclusive) limit the *done* items to those
-    closed in the range; open items are always today's (they have no closing
-    date), so the overdue rate reads "late in the period or still late now"."""
-    query = select(ItemTask.group_id, ItemTask.assignee_id, ItemTask.department,
-                   ItemTask.item_code, ItemTask.state, ItemTask.accepted_on, ItemTask.due_on,
-                   ItemTask.closed_on, ItemTask.paused_working_days).where(
-        ItemTask.state.in_(OPEN_STATES + ("done",)))
-    query = _scoped(query, group_ids)
-    by: dict[str, dict] = {dim: {} for dim in DIMENSIONS}
+    Read from the rollups (``workflow.rollups``): done items from the sums of
+    their closing days (``closed_from`` / ``closed_to`` inclusive), open items
+    as of the scheduler's last refresh — so the overdue rate reads "late in
+    the period or still late now". ``today`` is only reported back."""
+    state = rollups.as_of(session, rollups.OPEN_FIGURES)
+    ranged = closed_from is not None or closed_to is not None
+    done_model = FigureClosedDay if ranged else FigureClosedTotal
+    done_where, open_where = [], []
+    if group_ids is not None:
+        done_where.append(done_model.group_id.in_(sorted(group_ids)))
+        open_where.append(FigureOpen.group_id.in_(sorted(group_ids)))
+    if closed_from is not None:
+        done_where.append(FigureClosedDay.day >= closed_from)
+    if closed_to is not None:
+        done_where.append(FigureClosedDay.day <= closed_to)
+    done_measures = [getattr(done_model, c) for c in rollups.COUNTED]
+    open_measures = [FigureOpen.with_due, FigureOpen.red]
+    by: dict[str, list[Figure]] = {}
     total = Figure(key=None)
-    for row in session.execute(query):
-        done = row.state == "done"
-        if done and (closed_from or closed_to) and not _within(row.closed_on, closed_from,
-                                                               closed_to):
+    for dimension in (*DIMENSIONS, None):
+        found: dict = {}
+        for key, *measures in _grouped(session, done_model, dimension, done_measures, done_where):
+            found.setdefault(key, Figure(key)).add_done(*measures)
+        for key, *measures in _grouped(session, FigureOpen, dimension, open_measures, open_where):
+            found.setdefault(key, Figure(key)).add_open(*measures)
+        if dimension is None:
+            total = found.get(None, total)
             continue
-        keys = {"group": row.group_id, "agent": row.assignee_id,
-                "department": row.department, "item": row.item_code}
-        targets = [total] + [by[dim].setdefault(keys[dim], Figure(key=keys[dim]))
-                             for dim in DIMENSIONS]
-        late = _late(row, today)
-        used = _used(row.accepted_on, row.closed_on, row.paused_working_days) if done else None
-        for fig in targets:
-            if done:
-                fig.closed += 1
-                if used is not None:
-                    fig.days_used.append(used)
-                if row.due_on is not None:
-                    fig.done_with_due += 1
-                    fig.on_time += not late
-            if row.due_on is not None:
-                fig.with_due += 1
-                fig.overdue += late
-    return Figures(by={dim: sorted(values.values(), key=_sort_key) for dim, values in by.items()},
-                   total=total, today=today, closed_from=closed_from, closed_to=closed_to)
-
-
-def _within(day: date | None, first: date | None, last: date | None) -> bool:
-    return day is not None and (first is None or day >= first) and (last is None or day <= last)
-
-
-def _late(row, today: date) -> bool:
-    """Closed after its due date, or open, running and past it today (red)."""
-    if row.due_on is None:
-        return False
-    if row.state == "done":
-        return row.closed_on is not None and row.closed_on > row.due_on
-    return row.state in CLOCK_STATES and today > row.due_on
+        if dimension == "agent" and 0 in found:  # nobody held it
+            found[None] = found.pop(0)
+            found[None].key = None
+        by[dimension] = sorted((f for f in found.values() if f.closed or f.with_due),
+                               key=_sort_key)
+    return Figures(by=by, total=total, today=today or state.day, closed_from=closed_from,
+                   closed_to=closed_to, as_of=state.refreshed_at)
 
 
 def _sort_key(fig: Figure) -> tuple:
@@ -298,33 +347,42 @@ class LedgerRow:
     mandated_on: date | None
 
 
-def ledger(session: Session, today: date,
-           group_ids: Collection[int] | None = None) -> list[LedgerRow]:
+LEDGER_ORDER = paging.Order.by("ledger", paging.Key(Project.code, str), paging.Key(Project.id, int))
+
+
+def ledger(session: Session, today: date, group_ids: Collection[int] | None = None, *,
+           batch: int = 500) -> Iterator[LedgerRow]:
     """One row per project (by project code), with its item counts and light on
-    ``today``."""
-    query = (select(Project).order_by(Project.code)
-             .options(selectinload(Project.tasks), joinedload(Project.enterprise),
-                      joinedload(Project.group), joinedload(Project.lead)))
+    ``today``: read ``batch`` projects at a time, their items counted by one
+    GROUP BY per batch, so memory stays flat however many projects there are."""
+    query = select(Project).options(joinedload(Project.enterprise), joinedload(Project.group),
+                                    joinedload(Project.lead))
     if group_ids is not None:
-        query = query.where(Project.group_id.in_(list(group_ids)))
-    projects = list(session.scalars(query).unique())
-    milestones = _milestones(session, [p.id for p in projects])
-    rows = []
+        query = query.where(Project.group_id.in_(sorted(group_ids)))
+    pending: list[Project] = []
+    for project in paging.pages_of(session, query, LEDGER_ORDER, batch=batch):
+        pending.append(project)
+        if len(pending) == batch:
+            yield from _ledger_rows(session, pending, today)
+            pending = []
+    yield from _ledger_rows(session, pending, today)
+
+
+def _ledger_rows(session: Session, projects: list[Project], today: date) -> Iterator[LedgerRow]:
+    ids = [p.id for p in projects]
+    counts = queries.project_figures(session, ids, today)
+    milestones = _milestones(session, ids)
     for project in projects:
-        task_lights = [lights.light(t, today) for t in project.tasks]
+        figures_ = counts.get(project.id, queries.ProjectFigures())
         signed, mandated = milestones.get(project.id, (None, None))
-        rows.append(LedgerRow(
-            project=project, items=len(project.tasks),
-            finished=sum(t.state in ("done", "covered") for t in project.tasks),
-            in_work=sum(t.state in OPEN_STATES for t in project.tasks),
-            red=task_lights.count("red"), yellow=task_lights.count("yellow"),
-            light=lights.worst(task_lights),
-            signed_on=stored_day(signed), mandated_on=stored_day(mandated)))
-    return rows
+        yield LedgerRow(project=project, items=figures_.items, finished=figures_.finished,
+                        in_work=figures_.in_work, red=figures_.red, yellow=figures_.yellow,
+                        light=figures_.light, signed_on=stored_day(signed),
+                        mandated_on=stored_day(mandated))
 
 
 def _milestones(session: Session, project_ids: list[int]) -> dict[int, tuple]:
-    """(signed at, mandated at) per project, from the audit trail."""
+    """(signed at, mandated at) per project of a batch, from the audit trail."""
     found: dict[int, list] = defaultdict(lambda: [None, None])
     if not project_ids:
         return {}
@@ -361,19 +419,43 @@ def notice_status(notice: SupervisionNotice, today: date) -> str:
     return "acknowledged" if notice.acknowledged_at is not None else "open"
 
 
+def _notice_status_is(status: str, today: date):
+    """``notice_status(n, today) == status`` in SQL."""
+    n = SupervisionNotice
+    reported, closed = n.reported_at.is_not(None), n.closed_at.is_not(None)
+    late = (today > n.report_due) | (n.acknowledged_at.is_(None) & (today > n.ack_due))
+    if status == "reported":
+        return reported
+    if status == "closed":
+        return ~reported & closed
+    running = and_(~reported, ~closed)
+    if status == "late":
+        return and_(running, late)
+    if status == "acknowledged":
+        return and_(running, ~late, n.acknowledged_at.is_not(None))
+    return and_(running, ~late, n.acknowledged_at.is_(None))
+
+
+NOTICE_ORDER = paging.Order.by("notices", paging.Key(SupervisionNotice.issued_at, datetime, True),
+                               paging.Key(SupervisionNotice.id, int, True))
+
+
 def notices(session: Session, today: date, *, status: str | None = None,
-            group_ids: Collection[int] | None = None,
-            limit: int = 500) -> list[tuple[SupervisionNotice, str]]:
-    """Notices issued (automatic escalations and manual ones), newest first,
-    each with its ``notice_status``; ``status`` keeps one status only."""
-    query = (select(SupervisionNotice)
-             .options(joinedload(SupervisionNotice.task), joinedload(SupervisionNotice.project),
-                      joinedload(SupervisionNotice.addressee),
-                      joinedload(SupervisionNotice.issued_by))
-             .order_by(SupervisionNotice.issued_at.desc(), SupervisionNotice.id.desc())
-             .limit(limit))
+            group_ids: Collection[int] | None = None, cursor: str | None = None,
+            limit: int | None = None) -> paging.Page[tuple[SupervisionNotice, str]]:
+    """A page of the notices issued (automatic escalations and manual ones),
+    newest first (``ix_supervision_notice_issued``), each with its
+    ``notice_status``; ``status`` keeps one status only (in SQL)."""
+    query = select(SupervisionNotice)
     if group_ids is not None:
         query = query.join(ItemTask, ItemTask.id == SupervisionNotice.task_id).where(
-            ItemTask.group_id.in_(list(group_ids)))
-    rows = [(n, notice_status(n, today)) for n in session.scalars(query).unique()]
-    return [r for r in rows if status is None or r[1] == status]
+            ItemTask.group_id.in_(sorted(group_ids)))
+    if status is not None:
+        if status not in NOTICE_STATUSES:
+            raise ValidationError(f"Unknown notice status '{status}'.", field="status")
+        query = query.where(_notice_status_is(status, today))
+    page = paging.fetch(session, query, NOTICE_ORDER, cursor=cursor, limit=limit, options=(
+        joinedload(SupervisionNotice.task), joinedload(SupervisionNotice.project),
+        joinedload(SupervisionNotice.addressee), joinedload(SupervisionNotice.issued_by)))
+    page.rows = [(n, notice_status(n, today)) for n in page.rows]
+    return page

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -66,8 +67,19 @@ INBOX_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "
                 "approved", "suspended")
 
 
+# The states a lead handler's desk lists: in the queue or in someone's hands.
+DESK_STATES = ("ready",) + INBOX_STATES
+
+
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _partial(name: str, states: tuple[str, ...], *columns: str) -> Index:
+    """An index over the tasks in ``states`` only (both databases): the lists
+    name the same state list, literally, so that SQLite sees it applies."""
+    where = text(_in("state", states) if len(states) > 1 else f"state = '{states[0]}'")
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
 
 
 class Base(DeclarativeBase):
@@ -154,6 +166,11 @@ class Project(Base):
     """An investment project carried from signing to capacity (一项目一档)."""
 
     __tablename__ = "project"
+    __table_args__ = (
+        # A lead handler's projects by code (the desk), the intention ledger
+        # and the pipeline's steps: a stage's projects, largest investment first.
+        Index("ix_project_lead_code", "lead_id", "code", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)  # 项目代码
@@ -161,7 +178,7 @@ class Project(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     industry: Mapped[str] = mapped_column(String(64))
     group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"), index=True)
-    lead_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     parcel: Mapped[str | None] = mapped_column(String(64))  # label shown before a Parcel row exists
     parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcel.id"), index=True)
     # 意向项目台账: why the enterprise hesitates and what it asks for (latest).
@@ -209,36 +226,24 @@ class ItemTask(Base):
         CheckConstraint(
             "state <> 'covered' OR covered_ref IS NOT NULL", name="covered_has_reference"
         ),
-        # Inbox: my tasks by due date; queue: my group's unclaimed by due date.
-        Index(
-            "ix_item_task_inbox_due",
-            "assignee_id",
-            "due_on",
-            "id",
-            postgresql_where=text(_in("state", INBOX_STATES)),
-            sqlite_where=text(_in("state", INBOX_STATES)),
-        ),
-        Index(
-            "ix_item_task_queue_due",
-            "group_id",
-            "due_on",
-            "id",
-            postgresql_where=text("state = 'ready'"),
-            sqlite_where=text("state = 'ready'"),
-        ),
-        # Overdue / near-due sweep over tasks whose clock runs.
-        Index(
-            "ix_item_task_clock_due",
-            "due_on",
-            postgresql_where=text(_in("state", CLOCK_STATES)),
-            sqlite_where=text(_in("state", CLOCK_STATES)),
-        ),
-        Index(
-            "ix_item_task_clock_warn",
-            "warn_on",
-            postgresql_where=text(_in("state", CLOCK_STATES)),
-            sqlite_where=text(_in("state", CLOCK_STATES)),
-        ),
+        # The task lists of the pages, each a keyset over (…, due_on, id) or
+        # (closed_on, id) within one assignee or group (``workflow.queries``).
+        # Inbox: my tasks by due date, item or state; queue: my group's
+        # unclaimed by due date or item; archive: what I closed, newest first.
+        _partial("ix_item_task_inbox_due", INBOX_STATES, "assignee_id", "due_on", "id"),
+        _partial("ix_item_task_inbox_item", INBOX_STATES, "assignee_id", "item_code", "due_on", "id"),
+        _partial("ix_item_task_inbox_state", INBOX_STATES, "assignee_id", "state", "due_on", "id"),
+        _partial("ix_item_task_queue_due", ("ready",), "group_id", "due_on", "id"),
+        _partial("ix_item_task_queue_item", ("ready",), "group_id", "item_code", "due_on", "id"),
+        _partial("ix_item_task_archive", CLOSED_STATES, "assignee_id", "closed_on", "id"),
+        # A lead handler's desk: every open task of a group by due date.
+        _partial("ix_item_task_open_due", DESK_STATES, "group_id", "due_on", "id"),
+        # Overdue / near-due sweep and the supervisors' watch list over tasks
+        # whose clock runs, by due date, whole or per department or item.
+        _partial("ix_item_task_clock_due", CLOCK_STATES, "due_on", "id"),
+        _partial("ix_item_task_clock_department", CLOCK_STATES, "department", "due_on", "id"),
+        _partial("ix_item_task_clock_item", CLOCK_STATES, "item_code", "due_on", "id"),
+        _partial("ix_item_task_clock_warn", CLOCK_STATES, "warn_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -305,7 +310,12 @@ class ExtensionRequest(Base):
     """An agent's request for +N working days; a lead handler decides."""
 
     __tablename__ = "extension_request"
-    __table_args__ = (CheckConstraint("days > 0", name="days_positive"),)
+    __table_args__ = (
+        CheckConstraint("days > 0", name="days_positive"),
+        # The desk's requests waiting for a decision, oldest first.
+        Index("ix_extension_request_pending", "requested_at", "id",
+              postgresql_where=text("decided_at IS NULL"), sqlite_where=text("decided_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"), index=True)
@@ -561,6 +571,8 @@ class SupervisionNotice(Base):
             sqlite_where=text("closed_at IS NULL"),
         ),
         Index("ix_supervision_notice_task_id", "task_id"),
+        # Every notice issued, newest first (the supervisors' list).
+        Index("ix_supervision_notice_issued", "issued_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -964,3 +976,93 @@ class Rectification(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     rating: Mapped[Rating] = relationship()
+
+
+# -- rollups: what the figure pages read instead of every task and project --------------------
+# (``workflow.rollups``). ``agent_id`` / ``lead_id`` 0 stands for "nobody", so that
+# the unique keys hold (NULLs are distinct in a unique constraint).
+
+
+class FigureClosedDay(Base):
+    """Done items per closing day, group, last assignee, department and item,
+    written in the transaction that completes each one: the figures of any
+    closing range are sums over its days, whatever the number of closed tasks."""
+
+    __tablename__ = "figure_closed_day"
+    __table_args__ = (
+        UniqueConstraint("day", "group_id", "agent_id", "department", "item_code",
+                         name="uq_figure_closed_day_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    group_id: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[int] = mapped_column(Integer)
+    department: Mapped[str] = mapped_column(String(64))
+    item_code: Mapped[str] = mapped_column(String(64))
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    with_due: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    days_used_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_used_n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FigureClosedTotal(Base):
+    """The same sums over every day (the figures without a closing range)."""
+
+    __tablename__ = "figure_closed_total"
+    __table_args__ = (
+        UniqueConstraint("group_id", "agent_id", "department", "item_code",
+                         name="uq_figure_closed_total_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[int] = mapped_column(Integer)
+    department: Mapped[str] = mapped_column(String(64))
+    item_code: Mapped[str] = mapped_column(String(64))
+    closed: Mapped[int] = mapped_column(BigInteger, default=0)
+    with_due: Mapped[int] = mapped_column(BigInteger, default=0)
+    on_time: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_used_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_used_n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FigureOpen(Base):
+    """Open items with a due date, and those red, per group, assignee,
+    department and item, as of the scheduler's last refresh."""
+
+    __tablename__ = "figure_open"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[int] = mapped_column(Integer)
+    department: Mapped[str] = mapped_column(String(64))
+    item_code: Mapped[str] = mapped_column(String(64))
+    with_due: Mapped[int] = mapped_column(Integer, default=0)
+    red: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PipelineTotal(Base):
+    """Projects and their planned investment per lifecycle stage, industry
+    group and lead handler, as of the scheduler's last refresh."""
+
+    __tablename__ = "pipeline_total"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    suspended_from: Mapped[str | None] = mapped_column(String(32))
+    group_id: Mapped[int] = mapped_column(Integer)
+    lead_id: Mapped[int] = mapped_column(Integer)
+    projects: Mapped[int] = mapped_column(Integer, default=0)
+    investment_wan: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RollupState(Base):
+    """When a refreshed rollup was last computed, and for which zone day."""
+
+    __tablename__ = "rollup_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    as_of: Mapped[date] = mapped_column(Date)

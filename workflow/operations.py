@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from definitions import Definition, Item
-from workflow import audit, clock, fastflush, lights, notify, permissions, validate
+from workflow import audit, clock, fastflush, lights, notify, permissions, rollups, validate
 from workflow.errors import Conflict, InvalidTransition, NoEligibleAgent, NotFound, ValidationError
 from workflow.machines import item_machine, project_machine
 from workflow.models import (
@@ -692,6 +692,7 @@ def complete_task(session: Session, task_id: int, *, actor: User, now: datetime,
     _transition(session, task, "complete", actor=actor, now=now, public=True)
     _close_and_release(session, task, actor=actor, now=now)
     flush(session)
+    rollups.task_done(session, task)
     return task
 
 

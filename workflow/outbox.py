@@ -40,6 +40,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow import paging
 from workflow.config import Config
 from workflow.db import transaction
 from workflow.errors import NotFound, ValidationError
@@ -247,6 +248,11 @@ def failed_deliveries(session: Session, limit: int = 100) -> list[OutboxMessage]
     return list(session.scalars(
         select(OutboxMessage).where(OutboxMessage.status == "failed")
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)))
+
+
+def failed_count(session: Session) -> paging.Count:
+    """How many messages failed for good (the admin's badge), up to the cap."""
+    return paging.count_upto(session, select(OutboxMessage.id).where(OutboxMessage.status == "failed"))
 
 
 def pending_count(session: Session) -> dict[str, int]:
