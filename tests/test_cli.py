@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 
 from tests import factories as f
 from tests.factories import at
@@ -151,3 +151,28 @@ def test_sweep_prints_one_line_per_reminder_then_the_count_and_never_repeats(run
 def test_sweep_refuses_a_malformed_time(runner, tmp_path):
     result = runner.invoke(cli, ["sweep", "--now", "next tuesday"], env=sqlite_env(tmp_path))
     assert result.exit_code != 0 and "ISO date-time" in result.output
+
+
+def test_rollups_refresh_counts_the_open_items_and_rebuild_recounts_the_done_ones(runner, tmp_path):
+    from workflow import operations as ops
+    from workflow.models import FigureClosedTotal, FigureOpen
+
+    env = sqlite_env(tmp_path)
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    engine = make_engine(env["DATABASE_URL"])
+    with transaction(make_session_factory(engine)) as session:
+        alice = f.user(session, "alice_cli", "agent", groups=("equipment",))
+        project = f.project(session, at("2026-03-02"))
+        filing = f.task(project, "project_filing")
+        for step in (ops.claim_task, ops.start_task, ops.submit_task, ops.approve_task,
+                     ops.complete_task):
+            step(session, filing.id, actor=alice, now=at("2026-03-04"))
+        counted = session.scalar(select(FigureClosedTotal.closed))
+        session.execute(delete(FigureClosedTotal))  # as after a bulk load around the engine
+    result = runner.invoke(cli, ["rollups", "refresh", "--rebuild"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "done items recounted: 1" in result.output and "open_figures:" in result.output
+    with make_session_factory(engine)() as session:
+        assert counted == 1 and session.scalar(select(FigureClosedTotal.closed)) == 1
+        assert session.scalar(select(func.count()).select_from(FigureOpen)) > 0
+    engine.dispose()

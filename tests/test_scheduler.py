@@ -4,7 +4,7 @@ here), each a unit of work of its own."""
 from __future__ import annotations
 
 import shutil
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from tests import factories as f
 from tests.factories import at
 from workflow import operations as ops
+from workflow import rollups
 from workflow.config import Config
 from workflow.db import make_engine, make_session_factory, transaction
-from workflow.models import DigestRun, Reminder
+from workflow.models import DigestRun, FigureOpen, Reminder
 from workflow.scheduler import build_scheduler, run_sweep
 
 
@@ -68,4 +69,9 @@ def test_the_sweep_job_commits_its_own_unit_of_work_and_the_missed_digest(tmp_pa
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Reminder)) == 5
         assert {run.user_id for run in session.scalars(select(DigestRun))} == {lead.id, alice.id}
+        # The sweep also counted the open items for the figures, as of its moment.
+        state = rollups.as_of(session, rollups.OPEN_FIGURES)
+        assert state.day == date(2026, 3, 18)
+        open_items = session.execute(select(func.sum(FigureOpen.with_due), func.sum(FigureOpen.red))).one()
+        assert tuple(map(int, open_items)) == (2, 1)  # survey (yellow) and filing (red)
     engine.dispose()

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import chemicals, clock, documents, intentions, land, notify
+from workflow import chemicals, clock, documents, intentions, land, notify, rollups
 from workflow import operations as ops
 from workflow.accounts import hash_password
 from workflow.db import make_engine, make_session_factory, transaction
@@ -444,6 +444,7 @@ def seed_demo(*, now: datetime, url: str | None = None) -> bool:
             if session.scalar(select(User.id).where(User.username == "admin")) is not None:
                 return False
             seed_into(session, now=now)
+            rollups.refresh(session, now=now)  # the figures are there before the first sweep
             return True
     finally:
         engine.dispose()

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import deadlines, notify
+from workflow import deadlines, notify, rollups
 from workflow.config import Config
 from workflow.db import transaction
 
@@ -36,4 +36,9 @@ def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) ->
         module = importlib.import_module(name)
         with transaction(factory, info=info) as session:
             lines.extend(module.sweep(session, now=now))
+    # The figures' open items and the pipeline, as of this sweep (the pages
+    # show when); not a reminder, so not a line of its own.
+    with transaction(factory) as session:
+        written = rollups.refresh(session, now=now)
+    log.info("rollups refreshed: %s", written)
     return lines
