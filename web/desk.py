@@ -13,7 +13,7 @@ from web.db import db
 from web.paging import page_args
 from web.present import TaskRow, item_choices, task_row, task_rows
 from web.security import now
-from workflow import admin_ops, queries, supervision
+from workflow import admin_ops, paging, queries, supervision
 from workflow.models import IndustryGroup, User
 from workflow.operations import available_actions, zone_today
 
@@ -37,9 +37,10 @@ def index():
     rows = task_rows(page.rows, today)
     extensions = admin_ops.pending_extensions(session, group_ids, cursor=page_args("xcursor")[0],
                                               limit=limit)
-    counts = {**queries.group_light_counts(session, group_ids, today),
-              "extensions": admin_ops.pending_extension_count(session, group_ids),
-              "open": queries.open_count(session, group_ids)}
+    counts = dict.fromkeys(("red", "yellow", "open", "extensions"), paging.Count(0, True))
+    if group_ids:  # one round trip for the four figures
+        counts |= paging.counts_upto(session, queries.desk_count_queries(group_ids, today)
+                                     | {"extensions": admin_ops.pending_query(group_ids)})
     return render_template(
         "desk.html", rows=rows, page=page, counts=counts, extensions=extensions,
         extension_rows={e.request.id: task_row(e.task, today) for e in extensions},

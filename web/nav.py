@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from web.db import db
-from workflow import queries
+from workflow import paging, queries
 
 LINKS = {
     "agent": [("inbox.index", _l("我的待办"), "inbox"), ("notifications.index", _l("通知"), "unread")],
@@ -32,25 +32,25 @@ LINKS = {
 }
 
 
-def _count(kind: str | None, user) -> int | None:
+def _count_query(kind: str | None, user):
+    """What a badge counts, as a query (all of a page's badges are counted in
+    one round trip, each up to ``paging.COUNT_CAP``)."""
     if kind == "inbox":
-        return queries.inbox_counts(db(), user)["mine"] or None
+        return queries.mine_query(user)
     if kind == "red":
         from web.security import now
-        from workflow.admin_ops import desk_red_count
+        from workflow.admin_ops import desk_red_query
         from workflow.operations import zone_today
 
-        return desk_red_count(db(), user, zone_today(now())) or None
+        return desk_red_query(user, zone_today(now()))
     if kind == "failed":
-        from workflow.outbox import failed_count
+        from workflow.outbox import failed_query
 
-        return failed_count(db()) or None
+        return failed_query()
     if kind == "unread":
-        try:
-            from workflow.notify import unread_count
-        except ImportError:
-            return None
-        return unread_count(db(), user) or None
+        from workflow.notify import unread_query
+
+        return unread_query(user)
     return None
 
 
@@ -58,9 +58,13 @@ def nav_links():
     if not current_user.is_authenticated:
         return []
     user = current_user.user
-    return [(endpoint, label, _count(kind, user), "red" if kind in ("red", "failed") else "")
-            for endpoint, label, kind in LINKS.get(user.role, [])
-            if endpoint in current_app.view_functions]
+    links = [(endpoint, label, kind) for endpoint, label, kind in LINKS.get(user.role, [])
+             if endpoint in current_app.view_functions]
+    wanted = {kind: query for _, _, kind in links
+              if kind and (query := _count_query(kind, user)) is not None}
+    counts = paging.counts_upto(db(), wanted) if wanted else {}
+    return [(endpoint, label, counts.get(kind) or None, "red" if kind in ("red", "failed") else "")
+            for endpoint, label, kind in links]
 
 
 def has_endpoint(endpoint: str) -> bool:

@@ -506,14 +506,19 @@ def desk_groups(session: Session, user: User) -> list[IndustryGroup]:
     return list(session.scalars(query))
 
 
-def desk_red_count(session: Session, user: User, today: date) -> paging.Count:
-    """How many tasks of the desk's groups are past their due date (the nav
-    badge), counted up to ``paging.COUNT_CAP``."""
+def desk_red_query(user: User, today: date) -> Select:
+    """Tasks of the desk's groups past their due date (the nav badge counts them)."""
     query = select(ItemTask.id).where(queries.light_is("red", today))
     if user.role != "admin":
         query = query.where(ItemTask.group_id.in_(
             select(GroupMembership.group_id).where(GroupMembership.user_id == user.id)))
-    return paging.count_upto(session, query)
+    return query
+
+
+def desk_red_count(session: Session, user: User, today: date) -> paging.Count:
+    """How many tasks of the desk's groups are past their due date, counted up
+    to ``paging.COUNT_CAP``."""
+    return paging.count_upto(session, desk_red_query(user, today))
 
 
 @dataclass(frozen=True)
@@ -593,7 +598,6 @@ def pending_extensions(session: Session, group_ids: Sequence[int], *, cursor: st
     return page
 
 
-def pending_extension_count(session: Session, group_ids: Sequence[int]) -> paging.Count:
-    if not group_ids:
-        return paging.Count(0, True)
-    return paging.count_upto(session, _pending(group_ids))
+def pending_query(group_ids: Sequence[int]) -> Select:
+    """Extension requests of the groups waiting for a decision (for counting)."""
+    return _pending(group_ids)

@@ -254,6 +254,12 @@ def notifications_for(session: Session, user: User, unread_only: bool = False,
         query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
 
 
+def unread_query(user: User):
+    """``user``'s unread notifications (the badge counts them)."""
+    return select(Notification.id).where(Notification.user_id == user.id,
+                                         Notification.read_at.is_(None))
+
+
 def unread_count(session: Session, user: User) -> int:
     """The badge: how many of ``user``'s notifications are unread."""
     return session.scalar(select(func.count()).select_from(Notification).where(

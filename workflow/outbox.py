@@ -40,7 +40,6 @@ from typing import Any, Protocol
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import paging
 from workflow.config import Config
 from workflow.db import transaction
 from workflow.errors import NotFound, ValidationError
@@ -250,9 +249,9 @@ def failed_deliveries(session: Session, limit: int = 100) -> list[OutboxMessage]
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)))
 
 
-def failed_count(session: Session) -> paging.Count:
-    """How many messages failed for good (the admin's badge), up to the cap."""
-    return paging.count_upto(session, select(OutboxMessage.id).where(OutboxMessage.status == "failed"))
+def failed_query():
+    """Messages that failed for good (the admin's badge counts them)."""
+    return select(OutboxMessage.id).where(OutboxMessage.status == "failed")
 
 
 def pending_count(session: Session) -> dict[str, int]:

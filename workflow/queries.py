@@ -389,6 +389,11 @@ def _queue(groups: Sequence[int]) -> Select:
     return select(ItemTask.id).where(ItemTask.group_id.in_(list(groups)), state_is("ready"))
 
 
+def mine_query(user: User) -> Select:
+    """The open tasks ``user`` holds (for counting)."""
+    return _mine(user)
+
+
 def inbox_counts(session: Session, user: User) -> dict[str, paging.Count]:
     """How many open tasks ``user`` holds and how many wait in their groups'
     queue (the navigation badge and the inbox tabs), counted by the database
@@ -402,23 +407,15 @@ def inbox_counts(session: Session, user: User) -> dict[str, paging.Count]:
     return counts
 
 
-def group_light_counts(session: Session, group_ids: Sequence[int], today: date
-                       ) -> dict[str, paging.Count]:
-    """Red and yellow open tasks of the groups (the desk's figures), up to the cap."""
+def desk_count_queries(group_ids: Sequence[int], today: date) -> dict[str, Select]:
+    """What the desk counts for its groups: red and yellow tasks, and the open
+    ones (in the queue or someone's hands); none without groups."""
     if not group_ids:
-        zero = paging.Count(0, True)
-        return {"red": zero, "yellow": zero}
+        return {}
     base = select(ItemTask.id).where(ItemTask.group_id.in_(list(group_ids)))
-    return paging.counts_upto(session, {light: base.where(light_is(light, today))
-                                        for light in ("red", "yellow")})
-
-
-def open_count(session: Session, group_ids: Sequence[int]) -> paging.Count:
-    """Open tasks of the groups (ready or in someone's hands), up to the cap."""
-    if not group_ids:
-        return paging.Count(0, True)
-    return paging.count_upto(session, select(ItemTask.id).where(
-        ItemTask.group_id.in_(list(group_ids)), states_in(DESK_STATES)))
+    return {"red": base.where(light_is("red", today)),
+            "yellow": base.where(light_is("yellow", today)),
+            "open": base.where(states_in(DESK_STATES))}
 
 
 # -- projects: their items' counts and lights ------------------------------------------------
