@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from flask import abort, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from web.db import db
 from workflow import permissions
@@ -60,7 +60,7 @@ def project_or_404(code: str) -> Project:
 
 
 def task_or_404(task_id: int) -> ItemTask:
-    task = db().get(ItemTask, task_id)
+    task = db().get(ItemTask, task_id, options=(joinedload(ItemTask.project),))
     if task is None or not permissions.can_view_project(me(), task.project):
         abort(404)
     return task

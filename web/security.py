@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, current_app, request, session
 from flask_login import UserMixin, login_user, logout_user
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from web import csrf, login_manager
 from web.db import db
@@ -90,12 +91,19 @@ def end_session() -> None:
         session["lang"] = lang
 
 
+# The login session, its user and the user's groups in one statement: every
+# request needs all three (permissions, the navigation's counts).
+_SESSION_USER = (select(LoginSession)
+                 .options(joinedload(LoginSession.user).joinedload(User.memberships)))
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> SessionUser | None:
     token = session.get("sid")
     if not token or not user_id.isdigit():
         return None
-    row = db().scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+    row = db().execute(_SESSION_USER.where(LoginSession.token_hash == token_hash(token))
+                       ).unique().scalar_one_or_none()
     if (row is None or row.revoked_at is not None or row.user_id != int(user_id)
             or aware(row.expires_at) <= now()):
         return None
@@ -115,6 +123,7 @@ def _load_user_from_token(req) -> SessionUser | None:
 
 
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+MAX_FLASHES = 5
 
 
 def _touch(token: ApiToken) -> None:
@@ -151,6 +160,16 @@ def init_app(app: Flask) -> None:
                 "Authorization", "").startswith("Bearer "):
             return
         csrf.protect()
+
+    @app.after_request
+    def _bounded_flashes(response):
+        # Messages wait in the signed session cookie until a page shows them;
+        # a client that never follows the redirects (a script posting forms)
+        # would grow the cookie with every post. Keep the latest few.
+        flashes = session.get("_flashes")
+        if flashes and len(flashes) > MAX_FLASHES:
+            session["_flashes"] = flashes[-MAX_FLASHES:]
+        return response
 
     @app.after_request
     def _headers(response):
