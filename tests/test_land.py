@@ -504,7 +504,7 @@ def test_zone_figures_total_the_transferred_land_and_tabulate_each_project(sessi
     assert (result.parcels, result.parcels_transferred) == (4, 2)
     assert result.mu_transferred == Decimal("338.88") and result.mu_total == Decimal("587.88")
     assert (result.agreements, result.passed, result.rectifying, result.breached) == (1, 0, 1, 0)
-    row = result.rows[0]
+    row = land.figure_page(session).rows[0]
     assert row.project.code == project.code and row.status == "rectifying"
     assert row.lines["tax_per_mu"].actual == Decimal("12.00") and row.lines["tax_per_mu"].met is False
     assert row.lines["investment_intensity"].committed == Decimal("300")
