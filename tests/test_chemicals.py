@@ -7,7 +7,7 @@ import io
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from tests import factories as f
 from tests.factories import at
@@ -455,3 +455,73 @@ def test_the_export_round_trips_through_an_import(session, zone):
                                     actor=zone["admin"], now=NOW)
     assert (result.added, result.removed) == (5, 5)
     assert all(not r.example for r in chemicals.rules(session) if r.kind == "prohibited_type")
+
+
+# -- the tables, a page at a time ------------------------------------------------------------------
+
+def walk(read, limit):
+    pages, cursor = [], None
+    while True:
+        page = read(cursor, limit)
+        pages.append(page)
+        if page.next is None:
+            return pages
+        cursor = page.next
+
+
+def add_chemicals(session, *rows):
+    session.execute(insert(HazardousChemical), [
+        {"name": name, "cas": None, "level": level, "note": "", "example": False} for name, level in rows])
+    session.flush()
+
+
+def test_each_rule_table_pages_by_code_with_its_own_cursor(session, zone):
+    session.execute(insert(ScreeningRule), [
+        {"code": f"ADM-{n}", "kind": "admission", "text": f"规则{n}", "check": "attested", "params": {},
+         "verdict": "notice", "active": True, "example": False, "source": ""} for n in (5, 1, 4, 2, 3)])
+    session.flush()
+    pages = walk(lambda cursor, limit: chemicals.rule_page(session, "admission", cursor=cursor,
+                                                           limit=limit), 3)
+    expected = sorted(rule_codes(session, "admission"))
+    assert [r.code for p in pages for r in p] == expected and [len(p) for p in pages] == [3, 3, 3, 1]
+    assert all(r.kind == "admission" for p in pages for r in p)
+    assert [r.code for r in chemicals.rule_page(session, "provincial")] == ["SX-1", "SX-2", "SX-3", "SX-4"]
+    with pytest.raises(ValidationError):  # a cursor of the admission table is not one of the provincial table
+        chemicals.rule_page(session, "provincial", cursor=pages[0].next)
+    with pytest.raises(ValidationError):
+        chemicals.rule_page(session, "everything")
+
+
+def test_the_catalogue_pages_level_by_level_then_by_name(session, zone):
+    add_chemicals(session, ("乙", "controlled"), ("甲", "restricted"), ("丙", "prohibited"),
+                  ("丁", "restricted"))
+    expected = [c.name for c in chemicals.catalogue(session)]
+    levels = [c.level for c in chemicals.catalogue(session)]
+    assert levels == sorted(levels, key=["prohibited", "restricted", "controlled"].index)
+    pages = walk(lambda cursor, limit: chemicals.catalogue_page(session, cursor=cursor, limit=limit), 4)
+    assert [c.name for p in pages for c in p] == expected
+    assert all(len(p) == 4 for p in pages[:-1]) and len(pages) == -(-len(expected) // 4)
+    # Chemicals added meanwhile neither shift nor repeat what follows the first page.
+    boundary = pages[0].rows[-1]
+    add_chemicals(session, ("〇", "prohibited"), ("龘", "controlled"))
+    after = [c.name for p in walk(lambda cursor, limit: chemicals.catalogue_page(
+        session, cursor=cursor or pages[0].next, limit=limit), 4) for c in p]
+    assert boundary.name not in after and expected[4:] == [n for n in after if n not in ("〇", "龘")]
+    back = chemicals.catalogue_page(session, cursor=pages[1].prev, limit=4)
+    assert [c.name for c in back] == expected[:4]
+    assert chemicals.catalogue_size(session).value == len(expected) + 2
+
+
+def test_an_export_holds_the_rows_of_the_pages_read_in_batches(session, zone):
+    add_chemicals(session, *((f"化学品{n:03d}", ("prohibited", "restricted", "controlled")[n % 3])
+                             for n in range(25)))
+    header, rows = chemicals.export_rows(session, "catalogue", batch=4)
+    assert header == ["name", "cas", "level", "note"]
+    exported = list(rows)
+    shown = [c for p in walk(lambda cursor, limit: chemicals.catalogue_page(session, cursor=cursor,
+                                                                            limit=limit), 7) for c in p]
+    assert exported == [[c.name, c.cas or "", c.level, c.note] for c in shown]
+    header, rows = chemicals.export_rows(session, "admission", batch=2)
+    assert [r[0] for r in rows] == rule_codes(session, "admission")
+    with pytest.raises(ValidationError):
+        chemicals.export_rows(session, "users")

@@ -8,14 +8,21 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import land
+from workflow import land, paging, permissions
 from workflow import operations as ops
 from workflow.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
-from workflow.models import Checkpoint, CreditRecord, InvestmentAgreement, Notification
+from workflow.models import (
+    Checkpoint,
+    CreditRecord,
+    InvestmentAgreement,
+    Notification,
+    Parcel,
+    Project,
+)
 
 MONDAY = at("2026-03-02")
 
@@ -504,8 +511,226 @@ def test_zone_figures_total_the_transferred_land_and_tabulate_each_project(sessi
     assert (result.parcels, result.parcels_transferred) == (4, 2)
     assert result.mu_transferred == Decimal("338.88") and result.mu_total == Decimal("587.88")
     assert (result.agreements, result.passed, result.rectifying, result.breached) == (1, 0, 1, 0)
-    row = result.rows[0]
+    row = land.figure_page(session).rows[0]
     assert row.project.code == project.code and row.status == "rectifying"
     assert row.lines["tax_per_mu"].actual == Decimal("12.00") and row.lines["tax_per_mu"].met is False
     assert row.lines["investment_intensity"].committed == Decimal("300")
     assert row.lines["investment_intensity"].met is True
+
+
+# -- the lists, a page at a time in the database ------------------------------------------------
+
+def walk(read, limit):
+    """Every page of a list: ``read(cursor, limit)`` → a page, from the first to the last."""
+    pages, cursor = [], None
+    while True:
+        page = read(cursor, limit)
+        pages.append(page)
+        if page.next is None:
+            return pages
+        cursor = page.next
+
+
+def bare_parcels(session, *codes, transferred_on=None):
+    session.execute(insert(Parcel), [{"code": code, "name": f"{code}地块", "area_mu": Decimal("10.50"),
+                                      "transferred_on": transferred_on} for code in codes])
+    session.flush()
+    return {p.code: p for p in session.scalars(select(Parcel).where(Parcel.code.in_(codes)))}
+
+
+def placed_on(session, team, parcel, n, industry="equipment_manufacturing", lead=None):
+    projects = []
+    for _ in range(n):
+        project = f.project(session, MONDAY, company=team["company"], lead=lead or team["lead"],
+                            industry=industry, mandate=False)
+        project.parcel_id = parcel.id
+        projects.append(project)
+    session.flush()
+    return projects
+
+
+def test_the_register_pages_through_every_parcel_once_by_code(session, team):
+    bare_parcels(session, *(f"ZY-{n:02d}" for n in (7, 3, 1, 6, 2, 5, 4)))
+    pages = walk(lambda cursor, limit: land.parcel_page(session, cursor=cursor, limit=limit), 3)
+    assert [[line.parcel.code for line in p] for p in pages] == [
+        ["ZY-01", "ZY-02", "ZY-03"], ["ZY-04", "ZY-05", "ZY-06"], ["ZY-07"]]
+    assert pages[0].first and pages[0].prev is None and not pages[2].first
+    back = land.parcel_page(session, cursor=pages[2].prev, limit=3)
+    assert [line.parcel.code for line in back] == ["ZY-04", "ZY-05", "ZY-06"]
+    # Parcels registered meanwhile, before and after the boundary, neither shift nor repeat.
+    bare_parcels(session, "ZY-00", "ZY-035", "ZY-99")
+    rest = land.parcel_page(session, cursor=pages[0].next, limit=3)
+    assert [line.parcel.code for line in rest] == ["ZY-035", "ZY-04", "ZY-05"]
+
+
+def test_the_register_shows_the_first_projects_of_a_parcel_and_its_page_lists_them_all(session, team):
+    parcels = bare_parcels(session, "ZY-A", "ZY-B", "ZY-C")
+    crowded = placed_on(session, team, parcels["ZY-A"], land.SHOWN_PER_PARCEL + 2)
+    single = placed_on(session, team, parcels["ZY-B"], 1)
+    lines = {line.parcel.code: line for line in land.parcel_page(session)}
+    by_code = sorted(p.code for p in crowded)
+    assert [p.code for p in lines["ZY-A"].projects] == by_code[:land.SHOWN_PER_PARCEL]
+    assert lines["ZY-A"].more is True
+    assert [p.code for p in lines["ZY-B"].projects] == [single[0].code] and lines["ZY-B"].more is False
+    assert lines["ZY-C"].projects == [] and lines["ZY-C"].more is False
+
+    pages = walk(lambda cursor, limit: land.projects_on(session, parcels["ZY-A"].id, cursor=cursor,
+                                                        limit=limit), 3)
+    assert [[p.code for p in page] for page in pages] == [by_code[:3], by_code[3:6], by_code[6:]]
+    assert list(land.projects_on(session, parcels["ZY-C"].id)) == []
+
+
+def test_the_evaluations_page_by_kind_then_date(session, team):
+    admin = team["admin"]
+    for n, (kind, day) in enumerate([("seismic", "2024-01-01"), ("geo_hazard", "2025-03-01"),
+                                     ("geo_hazard", "2023-05-01"), ("seismic", "2022-01-01"),
+                                     ("flood", "2024-06-01")]):
+        land.save_evaluation(session, actor=admin, now=MONDAY, reference=f"左开区评〔2025〕{n}号",
+                             kind=kind, title=kind, done_on=day, valid_until="2030-01-01")
+    pages = walk(lambda cursor, limit: land.evaluation_page(session, cursor=cursor, limit=limit), 2)
+    assert [(e.kind, e.done_on.isoformat()) for p in pages for e in p] == [
+        ("flood", "2024-06-01"), ("geo_hazard", "2023-05-01"), ("geo_hazard", "2025-03-01"),
+        ("seismic", "2022-01-01"), ("seismic", "2024-01-01")]
+    assert [len(p) for p in pages] == [2, 2, 1]
+
+
+def test_the_forms_suggest_vacant_parcels_and_valid_evaluations_and_find_typed_ones(session, team):
+    parcels = bare_parcels(session, "ZY-A", "ZY-B")
+    placed_on(session, team, parcels["ZY-A"], 1)
+    assert [p.code for p in land.parcel_choices(session)] == ["ZY-B"]
+    assert land.parcel_id_of(session, " ZY-A ") == parcels["ZY-A"].id
+    admin = team["admin"]
+    valid = evaluation(session, admin, parcels["ZY-A"], "geo_hazard", "左开区评〔2025〕2号")
+    other = land.save_evaluation(session, actor=admin, now=MONDAY, reference="左开区评〔2025〕3号",
+                                 kind="seismic", title="地震", done_on="2025-01-10", valid_until="2027-01-09")
+    land.save_evaluation(session, actor=admin, now=MONDAY, reference="左开区评〔2020〕1号",
+                         kind="flood", title="旧", done_on="2020-01-10", valid_until="2023-01-09")
+    today = date(2026, 3, 2)
+    assert [e.reference for e in land.evaluation_choices(session, parcels["ZY-A"].id, today)] == [
+        other.reference]
+    assert [e.reference for e in land.evaluation_choices(session, parcels["ZY-B"].id, today)] == [
+        valid.reference, other.reference]
+    assert land.evaluation_id_of(session, "左开区评〔2025〕3号") == other.id
+    for bad in ("", "ZY-X", "ZY\x00A", "Z" * 65):
+        with pytest.raises(ValidationError):
+            land.parcel_id_of(session, bad)
+    with pytest.raises(ValidationError):
+        land.evaluation_id_of(session, "左开区评〔1999〕1号")
+
+
+def _checkpoints(session, project, *dues, status="open"):
+    for kind, due in zip(land.CHECK_KINDS, dues, strict=False):
+        session.add(Checkpoint(project_id=project.id, kind=kind, due_on=date.fromisoformat(due),
+                               status=status))
+    session.flush()
+
+
+def test_open_checkpoints_page_by_due_date_and_show_only_what_the_user_may_see(session, team):
+    other_lead = f.user(session, "lead_coal", "lead", groups=("coal_chemical",))
+    supervisor = f.user(session, "sup_l", "supervisor")
+    ours = new_project(session, team, mandate=False)
+    theirs = f.project(session, MONDAY, company=team["company"], lead=other_lead,
+                       industry="coal_chemical", mandate=False)
+    # Led by our lead although in the coal-chemical group: the lead sees it too.
+    led = f.project(session, MONDAY, company=team["company"], lead=team["lead"],
+                    industry="coal_chemical", mandate=False)
+    gone = new_project(session, team, mandate=False)
+    _checkpoints(session, ours, "2026-05-01", "2026-07-01", "2026-09-01")
+    _checkpoints(session, theirs, "2026-04-01", "2026-06-01")
+    _checkpoints(session, led, "2026-08-01")
+    _checkpoints(session, gone, "2026-03-15")
+    gone.stage = "terminated"
+    session.add(Checkpoint(project_id=ours.id, kind="capacity", due_on=date(2026, 3, 20),
+                           status="passed"))  # closed: never listed
+    session.flush()
+
+    def listed(user, limit):
+        pages = walk(lambda cursor, n: land.open_checkpoints(session, user, cursor=cursor, limit=n), limit)
+        return [(p.code, c.due_on.isoformat()) for page in pages for c, p in page]
+
+    everything = [(theirs.code, "2026-04-01"), (ours.code, "2026-05-01"), (theirs.code, "2026-06-01"),
+                  (ours.code, "2026-07-01"), (led.code, "2026-08-01"), (ours.code, "2026-09-01")]
+    assert listed(supervisor, 2) == everything
+    assert listed(team["admin"], 4) == everything
+    assert listed(team["lead"], 2) == [row for row in everything if row[0] != theirs.code]
+    assert listed(other_lead, 1) == [row for row in everything if row[0] in (theirs.code, led.code)]
+
+
+def test_visible_projects_is_can_view_project_in_sql(session, team):
+    coal_lead = f.user(session, "lead_coal", "lead", groups=("coal_chemical",))
+    coal_agent = f.user(session, "agent_coal", "agent", groups=("coal_chemical",))
+    projects = [new_project(session, team),
+                f.project(session, MONDAY, company=team["company"], lead=coal_lead, industry="coal_chemical"),
+                f.project(session, MONDAY, company=f.enterprise(session), lead=team["lead"],
+                          industry="coal_chemical")]
+    # The coal agent works on an item of the equipment project: that project is theirs to see.
+    projects[0].tasks[0].assignee_id = coal_agent.id
+    idle = f.user(session, "idle_lead", "lead")
+    idle.active = False
+    session.flush()
+    users = [*team.values(), coal_lead, coal_agent, idle, f.user(session, "sup_v", "supervisor")]
+    for user in (u for u in users if hasattr(u, "role")):
+        seen = set(session.scalars(select(Project.id).where(land.visible_projects(user),
+                                                            Project.id.in_([p.id for p in projects]))))
+        assert seen == {p.id for p in projects if permissions.can_view_project(user, p)}, user.username
+
+
+def _agreement_rows(session, projects, parcel):
+    for project in projects:
+        session.add(InvestmentAgreement(
+            project_id=project.id, parcel_id=parcel.id, signed_on=date(2026, 1, 5),
+            indicators={"tax_per_mu": {"name": "亩均税收", "unit": "万元/亩", "bound": "min",
+                                       "value": "15"}},
+            start_by=date(2026, 6, 30), complete_by=date(2027, 6, 30), produce_by=date(2027, 9, 30),
+            capacity_by=date(2029, 6, 30), created_at=MONDAY))
+    session.flush()
+
+
+def test_the_headline_figures_count_in_sql(session, team):
+    parcels = bare_parcels(session, "ZY-A", "ZY-B", "ZY-C")
+    bare_parcels(session, "ZY-D", "ZY-E", transferred_on=date(2024, 1, 1))
+    projects = placed_on(session, team, parcels["ZY-A"], 5)
+    _agreement_rows(session, projects, parcels["ZY-A"])
+    for project, status in zip(projects, ("passed", "passed", "rectifying", "breached", "open"),
+                               strict=True):
+        session.add(Checkpoint(project_id=project.id, kind="capacity", due_on=date(2029, 6, 30),
+                               status=status))
+        session.add(Checkpoint(project_id=project.id, kind="start", due_on=date(2026, 6, 30),
+                               status="passed"))  # not a capacity verdict
+    session.flush()
+    result = land.zone_figures(session)
+    assert (result.parcels, result.parcels_transferred) == (5, 2)
+    assert result.mu_total == Decimal("52.50") and result.mu_transferred == Decimal("21.00")
+    assert (result.agreements, result.passed, result.rectifying, result.breached) == (5, 2, 1, 1)
+
+
+def test_the_figure_table_pages_by_project_code_and_the_export_reads_the_same_rows(session, team):
+    parcel = bare_parcels(session, "ZY-A")["ZY-A"]
+    projects = placed_on(session, team, parcel, 5)
+    _agreement_rows(session, projects[:4], parcel)  # the fifth has no agreement: not in the table
+    session.add(Checkpoint(project_id=projects[1].id, kind="capacity", due_on=date(2029, 6, 30),
+                           status="rectifying", result={"reviews": [{"decided_on": "2029-07-01",
+                           "indicators": [{"code": "tax_per_mu", "actual": "12.00", "met": False}]}]}))
+    session.flush()
+    pages = walk(lambda cursor, limit: land.figure_page(session, cursor=cursor, limit=limit), 3)
+    codes = sorted(p.code for p in projects[:4])
+    assert [[row.project.code for row in page] for page in pages] == [codes[:3], codes[3:]]
+    rows = {row.project.code: row for page in pages for row in page}
+    reviewed = rows[projects[1].code]
+    assert reviewed.status == "rectifying" and reviewed.reviewed_on == "2029-07-01"
+    assert reviewed.lines["tax_per_mu"].actual == Decimal("12.00")
+    assert reviewed.lines["tax_per_mu"].met is False and reviewed.parcel.code == "ZY-A"
+    assert rows[projects[0].code].status == "open" and rows[projects[0].code].reviewed_on is None
+    assert [row.project.code for row in land.figure_rows(session, batch=2)] == codes
+
+
+def test_a_cursor_of_another_list_or_a_bad_page_size_is_refused(session, team):
+    bare_parcels(session, "ZY-A", "ZY-B")
+    cursor = land.parcel_page(session, limit=1).next
+    with pytest.raises(ValidationError):
+        land.open_checkpoints(session, team["admin"], cursor=cursor)
+    with pytest.raises(ValidationError):
+        land.evaluation_page(session, cursor="not-a-cursor")
+    for limit in (0, paging.MAX_LIMIT + 1):
+        with pytest.raises(ValidationError):
+            land.parcel_page(session, limit=limit)

@@ -14,13 +14,24 @@ import csv
 import io
 import logging
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web import labels
 from web.access import me, project_or_404, roles_required
 from web.db import db
+from web.paging import limit_arg, page_args
 from web.security import now
 from workflow import chemicals, permissions
 from workflow.chemicals import ImportRefused, TableChange
@@ -77,11 +88,17 @@ def rules():
 
 
 def _tables(import_errors=None, status=200):
-    session = db()
+    """The four tables, each a page with its own cursor argument (the kind of
+    rules, or ``catalogue``)."""
+    session, limit = db(), limit_arg()
+    pages = {kind: chemicals.rule_page(session, kind, cursor=page_args(kind)[0], limit=limit)
+             for kind in KINDS}
     return render_template(
-        "chemicals.html", rules=chemicals.rules(session), catalogue=chemicals.catalogue(session),
-        value_of=chemicals.rule_value, can_edit=permissions.can_edit_chemical_rules(me()),
-        import_errors=import_errors, **_names()), status
+        "chemicals.html", rule_pages=pages,
+        catalogue=chemicals.catalogue_page(session, cursor=page_args("catalogue")[0], limit=limit),
+        catalogue_size=chemicals.catalogue_size(session), value_of=chemicals.rule_value,
+        can_edit=permissions.can_edit_chemical_rules(me()), import_errors=import_errors,
+        **_names()), status
 
 
 @bp.route("/chemicals/rules", methods=["POST"])
@@ -158,12 +175,35 @@ def import_table():
 @bp.route("/chemicals/export/<target>.csv")
 @roles_required(*READERS)
 def export(target: str):
-    header, rows = chemicals.export_rows(db(), target)
-    out = io.StringIO()
-    csv.writer(out).writerows([header, *rows])
-    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")  # BOM: Excel reads UTF-8
+    header, rows = chemicals.export_rows(db(), target)  # an unknown table is refused here: 400
+    response = Response(stream_with_context(csv_lines(db(), header, rows)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="chemicals-{target}.csv"'
     return response
+
+
+def csv_lines(session, header, rows, batch: int = chemicals.EXPORT_BATCH):
+    """The CSV file as it is written: a BOM (Excel then reads UTF-8) and the
+    header, then the rows ``batch`` at a time. Before each batch is sent, the
+    read transaction ends (the rows are plain values), so a slow download
+    holds no database lock; the next batch starts a new one."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    yield "\ufeff" + _drain(out)
+    for n, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if n % batch == 0:
+            session.rollback()
+            yield _drain(out)
+    session.rollback()
+    yield _drain(out)
+
+
+def _drain(out: io.StringIO) -> str:
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
 
 
 def _done(change: TableChange):
@@ -192,7 +232,7 @@ def screening(code: str):
     return render_template(
         "chemicals_screening.html", project=project, history=history,
         latest=history[0] if history else None, can_screen=permissions.can_screen(me(), project),
-        attestable=[r for r in chemicals.rules(session, active_only=True) if r.check == "attested"],
+        attestable=chemicals.rules(session, active_only=True, check="attested"),
         **_names())
 
 

@@ -22,6 +22,7 @@ from flask_login import login_required
 from web import excel
 from web.access import me, project_or_404, roles_required
 from web.db import db
+from web.paging import limit_arg, page_args
 from web.security import now
 from workflow import land, permissions
 from workflow.models import Parcel
@@ -66,9 +67,10 @@ def land_panel(project):
     today = zone_today(now())
     data = land.project_land(db(), project, today)
     manage = permissions.can_manage_project(me(), project)
-    return {"land": data, "today": today, "can_manage": manage,
+    can_place = manage and data.agreement is None
+    return {"land": data, "today": today, "can_manage": manage, "can_place": can_place,
             "can_report": permissions.can_report_capacity(me(), project),
-            "parcels": land.all_parcels(db()) if manage and data.agreement is None else []}
+            "parcels": land.parcel_choices(db()) if can_place else []}
 
 
 # -- the parcel register ---------------------------------------------------------------------
@@ -76,11 +78,12 @@ def land_panel(project):
 @bp.route("/land/parcels")
 @roles_required(*READERS)
 def parcels():
-    session = db()
+    session, limit = db(), limit_arg()
     return render_template(
-        "land_parcels.html", parcels=land.all_parcels(session), placed=land.projects_on(session),
-        evaluations=land.all_evaluations(session), today=zone_today(now()),
-        kinds=_evaluation_kinds(), can_edit=permissions.can_edit_land(me()),
+        "land_parcels.html",
+        parcels=land.parcel_page(session, cursor=page_args("parcels")[0], limit=limit),
+        evaluations=land.evaluation_page(session, cursor=page_args("evaluations")[0], limit=limit),
+        today=zone_today(now()), kinds=_evaluation_kinds(), can_edit=permissions.can_edit_land(me()),
         servicing=land.SERVICING_LEVELS)
 
 
@@ -94,12 +97,14 @@ def create_parcel():
 @bp.route("/land/parcels/<int:parcel_id>")
 @roles_required(*READERS)
 def parcel(parcel_id: int):
-    row = db().get(Parcel, parcel_id) or abort(404)
+    session, today = db(), zone_today(now())
+    row = session.get(Parcel, parcel_id) or abort(404)
+    cursor, limit = page_args()
+    can_edit = permissions.can_edit_land(me())
     return render_template(
-        "land_parcel.html", parcel=row, placed=land.projects_on(db()).get(row.id, []),
-        evaluations=land.all_evaluations(db()), today=zone_today(now()),
-        kinds=_evaluation_kinds(), can_edit=permissions.can_edit_land(me()),
-        servicing=land.SERVICING_LEVELS, standard=land.STANDARD_INDICATORS)
+        "land_parcel.html", parcel=row, placed=land.projects_on(session, row.id, cursor=cursor, limit=limit),
+        evaluations=land.evaluation_choices(session, row.id, today) if can_edit else [], today=today,
+        can_edit=can_edit, servicing=land.SERVICING_LEVELS, standard=land.STANDARD_INDICATORS)
 
 
 @bp.route("/land/parcels/<int:parcel_id>", methods=["POST"])
@@ -129,8 +134,10 @@ def remove_indicator(parcel_id: int, code: str):
 @bp.route("/land/parcels/<int:parcel_id>/evaluations", methods=["POST"])
 @roles_required("admin")
 def attach_evaluation(parcel_id: int):
-    row = land.attach_evaluation(db(), parcel_id, request.form.get("evaluation_id", type=int) or 0,
-                                 actor=me(), now=now())
+    evaluation_id = request.form.get("evaluation_id", type=int)
+    if evaluation_id is None:  # typed by its reference (文号)
+        evaluation_id = land.evaluation_id_of(db(), request.form.get("reference"))
+    row = land.attach_evaluation(db(), parcel_id, evaluation_id, actor=me(), now=now())
     return _saved(row, _("已关联区域评估"))
 
 
@@ -185,14 +192,18 @@ def _evaluation_kinds() -> list[tuple[str, str]]:
 @bp.route("/land/checkpoints")
 @roles_required(*READERS)
 def checkpoints():
-    return render_template("land_checkpoints.html", rows=land.open_checkpoints(db(), me()),
+    cursor, limit = page_args()
+    return render_template("land_checkpoints.html",
+                           rows=land.open_checkpoints(db(), me(), cursor=cursor, limit=limit),
                            today=zone_today(now()))
 
 
 @bp.route("/land/figures")
 @roles_required(*READERS)
 def figures():
+    cursor, limit = page_args()
     return render_template("land_figures.html", figures=land.zone_figures(db()),
+                           rows=land.figure_page(db(), cursor=cursor, limit=limit),
                            headline=[land.STANDARD_INDICATORS[c] for c in land.HEADLINE])
 
 
@@ -200,15 +211,15 @@ def figures():
 @roles_required(*READERS)
 def export_figures():
     today = zone_today(now())
-    result = land.zone_figures(db())
-    headers, rows = figure_table(result)
-    return excel.download(_("亩均效益"), headers, rows, [24, 26, 24, 16, 10] + [12] * (len(headers) - 5),
+    headers = figure_headers()
+    return excel.download(_("亩均效益"), headers, map(figure_cells, land.figure_rows(db())),
+                          [24, 26, 24, 16, 10] + [12] * (len(headers) - 5),
                           _("亩均效益-%(day)s.xlsx", day=today.isoformat()),
                           f"land-figures-{today.isoformat()}.xlsx")
 
 
-def figure_table(result: land.ZoneFigures) -> tuple[list[str], list[list]]:
-    """The 亩均论英雄 table as the export writes it: per project, each headline
+def figure_headers() -> list[str]:
+    """The columns of the 亩均论英雄 export: per project, each headline
     indicator committed / actual / met, then the other indicators as text."""
     headers = [_("项目代码"), _("项目名称"), _("企业"), _("地块"), _("面积（亩）")]
     for code in land.HEADLINE:
@@ -216,22 +227,22 @@ def figure_table(result: land.ZoneFigures) -> tuple[list[str], list[list]]:
         unit = f"（{kind.unit}）" if kind.unit else ""
         headers += [_("%(name)s承诺", name=kind.name) + unit, _("%(name)s实际", name=kind.name) + unit,
                     _("%(name)s达标", name=kind.name)]
-    headers += [_("其他指标"), _("复核结论"), _("复核日期"), _("整改期限")]
-    rows = []
-    for row in result.rows:
-        cells = [row.project.code, row.project.name, row.project.enterprise.name, row.parcel.code,
-                 _number(Decimal(row.parcel.area_mu))]
-        for code in land.HEADLINE:
-            line = row.lines.get(code)
-            cells += ([_number(line.committed), _number(line.actual), _mark(line.met)]
-                      if line else [None, None, None])
-        cells += ["；".join(f"{x.name} {BOUND_MARKS[x.bound]}{land.plain(x.committed)} / "
-                           f"{land.plain(x.actual) if x.actual is not None else '—'} {_mark(x.met)}"
-                           for x in row.extras),
-                  str(CHECK_STATES[row.status]) if row.reviewed_on else _("未复核"),
-                  row.reviewed_on or None, row.rectify_by]
-        rows.append(cells)
-    return headers, rows
+    return headers + [_("其他指标"), _("复核结论"), _("复核日期"), _("整改期限")]
+
+
+def figure_cells(row: land.FigureRow) -> list:
+    """One project's row of the export, in the columns of ``figure_headers``."""
+    cells = [row.project.code, row.project.name, row.project.enterprise.name, row.parcel.code,
+             _number(Decimal(row.parcel.area_mu))]
+    for code in land.HEADLINE:
+        line = row.lines.get(code)
+        cells += ([_number(line.committed), _number(line.actual), _mark(line.met)]
+                  if line else [None, None, None])
+    return cells + ["；".join(f"{x.name} {BOUND_MARKS[x.bound]}{land.plain(x.committed)} / "
+                             f"{land.plain(x.actual) if x.actual is not None else '—'} {_mark(x.met)}"
+                             for x in row.extras),
+                    str(CHECK_STATES[row.status]) if row.reviewed_on else _("未复核"),
+                    row.reviewed_on or None, row.rectify_by]
 
 
 def _number(value: Decimal | None) -> float | None:
@@ -253,8 +264,11 @@ def _back(code: str):
 @login_required
 def assign(code: str):
     project = project_or_404(code)
-    result = land.assign_parcel(db(), project.id, request.form.get("parcel_id", type=int) or 0,
-                                actor=me(), now=now())
+    parcel_id = request.form.get("parcel_id", type=int)
+    if parcel_id is None:  # typed by its code; who may place the project is checked first
+        permissions.require_project(me(), project)
+        parcel_id = land.parcel_id_of(db(), request.form.get("parcel_code"))
+    result = land.assign_parcel(db(), project.id, parcel_id, actor=me(), now=now())
     db().commit()
     flash(_("已落地到 %(parcel)s，区域评估覆盖 %(n)s 个事项", parcel=result.parcel.code,
             n=len(result.covered)), "ok")

@@ -31,16 +31,16 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from definitions import chemicals as shipped
-from workflow import audit, notify, permissions
+from workflow import audit, notify, paging, permissions
 from workflow.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.models import CHEMICAL_LEVELS, HazardousChemical, Project, Screening, ScreeningRule, User
 from workflow.moments import parse_day
@@ -352,7 +352,8 @@ def _params(check: str, value: str, problem) -> dict[str, Any] | None:
 
 
 def rule_value(rule: ScreeningRule) -> str:
-    """The ``value`` column of a rule as an admin writes it (export, edit form)."""
+    """The ``value`` column of a rule as an admin writes it (export, edit form);
+    ``rule`` may be any row with the rule's ``check`` and ``params``."""
     params = rule.params or {}
     if rule.check == "min_fixed_investment":
         return str(params.get("min_wan", ""))
@@ -416,19 +417,69 @@ def install_shipped(session: Session) -> dict[str, int]:
 
 # -- reading the tables ----------------------------------------------------------------------
 
-def rules(session: Session, *, active_only: bool = False) -> list[ScreeningRule]:
-    """Every rule: provincial first, then admission rules, then prohibited types."""
-    query = select(ScreeningRule)
+def _kind_rank():
+    return case(KIND_ORDER, value=ScreeningRule.kind, else_=len(KIND_ORDER))
+
+
+def rules(session: Session, *, active_only: bool = False, check: str | None = None
+          ) -> list[ScreeningRule]:
+    """Every rule (the screening applies them all): provincial first, then
+    admission rules, then prohibited types, each by code; ``check`` keeps the
+    rules of one check only. The rule tables hold the conditions of a
+    regulation and a zone, not rows per project."""
+    query = select(ScreeningRule).order_by(_kind_rank(), ScreeningRule.code, ScreeningRule.id)
     if active_only:
         query = query.where(ScreeningRule.active.is_(True))
-    found = session.scalars(query).all()
-    return sorted(found, key=lambda r: (KIND_ORDER.get(r.kind, 9), r.code))
+    if check is not None:
+        query = query.where(ScreeningRule.check == check)
+    return list(session.scalars(query))
 
 
 def catalogue(session: Session) -> list[HazardousChemical]:
-    order = {level: n for n, level in enumerate(CHEMICAL_LEVELS)}
-    return sorted(session.scalars(select(HazardousChemical)).all(),
-                  key=lambda c: (order.get(c.level, 9), c.name))
+    """The whole 禁限控 catalogue, prohibited first, then restricted, then
+    controlled, each by name: what a screening matches products against."""
+    rank = case({level: n for n, level in enumerate(CHEMICAL_LEVELS)}, value=HazardousChemical.level,
+                else_=len(CHEMICAL_LEVELS))
+    return list(session.scalars(select(HazardousChemical)
+                                .order_by(rank, HazardousChemical.name, HazardousChemical.id)))
+
+
+RULE_ORDERS = {kind: paging.Order.by(f"rules-{kind}", paging.Key(ScreeningRule.code, str),
+                                     paging.Key(ScreeningRule.id, int))
+               for kind in KIND_ORDER}
+# The catalogue level by level (prohibited, restricted, controlled), each by
+# name: one stretch per level, each an index range of ``ix_hazardous_chemical_level_name``.
+CATALOGUE_ORDER = paging.Order("catalogue", tuple(
+    paging.Segment(paging.Keyset(paging.Key(HazardousChemical.name, str),
+                                 paging.Key(HazardousChemical.id, int)),
+                   where=(HazardousChemical.level == level,))
+    for level in CHEMICAL_LEVELS))
+
+
+def _rule_kind(kind: str) -> str:
+    if kind not in KIND_ORDER:
+        raise ValidationError(f"Unknown table '{kind}'.", target=kind)
+    return kind
+
+
+def rule_page(session: Session, kind: str, *, cursor: str | None = None,
+              limit: int | None = None) -> paging.Page[ScreeningRule]:
+    """A page of the rules of one kind, by code (``ix_screening_rule_kind_code``)."""
+    query = select(ScreeningRule).where(ScreeningRule.kind == _rule_kind(kind))
+    return paging.fetch(session, query, RULE_ORDERS[kind], cursor=cursor, limit=limit)
+
+
+def catalogue_page(session: Session, *, cursor: str | None = None,
+                   limit: int | None = None) -> paging.Page[HazardousChemical]:
+    """A page of the catalogue: prohibited chemicals first, then restricted,
+    then controlled, each level by name."""
+    return paging.fetch(session, select(HazardousChemical), CATALOGUE_ORDER, cursor=cursor,
+                        limit=limit)
+
+
+def catalogue_size(session: Session) -> paging.Count:
+    """How many chemicals the catalogue lists (counted up to ``paging.COUNT_CAP``)."""
+    return paging.count_upto(session, select(HazardousChemical.id))
 
 
 def _require_admin(actor: User | None) -> None:
@@ -666,17 +717,28 @@ def _import_catalogue(session: Session, table: Table, *, replace_all: bool) -> I
     return ImportResult("catalogue", added, updated, removed or 0)
 
 
-def export_rows(session: Session, target: str) -> tuple[list[str], list[list[str]]]:
+EXPORT_BATCH = 500
+RULE_COLUMNS = ("code", "kind", "text", "check", "value", "verdict", "active", "source")
+CATALOGUE_COLUMNS = ("name", "cas", "level", "note")
+
+
+def export_rows(session: Session, target: str, *, batch: int = EXPORT_BATCH
+                ) -> tuple[list[str], Iterator[list[str]]]:
     """A table as an admin imports it (header, rows): the current content,
-    usable as the template of an import."""
+    usable as the template of an import. The rows are read ``batch`` at a
+    time as they are consumed, as plain values (not entities), so that the
+    reader may end its transaction between two batches."""
     if target == "catalogue":
-        return (["name", "cas", "level", "note"],
-                [[c.name, c.cas or "", c.level, c.note] for c in catalogue(session)])
-    if target not in KIND_ORDER:
-        raise ValidationError(f"Unknown table '{target}'.", target=target)
-    return (["code", "kind", "text", "check", "value", "verdict", "active", "source"],
-            [[r.code, r.kind, r.text, r.check, rule_value(r), r.verdict, "1" if r.active else "0",
-              r.source] for r in rules(session) if r.kind == target])
+        query = select(HazardousChemical.name, HazardousChemical.cas, HazardousChemical.level,
+                       HazardousChemical.note)
+        rows = paging.pages_of(session, query, CATALOGUE_ORDER, batch=batch, scalars=False)
+        return list(CATALOGUE_COLUMNS), ([c.name, c.cas or "", c.level, c.note] for c in rows)
+    query = select(ScreeningRule.code, ScreeningRule.kind, ScreeningRule.text, ScreeningRule.check,
+                   ScreeningRule.params, ScreeningRule.verdict, ScreeningRule.active,
+                   ScreeningRule.source).where(ScreeningRule.kind == _rule_kind(target))
+    rows = paging.pages_of(session, query, RULE_ORDERS[target], batch=batch, scalars=False)
+    return list(RULE_COLUMNS), ([r.code, r.kind, r.text, r.check, rule_value(r), r.verdict,
+                                 "1" if r.active else "0", r.source] for r in rows)
 
 
 # -- screening ---------------------------------------------------------------------------------

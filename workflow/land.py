@@ -32,18 +32,18 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from definitions import Definition
-from workflow import audit, notify, permissions, validate
+from workflow import audit, notify, paging, permissions, validate
 from workflow import operations as ops
 from workflow.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.machines import item_machine
@@ -52,6 +52,7 @@ from workflow.models import (
     Checkpoint,
     CreditRecord,
     InvestmentAgreement,
+    ItemTask,
     Parcel,
     ParcelEvaluation,
     ParcelIndicator,
@@ -1037,7 +1038,7 @@ def _idle_warnings(session: Session, project: Project, checkpoint: Checkpoint, t
     return lines
 
 
-# -- reading: the panel, the checkpoint list, the parcels and the zone's figures -------------
+# -- reading: the project's land panel ---------------------------------------------------------
 
 @dataclass(frozen=True)
 class ProjectLand:
@@ -1077,35 +1078,171 @@ def project_land(session: Session, project: Project, today: date) -> ProjectLand
                        idle_fee(agreement) if agreement else None)
 
 
-def all_parcels(session: Session) -> list[Parcel]:
-    return list(session.scalars(select(Parcel).order_by(Parcel.code)
-                                .options(selectinload(Parcel.indicators),
-                                         selectinload(Parcel.evaluations))))
+# -- the parcel register: parcels, evaluations and the projects on a parcel, a page at a time --
+
+PARCEL_ORDER = paging.Order.by("parcels", paging.Key(Parcel.code, str), paging.Key(Parcel.id, int))
+EVALUATION_ORDER = paging.Order.by(
+    "evaluations", paging.Key(RegionalEvaluation.kind, str),
+    paging.Key(RegionalEvaluation.done_on, date), paging.Key(RegionalEvaluation.id, int))
+PLACED_ORDER = paging.Order.by("placed", paging.Key(Project.code, str), paging.Key(Project.id, int))
+# The register shows the first projects beside each parcel; the parcel's own
+# page lists them all, a page at a time.
+SHOWN_PER_PARCEL = 5
+# Suggestions a form offers (the parcel to place a project on, the evaluation
+# to link to a parcel); any other one is typed by its code or reference.
+CHOICES = paging.MAX_LIMIT
 
 
-def all_evaluations(session: Session) -> list[RegionalEvaluation]:
-    return list(session.scalars(select(RegionalEvaluation).order_by(RegionalEvaluation.kind,
-                                                                    RegionalEvaluation.done_on)))
+@dataclass(frozen=True)
+class ParcelLine:
+    """A parcel of the register with the first projects standing on it."""
+
+    parcel: Parcel
+    projects: list[Project]
+    more: bool  # more projects stand on it than are shown
 
 
-def projects_on(session: Session) -> dict[int, list[Project]]:
-    """Projects by the parcel they stand on."""
-    placed: dict[int, list[Project]] = {}
-    for project in session.scalars(select(Project).where(Project.parcel_id.is_not(None))
-                                   .order_by(Project.code)):
-        placed.setdefault(project.parcel_id, []).append(project)
-    return placed
+def parcel_page(session: Session, *, cursor: str | None = None,
+                limit: int | None = None) -> paging.Page[ParcelLine]:
+    """A page of the parcel register by code (``uq_parcel_code``): each parcel
+    with its indicators, its evaluations and the first ``SHOWN_PER_PARCEL``
+    projects standing on it."""
+    page = paging.fetch(session, select(Parcel), PARCEL_ORDER, cursor=cursor, limit=limit,
+                        options=(selectinload(Parcel.indicators), selectinload(Parcel.evaluations)))
+    placed = _first_placed(session, [p.id for p in page.rows], SHOWN_PER_PARCEL + 1)
+    page.rows = [ParcelLine(p, placed.get(p.id, [])[:SHOWN_PER_PARCEL],
+                            len(placed.get(p.id, [])) > SHOWN_PER_PARCEL) for p in page.rows]
+    return page
 
 
-def open_checkpoints(session: Session, user: User) -> list[tuple[Checkpoint, Project]]:
-    """Open checkpoints (or rectifications) of the projects ``user`` may see,
-    earliest due first (``ix_checkpoint_open_due``)."""
-    rows = session.execute(
-        select(Checkpoint, Project).join(Project, Project.id == Checkpoint.project_id)
-        .where(Checkpoint.status.in_(("open", "rectifying")), Project.stage != "terminated")
-        .order_by(Checkpoint.due_on, Checkpoint.id)).all()
-    return [(c, p) for c, p in rows if permissions.can_view_project(user, p)]
+def _first_placed(session: Session, parcel_ids: list[int], n: int) -> dict[int, list[Project]]:
+    """The first ``n`` projects by code on each parcel of a page, in one
+    statement (``ix_project_parcel_code``)."""
+    if not parcel_ids:
+        return {}
+    rank = func.row_number().over(partition_by=Project.parcel_id,
+                                  order_by=(Project.code, Project.id)).label("rank")
+    ranked = select(Project, rank).where(Project.parcel_id.in_(parcel_ids)).subquery()
+    placed = aliased(Project, ranked)
+    found: dict[int, list[Project]] = {}
+    for project in session.scalars(select(placed).where(ranked.c.rank <= n)
+                                   .order_by(placed.parcel_id, placed.code, placed.id)):
+        found.setdefault(project.parcel_id, []).append(project)
+    return found
 
+
+def projects_on(session: Session, parcel_id: int, *, cursor: str | None = None,
+                limit: int | None = None) -> paging.Page[Project]:
+    """A page of the projects standing on a parcel, by project code
+    (``ix_project_parcel_code``)."""
+    return paging.fetch(session, select(Project).where(Project.parcel_id == parcel_id), PLACED_ORDER,
+                        cursor=cursor, limit=limit)
+
+
+def evaluation_page(session: Session, *, cursor: str | None = None,
+                    limit: int | None = None) -> paging.Page[RegionalEvaluation]:
+    """A page of the zone's regional evaluations by kind, oldest first
+    (``ix_regional_evaluation_kind_done``)."""
+    return paging.fetch(session, select(RegionalEvaluation), EVALUATION_ORDER, cursor=cursor,
+                        limit=limit)
+
+
+def parcel_choices(session: Session) -> list[Parcel]:
+    """Parcels no project stands on yet, by code: the suggestions of the form
+    that places a project (at most ``CHOICES``; any parcel can be typed)."""
+    taken = select(Project.id).where(Project.parcel_id == Parcel.id).exists()
+    return list(session.scalars(select(Parcel).where(~taken).order_by(Parcel.code, Parcel.id)
+                                .limit(CHOICES)))
+
+
+def evaluation_choices(session: Session, parcel_id: int, today: date) -> list[RegionalEvaluation]:
+    """Evaluations still valid on ``today`` that the parcel does not carry, in
+    the register's order: the suggestions of the form that links one (at most
+    ``CHOICES``; any evaluation can be typed by its reference)."""
+    carried = (select(ParcelEvaluation.id)
+               .where(ParcelEvaluation.parcel_id == parcel_id,
+                      ParcelEvaluation.evaluation_id == RegionalEvaluation.id).exists())
+    return list(session.scalars(
+        select(RegionalEvaluation).where(RegionalEvaluation.valid_until >= today, ~carried)
+        .order_by(*EVALUATION_ORDER.segments[0].keyset.ordering()).limit(CHOICES)))
+
+
+def _typed_key(value: Any, what: str, limit: int) -> str:
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise ValidationError(f"A {what} is required.", field=what)
+    if len(text) > limit or not text.isprintable():
+        raise ValidationError(f"That is not a {what} (at most {limit} printable characters).",
+                              field=what)
+    return text
+
+
+def parcel_id_of(session: Session, code: Any) -> int:
+    """The id of the parcel with ``code`` (as typed in a form)."""
+    code = _typed_key(code, "parcel code", 64)
+    found = session.scalar(select(Parcel.id).where(Parcel.code == code))
+    if found is None:
+        raise ValidationError(f"No parcel has the code '{code}'.", field="parcel code")
+    return found
+
+
+def evaluation_id_of(session: Session, reference: Any) -> int:
+    """The id of the regional evaluation with ``reference`` (文号, as typed)."""
+    reference = _typed_key(reference, "reference (文号)", 64)
+    found = session.scalar(select(RegionalEvaluation.id).where(RegionalEvaluation.reference == reference))
+    if found is None:
+        raise ValidationError(f"No regional evaluation has the reference '{reference}'.",
+                              field="reference")
+    return found
+
+
+# -- the open checkpoints --------------------------------------------------------------------
+
+OPEN_CHECKS = ("open", "rectifying")
+CHECKPOINT_ORDER = paging.Order.by("checkpoints", paging.Key(Checkpoint.due_on, date),
+                                   paging.Key(Checkpoint.id, int))
+
+
+def _is_open() -> ColumnElement[bool]:
+    """``status IN ('open', 'rectifying')`` with the states inlined, as the
+    partial index ``ix_checkpoint_open_due`` names them (SQLite uses a partial
+    index only for a query that repeats its condition)."""
+    return Checkpoint.status.in_(bindparam("open_checks", list(OPEN_CHECKS), expanding=True,
+                                           literal_execute=True, unique=True))
+
+
+def visible_projects(user: User) -> ColumnElement[bool]:
+    """``permissions.can_view_project`` as a condition on ``Project`` rows, so
+    that a list is filtered in the database, not after it was read."""
+    if not user.active:
+        return false()
+    if user.role in ("supervisor", "admin"):
+        return true()
+    if user.role == "enterprise":
+        return Project.enterprise_id == user.enterprise_id if user.enterprise_id is not None else false()
+    groups = Project.group_id.in_(sorted(permissions.group_ids(user)))
+    if user.role == "lead":
+        return or_(Project.lead_id == user.id, groups)
+    if user.role == "agent":
+        return or_(groups, select(ItemTask.id).where(ItemTask.project_id == Project.id,
+                                                     ItemTask.assignee_id == user.id).exists())
+    return false()
+
+
+def open_checkpoints(session: Session, user: User, *, cursor: str | None = None,
+                     limit: int | None = None) -> paging.Page[tuple[Checkpoint, Project]]:
+    """A page of the open checkpoints (or rectifications) of the live projects
+    ``user`` may see, earliest due first (``ix_checkpoint_open_due``); who may
+    see a project is part of the query."""
+    query = (select(Checkpoint, Project).join(Project, Project.id == Checkpoint.project_id)
+             .where(_is_open(), Project.stage != "terminated", visible_projects(user)))
+    page = paging.fetch(session, query, CHECKPOINT_ORDER, cursor=cursor, limit=limit,
+                        options=(joinedload(Project.enterprise),))
+    page.rows = [(row[0], row[1]) for row in page.rows]
+    return page
+
+
+# -- the zone's figures and the 亩均 table ------------------------------------------------------
 
 @dataclass(frozen=True)
 class FigureLine:
@@ -1143,40 +1280,80 @@ class ZoneFigures:
     passed: int
     rectifying: int
     breached: int
-    rows: list[FigureRow]
+
+
+VERDICTS = ("passed", "rectifying", "breached")
 
 
 def zone_figures(session: Session) -> ZoneFigures:
-    """The zone's standard-land figures and the 亩均论英雄 table: per project,
-    every committed indicator against the actual value of its latest decided
-    capacity review."""
-    count, total = session.execute(select(func.count(Parcel.id), func.sum(Parcel.area_mu))).one()
-    moved, moved_mu = session.execute(select(func.count(Parcel.id), func.sum(Parcel.area_mu))
-                                      .where(Parcel.transferred_on.is_not(None))).one()
-    capacity = {c.project_id: c for c in session.scalars(
-        select(Checkpoint).where(Checkpoint.kind == "capacity"))}
-    rows = []
-    for agreement, project in session.execute(
-            select(InvestmentAgreement, Project).join(Project, Project.id == InvestmentAgreement.project_id)
-            .order_by(Project.code)).all():
-        checkpoint = capacity.get(project.id)
-        reviews = ((checkpoint.result or {}).get("reviews") or []) if checkpoint else []
-        last = reviews[-1] if reviews else None
-        actual = {i["code"]: i for i in (last or {}).get("indicators", [])}
-        lines = {}
-        for code, spec in agreement.indicators.items():
-            got = actual.get(code)
-            lines[code] = FigureLine(code, spec.get("name", code), spec.get("unit", ""), spec["bound"],
-                                     Decimal(spec["value"]), Decimal(got["actual"]) if got else None,
-                                     got["met"] if got else None)
-        rows.append(FigureRow(project, agreement.parcel, agreement,
-                              checkpoint.status if checkpoint else "open",
-                              last["decided_on"] if last else None,
-                              checkpoint.rectify_by if checkpoint else None, lines))
-    status = [r.status for r in rows if r.reviewed_on]
-    return ZoneFigures(count or 0, moved or 0, _mu(total), _mu(moved_mu), len(rows),
-                       status.count("passed"), status.count("rectifying"), status.count("breached"), rows)
+    """The zone's standard-land headline figures, each counted in the
+    database: parcels and their 亩 by whether they were transferred (one
+    GROUP BY over the parcels), the investment agreements, and the decided
+    capacity reviews by verdict (``ix_checkpoint_kind_status``; a capacity
+    checkpoint is passed, rectifying or breached only once a review was
+    decided)."""
+    moved = Parcel.transferred_on.is_not(None)
+    land_rows = session.execute(select(moved, func.count(Parcel.id), func.sum(Parcel.area_mu))
+                                .group_by(moved)).all()
+    parcels = {bool(transferred): (count, _decimal(mu)) for transferred, count, mu in land_rows}
+    count_moved, mu_moved = parcels.get(True, (0, Decimal(0)))
+    count_kept, mu_kept = parcels.get(False, (0, Decimal(0)))
+    agreements = session.scalar(select(func.count(InvestmentAgreement.id))) or 0
+    verdicts = dict(session.execute(
+        select(Checkpoint.status, func.count(Checkpoint.id))
+        .where(Checkpoint.kind == "capacity", Checkpoint.status.in_(VERDICTS))
+        .group_by(Checkpoint.status)).all())
+    return ZoneFigures(count_moved + count_kept, count_moved, rounded(mu_moved + mu_kept),
+                       rounded(mu_moved), agreements, verdicts.get("passed", 0),
+                       verdicts.get("rectifying", 0), verdicts.get("breached", 0))
 
 
-def _mu(value: Any) -> Decimal:
-    return rounded(Decimal(str(value))) if value is not None else Decimal("0.00")
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+FIGURE_ORDER = paging.Order.by("land-figures", paging.Key(Project.code, str),
+                               paging.Key(Project.id, int))
+FIGURE_OPTIONS = (joinedload(InvestmentAgreement.parcel), joinedload(Project.enterprise))
+
+
+def _figure_query():
+    capacity = and_(Checkpoint.project_id == Project.id, Checkpoint.kind == "capacity")
+    return (select(InvestmentAgreement, Project, Checkpoint)
+            .join(Project, Project.id == InvestmentAgreement.project_id)
+            .outerjoin(Checkpoint, capacity))
+
+
+def figure_page(session: Session, *, cursor: str | None = None,
+                limit: int | None = None) -> paging.Page[FigureRow]:
+    """A page of the 亩均论英雄 table by project code (``uq_project_code``):
+    per project with an agreement, every committed indicator against the
+    actual value of its latest decided capacity review."""
+    page = paging.fetch(session, _figure_query(), FIGURE_ORDER, cursor=cursor, limit=limit,
+                        options=FIGURE_OPTIONS)
+    page.rows = [_figure_row(row[0], row[1], row[2]) for row in page.rows]
+    return page
+
+
+def figure_rows(session: Session, *, batch: int = 500) -> Iterator[FigureRow]:
+    """Every row of the 亩均 table, by project code, read ``batch`` rows at a
+    time (the export)."""
+    for row in paging.pages_of(session, _figure_query(), FIGURE_ORDER, batch=batch,
+                               options=FIGURE_OPTIONS):
+        yield _figure_row(row[0], row[1], row[2])
+
+
+def _figure_row(agreement: InvestmentAgreement, project: Project,
+                checkpoint: Checkpoint | None) -> FigureRow:
+    reviews = ((checkpoint.result or {}).get("reviews") or []) if checkpoint else []
+    last = reviews[-1] if reviews else None
+    actual = {i["code"]: i for i in (last or {}).get("indicators", [])}
+    lines = {}
+    for code, spec in agreement.indicators.items():
+        got = actual.get(code)
+        lines[code] = FigureLine(code, spec.get("name", code), spec.get("unit", ""), spec["bound"],
+                                 Decimal(spec["value"]), Decimal(got["actual"]) if got else None,
+                                 got["met"] if got else None)
+    return FigureRow(project, agreement.parcel, agreement, checkpoint.status if checkpoint else "open",
+                     last["decided_on"] if last else None,
+                     checkpoint.rectify_by if checkpoint else None, lines)

@@ -170,6 +170,9 @@ class Project(Base):
         # A lead handler's projects by code (the desk), the intention ledger
         # and the pipeline's steps: a stage's projects, largest investment first.
         Index("ix_project_lead_code", "lead_id", "code", "id"),
+        # The projects standing on a parcel, by code (the parcel register and
+        # the parcel's page); also serves the parcel foreign key.
+        Index("ix_project_parcel_code", "parcel_id", "code", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -180,7 +183,7 @@ class Project(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"), index=True)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     parcel: Mapped[str | None] = mapped_column(String(64))  # label shown before a Parcel row exists
-    parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcel.id"), index=True)
+    parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcel.id"))
     # 意向项目台账: why the enterprise hesitates and what it asks for (latest).
     hesitation: Mapped[str | None] = mapped_column(Text)
     asks: Mapped[str | None] = mapped_column(Text)
@@ -726,6 +729,8 @@ class RegionalEvaluation(Base):
     of the definition (mineral_overlay, regional_eia, ...)."""
 
     __tablename__ = "regional_evaluation"
+    # The register's list of evaluations: by kind, then the oldest first.
+    __table_args__ = (Index("ix_regional_evaluation_kind_done", "kind", "done_on", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. 左开评〔2025〕3号
@@ -815,9 +820,12 @@ class Checkpoint(Base):
         UniqueConstraint("project_id", "kind"),
         CheckConstraint(_in("kind", CHECKPOINT_KINDS), name="kind_known"),
         CheckConstraint(_in("status", CHECKPOINT_STATES), name="status_known"),
-        Index("ix_checkpoint_open_due", "due_on",
+        # The open checkpoints, earliest due first (the checkpoint list, the sweep).
+        Index("ix_checkpoint_open_due", "due_on", "id",
               postgresql_where=text("status IN ('open', 'rectifying')"),
               sqlite_where=text("status IN ('open', 'rectifying')")),
+        # The zone's capacity verdicts counted by status (亩均 figures).
+        Index("ix_checkpoint_kind_status", "kind", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -878,7 +886,9 @@ class ScreeningRule(Base):
 
     __tablename__ = "screening_rule"
     __table_args__ = (UniqueConstraint("code"),
-                      CheckConstraint(_in("kind", RULE_KINDS), name="kind_known"))
+                      CheckConstraint(_in("kind", RULE_KINDS), name="kind_known"),
+                      # One table of rules per kind, by code.
+                      Index("ix_screening_rule_kind_code", "kind", "code", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64))
@@ -897,7 +907,9 @@ class HazardousChemical(Base):
 
     __tablename__ = "hazardous_chemical"
     __table_args__ = (UniqueConstraint("name"),
-                      CheckConstraint(_in("level", CHEMICAL_LEVELS), name="level_known"))
+                      CheckConstraint(_in("level", CHEMICAL_LEVELS), name="level_known"),
+                      # The catalogue level by level (prohibited first), by name.
+                      Index("ix_hazardous_chemical_level_name", "level", "name", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

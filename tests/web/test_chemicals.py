@@ -3,11 +3,15 @@ the screening of a project, through Flask's test client."""
 
 from __future__ import annotations
 
+import csv
 import io
+import re
+import sqlite3
+from html import unescape
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from tests import factories as f
 from tests.web.conftest import password_hash
@@ -237,3 +241,116 @@ def test_a_lead_marks_an_intention_as_chemical(as_user, world, db, clock):
                            data={"csrf_token": token, "is_chemical": "1"})
     assert response.status_code == 302
     assert client.post(f"/projects/{project.code}/convert", data={"csrf_token": token}).status_code == 409
+
+
+# -- the tables a page at a time, the CSV streamed ---------------------------------------------------
+
+def names_of(html):
+    return re.findall(r'<tr data-chemical="([^"]+)"', html)
+
+
+def next_link(html, param):
+    nav = re.search(rf'<nav class="pager"[^>]*data-pager="{param}">(.*?)</nav>', html, re.S)
+    link = nav and re.search(r'rel="next" href="([^"]+)"', nav.group(1))
+    return unescape(link.group(1)) if link else None
+
+
+def bulk_catalogue(db, n):
+    levels = ("prohibited", "restricted", "controlled")
+    db.execute(insert(HazardousChemical), [
+        {"name": f"测试化学品{i:04d}", "cas": None, "level": levels[i % 3], "note": f"备注,{i}\"引号\"",
+         "example": False} for i in range(n)])
+    db.commit()
+
+
+def test_each_table_pages_with_its_own_cursor(as_user, chem):
+    client, _ = as_user("sup")
+    first = client.get("/chemicals/rules?limit=2").get_data(as_text=True)
+    assert re.findall(r'data-rule="(SX-\d)"', first) == ["SX-1", "SX-2"]
+    admission = re.findall(r'data-rule="(ADM-[^"]+)"', first)
+    catalogue = names_of(first)
+    assert len(admission) == 2 and len(catalogue) == 2
+    assert "共 14 种" in first
+    second = client.get(next_link(first, "provincial")).get_data(as_text=True)
+    assert re.findall(r'data-rule="(SX-\d)"', second) == ["SX-3", "SX-4"]
+    assert re.findall(r'data-rule="(ADM-[^"]+)"', second) == admission and names_of(second) == catalogue
+    assert "provincial=" in next_link(second, "catalogue")  # paging one table keeps the others' place
+    assert next_link(second, "provincial") is None
+
+
+@pytest.mark.parametrize("query", ["provincial=bad", "admission=%00", "prohibited_type=x" * 3,
+                                   "catalogue=eyJ4IjoxfQ", "limit=0", "limit=201", "limit=abc"])
+def test_bad_page_arguments_of_the_tables_answer_400(as_user, chem, query):
+    client, _ = as_user("chemlead")
+    assert client.get(f"/chemicals/rules?{query}").status_code == 400
+
+
+def test_a_cursor_of_one_table_is_refused_by_another(as_user, chem):
+    client, _ = as_user("admin")
+    link = next_link(client.get("/chemicals/rules?limit=1").get_data(as_text=True), "admission")
+    cursor = re.search(r"admission=([^&]+)", link).group(1)
+    assert client.get(f"/chemicals/rules?prohibited_type={cursor}").status_code == 400
+    assert client.get(f"/chemicals/rules?catalogue={cursor}").status_code == 400
+
+
+def test_the_catalogue_csv_streams_the_rows_of_the_pages_and_imports_back_unchanged(as_user, chem, db):
+    bulk_catalogue(db, 1100)  # more than two batches of the export
+    client, token = as_user("admin")
+    response = client.get("/chemicals/export/catalogue.csv")
+    assert response.status_code == 200 and response.is_streamed
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="chemicals-catalogue.csv"'
+    data = response.data
+    assert data.startswith("\ufeffname,cas,level,note\r\n".encode())
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["name", "cas", "level", "note"] and len(rows) == 1 + 14 + 1100
+    assert ["测试化学品0004", "", "restricted", '备注,4"引号"'] in rows
+
+    shown, url = [], "/chemicals/rules?limit=200"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        shown += [unescape(n) for n in names_of(html)]
+        url = next_link(html, "catalogue")
+    assert [r[0] for r in rows[1:]] == shown
+
+    before = {tuple(r) for r in rows[1:]}
+    response = client.post("/chemicals/import", data={
+        "csrf_token": token, "target": "catalogue", "file": (io.BytesIO(data), "目录.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    after = {(c.name, c.cas or "", c.level, c.note) for c in now_in_db(db, HazardousChemical)}
+    assert after == before
+
+
+def test_the_admission_rules_export_imports_back_unchanged(as_user, chem, db):
+    client, token = as_user("admin")
+    data = client.get("/chemicals/export/admission.csv").data
+    before = {(r.code, r.text, r.check, chemicals.rule_value(r), r.verdict, r.active)
+              for r in now_in_db(db, ScreeningRule, ScreeningRule.kind == "admission")}
+    response = client.post("/chemicals/import", data={
+        "csrf_token": token, "target": "admission", "file": (io.BytesIO(data), "rules.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    after = {(r.code, r.text, r.check, chemicals.rule_value(r), r.verdict, r.active)
+             for r in now_in_db(db, ScreeningRule, ScreeningRule.kind == "admission")}
+    assert after == before and len(after) == 5
+    assert client.get("/chemicals/export/users.csv").status_code == 400
+
+
+def test_a_slow_download_holds_no_database_lock(as_user, chem, db, app):
+    bulk_catalogue(db, 1100)
+    client, _ = as_user("admin")
+    response = client.get("/chemicals/export/catalogue.csv", buffered=False)
+    chunks = response.iter_encoded()
+    received = next(chunks) + next(chunks)  # the header, then the first batch of rows
+    assert received.count(b"\r\n") == 1 + chemicals.EXPORT_BATCH
+    # Meanwhile another writer gets the database at once (SQLite: BEGIN IMMEDIATE).
+    other = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"), timeout=0.2,
+                            isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("UPDATE hazardous_chemical SET note = 'changed' WHERE name = '光气'")
+    other.execute("COMMIT")
+    other.close()
+    received += b"".join(chunks)
+    response.close()
+    assert received.count(b"\r\n") == 1 + 14 + 1100

@@ -4,14 +4,18 @@ the 达产复核 forms, the checkpoint list and the zone's 亩均 figures."""
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
+from tests import factories as f
 from tests.factories import at
 from tests.test_land import walk_to
+from tests.web.conftest import password_hash
 from workflow import land
 from workflow.models import (
     Checkpoint,
@@ -305,3 +309,174 @@ def test_an_admin_links_evaluations_and_removes_an_indicator(as_user, db, parcel
     lead, token = as_user("lead")
     assert lead.post(f"/land/parcels/{parcel.id}/indicators/tax_per_mu/delete",
                      data={"csrf_token": token}).status_code == 403
+
+
+# -- the lists, a page at a time -------------------------------------------------------------------
+
+def rows_of(html, attribute):
+    return re.findall(rf'<tr {attribute}="([^"]+)"', html)
+
+
+def next_link(html, param="cursor"):
+    """The URL of the next page of the list paged by ``param`` (None on its last page)."""
+    nav = re.search(rf'<nav class="pager"[^>]*data-pager="{param}">(.*?)</nav>', html, re.S)
+    link = nav and re.search(r'rel="next" href="([^"]+)"', nav.group(1))
+    return unescape(link.group(1)) if link else None
+
+
+def walk(client, url, attribute, param="cursor"):
+    """Every page of a list from ``url`` on: the rows of each page."""
+    pages = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
+        pages.append(rows_of(html, attribute))
+        url = next_link(html, param)
+    return pages
+
+
+def more_parcels(db, *codes):
+    db.execute(insert(Parcel), [{"code": c, "name": f"{c}地块", "area_mu": Decimal("20")} for c in codes])
+    db.commit()
+
+
+def on_parcel(db, world, parcel, n, clock):
+    made = []
+    for _ in range(n):
+        project = f.project(db, clock.moment, company=world["project"].enterprise,
+                            lead=world["users"]["lead"], mandate=False)
+        project.parcel_id = parcel.id
+        made.append(project.code)
+    db.commit()
+    return sorted(made)
+
+
+def test_the_register_pages_parcels_and_evaluations_each_with_its_own_cursor(as_user, db, parcel):
+    more_parcels(db, "ZY2026-05", "ZY2026-02", "ZY2026-04", "ZY2026-03")
+    for n in range(3):
+        land.save_evaluation(db, actor=None, now=NOW, reference=f"左开区评〔2026〕{n}号", kind="flood",
+                             title="洪水影响区域评价", done_on=f"2025-0{n + 1}-01", valid_until="2028-01-01")
+    db.commit()
+    client, _ = as_user("sup")
+    first = client.get("/land/parcels?limit=2").get_data(as_text=True)
+    assert rows_of(first, "data-parcel") == ["ZY2026-01", "ZY2026-02"]
+    evaluations = rows_of(first, "data-evaluation")
+    assert len(evaluations) == 2 and next_link(first, "evaluations")
+    second = client.get(next_link(first, "parcels")).get_data(as_text=True)
+    assert rows_of(second, "data-parcel") == ["ZY2026-03", "ZY2026-04"]
+    assert rows_of(second, "data-evaluation") == evaluations  # the other list stays where it was
+    assert "parcels=" in next_link(second, "evaluations") and 'data-page="first"' in second
+    assert walk(client, "/land/parcels?limit=2", "data-parcel", "parcels") == [
+        ["ZY2026-01", "ZY2026-02"], ["ZY2026-03", "ZY2026-04"], ["ZY2026-05"]]
+    assert sum(walk(client, "/land/parcels?limit=2", "data-evaluation", "evaluations"), []) == [
+        "左开区评〔2026〕0号", "左开区评〔2026〕1号", "左开区评〔2026〕2号", "左开区评〔2025〕2号",
+        "左开区评〔2023〕5号"]  # by kind (flood, geo_hazard, seismic), then date
+
+
+@pytest.mark.parametrize("url", [
+    "/land/parcels?parcels=garbage", "/land/parcels?evaluations=%00", "/land/parcels?limit=0",
+    "/land/parcels?limit=201", "/land/parcels?limit=x", "/land/parcels/{id}?cursor=bad",
+    "/land/parcels/{id}?limit=-1", "/land/checkpoints?cursor=bad", "/land/checkpoints?limit=9999",
+    "/land/figures?cursor=bad", "/land/figures?limit=0",
+])
+def test_bad_page_arguments_answer_400(as_user, parcel, url):
+    client, _ = as_user("lead")
+    response = client.get(url.format(id=parcel.id))
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "not valid for the list" in text or "1 to 200" in text or "between 1 and 200" in text
+
+
+def test_a_cursor_of_one_list_is_refused_by_another(as_user, db, parcel):
+    more_parcels(db, "ZY2026-02")
+    client, _ = as_user("admin")
+    cursor = re.search(r"parcels=([^&\"]+)", next_link(client.get("/land/parcels?limit=1")
+                                                      .get_data(as_text=True), "parcels")).group(1)
+    assert client.get(f"/land/parcels?evaluations={cursor}").status_code == 400
+    assert client.get(f"/land/checkpoints?cursor={cursor}").status_code == 400
+
+
+def test_a_parcels_page_lists_its_projects_a_page_at_a_time(as_user, db, world, parcel, clock):
+    codes = on_parcel(db, world, parcel, land.SHOWN_PER_PARCEL + 2, clock)
+    client, _ = as_user("lead")
+    html = client.get(f"/land/parcels/{parcel.id}?limit=3").get_data(as_text=True)
+    shown = re.findall(r'<a href="[^"]+" data-project="([^"]+)"', html)
+    assert shown == codes[:3]
+    rest = client.get(next_link(html)).get_data(as_text=True)
+    assert re.findall(r'<a href="[^"]+" data-project="([^"]+)"', rest) == codes[3:6]
+    register = client.get("/land/parcels").get_data(as_text=True)
+    assert f'data-more="{parcel.code}"' in register
+    for code in codes[:land.SHOWN_PER_PARCEL]:
+        assert code in register
+    assert codes[-1] not in register
+
+
+def test_checkpoints_page_and_a_lead_of_another_group_sees_none(as_user, db, world, parcel):
+    with_agreement(db, world, parcel)
+    client, _ = as_user("lead")
+    pages = walk(client, "/land/checkpoints?limit=3", "data-checkpoint")
+    assert pages == [["start", "completion", "production"], ["capacity"]]  # by due date
+    outsider = f.user(db, "lead_food", "lead", groups=("food",))
+    outsider.password_hash = password_hash()
+    db.commit()
+    client, _ = as_user("lead_food")
+    html = client.get("/land/checkpoints").get_data(as_text=True)
+    assert 'data-project="P-ACME-1"' not in html and "暂无" in html
+
+
+def test_the_figures_table_pages_and_the_export_holds_the_same_rows(as_user, db, world, parcel, clock):
+    lead = world["users"]["lead"]
+    codes = []
+    for _ in range(4):
+        project = f.project(db, clock.moment, company=world["project"].enterprise, lead=lead)
+        land.assign_parcel(db, project.id, parcel.id, actor=lead, now=NOW)
+        land.record_agreement(db, project.id, actor=lead, now=NOW, signed_on="2026-03-02",
+                              start_by="2026-06-30", complete_by="2027-06-30", produce_by="2027-09-30",
+                              capacity_by="2029-06-30")
+        codes.append(project.code)
+    db.commit()
+    client, _ = as_user("sup")
+    pages = walk(client, "/land/figures?limit=3", "data-project")
+    assert pages == [sorted(codes)[:3], sorted(codes)[3:]]
+    html = client.get("/land/figures?limit=3").get_data(as_text=True)
+    assert 'data-kpi="agreements">4<' in html and 'data-kpi="parcels">1<' in html
+    sheet = load_workbook(io.BytesIO(client.get("/land/figures.xlsx").data)).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == sum(pages, [])
+
+
+def test_a_project_is_placed_on_a_parcel_typed_by_its_code(as_user, db, world, parcel):
+    client, token = as_user("lead")
+    page = client.get("/projects/P-ACME-1").get_data(as_text=True)
+    assert '<option value="ZY2026-01">' in page  # a vacant parcel is suggested
+    for code in ("ZY-NOPE", "ZY\x01", "Z" * 65, ""):
+        response = client.post("/projects/P-ACME-1/land/parcel",
+                               data={"csrf_token": token, "parcel_code": code})
+        assert response.status_code == 400, code
+    assert read(db, select(Project.parcel_id).where(Project.code == "P-ACME-1")) is None
+    response = client.post("/projects/P-ACME-1/land/parcel",
+                           data={"csrf_token": token, "parcel_code": " ZY2026-01 "})
+    assert response.status_code == 302
+    assert read(db, select(Project.parcel_id).where(Project.code == "P-ACME-1")) == parcel.id
+    agent, token = as_user("alice")
+    response = agent.post("/projects/P-OTHER-1/land/parcel",
+                          data={"csrf_token": token, "parcel_code": "ZY-NOPE"})
+    assert response.status_code == 403  # who may place it is checked before the code is looked up
+
+
+def test_an_evaluation_is_linked_by_its_reference(as_user, db, parcel):
+    land.save_evaluation(db, actor=None, now=NOW, reference="左开区评〔2026〕8号", kind="flood",
+                         title="洪水影响区域评价", done_on="2025-05-01", valid_until="2028-04-30")
+    db.commit()
+    client, token = as_user("admin")
+    page = client.get(f"/land/parcels/{parcel.id}").get_data(as_text=True)
+    assert '<option value="左开区评〔2026〕8号">' in page  # valid and not yet linked
+    assert '<option value="左开区评〔2025〕2号">' not in page  # linked already
+    response = client.post(f"/land/parcels/{parcel.id}/evaluations",
+                           data={"csrf_token": token, "reference": "左开区评〔1999〕1号"})
+    assert response.status_code == 400
+    response = client.post(f"/land/parcels/{parcel.id}/evaluations",
+                           data={"csrf_token": token, "reference": "左开区评〔2026〕8号"})
+    assert response.status_code == 302
+    page = client.get(f"/land/parcels/{parcel.id}").get_data(as_text=True)
+    assert 'data-evaluation="左开区评〔2026〕8号"' in page
