@@ -16,6 +16,8 @@ from datetime import date
 
 from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from web.access import me, project_or_404, task_or_404
 from web.actions import run_action
@@ -70,6 +72,9 @@ def inbox():
 @bp.get("/projects/<code>")
 def project(code: str):
     project = project_or_404(code)
+    # Every task's group and assignee in one statement, not one per task.
+    db().scalars(select(ItemTask).where(ItemTask.project_id == project.id)
+                 .options(joinedload(ItemTask.group), joinedload(ItemTask.assignee))).all()
     return jsonify(project_json(project, zone_today(now())))
 
 

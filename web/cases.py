@@ -1,22 +1,23 @@
 """The project file (一项目一档) for staff: every item with its state and light,
-lifecycle steps for the lead side, comments, files and the audit trail."""
+lifecycle steps for the lead side, comments, files and the audit trail, each
+list a page of its own (``workflow.history``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
 
 from web import labels, uploads
 from web.access import local_target, me, project_or_404
 from web.db import db
+from web.paging import limit_arg, page_args
 from web.present import task_rows
 from web.security import now
-from workflow import audit, lights, permissions
+from workflow import audit, history, lights, permissions
 from workflow import operations as ops
-from workflow.errors import WorkflowError
-from workflow.models import Attachment, AuditEvent, Comment, Project
+from workflow.errors import ValidationError, WorkflowError
+from workflow.models import Attachment, Project
 
 bp = Blueprint("cases", __name__)
 
@@ -35,6 +36,8 @@ LIFECYCLE = {
 @bp.route("/projects/<code>")
 @login_required
 def project(code: str):
+    """The project file; its comments and files are pages of their own
+    (cursors ``comments`` and ``files``), newest first."""
     project = project_or_404(code)
     if me().role == "enterprise":
         return redirect(url_for("portal.project", code=code))
@@ -43,28 +46,65 @@ def project(code: str):
     order = list(definition.items)
     rows = sorted(task_rows(project.tasks, today), key=lambda r: order.index(r.task.item_code)
                   if r.task.item_code in order else len(order))
-    session = db()
+    session, limit = db(), limit_arg()
     return render_template(
         "project.html", project=project, rows=rows, definition=definition, today=today,
         project_light=lights.worst([r.light for r in rows]),
         can_manage=permissions.can_manage_project(me(), project),
-        comments=session.scalars(select(Comment).where(Comment.project_id == project.id)
-                                 .order_by(Comment.id)).all(),
-        files=session.scalars(select(Attachment).where(Attachment.project_id == project.id)
-                              .order_by(Attachment.id)).all(),
+        comments=history.project_comments(session, project, cursor=page_args("comments")[0],
+                                          limit=limit),
+        files=history.project_files(session, project, cursor=page_args("files")[0], limit=limit),
         labels=labels)
 
 
 @bp.route("/projects/<code>/audit")
 @login_required
 def audit_trail(code: str):
+    """A page of the project's audit chain (newest first, or oldest first;
+    one task's events with ``task``). Each view checks the events it shows,
+    their links to their neighbours and the chain's head (``verify_shown``);
+    ``verify=all`` walks the whole chain (``audit.verify``)."""
     project = project_or_404(code)
     if me().role == "enterprise":
         abort(404)
-    events = db().scalars(select(AuditEvent).where(AuditEvent.project_id == project.id)
-                          .order_by(AuditEvent.seq)).all()
-    findings = audit.verify(db(), [project.code])
-    return render_template("audit.html", project=project, events=events, findings=findings)
+    task = history.task_of(project, request.args.get("task"))
+    order = history.audit_order(request.args.get("order"))
+    whole = _verify_arg(request.args.get("verify"))
+    cursor, limit = page_args()
+    page = history.audit_page(db(), project, task=task, order=order, cursor=cursor, limit=limit)
+    findings = (audit.verify(db(), [project.code]) if whole
+                else audit.verify_shown(db(), project, [e.seq for e in page]))
+    return render_template(
+        "audit.html", project=project, page=page, findings=findings, whole=whole, order=order,
+        task=task, task_name=_item_name(project, task), labels=labels,
+        verify_url=_with_args(verify="all"), order_urls={
+            o: _with_args(order=None if o == "newest" else o, cursor=None, verify=None)
+            for o in history.AUDIT_ORDERS},
+        all_tasks_url=_with_args(task=None, cursor=None))
+
+
+def _verify_arg(value: str | None) -> bool:
+    value = (value or "").strip()
+    if value not in ("", "all"):
+        raise ValidationError("'verify' is 'all' (check the whole chain) or empty.", field="verify")
+    return value == "all"
+
+
+def _item_name(project, task) -> str | None:
+    if task is None:
+        return None
+    item = ops.definition_for(project).items.get(task.item_code)
+    return labels.name_of(item) if item else task.item_code
+
+
+def _with_args(**changes) -> str:
+    """This page's URL with some arguments set (or removed: ``None``)."""
+    args = request.args.to_dict(flat=False)
+    for name, value in changes.items():
+        args.pop(name, None)
+        if value is not None:
+            args[name] = [value]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
 @bp.route("/projects/<code>/lifecycle/<action>", methods=["POST"])

@@ -11,11 +11,10 @@ from web import labels
 from web.access import local_target, me, roles_required, task_or_404
 from web.actions import run_action
 from web.db import db
-from web.paging import page_args
+from web.paging import limit_arg, page_args
 from web.present import item_choices, task_row, task_rows
 from web.security import now
-from workflow import queries, supervision
-from workflow.models import Attachment, AuditEvent, Comment, ExtensionRequest, MaterialRequest
+from workflow import history, queries, supervision
 from workflow.operations import available_actions, definition_for, zone_today
 
 bp = Blueprint("inbox", __name__)
@@ -48,22 +47,27 @@ def index():
 @bp.route("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int):
+    """The task's file and the actions its state allows. Its comments,
+    materials requests, extension requests and files are pages of their own,
+    newest first; its history shows the latest events (the audit page,
+    filtered to the task, has them all)."""
     task = task_or_404(task_id)
     if me().role == "enterprise":
         return redirect(url_for("portal.project", code=task.project.code))
     today = zone_today(now())
     definition = definition_for(task.project)
-    session = db()
+    session, limit = db(), limit_arg()
     return render_template(
         "task.html", row=task_row(task, today), item=definition.items[task.item_code],
         definition=definition, actions=available_actions(task, me()), today=today,
-        comments=session.query(Comment).filter_by(task_id=task.id).order_by(Comment.id).all(),
-        requests=session.query(MaterialRequest).filter_by(task_id=task.id)
-        .order_by(MaterialRequest.id.desc()).all(),
-        extensions=session.query(ExtensionRequest).filter_by(task_id=task.id)
-        .order_by(ExtensionRequest.id.desc()).all(),
-        events=session.query(AuditEvent).filter_by(task_id=task.id).order_by(AuditEvent.seq).all(),
-        files=session.query(Attachment).filter_by(task_id=task.id).order_by(Attachment.id).all(),
+        comments=history.task_comments(session, task, cursor=page_args("comments")[0],
+                                       limit=limit),
+        requests=history.task_material_requests(session, task, cursor=page_args("requests")[0],
+                                                limit=limit),
+        extensions=history.task_extensions(session, task, cursor=page_args("extensions")[0],
+                                           limit=limit),
+        events=history.task_history(session, task),
+        files=history.task_files(session, task, cursor=page_args("files")[0], limit=limit),
         members=_group_agents(task), labels=labels)
 
 

@@ -33,6 +33,7 @@ from web import labels, uploads
 from web.access import me, project_or_404, roles_required
 from web.actions import run_action
 from web.db import db
+from web.paging import limit_arg, page_args
 from web.portal_graph import dependency_graph, progress_bar
 from web.present import task_rows
 from web.security import now
@@ -60,27 +61,36 @@ def _no_store(response):
 @bp.route("/portal")
 @roles_required("enterprise")
 def index():
+    """A page of the enterprise's projects, newest first, with their open
+    requests counted for the page in one statement."""
     today = ops.zone_today(now())
-    projects = queries.enterprise_projects(db(), me())
-    counts = queries.open_request_counts(db(), [p.id for p in projects])
-    return render_template("portal.html", cards=[_card(p, today) for p in projects],
+    cursor, limit = page_args()
+    page = queries.enterprise_projects(db(), me(), cursor=cursor, limit=limit)
+    counts = queries.open_request_counts(db(), [p.id for p in page])
+    return render_template("portal.html", page=page, cards=[_card(p, today) for p in page],
                            counts=counts, notices=_notifications(), today=today)
 
 
 @bp.route("/portal/projects/<code>")
 @roles_required("enterprise")
 def project(code: str):
+    """The project file for its enterprise; its open requests, its files and
+    its timeline are pages of their own (cursors ``requests``, ``files``,
+    ``timeline``)."""
     project = project_or_404(code)
     today = ops.zone_today(now())
     definition = ops.definition_for(project)
     rows = _ordered_rows(project, today)
-    by_task = {r.task.id: r for r in rows}
-    files = queries.enterprise_files(db(), project)
+    limit = limit_arg()
+    requests = queries.open_requests(db(), project, cursor=page_args("requests")[0], limit=limit)
     return render_template(
         "portal_project.html", card=_card(project, today, rows), rows=rows, today=today,
-        graph=dependency_graph(definition, rows, today), files=files, by_task=by_task,
-        requests=queries.open_requests(db(), project),
-        timeline=queries.public_timeline(db(), project))
+        graph=dependency_graph(definition, rows, today), by_task={r.task.id: r for r in rows},
+        requests=requests, request_files=queries.request_files(db(), project, requests),
+        per_request=queries.FILES_PER_REQUEST,
+        files=queries.enterprise_files(db(), project, cursor=page_args("files")[0], limit=limit),
+        timeline=queries.public_timeline(db(), project, cursor=page_args("timeline")[0],
+                                         limit=limit))
 
 
 @bp.route("/portal/projects/<code>/requests/<int:request_id>/files", methods=["POST"])

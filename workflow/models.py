@@ -173,12 +173,14 @@ class Project(Base):
         # The projects standing on a parcel, by code (the parcel register and
         # the parcel's page); also serves the parcel foreign key.
         Index("ix_project_parcel_code", "parcel_id", "code", "id"),
+        # The enterprise portal: an enterprise's projects, newest first.
+        Index("ix_project_enterprise_created", "enterprise_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)  # 项目代码
     name: Mapped[str] = mapped_column(String(200))
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
     industry: Mapped[str] = mapped_column(String(64))
     group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"), index=True)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -298,9 +300,17 @@ class MaterialRequest(Base):
     """一次性告知: one written notice listing everything missing, with a deadline."""
 
     __tablename__ = "material_request"
+    __table_args__ = (
+        # A task's requests, newest first (the task page).
+        Index("ix_material_request_task_id_id", "task_id", "id"),
+        # A project's open requests by deadline (the portal), through its tasks.
+        Index("ix_material_request_open_task", "task_id", "deadline", "id",
+              postgresql_where=text("fulfilled_at IS NULL"),
+              sqlite_where=text("fulfilled_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"))
     items: Mapped[dict[str, Any]]  # {"materials": [{"code":..., "name":..., "note":...}]}
     note: Mapped[str] = mapped_column(Text, default="")
     deadline: Mapped[date] = mapped_column(Date)
@@ -318,10 +328,12 @@ class ExtensionRequest(Base):
         # The desk's requests waiting for a decision, oldest first.
         Index("ix_extension_request_pending", "requested_at", "id",
               postgresql_where=text("decided_at IS NULL"), sqlite_where=text("decided_at IS NULL")),
+        # A task's requests, newest first (the task page).
+        Index("ix_extension_request_task_id_id", "task_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"))
     days: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -334,10 +346,15 @@ class ExtensionRequest(Base):
 
 class Comment(Base):
     __tablename__ = "comment"
+    __table_args__ = (
+        # A project's and a task's comments, newest first (their pages).
+        Index("ix_comment_project_id_id", "project_id", "id"),
+        Index("ix_comment_task_id_id", "task_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     body: Mapped[str] = mapped_column(Text)
     public: Mapped[bool] = mapped_column(Boolean, default=False)  # visible to the enterprise
@@ -350,10 +367,15 @@ class Attachment(Base):
     """Metadata of an uploaded file; the bytes live under ``storage_name``."""
 
     __tablename__ = "attachment"
+    __table_args__ = (
+        # A project's and a task's files, newest first (their pages).
+        Index("ix_attachment_project_id_id", "project_id", "id"),
+        Index("ix_attachment_task_id_id", "task_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     original_name: Mapped[str] = mapped_column(String(255))
     storage_name: Mapped[str] = mapped_column(String(80), unique=True)
@@ -369,7 +391,15 @@ class AuditEvent(Base):
     the chain that ``workflow.audit.verify`` walks."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (UniqueConstraint("project_id", "seq"),)
+    __table_args__ = (
+        # The project's chain in order (the audit page, either way, and the verifier).
+        UniqueConstraint("project_id", "seq"),
+        # A task's history (the task page, the audit page filtered to a task).
+        Index("ix_audit_event_task_id_seq", "task_id", "seq"),
+        # The enterprise's timeline: the project's public events only.
+        Index("ix_audit_event_public", "project_id", "seq",
+              postgresql_where=text("public"), sqlite_where=text("public = 1")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
@@ -377,7 +407,7 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     action: Mapped[str] = mapped_column(String(64))
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("item_task.id"))
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict[str, Any]]

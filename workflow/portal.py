@@ -4,6 +4,10 @@ Only public things leave here: audit events marked ``public``, public
 comments, the enterprise's own files, and the open materials requests
 (一次性告知) it has to answer. Access to the project itself is checked by the
 caller (``permissions.can_view_project``) before any of these run.
+
+Every list is a keyset page (``workflow.paging``) on an index declared on its
+model, so an enterprise with hundreds of projects, or a project carried for
+decades, costs one page per view.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from workflow import paging
 from workflow.errors import NotFound, ValidationError
 from workflow.models import (
     Attachment,
@@ -27,6 +32,7 @@ from workflow.models import (
     Project,
     User,
 )
+from workflow.paging import Key, Order, Page
 
 # A project's items in the order a progress bar shows them: finished first,
 # then what is with the department, with the agent, with the enterprise, waiting.
@@ -35,34 +41,53 @@ PROGRESS_ORDER = ("done", "covered", "approved", "submitted", "returned", "in_pr
                   "terminated")
 
 
-def enterprise_projects(session: Session, user: User) -> list[Project]:
-    """The projects of ``user``'s enterprise, newest first (none without one)."""
+# The enterprise's projects, newest first (``ix_project_enterprise_created``).
+PROJECTS = Order.by("portal-projects", Key(Project.created_at, datetime, descending=True),
+                    Key(Project.id, int, descending=True))
+# A project's open requests, earliest deadline first (``ix_material_request_open_task``).
+OPEN_REQUESTS = Order.by("portal-requests", Key(MaterialRequest.deadline, date),
+                         Key(MaterialRequest.id, int))
+# The enterprise's own files, newest first (``ix_attachment_project_id_id``).
+FILES = Order.by("portal-files", Key(Attachment.id, int, descending=True))
+# The public timeline, newest first (``ix_audit_event_public``).
+TIMELINE = Order.by("timeline", Key(AuditEvent.seq, int, descending=True))
+
+# How many of the files answering a request are listed under it (the rest
+# are in the files list).
+FILES_PER_REQUEST = 20
+
+
+def enterprise_projects(session: Session, user: User, *, cursor: str | None = None,
+                        limit: int | None = None) -> Page[Project]:
+    """A page of the projects of ``user``'s enterprise, newest first, each
+    with its tasks (none without an enterprise)."""
     if user.role != "enterprise" or user.enterprise_id is None:
-        return []
-    return list(session.scalars(
-        select(Project).where(Project.enterprise_id == user.enterprise_id)
-        .options(selectinload(Project.tasks))
-        .order_by(Project.created_at.desc(), Project.id.desc())))
+        return Page(rows=[], limit=paging.check_limit(limit))
+    return paging.fetch(session, select(Project).where(Project.enterprise_id == user.enterprise_id),
+                        PROJECTS, cursor=cursor, limit=limit,
+                        options=(selectinload(Project.tasks),))
 
 
 def open_request_counts(session: Session, project_ids: Sequence[int]) -> dict[int, int]:
-    """How many materials requests are open, per project."""
+    """How many materials requests are open, per project (for a page of
+    projects: one GROUP BY over their tasks' open requests)."""
     if not project_ids:
         return {}
     rows = session.execute(
         select(ItemTask.project_id, func.count(MaterialRequest.id))
         .join(ItemTask, ItemTask.id == MaterialRequest.task_id)
-        .where(ItemTask.project_id.in_(project_ids), MaterialRequest.fulfilled_at.is_(None))
+        .where(ItemTask.project_id.in_(sorted(set(project_ids))),
+               MaterialRequest.fulfilled_at.is_(None))
         .group_by(ItemTask.project_id))
     return {project_id: count for project_id, count in rows}
 
 
-def open_requests(session: Session, project: Project) -> list[MaterialRequest]:
-    """The project's open materials requests, earliest deadline first."""
-    return list(session.scalars(
-        select(MaterialRequest).join(ItemTask, ItemTask.id == MaterialRequest.task_id)
-        .where(ItemTask.project_id == project.id, MaterialRequest.fulfilled_at.is_(None))
-        .order_by(MaterialRequest.deadline, MaterialRequest.id)))
+def open_requests(session: Session, project: Project, *, cursor: str | None = None,
+                  limit: int | None = None) -> Page[MaterialRequest]:
+    """A page of the project's open materials requests, earliest deadline first."""
+    query = (select(MaterialRequest).join(ItemTask, ItemTask.id == MaterialRequest.task_id)
+             .where(ItemTask.project_id == project.id, MaterialRequest.fulfilled_at.is_(None)))
+    return paging.fetch(session, query, OPEN_REQUESTS, cursor=cursor, limit=limit)
 
 
 def request_of(session: Session, project: Project, request_id: int) -> MaterialRequest:
@@ -78,13 +103,39 @@ def request_of(session: Session, project: Project, request_id: int) -> MaterialR
     return row
 
 
-def enterprise_files(session: Session, project: Project) -> list[Attachment]:
-    """Files the project's enterprise uploaded itself, oldest first."""
-    return list(session.scalars(
-        select(Attachment).join(User, User.id == Attachment.uploaded_by_id)
-        .where(Attachment.project_id == project.id, User.role == "enterprise",
-               User.enterprise_id == project.enterprise_id)
-        .order_by(Attachment.id)))
+def _uploaded_by_enterprise(project: Project):
+    return (User.id == Attachment.uploaded_by_id, (Attachment.project_id == project.id,
+                                                  User.role == "enterprise",
+                                                  User.enterprise_id == project.enterprise_id))
+
+
+def enterprise_files(session: Session, project: Project, *, cursor: str | None = None,
+                     limit: int | None = None) -> Page[Attachment]:
+    """A page of the files the project's enterprise uploaded itself, newest first."""
+    on, where = _uploaded_by_enterprise(project)
+    return paging.fetch(session, select(Attachment).join(User, on).where(*where), FILES,
+                        cursor=cursor, limit=limit)
+
+
+def request_files(session: Session, project: Project, requests: Iterable[MaterialRequest],
+                  per_task: int = FILES_PER_REQUEST) -> dict[int, list[Attachment]]:
+    """The enterprise's latest files of each requested task (at most
+    ``per_task + 1`` each, newest first: one more than shown says there are
+    more), in one statement for a page of requests."""
+    task_ids = sorted({r.task_id for r in requests})
+    if not task_ids:
+        return {}
+    on, where = _uploaded_by_enterprise(project)
+    ranked = (select(Attachment.id.label("id"),
+                     func.row_number().over(partition_by=Attachment.task_id,
+                                            order_by=Attachment.id.desc()).label("n"))
+              .join(User, on).where(*where, Attachment.task_id.in_(task_ids)).subquery())
+    found: dict[int, list[Attachment]] = {task_id: [] for task_id in task_ids}
+    for row in session.scalars(select(Attachment).join(ranked, ranked.c.id == Attachment.id)
+                               .where(ranked.c.n <= per_task + 1)
+                               .order_by(Attachment.task_id, Attachment.id.desc())):
+        found[row.task_id].append(row)
+    return found
 
 
 @dataclass(frozen=True)
@@ -101,25 +152,40 @@ class TimelineEntry:
     body: str | None = None  # a comment's text
 
 
-def public_timeline(session: Session, project: Project, limit: int = 300) -> list[TimelineEntry]:
-    """Public audit events and public comments, newest first. The comment's own
-    event is replaced by the comment (with its text)."""
-    events = session.scalars(
-        select(AuditEvent).where(AuditEvent.project_id == project.id,
-                                 AuditEvent.public.is_(True),
-                                 AuditEvent.action != "comment.added")
-        .options(joinedload(AuditEvent.actor))
-        .order_by(AuditEvent.seq.desc()).limit(limit))
-    comments = session.scalars(
-        select(Comment).where(Comment.project_id == project.id, Comment.public.is_(True))
-        .options(joinedload(Comment.author))
-        .order_by(Comment.id.desc()).limit(limit))
-    entries = [TimelineEntry(at=e.at, action=e.action, task_id=e.task_id, actor=e.actor,
-                             from_state=e.from_state, to_state=e.to_state, data=e.data)
-               for e in events]
-    entries += [TimelineEntry(at=c.created_at, action="comment.added", task_id=c.task_id,
-                              actor=c.author, body=c.body) for c in comments]
-    return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
+def public_timeline(session: Session, project: Project, *, cursor: str | None = None,
+                    limit: int | None = None) -> Page[TimelineEntry]:
+    """A page of the public audit events, newest first, a public comment's
+    event shown as the comment (with its text): every comment is recorded
+    with an event of the same visibility that names it, so the events alone
+    give the order and the page's comments are read by id."""
+    query = select(AuditEvent).where(AuditEvent.project_id == project.id,
+                                     AuditEvent.public)  # ``public`` as ix_audit_event_public says it
+    page = paging.fetch(session, query, TIMELINE, cursor=cursor, limit=limit,
+                        options=(joinedload(AuditEvent.actor),))
+    ids = sorted({_comment_id(e) for e in page.rows} - {None})
+    comments = {c.id: c for c in session.scalars(
+        select(Comment).where(Comment.id.in_(ids), Comment.project_id == project.id,
+                              Comment.public.is_(True))
+        .options(joinedload(Comment.author)))} if ids else {}
+    entries = []
+    for event in page.rows:
+        if event.action != "comment.added":
+            entries.append(TimelineEntry(at=event.at, action=event.action, task_id=event.task_id,
+                                         actor=event.actor, from_state=event.from_state,
+                                         to_state=event.to_state, data=event.data))
+        elif (comment := comments.get(_comment_id(event))) is not None:
+            entries.append(TimelineEntry(at=comment.created_at, action="comment.added",
+                                         task_id=comment.task_id, actor=comment.author,
+                                         body=comment.body))
+    page.rows = entries
+    return page
+
+
+def _comment_id(event: AuditEvent) -> int | None:
+    if event.action != "comment.added" or not isinstance(event.data, dict):
+        return None
+    value = event.data.get("comment")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
