@@ -5,6 +5,12 @@ why the enterprise hesitates and what it asks for, and convert an intention
 into a signed project (the same project: its history stays). The pipeline
 shows intention → signed → started → producing → at capacity with investment
 totals per step, per industry group and per responsible leader.
+
+The ledger's three lists are pages of their own (cursor arguments ``cursor``,
+``ccursor`` and ``dcursor``; filters ``q``, ``group``, ``lead``); the export
+writes the open list as it reads it. The pipeline's totals are the
+scheduler's rollup (the page says as of when); its projects are one step at a
+time (``step``), a page at a time (``cursor``).
 """
 
 from __future__ import annotations

@@ -288,7 +288,7 @@ INVESTMENT = func.coalesce(Project.investment_wan, literal_column("0"))
 
 def viewable(user: User):
     """``permissions.can_view_project`` as a SQL condition on ``Project``: the
-    same rule, for lists read in the database (``test_intentions`` checks that
+    same rule, for lists read in the database (``test_intention_pages`` checks that
     the two agree for every role)."""
     if not user.active:
         return false()
