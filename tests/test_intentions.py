@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import audit, intentions, operations
+from workflow import audit, intentions, operations, rollups
 from workflow.errors import InvalidTransition, NotPermitted, ValidationError
 from workflow.models import AuditEvent, Enterprise, Notification, Project
 
@@ -157,9 +157,11 @@ def test_conversion_keeps_the_project_its_history_and_its_audit_chain(session, p
                                          "intention.follow_up", "project.sign"]
     assert audit.verify(session, [project.code]) == []
     assert [h.summary for h in intentions.follow_ups_of(session, project.id)] == ["洽谈协议"]
-    book = intentions.ledger(session, people["admin"])
+    book = intentions.ledger(session, people["admin"], today=date(2026, 3, 5))
     assert [line.project.id for line in book.converted] == [project.id]
-    assert book.open == [] and book.converted[0].follow_ups[0].summary == "洽谈协议"
+    assert not book.open and book.converted.rows[0].follow_ups == 1
+    assert book.converted.rows[0].last_contact == date(2026, 2, 20)
+    assert book.converted.rows[0].moved_at is not None and int(book.summary.converted) == 1
     with pytest.raises(InvalidTransition):
         intentions.convert_intention(session, project.id, actor=people["lead"], now=NOW)
     with pytest.raises(InvalidTransition):  # no more follow-ups on a signed project
@@ -176,16 +178,21 @@ def test_the_ledger_separates_open_converted_and_dropped_and_respects_who_sees(s
                      enterprise_name="化工公司")
     operations.terminate_project(session, dropped.id, actor=people["lead"], now=NOW,
                                  reason="企业转投外省")
-    book = intentions.ledger(session, people["admin"])
+    today = date(2026, 3, 2)
+    book = intentions.ledger(session, people["admin"], today=today)
     assert [line.project.name for line in book.open] == ["大项目", chem.name, "小项目"]
     assert [line.project.id for line in book.dropped] == [dropped.id]
-    assert book.open_investment_wan == 300000 + 120000 + 5000
-    mine = intentions.ledger(session, people["lead"])  # the equipment lead: not the chemical one
+    assert book.summary.open == 3 and int(book.summary.dropped) == 1
+    assert book.summary.open_investment_wan == 300000 + 120000 + 5000
+    # the equipment lead: not the chemical one
+    mine = intentions.ledger(session, people["lead"], today=today)
     assert [line.project.id for line in mine.open] == [big.id, small.id]
+    assert mine.summary.open_investment_wan == 305000
     assert [line.project.id for line in intentions.ledger(
-        session, people["admin"], text="另一家").open] == [small.id]
+        session, people["admin"], intentions.LedgerFilter(text="另一家"), today=today).open] == [small.id]
     assert [line.project.id for line in intentions.ledger(
-        session, people["admin"], group="coal_chemical").open] == [chem.id]
+        session, people["admin"], intentions.LedgerFilter(group="coal_chemical"), today=today).open] \
+        == [chem.id]
 
 
 # -- the pipeline ----------------------------------------------------------------------------
@@ -213,7 +220,9 @@ def test_pipeline_totals_per_step_group_and_leader(session, people):
     make("machinery", "suspended", 800, eq, suspended_from="started")  # counts where it stopped
     make("machinery", "terminated", 900, eq)  # counts nowhere
     session.flush()
+    rollups.refresh(session, now=NOW)  # as the scheduler's sweep does
     view = intentions.pipeline(session)
+    assert view.refreshed_at is not None
     assert {s: (t.count, t.investment_wan) for s, t in view.steps.items()} == {
         "intention": (2, 300), "signed": (2, 700), "started": (2, 1300), "producing": (1, 600),
         "at_capacity": (1, 700)}
@@ -226,8 +235,9 @@ def test_pipeline_totals_per_step_group_and_leader(session, people):
     assert groups["food"].total.count == 0
     leads = {row.key.username: row for row in view.leads}
     assert leads["lead_chem"].total.investment_wan == 1900
-    assert [p.investment_wan for p in view.projects["started"]] == [800, 500]
-    assert view.projects["started"][0].lead.username == "lead_eq"
+    started = intentions.step_projects(session, "started")
+    assert [p.investment_wan for p in started] == [800, 500]
+    assert started.rows[0].lead.username == "lead_eq"
 
 
 # -- the stale-intention reminder ------------------------------------------------------------

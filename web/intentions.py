@@ -5,6 +5,12 @@ why the enterprise hesitates and what it asks for, and convert an intention
 into a signed project (the same project: its history stays). The pipeline
 shows intention → signed → started → producing → at capacity with investment
 totals per step, per industry group and per responsible leader.
+
+The ledger's three lists are pages of their own (cursor arguments ``cursor``,
+``ccursor`` and ``dcursor``; filters ``q``, ``group``, ``lead``); the export
+writes the open list as it reads it. The pipeline's totals are the
+scheduler's rollup (the page says as of when); its projects are one step at a
+time (``step``), a page at a time (``cursor``).
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from web import charts, excel, labels
 from web.access import me, project_or_404, roles_required
 from web.chemicals import VERDICTS
 from web.db import db
+from web.paging import limit_arg, page_args
 from web.security import now
 from workflow import intentions, permissions
+from workflow.errors import ValidationError
 from workflow.models import User
 from workflow.operations import zone_today
 from workflow.registry import current_version, definition_of
@@ -53,17 +61,20 @@ def zone_day(moment: datetime | None) -> str:
     return zone_today(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
+# The ledger's three lists, each paged with its own cursor argument.
+LISTS = {"open": "cursor", "converted": "ccursor", "dropped": "dcursor"}
+
+
 @bp.route("/intentions")
 @roles_required(*READERS)
 def ledger():
-    args = request.args
-    book = intentions.ledger(db(), me(), group=args.get("group") or None,
-                             lead_id=args.get("lead", type=int), text=args.get("q") or None)
+    filters = intentions.LedgerFilter.parse(request.args)
     today = zone_today(now())
-    return render_template("intentions.html", book=book, args=args, today=today,
-                           stale_count=sum(line.stale(today) for line in book.open),
-                           can_create=permissions.can_keep_intentions(me()), verdicts=VERDICTS,
-                           **_choices())
+    book = intentions.ledger(db(), me(), filters, today=today, limit=limit_arg(),
+                             cursors={name: request.args.get(param) for name, param in LISTS.items()})
+    return render_template("intentions.html", book=book, args=request.args, today=today,
+                           lists=LISTS, can_create=permissions.can_keep_intentions(me()),
+                           verdicts=VERDICTS, **_choices())
 
 
 @bp.route("/intentions", methods=["POST"])
@@ -73,7 +84,8 @@ def create():
     project = intentions.create_intention(
         db(), name=form.get("name", ""), industry=form.get("industry", ""),
         investment_wan=form.get("investment_wan", ""), actor=me(), now=now(),
-        enterprise_id=form.get("enterprise_id", type=int), enterprise_name=form.get("enterprise_name", ""),
+        enterprise_id=form.get("enterprise_id", type=int), enterprise_ref=form.get("enterprise", ""),
+        enterprise_name=form.get("enterprise_name", ""),
         credit_code=form.get("credit_code", ""), contact_name=form.get("contact_name", ""),
         contact_phone=form.get("contact_phone", ""), lead=_lead(form.get("lead", type=int)),
         hesitation=form.get("hesitation", ""), asks=form.get("asks", ""),
@@ -121,12 +133,16 @@ def convert(code: str):
 @bp.route("/intentions.xlsx")
 @roles_required(*READERS)
 def export():
-    book = intentions.ledger(db(), me())
-    rows = [[line.project.code, line.project.name, line.project.enterprise.name,
-             _industry(line.project.industry), labels.name_of(line.project.group),
-             line.project.investment_wan, line.project.lead.display_name if line.project.lead else "",
+    """The open intentions the user may read (with the page's filters), written
+    to the sheet as they are read, a batch at a time."""
+    filters = intentions.LedgerFilter.parse(request.args)
+    names = _industry_names()
+    rows = ([line.project.code, line.project.name, line.project.enterprise.name,
+             names.get(line.project.industry, line.project.industry),
+             labels.name_of(line.project.group), line.project.investment_wan,
+             line.project.lead.display_name if line.project.lead else "",
              line.project.hesitation or "", line.project.asks or "", line.last_contact,
-             len(line.follow_ups)] for line in book.open]
+             line.follow_ups] for line in intentions.open_lines(db(), me(), filters))
     headers = [_("项目代码"), _("项目名称"), _("企业"), _("产业"), _("产业组"), _("计划投资（万元）"),
                _("负责领导"), _("观望原因"), _("企业要求"), _("最近跟进"), _("跟进次数")]
     day = zone_today(now()).isoformat()
@@ -137,12 +153,21 @@ def export():
 @bp.route("/pipeline")
 @roles_required(*READERS)
 def pipeline():
-    view = intentions.pipeline(db())
+    """The totals from the scheduler's rollup (with when they were counted) and
+    one step's projects, a page at a time (``step``, ``cursor``)."""
+    session, user = db(), me()
+    step = request.args.get("step", "").strip() or "intention"
+    if step not in STEPS:
+        raise ValidationError(f"Unknown pipeline step '{step[:40]}'.", field="step")
+    cursor, limit = page_args()
+    view = intentions.pipeline(session)
+    page = intentions.step_projects(session, step, cursor=cursor, limit=limit)
     chart = charts.bar_chart(
-        [charts.Bar(str(STEPS[step]), total.investment_wan / 10000) for step, total in view.steps.items()],
+        [charts.Bar(str(STEPS[s]), total.investment_wan / 10000) for s, total in view.steps.items()],
         title=_("各阶段投资额（亿元）"), fmt=lambda v: "—" if v is None else f"{v:,.2f}")
     return render_template("intentions_pipeline.html", view=view, steps=STEPS, chart=chart,
-                           viewable=lambda p: permissions.can_view_project(me(), p))
+                           step=step, page=page,
+                           links=intentions.viewable_ids(session, user, [p.id for p in page]))
 
 
 @bp.app_context_processor
@@ -168,15 +193,14 @@ def _lead(user_id: int | None) -> User | None:
     return db().get(User, user_id) or abort(400)
 
 
-def _industry(code: str) -> str:
-    industry = definition_of(current_version(db())).industries.get(code)
-    return labels.name_of(industry) if industry else code
+def _industry_names() -> dict[str, str]:
+    definition = definition_of(current_version(db()))
+    return {code: labels.name_of(i) for code, i in definition.industries.items()}
 
 
 def _choices() -> dict:
     definition = definition_of(current_version(db()))
     return {"industries": [(code, labels.name_of(i)) for code, i in definition.industries.items()],
-            "industry_names": {code: labels.name_of(i) for code, i in definition.industries.items()},
+            "industry_names": _industry_names(),
             "groups": [(g.code, labels.name_of(g)) for g in definition.groups.values()],
-            "enterprises": intentions.enterprises(db()), "leads": intentions.lead_handlers(db()),
-            "channels": CHANNELS}
+            "leads": intentions.lead_handlers(db()), "channels": CHANNELS}

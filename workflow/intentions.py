@@ -10,20 +10,44 @@ so its history and its audit chain simply continue.
 The pipeline groups the zone's live projects by lifecycle step — intention →
 signed → started → producing → at capacity — with counts and investment
 totals per step, per industry group and per responsible leader.
+
+Every list is read a page at a time in the database (``workflow.paging``), on
+an index: the open intentions and a step's projects by planned investment
+(``ix_project_stage_investment``, ``ix_project_suspended_investment``), the
+converted and dropped ones by the audit event that moved them (partial indexes
+``ix_audit_event_signed`` and ``ix_audit_event_dropped``: the audit log is the
+record of when an intention was signed or dropped, so nothing is copied onto
+the project row to be kept in step). Who sees what is a SQL condition
+(``viewable``, ``ledger_scope``); the pipeline's totals come from the rollup
+the scheduler refreshes (``rollups.PipelineTotal``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from workflow import audit, notify, operations, permissions, validate
+from workflow import audit, notify, operations, paging, permissions, rollups, validate
 from workflow.chemicals import CHEMICAL_INDUSTRIES
 from workflow.errors import InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.models import (
@@ -31,13 +55,16 @@ from workflow.models import (
     Enterprise,
     FollowUp,
     IndustryGroup,
+    ItemTask,
     Notification,
+    PipelineTotal,
     Project,
     Screening,
     User,
 )
-from workflow.moments import parse_day, stored_day
+from workflow.moments import ZONE_TZ, aware, parse_day, stored_day
 from workflow.operations import flush, lock_project, utc, zone_today
+from workflow.paging import Key, Order, Segment
 from workflow.registry import current_version, definition_of
 
 CHANNELS = ("visit", "call", "meeting", "online", "other")
@@ -119,9 +146,11 @@ def create_intention(session: Session, *, name: str, industry: str, investment_w
                      actor: User | None, now: datetime, enterprise_id: int | None = None,
                      enterprise_name: str = "", credit_code: str = "", contact_name: str = "",
                      contact_phone: str = "", lead: User | None = None, code: str = "",
-                     hesitation: str = "", asks: str = "", is_chemical: bool = False) -> Project:
+                     hesitation: str = "", asks: str = "", is_chemical: bool = False,
+                     enterprise_ref: str = "") -> Project:
     """Register an intention project (意向项目) for a new or an existing
-    enterprise. The leader in charge is the one given, else the lead handler
+    enterprise (``enterprise_id``, or ``enterprise_ref``: its credit code or
+    exact name). The leader in charge is the one given, else the lead handler
     registering it, else the group's least-loaded lead. Projects of a chemical
     industry are chemical projects (screened before signing)."""
     _require(actor is None or permissions.can_keep_intentions(actor), actor,
@@ -133,6 +162,8 @@ def create_intention(session: Session, *, name: str, industry: str, investment_w
     investment = _wan(investment_wan)
     hesitation = _text(hesitation, "hesitation (观望原因)")
     asks = _text(asks, "asks (企业要求)")
+    if not enterprise_id and (enterprise_ref or "").strip():
+        enterprise_id = find_enterprise(session, enterprise_ref).id
     company, new = _enterprise(session, enterprise_id, enterprise_name, credit_code,
                                contact_name, contact_phone)
     if lead is None and actor is not None and actor.role == "lead":
@@ -241,86 +272,270 @@ def convert_intention(session: Session, project_id: int, *, actor: User, now: da
     return operations.sign_project(session, project_id, actor=actor, now=now)
 
 
+# -- who sees what, in SQL ----------------------------------------------------------------------
+
+def _lit(value: str):
+    """A constant written into the SQL text rather than bound: the planners
+    match a partial index's WHERE and an expression index only against literals
+    (SQLite always, PostgreSQL once psycopg prepares the statement)."""
+    return literal(value, literal_execute=True)
+
+
+# The pipeline's and the open ledger's sort key: the planned investment, none as 0
+# (``ix_project_stage_investment`` indexes this very expression).
+INVESTMENT = func.coalesce(Project.investment_wan, literal_column("0"))
+
+
+def viewable(user: User):
+    """``permissions.can_view_project`` as a SQL condition on ``Project``: the
+    same rule, for lists read in the database (``test_intention_pages`` checks that
+    the two agree for every role)."""
+    if not user.active:
+        return false()
+    if user.role in ("supervisor", "admin"):
+        return true()
+    if user.role == "enterprise":
+        return Project.enterprise_id == user.enterprise_id if user.enterprise_id is not None else false()
+    groups = sorted(permissions.group_ids(user))
+    in_groups = Project.group_id.in_(groups) if groups else false()
+    if user.role == "lead":
+        return or_(Project.lead_id == user.id, in_groups)
+    if user.role == "agent":
+        holds = select(ItemTask.id).where(ItemTask.project_id == Project.id,
+                                          ItemTask.assignee_id == user.id).exists()
+        return or_(in_groups, holds)
+    return false()
+
+
+def ledger_scope(user: User):
+    """The projects of the ledger ``user`` may read: none unless they read the
+    ledger at all (``permissions.can_read_ledger``), then those they may view."""
+    return viewable(user) if permissions.can_read_ledger(user) else false()
+
+
+def viewable_ids(session: Session, user: User, project_ids: Iterable[int]) -> set[int]:
+    """Which of ``project_ids`` (a page of them) ``user`` may open."""
+    ids = sorted(set(project_ids))
+    if not ids:
+        return set()
+    return set(session.scalars(select(Project.id).where(Project.id.in_(ids), viewable(user))))
+
+
 # -- the ledger --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """The ledger's filters: an industry group (by code), the leader in charge,
+    and a text found in the project's name or code, the enterprise's name, the
+    hesitation or the asks (case-insensitive)."""
+
+    group: str | None = None
+    lead_id: int | None = None
+    text: str | None = None
+
+    @classmethod
+    def parse(cls, args) -> LedgerFilter:
+        """The filters in query arguments (``group``, ``lead``, ``q``), checked."""
+        group = validate.text(args.get("group"), "group", required=False, limit=64)
+        lead = validate.text(args.get("lead"), "lead", required=False, limit=12)
+        if lead and not lead.isdigit():
+            raise ValidationError("'lead' is the id of a lead handler.", field="lead")
+        text = validate.text(args.get("q"), "search", required=False, limit=100)
+        if not (group.isprintable() and text.isprintable()):
+            raise ValidationError("The filters hold characters that cannot be typed.", field="q")
+        return cls(group=group or None, lead_id=int(lead) if lead else None, text=text or None)
+
+    def clauses(self) -> list:
+        where = []
+        if self.group:
+            where.append(Project.group_id == select(IndustryGroup.id).where(
+                IndustryGroup.code == self.group).scalar_subquery())
+        if self.lead_id:
+            where.append(Project.lead_id == self.lead_id)
+        if self.text:
+            pattern = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%") \
+                .replace("_", "\\_") + "%"
+            named = select(Enterprise.id).where(Enterprise.name.ilike(pattern, escape="\\"))
+            where.append(or_(*(column.ilike(pattern, escape="\\") for column in (
+                Project.name, Project.code, Project.hesitation, Project.asks)),
+                Project.enterprise_id.in_(named)))
+        return where
+
 
 @dataclass
 class LedgerLine:
     project: Project
-    follow_ups: list[FollowUp] = field(default_factory=list)  # newest first
+    follow_ups: int = 0  # how many contacts were recorded
+    last_contact: date | None = None
     screening: Screening | None = None
     moved_at: datetime | None = None  # signed or dropped
 
-    @property
-    def last_contact(self) -> date | None:
-        return self.follow_ups[0].contacted_on if self.follow_ups else None
-
     def stale(self, today: date) -> bool:
-        since = self.last_contact or self.project.created_at.date()
+        """No contact for more than ``STALE_AFTER_DAYS`` (counting from the
+        registration day before the first one), as ``silent_before`` says in SQL."""
+        since = self.last_contact or stored_day(self.project.created_at)
         return (today - since).days > STALE_AFTER_DAYS
+
+
+@dataclass(frozen=True)
+class LedgerSummary:
+    """The ledger's figures for the viewer and the filters: open intentions and
+    their planned investment (exact, one aggregate), and the stale, converted
+    and dropped ones counted up to ``paging.COUNT_CAP``."""
+
+    open: int
+    open_investment_wan: int
+    stale: paging.Count
+    converted: paging.Count
+    dropped: paging.Count
 
 
 @dataclass
 class Ledger:
-    open: list[LedgerLine]
-    converted: list[LedgerLine]
-    dropped: list[LedgerLine]
-
-    @property
-    def open_investment_wan(self) -> int:
-        return sum(line.project.investment_wan or 0 for line in self.open)
+    open: paging.Page[LedgerLine]
+    converted: paging.Page[LedgerLine]
+    dropped: paging.Page[LedgerLine]
+    summary: LedgerSummary
 
 
-def _moved(session: Session, action: str, from_state: str | None = None) -> dict[int, datetime]:
-    """Projects that left the intention stage by ``action``, with when."""
-    query = select(AuditEvent.project_id, func.min(AuditEvent.at)).where(AuditEvent.action == action)
-    if from_state is not None:
-        query = query.where(AuditEvent.from_state == from_state)
-    return dict(session.execute(query.group_by(AuditEvent.project_id)).all())
+# Open intentions: largest planned investment first, then by code (ix_project_stage_investment).
+STAGE_KEYS = (Key(INVESTMENT, int, descending=True), Key(Project.code, str), Key(Project.id, int))
+OPEN = Order.by("intentions", *STAGE_KEYS)
+# Converted and dropped: newest first, on the partial indexes of their audit events.
+MOVED_KEYS = (Key(AuditEvent.at, datetime, descending=True), Key(AuditEvent.id, int, descending=True))
+CONVERTED = Order.by("intentions-converted", *MOVED_KEYS)
+DROPPED = Order.by("intentions-dropped", *MOVED_KEYS)
+LINE_OPTIONS = (joinedload(Project.enterprise), joinedload(Project.lead), joinedload(Project.group))
 
 
-def ledger(session: Session, viewer: User, *, group: str | None = None, lead_id: int | None = None,
-           text: str | None = None) -> Ledger:
-    """The intention ledger ``viewer`` may see: open intentions (largest
-    planned investment first), those converted into signed projects and those
-    the enterprise dropped, each with its follow-ups and latest screening."""
-    signed = _moved(session, "project.sign")
-    dropped = _moved(session, "project.terminate", "intention")
-    ids = set(signed) | set(dropped)
-    query = (select(Project).options(joinedload(Project.enterprise), joinedload(Project.lead),
-                                     joinedload(Project.group))
-             .where((Project.stage == "intention") | Project.id.in_(ids)))
-    if group:
-        query = query.join(IndustryGroup, IndustryGroup.id == Project.group_id).where(
-            IndustryGroup.code == group)
-    if lead_id:
-        query = query.where(Project.lead_id == lead_id)
-    projects = [p for p in session.scalars(query).unique()
-                if permissions.can_view_project(viewer, p) and _matches(p, text)]
-    follow_ups = _follow_ups(session, [p.id for p in projects])
-    screenings = _latest_screenings(session, [p.id for p in projects if p.is_chemical])
-    result = Ledger([], [], [])
-    for project in projects:
-        line = LedgerLine(project, follow_ups.get(project.id, []), screenings.get(project.id))
-        if project.stage == "intention":
-            result.open.append(line)
-        elif project.id in signed:
-            line.moved_at = signed[project.id]
-            result.converted.append(line)
-        elif project.id in dropped:
-            line.moved_at = dropped[project.id]
-            result.dropped.append(line)
-    result.open.sort(key=lambda line: (-(line.project.investment_wan or 0), line.project.code))
-    for moved in (result.converted, result.dropped):
-        moved.sort(key=lambda line: (line.moved_at, line.project.id), reverse=True)
-    return result
+def _is_open():
+    return Project.stage == _lit("intention")
 
 
-def _matches(project: Project, text: str | None) -> bool:
-    text = (text or "").strip()
-    if not text:
-        return True
-    return any(text in (value or "") for value in (project.name, project.code, project.enterprise.name,
-                                                   project.hesitation, project.asks))
+def _signed():
+    """The signing of an intention (at most once per project: only an intention is signed)."""
+    return (AuditEvent.action == _lit("project.sign"),)
+
+
+def _dropped():
+    """The termination of an intention (at most once per project)."""
+    return AuditEvent.action == _lit("project.terminate"), AuditEvent.from_state == _lit("intention")
+
+
+def _open_query(viewer: User, filters: LedgerFilter) -> Select:
+    return select(Project).where(_is_open(), ledger_scope(viewer), *filters.clauses())
+
+
+def _moved_query(viewer: User, filters: LedgerFilter, event: tuple) -> Select:
+    return (select(Project, AuditEvent.at).join(AuditEvent, AuditEvent.project_id == Project.id)
+            .where(*event, ledger_scope(viewer), *filters.clauses()))
+
+
+def open_intentions(session: Session, viewer: User, filters: LedgerFilter = LedgerFilter(), *,
+                    cursor: str | None = None, limit: int | None = None) -> paging.Page[LedgerLine]:
+    """A page of the open intentions ``viewer`` may read, largest planned
+    investment first, then by code."""
+    page = paging.fetch(session, _open_query(viewer, filters), OPEN, cursor=cursor, limit=limit,
+                        options=LINE_OPTIONS)
+    page.rows = _lines(session, [(p, None) for p in page.rows])
+    return page
+
+
+def converted(session: Session, viewer: User, filters: LedgerFilter = LedgerFilter(), *,
+              cursor: str | None = None, limit: int | None = None) -> paging.Page[LedgerLine]:
+    """A page of the intentions signed since (whatever their stage now), newest first."""
+    page = paging.fetch(session, _moved_query(viewer, filters, _signed()), CONVERTED, cursor=cursor,
+                        limit=limit, options=LINE_OPTIONS)
+    page.rows = _lines(session, [(row[0], row[1]) for row in page.rows])
+    return page
+
+
+def dropped(session: Session, viewer: User, filters: LedgerFilter = LedgerFilter(), *,
+            cursor: str | None = None, limit: int | None = None) -> paging.Page[LedgerLine]:
+    """A page of the intentions terminated (the enterprise dropped them), newest first."""
+    page = paging.fetch(session, _moved_query(viewer, filters, _dropped()), DROPPED, cursor=cursor,
+                        limit=limit, options=LINE_OPTIONS)
+    page.rows = _lines(session, [(row[0], row[1]) for row in page.rows])
+    return page
+
+
+def silent_before(cutoff: date):
+    """Intentions nobody contacted on or after ``cutoff``: their last contact
+    is before it, or, never contacted, they were registered before it."""
+    contacts = select(FollowUp.id).where(FollowUp.project_id == Project.id)
+    return and_(~contacts.where(FollowUp.contacted_on >= cutoff).exists(),
+                or_(contacts.exists(), Project.created_at < _zone_midnight(cutoff)))
+
+
+def _zone_midnight(day: date) -> datetime:
+    """The instant ``day`` begins in the zone, in UTC (as moments are stored)."""
+    return datetime.combine(day, time.min, tzinfo=ZONE_TZ).astimezone(UTC)
+
+
+def summary(session: Session, viewer: User, filters: LedgerFilter = LedgerFilter(), *,
+            today: date, cap: int = paging.COUNT_CAP) -> LedgerSummary:
+    """The ledger's figures (``LedgerSummary``): one aggregate over the open
+    intentions in scope, and three capped counts in one round trip."""
+    where = (ledger_scope(viewer), *filters.clauses())
+    count, total = session.execute(
+        select(func.count(Project.id), func.coalesce(func.sum(INVESTMENT), literal_column("0")))
+        .where(_is_open(), *where)).one()
+    cutoff = today - timedelta(days=STALE_AFTER_DAYS)
+    counts = paging.counts_upto(session, {
+        "stale": select(Project.id).where(_is_open(), silent_before(cutoff), *where),
+        "converted": select(AuditEvent.id).join(Project, Project.id == AuditEvent.project_id)
+        .where(*_signed(), *where),
+        "dropped": select(AuditEvent.id).join(Project, Project.id == AuditEvent.project_id)
+        .where(*_dropped(), *where),
+    }, cap)
+    return LedgerSummary(count or 0, int(total or 0), counts["stale"], counts["converted"],
+                         counts["dropped"])
+
+
+def ledger(session: Session, viewer: User, filters: LedgerFilter = LedgerFilter(), *, today: date,
+           cursors: dict[str, str | None] | None = None, limit: int | None = None) -> Ledger:
+    """The intention ledger ``viewer`` may read: a page each of the open
+    intentions (largest planned investment first), those converted into signed
+    projects and those the enterprise dropped (newest first), each line with
+    its contacts and latest screening; ``cursors`` holds each list's cursor
+    (``open``, ``converted``, ``dropped``)."""
+    cursors = cursors or {}
+    return Ledger(
+        open_intentions(session, viewer, filters, cursor=cursors.get("open"), limit=limit),
+        converted(session, viewer, filters, cursor=cursors.get("converted"), limit=limit),
+        dropped(session, viewer, filters, cursor=cursors.get("dropped"), limit=limit),
+        summary(session, viewer, filters, today=today))
+
+
+def open_lines(session: Session, viewer: User, filters: LedgerFilter = LedgerFilter(), *,
+               batch: int = 500) -> Iterator[LedgerLine]:
+    """Every open intention ``viewer`` may read, in the ledger's order, read
+    ``batch`` at a time (the Excel export: memory for one batch, not the list)."""
+    rows = paging.pages_of(session, _open_query(viewer, filters), OPEN, batch=batch,
+                           options=LINE_OPTIONS)
+    while chunk := list(islice(rows, batch)):
+        yield from _lines(session, [(p, None) for p in chunk])
+
+
+def _lines(session: Session, rows: list[tuple[Project, datetime | None]]) -> list[LedgerLine]:
+    """Ledger lines for a page of projects: their contacts (how many, the last)
+    and the latest screening of the chemical ones, two queries for the page."""
+    ids = [p.id for p, _ in rows]
+    contacts = _contacts(session, ids)
+    screenings = _latest_screenings(session, [p.id for p, _ in rows if p.is_chemical])
+    lines = []
+    for project, moved_at in rows:
+        n, last = contacts.get(project.id, (0, None))
+        lines.append(LedgerLine(project, n, last, screenings.get(project.id), moved_at))
+    return lines
+
+
+def _contacts(session: Session, project_ids: list[int]) -> dict[int, tuple[int, date]]:
+    if not project_ids:
+        return {}
+    return {pid: (n, last) for pid, n, last in session.execute(
+        select(FollowUp.project_id, func.count(FollowUp.id), func.max(FollowUp.contacted_on))
+        .where(FollowUp.project_id.in_(sorted(set(project_ids)))).group_by(FollowUp.project_id))}
 
 
 def _follow_ups(session: Session, project_ids: list[int]) -> dict[int, list[FollowUp]]:
@@ -349,8 +564,15 @@ def follow_ups_of(session: Session, project_id: int) -> list[FollowUp]:
     return _follow_ups(session, [project_id]).get(project_id, [])
 
 
-def enterprises(session: Session) -> list[Enterprise]:
-    return list(session.scalars(select(Enterprise).order_by(Enterprise.name)))
+def find_enterprise(session: Session, ref: str) -> Enterprise:
+    """A registered enterprise by its credit code or its exact name."""
+    ref = _text(ref, "enterprise (credit code or name)", required=True, limit=200)
+    found = session.scalar(select(Enterprise).where(
+        or_(Enterprise.credit_code == ref.upper(), Enterprise.name == ref)).order_by(Enterprise.id))
+    if found is None:
+        raise ValidationError(f"No registered enterprise has the credit code or name '{ref}'.",
+                              field="enterprise")
+    return found
 
 
 def lead_handlers(session: Session) -> list[User]:
@@ -365,9 +587,9 @@ class Total:
     count: int = 0
     investment_wan: int = 0
 
-    def add(self, project: Project) -> None:
-        self.count += 1
-        self.investment_wan += project.investment_wan or 0
+    def add(self, count: int, investment_wan: int) -> None:
+        self.count += count
+        self.investment_wan += investment_wan
 
 
 @dataclass
@@ -381,91 +603,145 @@ class Row:
 
 @dataclass
 class Pipeline:
+    """The pipeline's totals as of the scheduler's last refresh
+    (``refreshed_at`` ``None``: not counted yet, every total 0)."""
+
     steps: dict[str, Total]
-    projects: dict[str, list[Project]]
     groups: list[Row]
     leads: list[Row]
     total: Total
+    refreshed_at: datetime | None = None
+
+
+STEPS = tuple(step for step, _ in PIPELINE)
 
 
 def step_of(project: Project) -> str | None:
     """The pipeline step of a project; a suspended one counts where it stopped,
-    a terminated one nowhere."""
+    a terminated one nowhere (``step_column`` is the same rule in SQL)."""
     stage = project.suspended_from if project.stage == "suspended" else project.stage
     return STEP_OF.get(stage or "")
 
 
+def step_column(stage, suspended_from):
+    """The pipeline step of a row with these stage columns, in SQL: the stage
+    it was suspended from for a suspended one; NULL for a terminated one."""
+    where = case((stage == _lit("suspended"), suspended_from), else_=stage)
+    return case(*((where.in_([_lit(s) for s in stages]), _lit(step)) for step, stages in PIPELINE),
+                else_=null())
+
+
 def pipeline(session: Session) -> Pipeline:
-    """The zone's projects from intention to capacity: counts and investment
-    totals per step, per industry group and per responsible leader, and the
-    projects of each step (largest first) with their leader."""
-    projects = session.scalars(
-        select(Project).options(joinedload(Project.lead), joinedload(Project.group),
-                                joinedload(Project.enterprise))
-        .where(Project.stage != "terminated")).unique().all()
-    steps = {step: Total() for step, _ in PIPELINE}
-    listed: dict[str, list[Project]] = {step: [] for step, _ in PIPELINE}
+    """The zone's projects from intention to capacity: counts and planned
+    investment per step, per industry group and per responsible leader, read
+    from the rollup the scheduler refreshes with each sweep
+    (``rollups.PipelineTotal``): a few hundred rows, whatever the zone's size."""
+    state = rollups.as_of(session, rollups.PIPELINE)
+    rolled = select(step_column(PipelineTotal.stage, PipelineTotal.suspended_from).label("step"),
+                    PipelineTotal.group_id, PipelineTotal.lead_id, PipelineTotal.projects,
+                    PipelineTotal.investment_wan).subquery()
+    rows = session.execute(
+        select(rolled.c.step, rolled.c.group_id, rolled.c.lead_id, func.sum(rolled.c.projects),
+               func.sum(rolled.c.investment_wan))
+        .where(rolled.c.step.is_not(None))
+        .group_by(rolled.c.step, rolled.c.group_id, rolled.c.lead_id)).all()
+    steps = {step: Total() for step in STEPS}
+    total = Total()
     groups: dict[int, Row] = {g.id: _row(g) for g in session.scalars(
         select(IndustryGroup).order_by(IndustryGroup.id))}
-    leads: dict[int | None, Row] = {}
-    total = Total()
-    for project in projects:
-        step = step_of(project)
-        if step is None:
-            continue
+    lead_ids = sorted({lead for _, _, lead, _, _ in rows if lead})
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(lead_ids)))} \
+        if lead_ids else {}
+    leads: dict[int, Row] = {}
+    for step, group_id, lead_id, count, investment in rows:
+        count, investment = int(count or 0), int(investment or 0)
         for bucket in (steps[step], total):
-            bucket.add(project)
-        listed[step].append(project)
-        for row in (groups.setdefault(project.group_id, _row(project.group)),
-                    leads.setdefault(project.lead_id, _row(project.lead))):
-            row.steps[step].add(project)
-            row.total.add(project)
-    for step_projects in listed.values():
-        step_projects.sort(key=lambda p: (-(p.investment_wan or 0), p.code))
-    lead_rows = sorted(leads.values(), key=lambda r: (r.key is None, -r.total.investment_wan))
-    return Pipeline(steps, listed, list(groups.values()), lead_rows, total)
+            bucket.add(count, investment)
+        if group_id not in groups:  # a group no longer in the table (not expected)
+            groups[group_id] = _row(session.get(IndustryGroup, group_id))
+        if (lead_id or 0) not in leads:
+            leads[lead_id or 0] = _row(users.get(lead_id))
+        for row in (groups[group_id], leads[lead_id or 0]):
+            row.steps[step].add(count, investment)
+            row.total.add(count, investment)
+    lead_rows = sorted(leads.values(), key=lambda r: (r.key is None, -r.total.investment_wan,
+                                                      r.key.username if r.key else ""))
+    return Pipeline(steps, list(groups.values()), lead_rows, total, state.refreshed_at)
 
 
 def _row(key: Any) -> Row:
-    return Row(key, {step: Total() for step, _ in PIPELINE}, Total())
+    return Row(key, {step: Total() for step in STEPS}, Total())
+
+
+def step_order(step: str) -> Order:
+    """A step's projects, largest planned investment first, then by code: one
+    index range per lifecycle stage of the step (``ix_project_stage_investment``)
+    and one per stage its suspended projects stopped at
+    (``ix_project_suspended_investment``), merged. No branch reads a
+    terminated project."""
+    stages = dict(PIPELINE).get(step)
+    if stages is None:
+        raise ValidationError(f"Unknown pipeline step '{step}'; choose one of {', '.join(STEPS)}.",
+                              field="step")
+    branches = (*(Project.stage == _lit(s) for s in stages),
+                *(and_(Project.stage == _lit("suspended"), Project.suspended_from == _lit(s))
+                  for s in stages))
+    return Order(f"pipeline-{step}", (Segment(paging.Keyset(*STAGE_KEYS), (), branches),))
+
+
+def step_projects(session: Session, step: str, *, cursor: str | None = None,
+                  limit: int | None = None) -> paging.Page[Project]:
+    """A page of the projects of a pipeline step, with enterprise, group and leader."""
+    return paging.fetch(session, select(Project), step_order(step), cursor=cursor, limit=limit,
+                        options=LINE_OPTIONS)
 
 
 # -- the periodic reminder ----------------------------------------------------------------------
 
-def sweep(session: Session, *, now: datetime) -> list[str]:
+SWEEP_BATCH = 500
+
+
+def sweep(session: Session, *, now: datetime, batch: int = SWEEP_BATCH) -> list[str]:
     """Remind the leader of every intention nobody contacted for more than
     ``STALE_AFTER_DAYS`` days, once per silence: a reminder is not repeated
-    until a new contact is recorded and goes stale again."""
+    until a new contact is recorded and goes stale again.
+
+    Only the silent intentions of active leaders are read (``silent_before``,
+    in SQL), ``batch`` at a time in the ledger's order, each batch with one
+    look-up of the reminders already sent (``ix_notification_intention_stale``)."""
     today = zone_today(now)
     cutoff = today - timedelta(days=STALE_AFTER_DAYS)
-    last = (select(FollowUp.project_id, func.max(FollowUp.contacted_on).label("last"))
-            .group_by(FollowUp.project_id).subquery())
-    rows = session.execute(
-        select(Project, last.c.last).outerjoin(last, last.c.project_id == Project.id)
-        .where(Project.stage == "intention", Project.lead_id.is_not(None))
-        .order_by(Project.id)).all()
+    last = (select(func.max(FollowUp.contacted_on)).where(FollowUp.project_id == Project.id)
+            .scalar_subquery())
+    query = (select(Project, last.label("last_contact"))
+             .join(User, User.id == Project.lead_id)
+             .where(_is_open(), User.active.is_(True), silent_before(cutoff)))
+    rows = paging.pages_of(session, query, OPEN, batch=batch, options=(contains_eager(Project.lead),))
     recorded = []
-    for project, last_contact in rows:
-        since = last_contact or stored_day(project.created_at)
-        if since >= cutoff:
-            continue
-        key = f"intention-stale:{project.id}:{since.isoformat()}"
-        if _reminded(session, project.id, since):
-            continue
-        notify.tell(session, [project.lead], notify.Message(
-            "intention_stale", f"【意向跟进提醒】{project.name}",
-            f"意向项目「{project.name}」自 {since.isoformat()} 以来已超过 {STALE_AFTER_DAYS} 天未跟进，"
-            "请及时联系企业并记录观望原因和企业要求。"), now=now, key=key, project=project)
-        recorded.append(f"intention {project.code}: no contact since {since.isoformat()}, "
-                        f"{project.lead.username} reminded")
-    session.flush()
+    while chunk := list(islice(rows, batch)):
+        sent = _last_reminded(session, [row[0].id for row in chunk])
+        for project, last_contact, *_ in chunk:
+            since = last_contact or stored_day(project.created_at)
+            if since >= cutoff:
+                continue
+            reminded = sent.get(project.id)
+            if reminded is not None and aware(reminded) >= _zone_midnight(since + timedelta(days=1)):
+                continue  # already reminded of this silence
+            key = f"intention-stale:{project.id}:{since.isoformat()}"
+            notify.tell(session, [project.lead], notify.Message(
+                "intention_stale", f"【意向跟进提醒】{project.name}",
+                f"意向项目「{project.name}」自 {since.isoformat()} 以来已超过 {STALE_AFTER_DAYS} 天未跟进，"
+                "请及时联系企业并记录观望原因和企业要求。"), now=now, key=key, project=project)
+            recorded.append(f"intention {project.code}: no contact since {since.isoformat()}, "
+                            f"{project.lead.username} reminded")
+        session.flush()
     return recorded
 
 
-def _reminded(session: Session, project_id: int, since: date) -> bool:
-    """A stale reminder for this project was already sent after ``since``."""
-    after = datetime.combine(since + timedelta(days=1), datetime.min.time(), tzinfo=UTC) \
-        - timedelta(hours=8)
-    return session.scalar(select(func.count(Notification.id)).where(
-        Notification.project_id == project_id, Notification.kind == "intention_stale",
-        Notification.created_at >= after)) > 0
+def _last_reminded(session: Session, project_ids: list[int]) -> dict[int, datetime]:
+    """When each project's last stale reminder was sent (if ever)."""
+    return dict(session.execute(
+        select(Notification.project_id, func.max(Notification.created_at))
+        .where(Notification.kind == _lit("intention_stale"),
+               Notification.project_id.in_(sorted(set(project_ids))))
+        .group_by(Notification.project_id)).all())

@@ -28,6 +28,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -897,7 +899,7 @@ class FollowUp(Base):
     __tablename__ = "follow_up"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
     contacted_on: Mapped[date] = mapped_column(Date)
     contact: Mapped[str] = mapped_column(String(200), default="")
     channel: Mapped[str] = mapped_column(String(40), default="")  # visit, call, meeting, ...
@@ -908,6 +910,31 @@ class FollowUp(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     recorded_by: Mapped[User] = relationship()
+
+
+# The intention ledger (意向项目台账) and the pipeline (项目全景), ``workflow.intentions``:
+# every list is a keyset page on one of these. Constants are written as literals,
+# and the queries write them so too, so that both planners match the expression
+# and the partial indexes (a bound parameter would not match).
+_INVESTMENT = func.coalesce(Project.investment_wan, literal_column("0"))
+# A stage's projects, largest planned investment first, then by code: the open
+# intentions and each lifecycle stage of a pipeline step.
+Index("ix_project_stage_investment", Project.stage, _INVESTMENT.desc(), Project.code, Project.id)
+# Suspended projects by the stage they were suspended from (they count there).
+Index("ix_project_suspended_investment", Project.suspended_from, _INVESTMENT.desc(), Project.code,
+      Project.id, postgresql_where=text("stage = 'suspended'"), sqlite_where=text("stage = 'suspended'"))
+# Intentions signed (converted) and intentions terminated (dropped), newest first:
+# a project is signed at most once (only an intention is) and terminated at most once.
+Index("ix_audit_event_signed", AuditEvent.at, AuditEvent.id,
+      postgresql_where=text("action = 'project.sign'"), sqlite_where=text("action = 'project.sign'"))
+_DROPPED = "action = 'project.terminate' AND from_state = 'intention'"
+Index("ix_audit_event_dropped", AuditEvent.at, AuditEvent.id,
+      postgresql_where=text(_DROPPED), sqlite_where=text(_DROPPED))
+# A project's contacts by date: its last contact, "contacted since" (stale intentions).
+Index("ix_follow_up_project_contacted", FollowUp.project_id, FollowUp.contacted_on)
+# The stale-intention reminders already sent for a project (the sweep's "once").
+Index("ix_notification_intention_stale", Notification.project_id, Notification.created_at,
+      postgresql_where=text("kind = 'intention_stale'"), sqlite_where=text("kind = 'intention_stale'"))
 
 
 class ScreeningRule(Base):
