@@ -1,8 +1,8 @@
 """intention pages: the indexes of the intention ledger, the pipeline's step
 lists and the stale-intention sweep
 
-Revision ID: 0006_intention_pages
-Revises: 0005_province_scale
+Revision ID: 0008_intention_pages
+Revises: 0007_history
 Create Date: 2026-12-05
 
 - a stage's projects by planned investment (largest first), code and id, and
@@ -18,8 +18,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_intention_pages'
-down_revision = '0005_province_scale'
+revision = '0008_intention_pages'
+down_revision = '0007_history'
 branch_labels = None
 depends_on = None
 
