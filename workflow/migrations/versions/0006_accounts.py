@@ -1,7 +1,7 @@
 """accounts and notifications: the indexes of their paged lists
 
 Revision ID: 0006_accounts
-Revises: 0005_province_scale
+Revises: 0006_land
 Create Date: 2026-12-04
 
 The admin's user list, failed deliveries and credit records, and each user's
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0006_accounts'
-down_revision = '0005_province_scale'
+down_revision = '0006_land'
 branch_labels = None
 depends_on = None
 
