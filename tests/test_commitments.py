@@ -401,9 +401,11 @@ def test_credit_records_filter_by_enterprise_severity_and_cleared(session, zone,
     assert len(cm.credit_records(session, enterprise_id=acme)) == 2
     assert [r.severity for r in cm.credit_records(session, severity="minor")] == ["minor"]
     assert len(cm.credit_records(session, cleared=False)) == 2
-    assert cm.credit_records(session, cleared=True) == []
-    assert cm.credit_records(session, enterprise_id=zone["stranger"].enterprise_id) == []
-    assert [e.id for e in cm.enterprises_with_records(session)] == [acme]
+    assert cm.credit_records(session, cleared=True).rows == []
+    assert cm.credit_records(session, enterprise_id=zone["stranger"].enterprise_id).rows == []
+    code = zone["acme"].credit_code
+    assert len(cm.credit_records(session, credit_code=code)) == 2
+    assert cm.enterprise_of_filter(session, None, code).id == acme
 
 
 def test_terminate_task_is_refused_for_an_agent_and_for_a_closed_item(session, zone):

@@ -280,14 +280,14 @@ def test_notifications_badge_list_and_mark_read_only_own(session, team):
     alice, lead = team["alice"], team["lead"]
     # The survey (alice's): yellow, red. The filing (due 03-05, still queued, so the group's
     # agents are told): yellow, red, and the information that the lead's 督办 went out.
-    assert notify.unread_count(session, alice) == 5
+    assert int(notify.unread_count(session, alice)) == 5
     listed = notify.notifications_for(session, alice)
     assert [n.created_at for n in listed] == sorted((n.created_at for n in listed), reverse=True)
     lead_ids = [n.id for n in notify.notifications_for(session, lead)]
     assert notify.mark_read(session, alice, lead_ids, at("2026-03-24", 10)) == 0
-    assert notify.unread_count(session, lead) == len(lead_ids)
-    assert notify.mark_read(session, alice, [listed[0].id], at("2026-03-24", 10)) == 1
-    assert notify.unread_count(session, alice) == 4
+    assert int(notify.unread_count(session, lead)) == len(lead_ids)
+    assert notify.mark_read(session, alice, [listed.rows[0].id], at("2026-03-24", 10)) == 1
+    assert int(notify.unread_count(session, alice)) == 4
     assert len(notify.notifications_for(session, alice, unread_only=True)) == 4
     # No channel configured: in-app only, nothing in the outbox.
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
@@ -342,12 +342,12 @@ def test_only_the_addressee_acknowledges_and_reports_on_a_notice(session, team):
     supervision.acknowledge_notice(session, notice.id, alice, at("2026-03-26", 10))
     with pytest.raises(InvalidTransition):
         supervision.acknowledge_notice(session, notice.id, alice, at("2026-03-26", 11))
-    assert supervision.open_notices_for(session, alice) != []  # acknowledged, not yet answered
+    assert supervision.open_notices_for(session, alice).rows != []  # acknowledged, not yet answered
     with pytest.raises(ValidationError):
         supervision.report_on_notice(session, notice.id, "  ", alice, at("2026-03-27"))
     supervision.report_on_notice(session, notice.id, "已约部门现场踏勘，预计 3 月 31 日出具成果。",
                                  alice, at("2026-03-27"))
-    assert supervision.open_notices_for(session, alice) == []
+    assert supervision.open_notices_for(session, alice).rows == []
     assert notice.reported_at is not None and notice.closed_at is not None
     with pytest.raises(InvalidTransition):
         supervision.report_on_notice(session, notice.id, "again", alice, at("2026-03-27", 10))
@@ -397,7 +397,7 @@ def test_a_notice_closes_when_its_item_closes(session, team):
     ops.approve_task(session, task.id, actor=alice, now=at("2026-03-27"))
     ops.complete_task(session, task.id, actor=alice, now=at("2026-03-27", 10))
     session.expire_all()
-    assert supervision.open_notices_for(session, alice) == []
+    assert supervision.open_notices_for(session, alice).rows == []
     with pytest.raises(InvalidTransition):
         supervision.issue_notice(session, task.id, team["sup"], "复查", at("2026-03-30"))
 

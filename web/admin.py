@@ -16,8 +16,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web import labels
-from web.access import me, roles_required
+from web.access import local_target, me, roles_required
 from web.db import db
+from web.paging import page_args
 from web.security import now
 from workflow import admin_ops, outbox
 from workflow.admin_ops import AdminChange
@@ -55,12 +56,13 @@ def _admins_only():
 
 @bp.route("/users")
 def users():
-    args = request.args
-    active = {"1": True, "0": False}.get(args.get("active", ""))
-    rows = admin_ops.list_users(db(), role=args.get("role") or None, group=args.get("group") or None,
-                                active=active, text=args.get("q") or None)
-    return render_template("admin_users.html", users=rows, args=args, roles=ROLES,
-                           groups=admin_ops.all_groups(db()), departments=_departments())
+    """One page of the users, filtered and ordered in the database."""
+    cursor, limit = page_args()
+    page = admin_ops.list_users(db(), admin_ops.UserFilter.parse(request.args), cursor=cursor,
+                                limit=limit)
+    return render_template("admin_users.html", users=page.rows, page=page, args=request.args,
+                           roles=ROLES, groups=admin_ops.all_groups(db()),
+                           departments=_departments())
 
 
 @bp.route("/users", methods=["POST"])
@@ -149,12 +151,14 @@ def _departments():
     return [(code, labels.name_of(dept)) for code, dept in definition.departments.items()]
 
 
-
 @bp.route("/deliveries")
 def deliveries():
-    """Mail and webhook deliveries that keep failing, for the admin to see and retry."""
-    return render_template("admin_deliveries.html",
-                           failed=outbox.failed_deliveries(db(), limit=500),
+    """Mail and webhook deliveries that keep failing, a page at a time, for
+    the admin to see and retry."""
+    cursor, limit = page_args()
+    page = outbox.failed_deliveries(db(), cursor=cursor, limit=limit)
+    return render_template("admin_deliveries.html", failed=page.rows, page=page,
+                           failed_count=outbox.failed_count(db()),
                            pending=outbox.pending_count(db()))
 
 
@@ -163,4 +167,4 @@ def retry_delivery(message_id: int):
     outbox.retry_delivery(db(), message_id, now())
     db().commit()
     flash(_("已重新排队发送"), "ok")
-    return redirect(url_for("admin.deliveries"))
+    return redirect(local_target(request.form.get("next"), url_for("admin.deliveries")))

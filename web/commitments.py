@@ -27,8 +27,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from web import labels
-from web.access import me, project_or_404, roles_required
+from web.access import local_target, me, project_or_404, roles_required
 from web.db import db
+from web.paging import page_args
 from web.security import now
 from workflow import commitments as cm
 from workflow import permissions
@@ -214,13 +215,15 @@ def fulfil(gap_id: int):
 @bp.route("/admin/credit")
 @roles_required("admin")
 def credit():
-    args = request.args
-    enterprise_id = args.get("enterprise", type=int)
-    severity = args.get("severity") if args.get("severity") in SEVERITY else None
-    cleared = {"yes": True, "no": False}.get(args.get("cleared", ""))
-    rows = cm.credit_records(db(), enterprise_id=enterprise_id, severity=severity, cleared=cleared)
-    return render_template("commitments_credit.html", rows=rows, args=args,
-                           enterprises=cm.enterprises_with_records(db()))
+    """One page of the credit records, filtered and ordered in the database."""
+    filters = cm.CreditFilter.parse(request.args)
+    cursor, limit = page_args()
+    page = cm.credit_records(db(), enterprise_id=filters.enterprise_id,
+                             credit_code=filters.credit_code, severity=filters.severity,
+                             cleared=filters.cleared, cursor=cursor, limit=limit)
+    return render_template("commitments_credit.html", rows=page.rows, page=page, args=request.args,
+                           enterprise=cm.enterprise_of_filter(db(), filters.enterprise_id,
+                                                              filters.credit_code))
 
 
 @bp.route("/admin/credit/<int:record_id>/clear", methods=["POST"])
@@ -231,7 +234,7 @@ def clear(record_id: int):
     cm.clear_credit_record(db(), record_id, actor=me(), now=now(), note=request.form.get("note", ""))
     db().commit()
     flash(_("信用记录已清除"), "ok")
-    return redirect(url_for("commitments.credit"))
+    return redirect(local_target(request.form.get("next"), url_for("commitments.credit")))
 
 
 # -- the panels on the project pages ---------------------------------------------------------

@@ -7,8 +7,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from web.access import me
+from web.access import local_target, me
 from web.db import db
+from web.paging import page_args
 from web.security import now
 from workflow import notify, supervision
 from workflow.errors import ValidationError
@@ -19,27 +20,34 @@ bp = Blueprint("notifications", __name__)
 @bp.route("/notifications")
 @login_required
 def index():
+    """A page of the user's notifications (all or unread, newest first) and a
+    page of their open notices (oldest first), each list with its own cursor."""
     unread_only = request.args.get("unread") == "1"
+    cursor, limit = page_args()
+    notices_cursor = page_args("notices")[0]
+    page = notify.notifications_for(db(), me(), unread_only=unread_only, cursor=cursor, limit=limit)
     return render_template(
-        "notifications.html", unread_only=unread_only,
-        notifications=notify.notifications_for(db(), me(), unread_only=unread_only, limit=200),
-        notices=supervision.open_notices_for(db(), me()))
+        "notifications.html", unread_only=unread_only, notifications=page.rows, page=page,
+        notices=supervision.open_notices_for(db(), me(), cursor=notices_cursor, limit=limit))
 
 
 @bp.route("/notifications/read", methods=["POST"])
 @login_required
 def mark_read():
+    """Mark the ticked notifications (a page at most) read, or all of the user's."""
     if request.form.get("all") == "1":
-        ids = [n.id for n in notify.notifications_for(db(), me(), unread_only=True, limit=10000)]
+        changed = notify.mark_all_read(db(), me(), now())
     else:
-        try:
-            ids = [int(i) for i in request.form.getlist("id")]
-        except ValueError:
-            raise ValidationError("Notification ids are numbers.") from None
-    changed = notify.mark_read(db(), me(), ids, now())
+        changed = notify.mark_read(db(), me(), _ids(request.form.getlist("id")), now())
     db().commit()
     flash(_("已标记 %(n)s 条为已读", n=changed), "ok")
-    return redirect(url_for("notifications.index"))
+    return redirect(local_target(request.form.get("next"), url_for("notifications.index")))
+
+
+def _ids(values: list[str]) -> list[int]:
+    if not all(v.isascii() and v.isdigit() and len(v) <= 10 for v in values):
+        raise ValidationError("Notification ids are numbers.", field="id")
+    return [int(v) for v in values]
 
 
 @bp.route("/notices/<int:notice_id>/acknowledge", methods=["POST"])

@@ -445,26 +445,82 @@ def reactivate_user(session: Session, user_id: int, *, actor: User, now: datetim
 
 # -- queries: the admin pages ----------------------------------------------------------------
 
-def list_users(session: Session, *, role: str | None = None, group: str | None = None,
-               active: bool | None = None, text: str | None = None) -> list[User]:
-    """Users by username, filtered by role, group code, active flag and a
-    fragment of the username or display name."""
-    query = (select(User).options(selectinload(User.memberships).joinedload(GroupMembership.group),
-                                  joinedload(User.substitute), joinedload(User.enterprise))
-             .order_by(User.role, User.username))
-    if role:
-        query = query.where(User.role == role)
-    if group:
-        query = query.where(User.id.in_(
-            select(GroupMembership.user_id).join(IndustryGroup)
-            .where(IndustryGroup.code == group)))
-    if active is not None:
-        query = query.where(User.active.is_(active))
-    if text:
-        pattern = f"%{text.strip().lower()}%"
-        query = query.where(or_(func.lower(User.username).like(pattern),
-                                func.lower(User.display_name).like(pattern)))
-    return list(session.scalars(query))
+ACTIVE_ARGS = {"1": True, "0": False}
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    """Filters of the admin's user list; ``None`` is "any". ``text`` matches a
+    fragment of the username or the display name."""
+
+    role: str | None = None
+    group: str | None = None
+    active: bool | None = None
+    text: str | None = None
+
+    @classmethod
+    def parse(cls, args) -> UserFilter:
+        """The filters in query arguments (``role``, ``group``, ``active`` as
+        1 or 0, ``q``), checked: an unknown role or active flag is refused,
+        texts are bounded and printable (the group is checked by ``list_users``)."""
+        role = _arg(args.get("role"), "role", 20)
+        if role is not None:
+            _role(role)
+        raw_active = _arg(args.get("active"), "active", 1)
+        if raw_active is not None and raw_active not in ACTIVE_ARGS:
+            raise ValidationError("'active' is 1 (active users) or 0 (deactivated ones).",
+                                  field="active")
+        return cls(role=role, group=_arg(args.get("group"), "group", 64),
+                   active=ACTIVE_ARGS.get(raw_active or ""),
+                   text=_arg(args.get("q"), "search", 100))
+
+
+def _arg(value: Any, what: str, limit: int) -> str | None:
+    value = validate.text(value, what, required=False, limit=limit)
+    if value and not value.isprintable():
+        raise ValidationError(f"The {what} holds characters that cannot be typed.", field=what)
+    return value or None
+
+
+def _like_fragment(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+BY_USERNAME = paging.Keyset(paging.Key(User.username, str), paging.Key(User.id, int))
+
+
+def list_users(session: Session, filters: UserFilter = UserFilter(), *, cursor: str | None = None,
+               limit: int | None = None) -> paging.Page[User]:
+    """A page of the users by role then username, filtered in SQL by role,
+    industry group, active flag and a fragment of the username or display name.
+
+    The list is read one role after another (a segment each, in the order of
+    the role codes); within a role, each active flag the filter allows is one
+    range of ``ix_user_account_list`` in username order, the ranges merged. A
+    group filter keeps to the agents' and leads' segments (only they belong to
+    groups), so it never walks the zone's enterprise accounts."""
+    if filters.role:
+        roles: tuple[str, ...] = (_role(filters.role),)
+    else:
+        roles = tuple(sorted(GROUP_ROLES if filters.group else ROLES))
+    where = []
+    if filters.group:
+        group_id = session.scalar(select(IndustryGroup.id).where(IndustryGroup.code == filters.group))
+        if group_id is None:
+            raise ValidationError(f"Unknown industry group '{filters.group}'.", field="group")
+        where.append(User.id.in_(select(GroupMembership.user_id)
+                                 .where(GroupMembership.group_id == group_id)))
+    if filters.text:
+        pattern = _like_fragment(filters.text)
+        where.append(or_(User.username.ilike(pattern, escape="\\"),
+                         User.display_name.ilike(pattern, escape="\\")))
+    actives = (True, False) if filters.active is None else (filters.active,)
+    branches = tuple(User.active == active for active in actives)
+    order = paging.Order(f"users:{','.join(roles)}", tuple(
+        paging.Segment(BY_USERNAME, (User.role == role,), branches) for role in roles))
+    return paging.fetch(session, select(User).where(*where), order, cursor=cursor, limit=limit,
+                        options=(selectinload(User.memberships).joinedload(GroupMembership.group),
+                                 joinedload(User.substitute), joinedload(User.enterprise)))
 
 
 def all_groups(session: Session) -> list[IndustryGroup]:

@@ -25,18 +25,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from definitions import Item
-from workflow import audit, clock, notify, permissions
+from workflow import audit, clock, notify, paging, permissions, validate
 from workflow import operations as ops
+from workflow.admin_ops import CREDIT_CODE
 from workflow.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.models import (
     CLOSED_STATES,
+    CREDIT_SEVERITIES,
     AuditEvent,
     CommitmentLetter,
     CreditRecord,
@@ -118,27 +121,81 @@ def open_gap(session: Session, task_id: int) -> GapAcceptance | None:
         GapAcceptance.task_id == task_id, GapAcceptance.status == "open"))
 
 
+CLEARED_ARGS = {"yes": True, "no": False}
+
+
+@dataclass(frozen=True)
+class CreditFilter:
+    """Filters of the admin's list of credit records; ``None`` is "any": the
+    enterprise (by id, or by its unified social credit code), the severity,
+    and whether an admin has cleared the record."""
+
+    enterprise_id: int | None = None
+    credit_code: str | None = None
+    severity: str | None = None
+    cleared: bool | None = None
+
+    @classmethod
+    def parse(cls, args) -> CreditFilter:
+        """The filters in query arguments (``enterprise``, ``code``,
+        ``severity``, ``cleared`` as yes or no), checked: anything else is refused."""
+        enterprise = validate.text(args.get("enterprise"), "enterprise", required=False, limit=18)
+        if enterprise and not (enterprise.isascii() and enterprise.isdigit()
+                               and 0 < int(enterprise) < 2**31):
+            raise ValidationError("'enterprise' is the number of an enterprise.", field="enterprise")
+        code = validate.text(args.get("code"), "credit code", required=False, limit=18).upper()
+        if code and not CREDIT_CODE.fullmatch(code):
+            raise ValidationError("A unified social credit code (统一社会信用代码) has 18 digits "
+                                  "or capital letters.", field="code")
+        severity = validate.text(args.get("severity"), "severity", required=False, limit=16)
+        if severity and severity not in CREDIT_SEVERITIES:
+            raise ValidationError(f"Unknown severity '{severity}'; choose one of "
+                                  f"{', '.join(CREDIT_SEVERITIES)}.", field="severity")
+        cleared = validate.text(args.get("cleared"), "cleared", required=False, limit=3)
+        if cleared and cleared not in CLEARED_ARGS:
+            raise ValidationError("'cleared' is yes or no.", field="cleared")
+        return cls(enterprise_id=int(enterprise) if enterprise else None,
+                   credit_code=code or None, severity=severity or None,
+                   cleared=CLEARED_ARGS.get(cleared))
+
+
+CREDIT_ORDER = paging.Order.by("credit", paging.Key(CreditRecord.created_at, datetime, True),
+                               paging.Key(CreditRecord.id, int, True))
+
+
 def credit_records(session: Session, *, enterprise_id: int | None = None,
-                   severity: str | None = None, cleared: bool | None = None) -> list[CreditRecord]:
-    """Credit records, newest first, filtered by enterprise, severity and
-    whether an admin has cleared them."""
-    query = select(CreditRecord).options(selectinload(CreditRecord.enterprise))
+                   credit_code: str | None = None, severity: str | None = None,
+                   cleared: bool | None = None, cursor: str | None = None,
+                   limit: int | None = None) -> paging.Page[CreditRecord]:
+    """A page of credit records, newest first, filtered in SQL by enterprise
+    (id or credit code), severity and whether an admin has cleared them: one
+    enterprise's on ``ix_credit_record_enterprise``, those in force or the
+    cleared ones on their partial indexes, all on ``ix_credit_record_created``
+    (a severity filter reads along the index: a record is one of two)."""
+    if severity is not None and severity not in CREDIT_SEVERITIES:
+        raise ValidationError(f"Unknown severity '{severity}'.", field="severity")
+    query = select(CreditRecord)
     if enterprise_id is not None:
         query = query.where(CreditRecord.enterprise_id == enterprise_id)
+    if credit_code is not None:
+        query = query.where(CreditRecord.enterprise_id == select(Enterprise.id).where(
+            Enterprise.credit_code == credit_code).scalar_subquery())
     if severity:
         query = query.where(CreditRecord.severity == severity)
     if cleared is True:
         query = query.where(CreditRecord.cleared_at.is_not(None))
     elif cleared is False:
         query = query.where(CreditRecord.cleared_at.is_(None))
-    return list(session.scalars(query.order_by(CreditRecord.created_at.desc(),
-                                               CreditRecord.id.desc())))
+    return paging.fetch(session, query, CREDIT_ORDER, cursor=cursor, limit=limit,
+                        options=(joinedload(CreditRecord.enterprise),))
 
 
-def enterprises_with_records(session: Session) -> list[Enterprise]:
-    """Enterprises that have at least one credit record (for the admin's filter)."""
-    return list(session.scalars(select(Enterprise).where(
-        Enterprise.id.in_(select(CreditRecord.enterprise_id))).order_by(Enterprise.name)))
+def enterprise_of_filter(session: Session, enterprise_id: int | None,
+                         credit_code: str | None) -> Enterprise | None:
+    """The enterprise a filter of the credit records names (for the page to show)."""
+    if credit_code is not None:
+        return session.scalar(select(Enterprise).where(Enterprise.credit_code == credit_code))
+    return session.get(Enterprise, enterprise_id) if enterprise_id is not None else None
 
 
 def require_no_open_gap(session: Session, task: ItemTask) -> None:

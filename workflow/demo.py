@@ -36,7 +36,6 @@ from workflow.models import (
     GroupMembership,
     InvestmentAgreement,
     ItemTask,
-    Notification,
     Project,
     User,
 )
@@ -521,14 +520,8 @@ class _Seeder:
         """People read what they were told as it came: only the last week's
         in-app notifications are still unread."""
         read_at = datetime.combine(self.day(5), time(18, 0), tzinfo=ops.ZONE_TZ)
-        unread: dict[int, list[int]] = {}
-        for user_id, notification_id in self.session.execute(
-                select(Notification.user_id, Notification.id).where(
-                    Notification.read_at.is_(None), Notification.created_at < ops.utc(read_at))):
-            unread.setdefault(user_id, []).append(notification_id)
         for user in self.users.values():
-            if user.id in unread:
-                notify.mark_read(self.session, user, unread[user.id], now=read_at)
+            notify.mark_all_read(self.session, user, read_at, before=read_at)
 
     def add_people(self) -> None:
         session, hashed = self.session, hash_password(DEMO_PASSWORD)

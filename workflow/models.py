@@ -130,7 +130,12 @@ class Enterprise(Base):
 
 class User(Base):
     __tablename__ = "user_account"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role_known"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role_known"),
+        # The admin's user list: by role then username, one range per active
+        # flag (and per role when filtered), e.g. the zone's enterprise accounts.
+        Index("ix_user_account_list", "active", "role", "username", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -535,6 +540,8 @@ class Notification(Base):
     __table_args__ = (
         # Badge (unread count) and list, newest first, per user.
         Index("ix_notification_inbox", "user_id", "read_at", "created_at"),
+        # The list of every notification of a user, newest first.
+        Index("ix_notification_user_created", "user_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -567,6 +574,9 @@ class OutboxMessage(Base):
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
         # The sender's claim query: due rows by status and time.
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
+        # The admin's list of failed deliveries, newest first.
+        Index("ix_outbox_message_failed", "created_at", "id",
+              postgresql_where=text("status = 'failed'"), sqlite_where=text("status = 'failed'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -737,10 +747,21 @@ class CreditRecord(Base):
     enterprise from commitments and 容缺 until an admin clears it."""
 
     __tablename__ = "credit_record"
-    __table_args__ = (CheckConstraint(_in("severity", CREDIT_SEVERITIES), name="severity_known"),)
+    __table_args__ = (
+        CheckConstraint(_in("severity", CREDIT_SEVERITIES), name="severity_known"),
+        # The admin's list, newest first: all records (a severity filter reads
+        # on), one enterprise's, the records in force and the cleared ones.
+        Index("ix_credit_record_created", "created_at", "id"),
+        Index("ix_credit_record_enterprise", "enterprise_id", "created_at", "id"),
+        Index("ix_credit_record_in_force", "created_at", "id",
+              postgresql_where=text("cleared_at IS NULL"), sqlite_where=text("cleared_at IS NULL")),
+        Index("ix_credit_record_cleared", "created_at", "id",
+              postgresql_where=text("cleared_at IS NOT NULL"),
+              sqlite_where=text("cleared_at IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
     severity: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(40))  # commitment_broken, commitment_false, ...

@@ -15,7 +15,7 @@ writes in-app notifications only.
 Operations call ``task_event`` and ``project_event`` right after the audit
 event of a transition, inside their transaction; the deadline sweep, the
 digest and the supervision notices call ``tell`` directly. The web reads
-``notifications_for``, ``unread_count`` and calls ``mark_read``.
+``notifications_for``, ``unread_count`` and calls ``mark_read`` or ``mark_all_read``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from workflow import paging
 from workflow.config import Channels
+from workflow.errors import ValidationError
 from workflow.models import (
     AuditEvent,
     GroupMembership,
@@ -244,38 +246,65 @@ def project_event(session: Session, project: Project, entry: AuditEvent) -> None
 
 # -- reading (for the web) ----------------------------------------------------------------
 
-def notifications_for(session: Session, user: User, unread_only: bool = False,
-                      limit: int = 50) -> list[Notification]:
-    """``user``'s notifications, newest first (``ix_notification_inbox``)."""
+NEWEST_FIRST = paging.Order.by("notifications",
+                               paging.Key(Notification.created_at, datetime, descending=True),
+                               paging.Key(Notification.id, int, descending=True))
+_ID_MAX = 2**31 - 1  # notification ids are 32-bit integers
+
+
+def notifications_for(session: Session, user: User, *, unread_only: bool = False,
+                      cursor: str | None = None,
+                      limit: int | None = None) -> paging.Page[Notification]:
+    """A page of ``user``'s notifications, newest first: all of them on
+    ``ix_notification_user_created``, the unread ones on ``ix_notification_inbox``."""
     query = select(Notification).where(Notification.user_id == user.id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    return list(session.scalars(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+    return paging.fetch(session, query, NEWEST_FIRST, cursor=cursor, limit=limit)
 
 
 def unread_query(user: User):
-    """``user``'s unread notifications (the badge counts them)."""
+    """``user``'s unread notifications (the badge counts them, on ``ix_notification_inbox``)."""
     return select(Notification.id).where(Notification.user_id == user.id,
                                          Notification.read_at.is_(None))
 
 
-def unread_count(session: Session, user: User) -> int:
-    """The badge: how many of ``user``'s notifications are unread."""
-    return session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+def unread_count(session: Session, user: User) -> paging.Count:
+    """How many of ``user``'s notifications are unread, counted up to ``paging.COUNT_CAP``."""
+    return paging.count_upto(session, unread_query(user))
 
 
 def mark_read(session: Session, user: User, notification_ids: Sequence[int],
               now: datetime) -> int:
-    """Mark the given notifications read; ids of other users' notifications are
-    ignored (never an error that would reveal they exist). Returns how many changed."""
-    ids = [int(i) for i in notification_ids]
+    """Mark the given notifications read (at most a page of them: the ones
+    ticked on a page); ids of other users' notifications are ignored (never an
+    error that would reveal they exist). Returns how many changed."""
+    ids = sorted({int(i) for i in notification_ids})
     if not ids:
         return 0
+    if len(ids) > paging.MAX_LIMIT:
+        raise ValidationError(f"At most {paging.MAX_LIMIT} notifications are marked at a time.",
+                              field="id")
+    if ids[0] < 1 or ids[-1] > _ID_MAX:
+        raise ValidationError("No notification has this number.", field="id")
     result = session.execute(
         update(Notification)
         .where(Notification.id.in_(ids), Notification.user_id == user.id,
                Notification.read_at.is_(None))
         .values(read_at=utc(now)).execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0
+
+
+def mark_all_read(session: Session, user: User, now: datetime, *,
+                  before: datetime | None = None) -> int:
+    """Mark every unread notification of ``user`` read (only those created
+    before ``before``, when given): one UPDATE on ``ix_notification_inbox``,
+    however many there are. Notifications already loaded in the session are
+    not refreshed (the caller commits, which expires them). Returns how many changed."""
+    query = update(Notification).where(Notification.user_id == user.id,
+                                       Notification.read_at.is_(None))
+    if before is not None:
+        query = query.where(Notification.created_at < utc(before))
+    result = session.execute(query.values(read_at=utc(now))
+                             .execution_options(synchronize_session=False))
     return result.rowcount or 0

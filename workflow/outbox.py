@@ -37,9 +37,10 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow import paging
 from workflow.config import Config
 from workflow.db import transaction
 from workflow.errors import NotFound, ValidationError
@@ -242,16 +243,29 @@ def _record(factory: sessionmaker[Session], message_id: int, token: datetime, no
 
 # -- for the admin page ----------------------------------------------------------------------
 
-def failed_deliveries(session: Session, limit: int = 100) -> list[OutboxMessage]:
-    """Messages that failed for good, newest first."""
-    return list(session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == "failed")
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)))
+# The status as a literal, so that SQLite sees ``ix_outbox_message_failed`` applies.
+FAILED = OutboxMessage.status == literal_column("'failed'")
+FAILED_ORDER = paging.Order.by("failed-deliveries",
+                               paging.Key(OutboxMessage.created_at, datetime, descending=True),
+                               paging.Key(OutboxMessage.id, int, descending=True))
+
+
+def failed_deliveries(session: Session, *, cursor: str | None = None,
+                      limit: int | None = None) -> paging.Page[OutboxMessage]:
+    """A page of the messages that failed for good, newest first
+    (``ix_outbox_message_failed``)."""
+    return paging.fetch(session, select(OutboxMessage).where(FAILED), FAILED_ORDER,
+                        cursor=cursor, limit=limit)
 
 
 def failed_query():
     """Messages that failed for good (the admin's badge counts them)."""
-    return select(OutboxMessage.id).where(OutboxMessage.status == "failed")
+    return select(OutboxMessage.id).where(FAILED)
+
+
+def failed_count(session: Session) -> paging.Count:
+    """How many messages failed for good (the deliveries page), up to the cap."""
+    return paging.count_upto(session, failed_query())
 
 
 def pending_count(session: Session) -> dict[str, int]:

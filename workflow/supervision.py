@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from workflow import audit, clock, notify, permissions
+from workflow import audit, clock, notify, paging, permissions
 from workflow.errors import InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.models import CLOSED_STATES, ItemTask, SupervisionNotice, User
 from workflow.notify import Message
@@ -161,10 +161,24 @@ def report_on_notice(session: Session, notice_id: int, text: str, actor: User,
     return notice
 
 
-def open_notices_for(session: Session, user: User) -> list[SupervisionNotice]:
-    """``user``'s notices not yet answered, oldest first (``ix_supervision_notice_open``)."""
-    return list(session.scalars(
-        select(SupervisionNotice)
-        .where(SupervisionNotice.addressee_id == user.id, SupervisionNotice.closed_at.is_(None))
-        .options(joinedload(SupervisionNotice.task), joinedload(SupervisionNotice.project))
-        .order_by(SupervisionNotice.issued_at, SupervisionNotice.id)))
+# How many open notices the inbox and the desk show (the oldest), with a link
+# to the whole list on the notifications page.
+NOTICES_IN_VIEW = 5
+OPEN_NOTICES = paging.Order.by("open-notices", paging.Key(SupervisionNotice.issued_at, datetime),
+                               paging.Key(SupervisionNotice.id, int))
+
+
+def open_notices_for(session: Session, user: User, *, cursor: str | None = None,
+                     limit: int | None = NOTICES_IN_VIEW) -> paging.Page[SupervisionNotice]:
+    """A page of ``user``'s notices not yet answered, oldest first
+    (``ix_supervision_notice_open``): by default the few an inbox shows.
+    ``page.extras["count"]`` says how many there are (a capped count, read
+    only when they do not all fit on the page)."""
+    query = select(SupervisionNotice).where(SupervisionNotice.addressee_id == user.id,
+                                            SupervisionNotice.closed_at.is_(None))
+    page = paging.fetch(session, query, OPEN_NOTICES, cursor=cursor, limit=limit,
+                        options=(joinedload(SupervisionNotice.task),
+                                 joinedload(SupervisionNotice.project)))
+    page.extras["count"] = (paging.count_upto(session, query) if page.next or not page.first
+                            else paging.Count(len(page.rows), True))
+    return page
