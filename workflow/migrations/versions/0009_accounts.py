@@ -1,7 +1,7 @@
 """accounts and notifications: the indexes of their paged lists
 
-Revision ID: 0006_accounts
-Revises: 0006_land
+Revision ID: 0009_accounts
+Revises: 0008_intention_pages
 Create Date: 2026-12-04
 
 The admin's user list, failed deliveries and credit records, and each user's
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_accounts'
-down_revision = '0006_land'
+revision = '0009_accounts'
+down_revision = '0008_intention_pages'
 branch_labels = None
 depends_on = None
 
