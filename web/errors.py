@@ -43,15 +43,17 @@ def status_of(exc: WorkflowError) -> int:
 
 
 def user_message(exc: WorkflowError) -> str:
-    """The sentence shown to the user: a translated lead-in plus the engine's reason."""
-    lead = {
+    """The sentence shown to the user: a translated lead-in (the nearest
+    class's, so a refined error keeps its family's) plus the engine's reason."""
+    leads = {
         InvalidTransition: _("当前状态不允许此操作"),
         Conflict: _("数据已被他人修改，请刷新后重试"),
         NotPermitted: _("无权执行此操作"),
         NotFound: _("未找到"),
         ValidationError: _("输入有误"),
         NoEligibleAgent: _("没有可分配的代办员"),
-    }.get(type(exc), _("操作失败"))
+    }
+    lead = next((leads[cls] for cls in type(exc).__mro__ if cls in leads), _("操作失败"))
     return f"{lead}：{exc.message}"
 
 

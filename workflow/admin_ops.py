@@ -540,15 +540,16 @@ def substitute_candidates(session: Session, user: User) -> list[User]:
         .order_by(User.username)))
 
 
-def definition_versions(session: Session) -> list[tuple[DefinitionVersion, int]]:
-    """Every installed definition version with the number of projects on it, newest first."""
-    counts = (select(Project.definition_version_id, func.count(Project.id).label("n"))
-              .group_by(Project.definition_version_id).subquery())
-    rows = session.execute(
-        select(DefinitionVersion, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.definition_version_id == DefinitionVersion.id)
-        .order_by(DefinitionVersion.loaded_at.desc(), DefinitionVersion.id.desc()))
-    return [(version, n) for version, n in rows]
+def definition_versions(session: Session) -> list[tuple[DefinitionVersion, paging.Count]]:
+    """Every installed definition version with the number of projects on it
+    (counted up to ``paging.COUNT_CAP`` on ``ix_project_definition_version_id``),
+    newest first. Versions are few: a handful a year."""
+    versions = list(session.scalars(select(DefinitionVersion).order_by(
+        DefinitionVersion.loaded_at.desc(), DefinitionVersion.id.desc())))
+    counts = paging.counts_upto(session, {
+        f"v{v.id}": select(Project.id).where(Project.definition_version_id == v.id)
+        for v in versions})
+    return [(v, counts[f"v{v.id}"]) for v in versions]
 
 
 # -- queries: the lead handler's desk (领办台) -----------------------------------------------

@@ -200,7 +200,8 @@ class Project(Base):
     investment_wan: Mapped[int | None] = mapped_column(Integer)  # 万元
     stage: Mapped[str] = mapped_column(String(32))
     suspended_from: Mapped[str | None] = mapped_column(String(32))
-    definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
+    definition_version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"),
+                                                       index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Head of the per-project audit hash chain: lets the verifier detect a
     # deleted last event, not only edited or missing middle ones.

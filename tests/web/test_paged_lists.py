@@ -171,6 +171,9 @@ def test_a_bad_cursor_or_limit_is_a_clear_400_on_pages_and_the_api(as_user, queu
                 "/supervision?cursor=x", "/supervision?late=99999999999",
                 "/supervision?department=a%00b", "/supervision/notices?cursor=x"):
         assert lead.get(url).status_code == 400, url
+    # The refusal says what was wrong with the input, in the user's language.
+    refused = client.get("/inbox?cursor=bogus").get_data(as_text=True)
+    assert "输入有误" in refused and "操作失败" not in refused
     # A cursor of one list is refused by another.
     queue_page = client.get("/inbox?tab=queue&limit=2").get_data(as_text=True)
     cursor = re.search(r"cursor=([^&\"]+)", next_link(queue_page)).group(1)

@@ -92,6 +92,7 @@ def upgrade() -> None:
     with op.batch_alter_table('project', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_project_lead_id'))
         batch_op.create_index('ix_project_lead_code', ['lead_id', 'code', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_project_definition_version_id'), ['definition_version_id'], unique=False)
 
     with op.batch_alter_table('supervision_notice', schema=None) as batch_op:
         batch_op.create_index('ix_supervision_notice_issued', ['issued_at', 'id'], unique=False)
@@ -105,6 +106,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_supervision_notice_issued')
 
     with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_definition_version_id'))
         batch_op.drop_index('ix_project_lead_code')
         batch_op.create_index(batch_op.f('ix_project_lead_id'), ['lead_id'], unique=False)
 
