@@ -45,6 +45,19 @@ def _migration_connection(engine: Engine) -> Iterator[tuple[Config, Connection]]
                 raw.execute("PRAGMA foreign_keys=ON")
 
 
+def include_object(dialect: str):
+    """Alembic's ``include_object`` for a database of ``dialect``: an index the
+    models declare for other databases only (``info["dialects"]``, e.g. the
+    PostgreSQL trigram indexes) is not expected there."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "index":
+            dialects = (obj.info if not reflected else (compare_to.info if compare_to is not None
+                                                        else {})).get("dialects")
+            return dialects is None or dialect in dialects
+        return True
+    return include
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or migrate the schema of ``engine``'s database to ``revision``."""
     with _migration_connection(engine) as (config, _connection):

@@ -77,6 +77,16 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _trigram(name: str, column: str) -> Index:
+    """A PostgreSQL trigram index (pg_trgm, GIN) serving ``ILIKE '%fragment%'``:
+    the text searches of the lists (a project's code or name, an enterprise,
+    a user). SQLite has no such index and scans; it is the single-process
+    embedded database, not the province's."""
+    index = Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"},
+                  info={"dialects": ("postgresql",)})
+    return index.ddl_if(dialect="postgresql")
+
+
 def _partial(name: str, states: tuple[str, ...], *columns: str) -> Index:
     """An index over the tasks in ``states`` only (both databases): the lists
     name the same state list, literally, so that SQLite sees it applies."""
@@ -120,6 +130,7 @@ class IndustryGroup(Base):
 
 class Enterprise(Base):
     __tablename__ = "enterprise"
+    __table_args__ = (_trigram("ix_enterprise_name_trgm", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -135,6 +146,9 @@ class User(Base):
         # The admin's user list: by role then username, one range per active
         # flag (and per role when filtered), e.g. the zone's enterprise accounts.
         Index("ix_user_account_list", "active", "role", "username", "id"),
+        # Its search by a fragment of the username or the name.
+        _trigram("ix_user_account_username_trgm", "username"),
+        _trigram("ix_user_account_display_name_trgm", "display_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,7 +158,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(200))
     department: Mapped[str | None] = mapped_column(String(64))  # agents: home department
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     away: Mapped[bool] = mapped_column(Boolean, default=False)
     substitute_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -182,6 +196,9 @@ class Project(Base):
         Index("ix_project_parcel_code", "parcel_id", "code", "id"),
         # The enterprise portal: an enterprise's projects, newest first.
         Index("ix_project_enterprise_created", "enterprise_id", "created_at", "id"),
+        # The lists' search by a fragment of a project's code or name.
+        _trigram("ix_project_code_trgm", "code"),
+        _trigram("ix_project_name_trgm", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

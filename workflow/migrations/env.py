@@ -4,6 +4,7 @@ config (``daiban init``) or ``DATABASE_URL``."""
 from alembic import context
 
 from workflow.db import make_engine
+from workflow.migrate import include_object
 from workflow.models import Base
 
 config = context.config
@@ -31,7 +32,8 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True,
+                      include_object=include_object(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 

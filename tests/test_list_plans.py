@@ -1,0 +1,106 @@
+"""Each task list reads the index declared for it (both databases), and the
+lists' text search reads a trigram index on PostgreSQL: no list is read
+whole and sorted."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import event, select, text
+
+from tests import factories as f
+from tests.factories import at
+from workflow import admin_ops, figures, queries
+from workflow.figures import WatchFilter
+from workflow.models import Project
+
+TODAY = date(2026, 3, 16)
+
+
+@pytest.fixture
+def team(session):
+    lead = f.user(session, "lead_plans", "lead", groups=("equipment",))
+    alice = f.user(session, "alice_plans", "agent", groups=("equipment", "food"))
+    project = f.project(session, at("2026-03-02"), lead=lead, code="P-PLANS-1")
+    session.flush()
+    return {"lead": lead, "alice": alice, "project": project}
+
+
+def first_select(session, fn, table: str) -> tuple[str, object]:
+    """The first SELECT ``fn`` sends that reads ``table`` (not, say, the
+    user's groups read on the way)."""
+    seen = []
+
+    def listen(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
+            seen.append((statement, params))
+
+    engine = session.get_bind()
+    engine = getattr(engine, "engine", engine)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    return seen[0]
+
+
+def plan(session, statement, params) -> str:
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        return "\n".join(r[-1] for r in connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, params))
+    # A test database is tiny: with sequential scans and sorts off, the plan
+    # shows which index serves the list in its order.
+    connection.execute(text("SET LOCAL enable_seqscan = off"))
+    connection.execute(text("SET LOCAL enable_sort = off"))
+    return "\n".join(r[0] for r in connection.exec_driver_sql("EXPLAIN " + statement, params))
+
+
+def test_each_task_list_reads_its_index(session, team):
+    alice, lead = team["alice"], team["lead"]
+    groups = [m.group_id for m in lead.memberships]
+    lists = {
+        "mine by due": (lambda: queries.my_tasks(session, alice, TODAY), "ix_item_task_inbox_due"),
+        "mine by item": (lambda: queries.my_tasks(session, alice, TODAY, sort="item"),
+                         "ix_item_task_inbox_item"),
+        "mine by state": (lambda: queries.my_tasks(session, alice, TODAY, sort="state"),
+                          "ix_item_task_inbox_state"),
+        "queue by due": (lambda: queries.group_queue(session, alice, TODAY),
+                         "ix_item_task_queue_due"),
+        "queue by item": (lambda: queries.group_queue(session, alice, TODAY, sort="item"),
+                          "ix_item_task_queue_item"),
+        "archive": (lambda: queries.archive(session, alice, TODAY), "ix_item_task_archive"),
+        "desk": (lambda: queries.group_tasks(session, groups, TODAY), "ix_item_task_open_due"),
+        "watch list": (lambda: figures.watch_page(session, TODAY), "ix_item_task_clock_due"),
+        "watch by department": (lambda: figures.watch_page(
+            session, TODAY, WatchFilter(department="nature_resources")),
+            "ix_item_task_clock_department"),
+        "watch by item": (lambda: figures.watch_page(session, TODAY, WatchFilter(item_code="u01_survey")),
+                          "ix_item_task_clock_item"),
+        "notices": (lambda: figures.notices(session, TODAY), "ix_supervision_notice_issued"),
+        "led projects": (lambda: admin_ops.led_projects(session, lead, TODAY), "ix_project_lead_code"),
+        "extensions": (lambda: admin_ops.pending_extensions(session, groups),
+                       "ix_extension_request_pending"),
+    }
+    tables = ("item_task", "supervision_notice", "project", "extension_request")
+    for name, (fn, index) in lists.items():
+        table = next(t for t in tables if index.startswith(f"ix_{t}_"))
+        shown = plan(session, *first_select(session, fn, table))
+        assert index in shown, (name, shown)
+        # Read in the list's order: no sort of the matching rows (a list merged
+        # from one scan per group sorts only those scans' first rows).
+        if "UNION ALL" not in shown and "Append" not in shown:
+            assert "TEMP B-TREE" not in shown and "Sort Key: item_task" not in shown, (name, shown)
+
+
+def test_the_text_search_reads_a_trigram_index_on_postgresql(session, team, db_kind):
+    if db_kind != "postgresql":
+        pytest.skip("SQLite has no trigram index: the embedded database scans")
+    statement = select(Project.id).where(Project.name.ilike("%测试项%"))
+    compiled = statement.compile(session.get_bind())
+    shown = plan(session, str(compiled), compiled.params)
+    assert "ix_project_name_trgm" in shown, shown
+    found = session.scalars(select(Project.code).where(Project.name.ilike("%测试项%"))).all()
+    assert "P-PLANS-1" in found
