@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import pagescli
 
         return pagescli.main(argv[1:])
+    if argv[:1] == ["pages-table"]:
+        from bench import pagescli
+
+        return pagescli.table_main(argv[1:])
     args = parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
     for key in ("projects", "transitions", "inbox_calls", "overdue_repeats"):

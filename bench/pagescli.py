@@ -205,3 +205,66 @@ def _loadavg() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
+
+
+# -- the README's table -------------------------------------------------------------------------
+
+def _cell(page: dict | None) -> str:
+    if page is None:
+        return "—"
+    if page.get("status") == "timeout":
+        return f"timed out ({page['timeout_s']:.0f} s)"
+    statuses = page.get("status", {})
+    if set(statuses) - {200, "200"}:
+        return f"HTTP {','.join(map(str, statuses))}"
+    p95 = page.get("page", {}).get("p95_ms")
+    if p95 is None:
+        return f"timed out ({page.get('timeout_s', 0):.0f} s)"
+    text = f"{p95:,.0f} ms" if p95 >= 10 else f"{p95:.1f} ms"
+    if page.get("p95_ratio") is not None:
+        text += f" (×{page['p95_ratio']:,.0f})"
+    return text
+
+
+def _size(page: dict | None) -> str:
+    if page is None or "bytes" not in page:
+        return "—"
+    rows = page.get("rows")
+    kb = page["bytes"] / 1000
+    size = f"{kb:,.0f} kB" if kb < 10_000 else f"{kb / 1000:,.0f} MB"
+    return f"{size}, {rows:,} rows" if rows is not None else size
+
+
+def table(paths: list[str]) -> str:
+    """Markdown: one line per page, p95 (ratio to its first-page SQL) and size per run."""
+    reports = [json.loads(Path(p).read_text()) for p in paths]
+    labels = [size_label(r["projects"]) for r in reports]
+    names: list[str] = []
+    for report in reports:
+        for page in report["pages"] + report["exports"]:
+            if page["name"] not in names:
+                names.append(page["name"])
+    head = ["page", *[f"{label}: p95 (×SQL)" for label in labels],
+            *[f"{label}: answer" for label in labels]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in names:
+        found = [next((p for p in r["pages"] + r["exports"] if p["name"] == name), None)
+                 for r in reports]
+        url = next(p["url"] for p in found if p)
+        cells = []
+        for page in found:
+            if page is not None and "time" in page:  # an export
+                page = {**page, "page": page["time"], "calls": 1}
+            cells.append(_cell(page))
+        lines.append(f"| {name} `{url}` | " + " | ".join(cells + [_size(p) for p in found]) + " |")
+    for report, label in zip(reports, labels, strict=True):
+        write = report.get("write")
+        if write:
+            lines.append(f"\nWrite path at {label}: HTTP {write['http']['rate_per_s']} actions/s, "
+                         f"engine {write['engine']['rate_per_s']} actions/s, ratio {write['ratio']}.")
+    return "\n".join(lines)
+
+
+def table_main(argv: list[str]) -> int:
+    print(table(argv))
+    return 0
