@@ -316,7 +316,10 @@ def _norm(ids) -> list[str] | None:
     return ["|".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in ids]
 
 
-def compare(page: Page, page_ids: list[str] | None, base_ids: list[str] | None) -> dict:
+def compare(page: Page, page_ids: list[str] | None, base_ids: list[str] | None,
+            status: int = 200) -> dict:
+    if status != 200:
+        return {"compared": 0, "match": None, "note": f"the page answered {status}"}
     if page_ids is None or base_ids is None:
         return {"compared": 0, "match": None, "note": "a page of figures: no rows to compare"}
     k = min(pagesql.LIMIT, len(base_ids), len(page_ids))
@@ -396,7 +399,7 @@ def measure_page(page: Page, browser: Browser, baseline, server: Server, calls: 
     if samples["page"] and samples["sql"]:
         result["p95_ratio"] = ratio(result["page"]["p95_ms"], result["sql"]["p95_ms"])
         result["p50_ratio"] = ratio(result["page"]["p50_ms"], result["sql"]["p50_ms"])
-    result["first_rows"] = compare(page, page_ids, _norm(base[0]))
+    result["first_rows"] = compare(page, page_ids, _norm(base[0]), first.status)
     result["targets"] = {
         f"p95_ratio<={PAGE_TARGET:g}": (result["p95_ratio"] <= PAGE_TARGET
                                         if "p95_ratio" in result else None),

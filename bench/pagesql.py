@@ -172,21 +172,26 @@ class PageBaselines:
     # -- lead --------------------------------------------------------------------------
 
     def desk(self, who: str = "lead"):
-        """The groups' open tasks, red first, then yellow, green, paused; by due date."""
-        base = (f"SELECT {{seg}} AS seg, id, due_on FROM item_task WHERE group_id = ANY(%(g)s) "
-                f"AND version > 0 AND {{where}} ORDER BY due_on, id LIMIT {LIMIT}")
+        """The groups' open tasks, red first, then yellow, green, paused; by due date.
+        The segments are read one after the other until 50 rows are found (at
+        any size the red ones alone fill the first page), each from an index
+        in due order."""
         clock_ = f"state IN ({_in(CLOCK_STATES)})"
         segments = (f"{clock_} AND due_on < %(today)s",
                     f"{clock_} AND due_on >= %(today)s AND warn_on <= %(today)s",
                     f"{clock_} AND due_on >= %(today)s AND (warn_on > %(today)s OR warn_on IS NULL)",
                     f"state IN ({_in(PAUSED_STATES)})")
-        union = " UNION ALL ".join(f"({base.format(seg=n, where=w)})" for n, w in enumerate(segments))
-        rows = self._rows(
-            f"WITH w AS ({union} ORDER BY seg, due_on, id LIMIT {LIMIT}) "
-            f"SELECT {TASK_COLS}, a.display_name, gr.name_zh FROM w {TASK_JOINS} "
-            f"JOIN industry_group gr ON gr.id = t.group_id "
-            f"LEFT JOIN user_account a ON a.id = t.assignee_id ORDER BY w.seg, w.due_on, w.id",
-            {"g": self._user(who)["groups"], "today": self.today})
+        rows: list[tuple] = []
+        for where in segments:
+            rows += self._rows(
+                f"WITH w AS (SELECT id, due_on FROM item_task WHERE group_id = ANY(%(g)s) "
+                f"AND version > 0 AND {where} ORDER BY due_on, id LIMIT %(n)s) "
+                f"SELECT {TASK_COLS}, a.display_name, gr.name_zh FROM w {TASK_JOINS} "
+                f"JOIN industry_group gr ON gr.id = t.group_id "
+                f"LEFT JOIN user_account a ON a.id = t.assignee_id ORDER BY w.due_on, w.id",
+                {"g": self._user(who)["groups"], "today": self.today, "n": LIMIT - len(rows)})
+            if len(rows) >= LIMIT:
+                break
         return [r[0] for r in rows], rows
 
     def intentions(self, who: str = "lead"):
