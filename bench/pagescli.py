@@ -72,8 +72,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--worker-memory-mb", type=int, default=6144,
                         help="address-space limit of each gunicorn worker (6144): a page that needs "
                              "more fails with MemoryError instead of exhausting the machine")
-    parser.add_argument("--keep-indexes", action="store_true",
-                        help="load with item_task's indexes in place (default: drop and rebuild)")
+    parser.add_argument("--drop-indexes", action="store_true",
+                        help="drop item_task's secondary indexes for the load and rebuild them "
+                             "after it (measured slower at 1 M projects: see bench/README.md)")
     parser.add_argument("--force", action="store_true",
                         help="wipe the database even if its name does not contain 'bench'")
     parser.add_argument("--output", type=Path, default=None,
@@ -110,7 +111,7 @@ def prepare(args, url: str, now: datetime) -> tuple[sqlalchemy.Engine, dict, boo
     extension = PagesData(args.projects, today=today, now=now)
     extension.set_version(version.id)
     data = load(engine, version, projects=args.projects, now=now, today=today, log=log,
-                extension=extension, drop_indexes=not args.keep_indexes)
+                extension=extension, drop_indexes=args.drop_indexes)
     context = extension.context()
     with Session(engine) as session:
         codes = [context["long_history_project"]] + [f"BENCH-{p:07d}" for p in (500, 1500)
@@ -118,7 +119,7 @@ def prepare(args, url: str, now: datetime) -> tuple[sqlalchemy.Engine, dict, boo
         findings = audit.verify(session, codes)
     meta = {"generator": GENERATOR, "projects": args.projects, "loaded_at": now.isoformat(),
             "today": today.isoformat(), "context": context, "sizes": data.sizes(),
-            "load_seconds": data.seconds, "drop_indexes": not args.keep_indexes,
+            "load_seconds": data.seconds, "drop_indexes": args.drop_indexes,
             "audit_check": {"projects": codes, "findings": [str(f) for f in findings]}}
     pages.write_meta(engine, meta)
     return engine, meta, False
@@ -145,7 +146,7 @@ def main(argv: list[str]) -> int:
         write_workers=args.write_workers, write_clients=args.write_clients,
         write_seconds=args.write_seconds, write_blocks=args.write_blocks, only=only,
         timeout=args.timeout, worker_memory_mb=args.worker_memory_mb,
-        drop_indexes=not args.keep_indexes, output=args.output, log=log)
+        drop_indexes=args.drop_indexes, output=args.output, log=log)
     t0 = time.perf_counter()
     indexes = pagesql.create_ideal_indexes(pages.conninfo(url), log=log)
     ideal_seconds = round(time.perf_counter() - t0, 1)
@@ -235,6 +236,21 @@ def _size(page: dict | None) -> str:
     return f"{size}, {rows:,} rows" if rows is not None else size
 
 
+def _p95(page: dict | None) -> float | None:
+    if page is None or set(page.get("status") or {}) - {200, "200"}:
+        return None
+    return (page.get("page") or page.get("time") or {}).get("p95_ms")
+
+
+def _growth(first: dict | None, last: dict | None) -> str:
+    a, b = _p95(first), _p95(last)
+    if a is None:
+        return "—"
+    if b is None:
+        return "∞" if last is not None else "—"
+    return f"{b / a:,.1f}"
+
+
 def table(paths: list[str]) -> str:
     """Markdown: one line per page, p95 (ratio to its first-page SQL) and size per run."""
     reports = [json.loads(Path(p).read_text()) for p in paths]
@@ -244,7 +260,9 @@ def table(paths: list[str]) -> str:
         for page in report["pages"] + report["exports"]:
             if page["name"] not in names:
                 names.append(page["name"])
+    growth = len(reports) > 1
     head = ["page", *[f"{label}: p95 (×SQL)" for label in labels],
+            *([f"p95 {labels[-1]} / {labels[0]}"] if growth else []),
             *[f"{label}: answer" for label in labels]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name in names:
@@ -256,6 +274,8 @@ def table(paths: list[str]) -> str:
             if page is not None and "time" in page:  # an export
                 page = {**page, "page": page["time"], "calls": 1}
             cells.append(_cell(page))
+        if growth:
+            cells.append(_growth(found[0], found[-1]))
         lines.append(f"| {name} `{url}` | " + " | ".join(cells + [_size(p) for p in found]) + " |")
     for report, label in zip(reports, labels, strict=True):
         write = report.get("write")
