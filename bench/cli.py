@@ -1,4 +1,5 @@
 """``python -m bench``: load a zone, run the three figures, print JSON.
+``python -m bench pages``: the pages figure (``bench.pagescli``).
 
 Sizes: the full run loads 100,000 projects × 14 items (1.4 million tasks) and
 takes a few minutes, most of it the load; ``--quick`` loads 5,000 projects and
@@ -56,6 +57,15 @@ def log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["pages"]:
+        from bench import pagescli
+
+        return pagescli.main(argv[1:])
+    if argv[:1] == ["pages-table"]:
+        from bench import pagescli
+
+        return pagescli.table_main(argv[1:])
     args = parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
     for key in ("projects", "transitions", "inbox_calls", "overdue_repeats"):

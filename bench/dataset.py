@@ -7,8 +7,9 @@ their prerequisites close), a few are suspended or terminated. Open tasks were
 accepted up to ~45 days ago and are due by their legal limit (working days ≈
 calendar × 5/7), so roughly a third of the running clocks are overdue.
 
-Rows are written with PostgreSQL ``COPY`` (psycopg's ``cursor.copy``) or
-SQLite ``executemany`` in one transaction, bypassing the engine on purpose:
+Rows are generated a chunk of projects at a time and written with PostgreSQL
+``COPY`` (psycopg's ``cursor.copy``) or SQLite ``executemany``, all in one
+transaction, bypassing the engine on purpose:
 creating 1.4 million tasks through ``mandate_project`` would take hours. The
 loaded projects have an empty audit chain (``audit_seq`` 0, ``audit_head``
 ''), which ``workflow.audit.verify`` accepts; the benchmark's own transitions
@@ -137,9 +138,13 @@ def _picker(mix):
     return states, cum
 
 
-def generate(definition: Definition, version_id: int, groups: dict[str, int], agents: list[Agent],
-             leads: dict[int, int], *, projects: int, today: date, now: datetime, seed: int = 20260105):
-    """(enterprises, projects, tasks) as lists of tuples in the column orders above."""
+def generate_chunks(definition: Definition, version_id: int, groups: dict[str, int],
+                    agents: list[Agent], leads: dict[int, int], *, projects: int, today: date,
+                    now: datetime, seed: int = 20260105, chunk: int = 20_000):
+    """The projects and tasks in chunks of ``chunk`` projects: yields
+    ``(project_rows, task_rows)`` (tuples in the column orders above), so that
+    memory stays flat however many projects are loaded. The random sequence is
+    the same whatever the chunk size: the rows are those of ``generate``."""
     rng = random.Random(seed)
     items = [i for i in definition.items.values() if i.category == "unified_service"][:14]
     due_cache: dict[tuple[date, str], tuple[date, bool, date]] = {}
@@ -169,9 +174,7 @@ def generate(definition: Definition, version_id: int, groups: dict[str, int], ag
             value = days[offset] = today + timedelta(days=offset)
         return value
 
-    n_enterprises = max(1, projects // 4)
-    enterprises = [(e, f"基准企业{e}有限公司", f"91BENCH{e:011d}", f"联系人{e % 97}",
-                    f"1390000{e % 10000:04d}") for e in range(1, n_enterprises + 1)]
+    n_enterprises = enterprise_count(projects)
     project_rows, task_rows = [], []
     task_id = 0
     for pid in range(1, projects + 1):
@@ -207,7 +210,31 @@ def generate(definition: Definition, version_id: int, groups: dict[str, int], ag
             task_id += 1
             task_rows.append(_task_row(rng, task_id, pid, item, state, group_id, staff, phase,
                                        age, due_for, day, now))
-    return enterprises, project_rows, task_rows
+        if len(project_rows) >= chunk:
+            yield project_rows, task_rows
+            project_rows, task_rows = [], []
+    if project_rows:
+        yield project_rows, task_rows
+
+
+def enterprise_count(projects: int) -> int:
+    return max(1, projects // 4)
+
+
+def enterprise_rows(projects: int) -> list[tuple]:
+    return [(e, f"基准企业{e}有限公司", f"91BENCH{e:011d}", f"联系人{e % 97}",
+             f"1390000{e % 10000:04d}") for e in range(1, enterprise_count(projects) + 1)]
+
+
+def generate(definition: Definition, version_id: int, groups: dict[str, int], agents: list[Agent],
+             leads: dict[int, int], *, projects: int, today: date, now: datetime, seed: int = 20260105):
+    """(enterprises, projects, tasks) as whole lists of tuples (small sizes only)."""
+    project_rows, task_rows = [], []
+    for p, t in generate_chunks(definition, version_id, groups, agents, leads, projects=projects,
+                                today=today, now=now, seed=seed):
+        project_rows += p
+        task_rows += t
+    return enterprise_rows(projects), project_rows, task_rows
 
 
 def _pick(rng: random.Random, cum: list[int]) -> int:
@@ -258,25 +285,59 @@ def _present(model, columns: tuple[str, ...], rows: list[tuple]):
             [tuple(row[n] for n in keep) for row in rows])
 
 
-def _copy_pg(engine: Engine, tables: list[tuple[str, tuple[str, ...], list[tuple]]]) -> None:
-    raw = engine.raw_connection()
-    try:
-        conn = raw.driver_connection
-        with conn.cursor() as cur:
-            # The rows are generated consistent; per-row foreign-key triggers
-            # would triple the load time and check nothing the generator can
-            # get wrong. CHECK constraints and unique indexes still apply.
-            cur.execute("SET LOCAL session_replication_role = replica")
-            for table, columns, rows in tables:
-                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            for table, _, _ in tables:
-                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT coalesce(max(id), 1) FROM {table}))")
-        conn.commit()
-    finally:
-        raw.close()
+class _PgWriter:
+    """Rows into PostgreSQL with ``COPY``, in one transaction, table by table
+    and chunk by chunk (a table may be written many times)."""
+
+    def __init__(self, engine: Engine, drop_indexes: bool = False) -> None:
+        self._raw = engine.raw_connection()
+        self.conn = self._raw.driver_connection
+        self.cur = self.conn.cursor()
+        self.tables: list[str] = []
+        self.index_seconds = 0.0
+        # The rows are generated consistent; per-row foreign-key triggers
+        # would triple the load time and check nothing the generator can
+        # get wrong. CHECK constraints and unique indexes still apply (unique
+        # ones again when they are rebuilt after the load).
+        self.cur.execute("SET LOCAL session_replication_role = replica")
+        self.cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        self._dropped: list[tuple[str, str | None, str]] = []
+        if drop_indexes:
+            self._drop_task_indexes()
+
+    def _drop_task_indexes(self) -> None:
+        """Drop item_task's secondary indexes (and the unique constraint's)
+        for the load; ``finish`` builds them again from their definitions."""
+        self.cur.execute(
+            "SELECT i.relname, c.conname, coalesce(pg_get_constraintdef(c.oid), "
+            "pg_get_indexdef(i.oid)) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid "
+            "WHERE x.indrelid = 'item_task'::regclass AND NOT x.indisprimary")
+        self._dropped = self.cur.fetchall()
+        for name, constraint, _ in self._dropped:
+            self.cur.execute(f'ALTER TABLE item_task DROP CONSTRAINT "{constraint}"' if constraint
+                             else f'DROP INDEX "{name}"')
+
+    def write(self, table: str, columns: tuple[str, ...], rows) -> None:
+        with self.cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if table not in self.tables:
+            self.tables.append(table)
+
+    def finish(self) -> None:
+        started = time.perf_counter()
+        for _name, constraint, definition in self._dropped:
+            self.cur.execute(f'ALTER TABLE item_task ADD CONSTRAINT "{constraint}" {definition}'
+                             if constraint else definition)
+        self.index_seconds = time.perf_counter() - started
+        for table in self.tables:
+            self.cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"(SELECT coalesce(max(id), 1) FROM {table}))")
+        self.conn.commit()
+
+    def close(self) -> None:
+        self._raw.close()
 
 
 def _sqlite_value(value):
@@ -289,28 +350,38 @@ def _sqlite_value(value):
     return value
 
 
-def _insert_sqlite(engine: Engine, tables: list[tuple[str, tuple[str, ...], list[tuple]]]) -> None:
-    raw = engine.raw_connection()
-    try:
-        conn = raw.driver_connection
-        conn.execute("BEGIN IMMEDIATE")
-        for table, columns, rows in tables:
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-            for start in range(0, len(rows), 50_000):
-                conn.executemany(sql, [tuple(map(_sqlite_value, row))
-                                       for row in rows[start:start + 50_000]])
-        conn.execute("COMMIT")
-    finally:
-        raw.close()
+class _SqliteWriter:
+    """Rows into SQLite with ``executemany``, in one transaction."""
+
+    index_seconds = 0.0
+
+    def __init__(self, engine: Engine) -> None:
+        self._raw = engine.raw_connection()
+        self.conn = self._raw.driver_connection
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def write(self, table: str, columns: tuple[str, ...], rows) -> None:
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        rows = list(rows)
+        for start in range(0, len(rows), 50_000):
+            self.conn.executemany(sql, [tuple(map(_sqlite_value, row))
+                                        for row in rows[start:start + 50_000]])
+
+    def finish(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._raw.close()
 
 
-def _analyze(engine: Engine) -> None:
+def _analyze(engine: Engine, everything: bool = False) -> None:
     if engine.dialect.name == "postgresql":
         # VACUUM too: freshly copied pages are not yet all-visible, so index-only
         # scans would still visit the heap until autovacuum came by.
+        tables = "" if everything else (" enterprise, project, item_task, user_account, "
+                                        "group_membership")
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM (ANALYZE) enterprise, project, item_task, user_account, "
-                                 "group_membership")
+            conn.exec_driver_sql(f"VACUUM (ANALYZE){tables}")
     else:
         raw = engine.raw_connection()
         try:
@@ -320,39 +391,72 @@ def _analyze(engine: Engine) -> None:
 
 
 def load(engine: Engine, version: DefinitionVersion, *, projects: int, now: datetime,
-         today: date, log=print) -> Dataset:
-    """Create the people, then bulk-load enterprises, projects and tasks."""
+         today: date, log=print, extension=None, chunk: int = 20_000,
+         drop_indexes: bool = False) -> Dataset:
+    """Create the people, then bulk-load enterprises, projects and tasks, a
+    chunk of projects at a time (memory stays flat at any size).
+
+    ``extension`` (the pages figure's ``bench.pagesdata.PagesData``) adds
+    people, rewrites each chunk and writes its own tables; ``drop_indexes``
+    (PostgreSQL) drops item_task's secondary indexes for the load and builds
+    them again at the end."""
     definition = definition_of(version)
     t0 = time.perf_counter()
     with Session(engine) as session:
         groups, agents, leads = _add_people(session, definition)
+        if extension is not None:
+            extension.add_people(session, definition, groups, agents, leads)
         session.commit()
+    pg = engine.dialect.name == "postgresql"
+    writer = _PgWriter(engine, drop_indexes) if pg else _SqliteWriter(engine)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small tuples: the cyclic collector only slows the build
+    counts: Counter = Counter()
+    n_projects = n_tasks = 0
+    generating = 0.0
+    project_columns = PROJECT_COLUMNS + (extension.project_columns if extension else ())
     try:
-        enterprises, project_rows, task_rows = generate(
-            definition, version.id, groups, agents, leads, projects=projects, today=today, now=now)
-        t1 = time.perf_counter()
-        log(f"generated {len(project_rows):,} projects / {len(task_rows):,} tasks in {t1 - t0:.1f}s")
-        tables = [_present(Enterprise, ENTERPRISE_COLUMNS, enterprises),
-                  _present(Project, PROJECT_COLUMNS, project_rows),
-                  _present(ItemTask, TASK_COLUMNS, task_rows)]
-        if engine.dialect.name == "postgresql":
-            _copy_pg(engine, tables)
-        else:
-            _insert_sqlite(engine, tables)
-        t2 = time.perf_counter()
-        log(f"wrote rows in {t2 - t1:.1f}s")
+        writer.write(*_present(Enterprise, ENTERPRISE_COLUMNS, enterprise_rows(projects)))
+        for table in (extension.before_projects() if extension else ()):
+            writer.write(*table)
+        chunks = generate_chunks(definition, version.id, groups, agents, leads, projects=projects,
+                                 today=today, now=now, chunk=chunk)
+        while True:
+            g0 = time.perf_counter()
+            rows = next(chunks, None)
+            if rows is None:
+                generating += time.perf_counter() - g0
+                break
+            project_rows, task_rows = rows
+            extra = extension.chunk(project_rows, task_rows) if extension else (project_rows, [])
+            project_rows, extra_tables = extra
+            generating += time.perf_counter() - g0
+            writer.write(*_present(Project, project_columns, project_rows))
+            writer.write(*_present(ItemTask, TASK_COLUMNS, task_rows))
+            for table in extra_tables:
+                writer.write(*table)
+            counts.update(row[3] for row in task_rows)
+            n_projects += len(project_rows)
+            n_tasks += len(task_rows)
+        for table in (extension.after_projects() if extension else ()):
+            writer.write(*table)
+        t_rows = time.perf_counter()
+        writer.finish()
     finally:
+        writer.close()
         if gc_was_enabled:
             gc.enable()
-    _analyze(engine)
+    t2 = time.perf_counter()
+    log(f"generated and wrote {n_projects:,} projects / {n_tasks:,} tasks in {t2 - t0:.1f}s "
+        f"(generating {generating:.1f}s, indexes rebuilt in {writer.index_seconds:.1f}s)")
+    _analyze(engine, everything=extension is not None)
     t3 = time.perf_counter()
     log(f"analyzed in {t3 - t2:.1f}s")
-    counts = Counter(row[3] for row in task_rows)
-    dataset = Dataset(projects=len(project_rows), tasks=len(task_rows), enterprises=len(enterprises),
+    dataset = Dataset(projects=n_projects, tasks=n_tasks, enterprises=enterprise_count(projects),
                       today=today, agents=agents, group_ids=groups,
                       state_counts=dict(sorted(counts.items(), key=lambda kv: -kv[1])))
-    dataset.seconds = {"generate": round(t1 - t0, 2), "write": round(t2 - t1, 2),
+    dataset.seconds = {"generate": round(generating, 2), "write": round(t2 - t0 - generating, 2),
+                       "rebuild_indexes": round(writer.index_seconds, 2),
+                       "copy": round(t_rows - t0 - generating, 2),
                        "analyze": round(t3 - t2, 2), "total": round(t3 - t0, 2)}
     return dataset

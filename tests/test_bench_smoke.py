@@ -1,12 +1,17 @@
-"""The benchmark still runs and its correctness checks hold (no timing is
+"""The benchmarks still run and their correctness checks hold (no timing is
 asserted: speed is measured in bench/, never in tests)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from tests.conftest import _create_pg_database, drop_pg_database, pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,3 +31,34 @@ def test_a_tiny_benchmark_runs_and_both_sides_agree(tmp_path):
     assert figures["transitions"]["checks"]["audit_finding_count"] == 0
     assert figures["transitions"]["checks"]["tasks_not_assigned_as_planned"] == 0
     assert figures["overdue"]["mismatches"] == 0 and figures["overdue"]["rows"] > 0
+
+
+@pytest.mark.postgres
+def test_a_tiny_pages_run_answers_every_page_and_agrees_with_its_baselines(tmp_path):
+    """``python -m bench pages`` on 300 projects: gunicorn serves every page,
+    the hand-written first pages match the pages' first rows, and the write
+    path claims and starts tasks on both sides with intact audit chains."""
+    name = f"daiban_bench_pages_smoke_{os.getpid()}"  # "bench": the run wipes it
+    if not _create_pg_database(name):
+        pytest.skip("PostgreSQL is not reachable")
+    out = tmp_path / "pages.json"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bench", "pages", "--projects", "300", "--database-url",
+             pg_url(name), "--calls", "2", "--write-seconds", "2", "--write-blocks", "1",
+             "--timeout", "60", "--output", str(out)],
+            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    finally:
+        drop_pg_database(name)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["dataset"]["audit_check"]["findings"] == []
+    assert len(report["pages"]) >= 20
+    for page in report["pages"]:
+        assert page["status"] == {"200": page["calls"] + 1}, page
+        assert page["first_rows"]["match"] is not False, page
+    assert all(e["completed"] for e in report["exports"]), report["exports"]
+    write = report["write"]
+    assert write["http"]["actions"] > 0 and write["engine"]["actions"] > 0, write
+    assert write["http"]["errors"] == 0 and write["engine"]["errors"] == 0, write
+    assert write["checks"]["problems"] == [], write["checks"]
