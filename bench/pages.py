@@ -106,7 +106,7 @@ def page_list(context: dict) -> list[Page]:
         Page("admin.chemicals", "admin", "/chemicals/rules", r'data-chemical="([^"]+)"', "chemicals"),
         Page("admin.credit", "admin", "/admin/credit", r'data-credit="(\d+)"', "admin_credit"),
         Page("admin.definitions", "admin", "/admin/definitions", None, "admin_definitions"),
-        Page("admin.audit", "admin", f"/projects/{code}/audit", r"<tr><td>(\d+)</td>", "audit"),
+        Page("admin.audit", "admin", f"/projects/{code}/audit", r'data-seq="(\d+)"', "audit"),
         Page("enterprise.portal", "enterprise", "/portal", PROJECT_IDS, "portal"),
     ]
 

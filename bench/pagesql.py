@@ -386,7 +386,7 @@ class PageBaselines:
             f"SELECT e.seq, e.at, a.display_name, e.action, e.task_id, e.from_state, e.to_state, "
             f"e.data, e.hash FROM audit_event e LEFT JOIN user_account a ON a.id = e.actor_id "
             f"WHERE e.project_id = (SELECT id FROM project WHERE code = %(code)s) "
-            f"ORDER BY e.seq LIMIT {LIMIT}", {"code": code})
+            f"ORDER BY e.seq DESC LIMIT {LIMIT}", {"code": code})  # the page: newest first
         return [r[0] for r in rows], rows
 
     # -- enterprise ----------------------------------------------------------------------
