@@ -13,7 +13,7 @@ from web.db import db
 from web.paging import page_args
 from web.present import TaskRow, item_choices, task_row, task_rows
 from web.security import now
-from workflow import admin_ops, paging, queries, supervision
+from workflow import admin_ops, paging, queries, rollups, supervision
 from workflow.models import IndustryGroup, User
 from workflow.operations import available_actions, zone_today
 
@@ -37,10 +37,7 @@ def index():
     rows = task_rows(page.rows, today)
     extensions = admin_ops.pending_extensions(session, group_ids, cursor=page_args("xcursor")[0],
                                               limit=limit)
-    counts = dict.fromkeys(("red", "yellow", "open", "extensions"), paging.Count(0, True))
-    if group_ids:  # one round trip for the four figures
-        counts |= paging.counts_upto(session, queries.desk_count_queries(group_ids, today)
-                                     | {"extensions": admin_ops.pending_query(group_ids)})
+    counts = desk_counts(session, group_ids, today)
     return render_template(
         "desk.html", rows=rows, page=page, counts=counts, extensions=extensions,
         extension_rows={e.request.id: task_row(e.task, today) for e in extensions},
@@ -49,6 +46,23 @@ def index():
         groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(),
         today=today, args=request.args, actions={r.task.id: desk_actions(r) for r in rows},
         queue=QUEUE, notices=supervision.open_notices_for(session, user))
+
+
+def desk_counts(session, group_ids: list[int], today) -> dict:
+    """The desk's figures: red and yellow tasks from the open-item rollup
+    (exact, as of the scheduler's last sweep today) or else counted live up
+    to the cap; open tasks and pending extensions counted live. One round trip."""
+    counts = dict.fromkeys(("red", "yellow", "open", "extensions"), paging.Count(0, True))
+    counts["as_of"] = None
+    if not group_ids:
+        return counts
+    live = queries.desk_count_queries(group_ids, today)
+    rolled = rollups.light_counts(session, today, group_ids=group_ids)
+    if rolled is not None:
+        del live["red"], live["yellow"]
+        counts |= {"red": paging.Count(rolled.red, True), "yellow": paging.Count(rolled.yellow, True),
+                   "as_of": rolled.as_of}
+    return counts | paging.counts_upto(session, live | {"extensions": admin_ops.pending_query(group_ids)})
 
 
 def shown_groups(groups: list[IndustryGroup], args) -> list[int]:

@@ -131,19 +131,36 @@ def watch_list(session: Session, today: date, filters: WatchFilter = WatchFilter
 
 
 def watch_counts(session: Session, today: date, filters: WatchFilter = WatchFilter(),
-                 group_ids: Collection[int] | None = None) -> dict[str, paging.Count]:
+                 group_ids: Collection[int] | None = None) -> dict:
     """Red and yellow items of the watch list, and the open supervision
-    notices in scope, each counted up to ``paging.COUNT_CAP``."""
-    query = _watch_query(today, filters, ItemTask.id)
-    if group_ids is not None:
-        query = query.where(ItemTask.group_id.in_(sorted(group_ids)))
+    notices in scope. Red and yellow are the open-item rollup's exact figures
+    when it was refreshed today and the filters are its dimensions (with
+    ``as_of``), else counted live up to ``paging.COUNT_CAP``; the notices are
+    counted live. One round trip either way."""
+    scope = sorted(g for g in group_ids if filters.group_id in (None, g)) \
+        if group_ids is not None else ([filters.group_id] if filters.group_id is not None else None)
     notices = select(SupervisionNotice.id).where(SupervisionNotice.closed_at.is_(None))
     if group_ids is not None:
         notices = notices.join(ItemTask, ItemTask.id == SupervisionNotice.task_id).where(
             ItemTask.group_id.in_(sorted(group_ids)))
+    rolled = None if filters.min_days_late is not None else rollups.light_counts(
+        session, today, group_ids=scope, agent_id=filters.agent_id,
+        department=filters.department, item_code=filters.item_code)
+    if rolled is not None:
+        counts = paging.counts_upto(session, {"notices": notices})
+        red = rolled.red if filters.light in (None, "red") else 0
+        yellow = rolled.yellow if filters.light in (None, "yellow") else 0
+        return {"red": paging.Count(red, True), "yellow": paging.Count(yellow, True),
+                "notices": counts["notices"], "as_of": rolled.as_of}
+    where = filters.task_filter().clauses(today)
+    if group_ids is not None:
+        where.append(ItemTask.group_id.in_(sorted(group_ids)))
+    base = select(ItemTask.id).where(*where)
     return paging.counts_upto(session, {
-        "red": query.where(ItemTask.due_on < today),
-        "yellow": query.where(ItemTask.due_on >= today), "notices": notices})
+        "red": base.where(queries.light_is("red", today)).order_by(ItemTask.due_on),
+        # Read from the due date on, where the yellow items are (see paging._capped).
+        "yellow": base.where(queries.light_is("yellow", today)).order_by(ItemTask.due_on),
+        "notices": notices}) | {"as_of": None}
 
 
 @dataclass(frozen=True)

@@ -1137,8 +1137,8 @@ class FigureClosedTotal(Base):
 
 
 class FigureOpen(Base):
-    """Open items with a due date, and those red, per group, assignee,
-    department and item, as of the scheduler's last refresh."""
+    """Open items with a due date, and those red and yellow, per group,
+    assignee, department and item, as of the scheduler's last refresh."""
 
     __tablename__ = "figure_open"
 
@@ -1149,6 +1149,7 @@ class FigureOpen(Base):
     item_code: Mapped[str] = mapped_column(String(64))
     with_due: Mapped[int] = mapped_column(Integer, default=0)
     red: Mapped[int] = mapped_column(Integer, default=0)
+    yellow: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PipelineTotal(Base):

@@ -381,12 +381,24 @@ def user_id_of(session: Session, username: str) -> int | None:
 
 # -- counts (badges and tabs) ----------------------------------------------------------------
 
+# Counts read each index range in its order (see paging._capped): one range
+# per assignee or group, by due date, stopping after the cap.
+
 def _mine(user: User) -> Select:
-    return select(ItemTask.id).where(ItemTask.assignee_id == user.id, states_in(INBOX_STATES))
+    return (select(ItemTask.id).where(ItemTask.assignee_id == user.id, states_in(INBOX_STATES))
+            .order_by(ItemTask.due_on))
 
 
-def _queue(groups: Sequence[int]) -> Select:
-    return select(ItemTask.id).where(ItemTask.group_id.in_(list(groups)), state_is("ready"))
+def _queue(groups: Sequence[int]) -> list[Select]:
+    return [select(ItemTask.id).where(ItemTask.group_id == g, state_is("ready"))
+            .order_by(ItemTask.due_on) for g in groups]
+
+
+def group_counts(group_ids: Sequence[int], *where) -> list[Select]:
+    """Tasks of each group matching ``where``, one range of
+    ``ix_item_task_open_due`` per group (for ``paging.counts_upto``)."""
+    return [select(ItemTask.id).where(ItemTask.group_id == g, *where).order_by(ItemTask.due_on)
+            for g in group_ids]
 
 
 def mine_query(user: User) -> Select:
@@ -407,15 +419,14 @@ def inbox_counts(session: Session, user: User) -> dict[str, paging.Count]:
     return counts
 
 
-def desk_count_queries(group_ids: Sequence[int], today: date) -> dict[str, Select]:
+def desk_count_queries(group_ids: Sequence[int], today: date) -> dict[str, list[Select]]:
     """What the desk counts for its groups: red and yellow tasks, and the open
     ones (in the queue or someone's hands); none without groups."""
     if not group_ids:
         return {}
-    base = select(ItemTask.id).where(ItemTask.group_id.in_(list(group_ids)))
-    return {"red": base.where(light_is("red", today)),
-            "yellow": base.where(light_is("yellow", today)),
-            "open": base.where(states_in(DESK_STATES))}
+    return {"red": group_counts(group_ids, light_is("red", today)),
+            "yellow": group_counts(group_ids, light_is("yellow", today)),
+            "open": group_counts(group_ids, states_in(DESK_STATES))}
 
 
 # -- projects: their items' counts and lights ------------------------------------------------

@@ -138,12 +138,14 @@ def refresh(session: Session, *, now: datetime) -> dict[str, int]:
     today = zone_today(now)
     _claim(session, OPEN_FIGURES, now)
     session.execute(delete(FigureOpen))
-    red = case((ItemTask.state.in_(CLOCK_STATES) & (ItemTask.due_on < today), 1), else_=0)
+    running = ItemTask.state.in_(CLOCK_STATES)
+    red = case((running & (ItemTask.due_on < today), 1), else_=0)
+    yellow = case((running & (ItemTask.due_on >= today) & (ItemTask.warn_on <= today), 1), else_=0)
     agent = func.coalesce(ItemTask.assignee_id, literal(0))
     open_rows = session.execute(insert(FigureOpen).from_select(
-        ["group_id", "agent_id", "department", "item_code", "with_due", "red"],
+        ["group_id", "agent_id", "department", "item_code", "with_due", "red", "yellow"],
         select(ItemTask.group_id, agent, ItemTask.department, ItemTask.item_code,
-               func.count(ItemTask.id), func.sum(red))
+               func.count(ItemTask.id), func.sum(red), func.sum(yellow))
         .where(ItemTask.state.in_(OPEN_STATES), ItemTask.due_on.is_not(None))
         .group_by(ItemTask.group_id, agent, ItemTask.department, ItemTask.item_code))).rowcount
 
@@ -171,3 +173,36 @@ class AsOf:
 def as_of(session: Session, name: str) -> AsOf:
     row = session.get(RollupState, name)
     return AsOf(row.refreshed_at, row.as_of) if row is not None else AsOf(None, None)
+
+
+@dataclass(frozen=True)
+class LightCounts:
+    """Red and yellow open items as of the last refresh (exact, not capped)."""
+
+    red: int
+    yellow: int
+    as_of: datetime
+
+
+def light_counts(session: Session, today: date, *, group_ids=None, agent_id: int | None = None,
+                 department: str | None = None, item_code: str | None = None
+                 ) -> LightCounts | None:
+    """Red and yellow open items from the open-item rollup, in the given
+    scope; ``None`` when the rollup was not refreshed on ``today`` (the
+    caller then counts live, up to the cap)."""
+    state = as_of(session, OPEN_FIGURES)
+    if state.day != today:
+        return None
+    where = []
+    if group_ids is not None:
+        where.append(FigureOpen.group_id.in_(sorted(group_ids)))
+    if agent_id is not None:
+        where.append(FigureOpen.agent_id == agent_id)
+    if department is not None:
+        where.append(FigureOpen.department == department)
+    if item_code is not None:
+        where.append(FigureOpen.item_code == item_code)
+    red, yellow = session.execute(select(func.coalesce(func.sum(FigureOpen.red), 0),
+                                         func.coalesce(func.sum(FigureOpen.yellow), 0))
+                                  .where(*where)).one()
+    return LightCounts(int(red), int(yellow), state.refreshed_at)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import admin_ops
+from workflow import admin_ops, rollups
 from workflow import operations as ops
 from workflow.models import ExtensionRequest, ItemTask, User
 from workflow.paging import Count
@@ -180,3 +180,22 @@ def test_an_admin_sees_every_group_on_the_desk(as_user, world, db):
     page = client.get("/desk").get_data(as_text=True)
     assert f'data-task="{survey(db, world["project"]).id}"' in page
     assert "P-OTHER-1" in page
+
+
+def test_the_desk_figures_are_the_sweeps_exact_counts_when_it_ran_today(as_user, lights_world, world,
+                                                                         db, clock):
+    client, _ = as_user("lead")
+    live = client.get("/desk").get_data(as_text=True)
+    assert "data-as-of" not in live  # no sweep yet: counted live, up to the cap
+    reds = re.search(r'data-count="red"><span class="kpi red">(\d+)<', live).group(1)
+    rollups.refresh(db, now=clock.moment)  # the scheduler's sweep
+    db.commit()
+    page = client.get("/desk").get_data(as_text=True)
+    assert 'data-as-of="' in page and "10:00" in page
+    assert f'data-count="red"><span class="kpi red">{reds}<' in page
+    assert 'data-count="yellow"><span class="kpi yellow">2<' in page
+    # Yesterday's counts are not today's: the desk counts live again.
+    rollups.refresh(db, now=clock.moment - timedelta(days=1))
+    db.commit()
+    again = client.get("/desk").get_data(as_text=True)
+    assert "data-as-of" not in again and f'<span class="kpi red">{reds}<' in again

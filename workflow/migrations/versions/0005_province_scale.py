@@ -57,6 +57,7 @@ def upgrade() -> None:
     sa.Column('item_code', sa.String(length=64), nullable=False),
     sa.Column('with_due', sa.Integer(), nullable=False),
     sa.Column('red', sa.Integer(), nullable=False),
+    sa.Column('yellow', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_figure_open'))
     )
     op.create_table('pipeline_total',
