@@ -85,8 +85,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from web import errors, nav, paging, security
+    from web import errors, labels, nav, paging, security
 
+    labels.init_app(app)  # after Babel: its catalogue binding and template gettext
     security.init_app(app)
     errors.init_app(app)
     nav.init_app(app)

@@ -7,6 +7,8 @@ shared task-action route (``inbox.act``), so the desk changes nothing by itself.
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from markupsafe import Markup
 
 from web.access import me, roles_required
 from web.db import db
@@ -44,6 +46,7 @@ def index():
         projects=admin_ops.led_projects(session, user, today, cursor=page_args("pcursor")[0],
                                         limit=limit),
         groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(),
+        agent_options=AgentOptions(agents),
         today=today, args=request.args, actions={r.task.id: desk_actions(r) for r in rows},
         queue=QUEUE, notices=supervision.open_notices_for(session, user))
 
@@ -83,6 +86,32 @@ def desk_filter(args, agents: dict[int, list[User]]) -> queries.TaskFilter:
                       if u.username == agent), -1)  # not one of theirs: nothing matches
         return queries.TaskFilter.parse(args, assignee_id=found)
     return queries.TaskFilter.parse(args)
+
+
+class AgentOptions:
+    """The agents of a group as the assignment forms' ``<option>``s, each
+    group (and agent left out: the current assignee of a reassignment)
+    rendered once per page rather than once per row."""
+
+    def __init__(self, agents: dict[int, list[User]]) -> None:
+        self.agents = agents
+        self.rendered: dict[tuple[int, int | None], Markup] = {}
+
+    def __call__(self, group_id: int, exclude: int | None = None) -> Markup:
+        key = (group_id, exclude)
+        if key not in self.rendered:
+            options = [Markup('<option value="">{}</option>').format(_("选择代办员"))]
+            for agent in self.agents.get(group_id, []):
+                if agent.id == exclude:
+                    continue
+                away = ""
+                if agent.away:
+                    away = (_("（外出，由%(name)s代理）", name=agent.substitute.display_name)
+                            if agent.substitute else _("（外出，无代理人）"))
+                options.append(Markup('<option value="{}">{}{}</option>').format(
+                    agent.username, agent.display_name, " " + away if away else ""))
+            self.rendered[key] = Markup("").join(options)
+        return self.rendered[key]
 
 
 def desk_actions(row: TaskRow) -> list[str]:

@@ -1,11 +1,77 @@
 """Labels users read: states, stages, roles, actions, lights (Chinese msgids,
 English in the catalogue). Definition names come from the definition itself in
-the user's language."""
+the user's language.
+
+A page translates hundreds of labels (a row shows a light, a state, a
+department, several buttons). Flask-Babel looks up the request's locale and
+catalogue through several context proxies on every string; here the request
+binds its catalogue once (``bind_catalogue``, before each request) and the
+labels, the templates' ``_()`` and ``name_of`` read it directly.
+"""
 
 from __future__ import annotations
 
-from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+from contextvars import ContextVar
+
+import flask_babel
+from flask import Flask
+from markupsafe import escape
+
+# (catalogue, english?) of the request being served; None outside a request.
+_catalogue: ContextVar[tuple | None] = ContextVar("daiban_catalogue", default=None)
+
+
+def bind_catalogue() -> None:
+    locale = flask_babel.get_locale()
+    _catalogue.set((flask_babel.get_translations(),
+                    locale is not None and locale.language == "en"))
+
+
+def unbind_catalogue(_exc=None) -> None:
+    _catalogue.set(None)
+
+
+def _translations():
+    bound = _catalogue.get()
+    return bound[0] if bound is not None else flask_babel.get_translations()
+
+
+def translate(msgid: str) -> str:
+    """``msgid`` in the request's language."""
+    return _translations().ugettext(msgid)
+
+
+class _Lazy:
+    """A msgid translated when shown (``lazy_gettext`` through the bound catalogue)."""
+
+    __slots__ = ("msgid",)
+
+    def __init__(self, msgid: str) -> None:
+        self.msgid = msgid
+
+    def __str__(self) -> str:
+        return translate(self.msgid)
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+    def __repr__(self) -> str:
+        return f"l{self.msgid!r}"
+
+
+def _l(msgid: str) -> _Lazy:  # the extraction keyword of a lazy msgid
+    return _Lazy(msgid)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(bind_catalogue)
+    app.teardown_request(unbind_catalogue)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True)
 
 STATES = {
     "blocked": _l("未开始"), "ready": _l("待认领"), "assigned": _l("已认领"),
@@ -38,6 +104,10 @@ ACTIONS = {
 LIGHTS = {"green": _l("正常"), "yellow": _l("临期"), "red": _l("超期"), "paused": _l("暂停计时")}
 
 
+def light_label(light: str) -> str:
+    return str(LIGHTS.get(light, light))
+
+
 def state_label(state: str) -> str:
     return str(STATES.get(state, state))
 
@@ -47,7 +117,10 @@ def stage_label(stage: str) -> str:
 
 
 def english() -> bool:
-    locale = get_locale()
+    bound = _catalogue.get()
+    if bound is not None:
+        return bound[1]
+    locale = flask_babel.get_locale()
     return locale is not None and locale.language == "en"
 
 

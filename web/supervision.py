@@ -70,13 +70,14 @@ def _no_store(response):
 @roles_required(*STAFF)
 def index():
     today = zone_today(now())
-    filters = watch_filter(request.args)
+    choices = fig.filter_choices(db(), scope())
+    filters = watch_filter(request.args, choices)
     cursor, limit = page_args()
     page = fig.watch_page(db(), today, filters, scope(), cursor=cursor, limit=limit)
     open_notices = fig.open_notice_counts(db(), [r.task.id for r in page.rows])
     page.rows = [watch_line(row, open_notices.get(row.task.id, 0)) for row in page.rows]
     return render_template(
-        "supervision.html", lines=page.rows, page=page, choices=fig.filter_choices(db(), scope()),
+        "supervision.html", lines=page.rows, page=page, choices=choices,
         definition=current_definition(), today=today, args=request.args,
         can_issue=permissions.can_issue_notice(me()),
         counts=fig.watch_counts(db(), today, filters, scope()))
@@ -193,10 +194,10 @@ def current_definition():
     return definition_of(current_version(db()))
 
 
-def watch_filter(args) -> fig.WatchFilter:
+def watch_filter(args, choices: fig.FilterChoices | None = None) -> fig.WatchFilter:
     """The watch list's filters from query arguments (codes and usernames);
     a group or agent outside the user's scope matches nothing."""
-    choices = fig.filter_choices(db(), scope())
+    choices = choices or fig.filter_choices(db(), scope())
     group, agent = args.get("group", "").strip(), args.get("agent", "").strip()
     group_id = next((g.id for g in choices.groups if g.code == group), -1) if group else None
     agent_id = next((a.id for a in choices.agents if a.username == agent), -1) if agent else None
