@@ -165,3 +165,30 @@ def run_action(session: Session, name: str, task_id: int, actor: User, now: date
         raise NotFound(f"There is no task action '{name}'.")
     version = _int(params, "version") if params.get("version") not in (None, "") else None
     return action(session, task_id, actor, now, params, version)
+
+
+def act_on_task(session: Session, name: str, task_id: int, actor: User, now: datetime,
+                params: Mapping[str, Any]) -> tuple[Any, Any]:
+    """Run a task action for a request: ``(task, result)``, the task as the
+    operation left it. A task the actor may not see answers 404 whatever the
+    refusal would have said (its existence does not leak); the check reads the
+    task the operation already loaded, so a permitted action costs no extra
+    statement, and only a refusal looks the task up again."""
+    from flask import abort
+
+    from web.access import task_or_404
+    from workflow import permissions
+    from workflow.errors import WorkflowError
+    from workflow.models import ItemTask
+
+    try:
+        result = run_action(session, name, task_id, actor, now, params)
+    except WorkflowError:
+        session.rollback()
+        task_or_404(task_id)
+        raise
+    task = session.get(ItemTask, task_id)
+    if task is None or not permissions.can_view_project(actor, task.project):
+        session.rollback()
+        abort(404)
+    return task, result

@@ -6,7 +6,7 @@ Authentication is the login session (then CSRF applies: send the token in the
 token create USERNAME`` (no CSRF: no cookie is involved). Unauthenticated
 calls get a JSON 401, never the login page. Objects the user may not see
 answer 404 exactly as the pages do (``web.access``); task actions run through
-``web.actions.run_action`` and their refusals come from ``web.errors``.
+``web.actions.act_on_task`` and their refusals come from ``web.errors``.
 The document at ``/api/v1/openapi.json`` (``web.openapi``) describes it all.
 """
 
@@ -19,8 +19,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from web.access import me, project_or_404, task_or_404
-from web.actions import run_action
+from web.access import me, project_or_404
+from web.actions import act_on_task
 from web.db import db
 from web.openapi import document
 from web.security import now
@@ -81,8 +81,7 @@ def project(code: str):
 @bp.post("/tasks/<int:task_id>/<action>")
 def act(task_id: int, action: str):
     body = _json_object()
-    task = task_or_404(task_id)
-    result = run_action(db(), action, task.id, me(), now(), body)
+    task, result = act_on_task(db(), action, task_id, me(), now(), body)
     if isinstance(result, ExtensionRequest) and result.task_id != task.id:
         # decide_extension finds its request by id: keep it to the task in the URL.
         raise ValidationError(f"Extension request {result.id} belongs to another task.")

@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from web import labels
 from web.access import local_target, me, roles_required, task_or_404
-from web.actions import run_action
+from web.actions import act_on_task
 from web.db import db
 from web.paging import limit_arg, page_args
 from web.present import item_choices, task_row, task_rows
@@ -84,8 +84,7 @@ def _group_agents(task):
 @bp.route("/tasks/<int:task_id>/<action>", methods=["POST"])
 @login_required
 def act(task_id: int, action: str):
-    task = task_or_404(task_id)
-    run_action(db(), action, task.id, me(), now(), request.form)
+    task, _result = act_on_task(db(), action, task_id, me(), now(), request.form)
     db().commit()
     flash(_("已完成：%(action)s", action=labels.ACTIONS.get(action, action)), "ok")
     return redirect(local_target(request.form.get("next"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from tests import factories as f
@@ -117,3 +118,19 @@ def test_a_login_session_expires_after_its_lifetime(as_user, clock):
 def test_enterprise_users_cannot_open_the_inbox(as_user):
     client, _ = as_user("acme")
     assert client.get("/inbox").status_code == 403
+
+
+@pytest.mark.parametrize("action, form", [("claim", {}), ("complete", {}), ("start", {}),
+                                          ("assign", {"assignee": "nobody"}),
+                                          ("request_extension", {"days": "x"}),
+                                          ("comment", {"body": "看看"})])
+def test_a_task_one_may_not_see_answers_404_whatever_the_refusal(as_user, world, db, action, form):
+    """No refusal reveals a task of a project one may not see: not its state
+    (an invalid transition), not its form rules (bad input)."""
+    client, token = as_user("olga")  # food group: the equipment project is not hers
+    task = survey(db, world)
+    response = client.post(f"/tasks/{task.id}/{action}", data={"csrf_token": token, **form})
+    assert response.status_code == 404, response.get_data(as_text=True)[:300]
+    after = survey(db, world)
+    assert (after.state, after.version) == (task.state, task.version)
+    assert client.post(f"/tasks/999999/{action}", data={"csrf_token": token, **form}).status_code == 404
