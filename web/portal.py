@@ -42,6 +42,7 @@ from workflow import operations as ops
 from workflow import portal as queries
 from workflow.errors import ValidationError, WorkflowError
 from workflow.models import Project
+from workflow.queries import project_figures
 
 bp = Blueprint("portal", __name__)
 
@@ -66,9 +67,16 @@ def index():
     today = ops.zone_today(now())
     cursor, limit = page_args()
     page = queries.enterprise_projects(db(), me(), cursor=cursor, limit=limit)
-    counts = queries.open_request_counts(db(), [p.id for p in page])
-    return render_template("portal.html", page=page, cards=[_card(p, today) for p in page],
-                           counts=counts, notices=_notifications(), today=today)
+    ids = [p.id for p in page]
+    counts = queries.open_request_counts(db(), ids)
+    progress = queries.progress_for(db(), ids)
+    figures = project_figures(db(), ids, today)
+    empty = queries.Progress(total=0, closed=0, by_state=())
+    cards = [ProjectCard(project=p, light=figures[p.id].light if p.id in figures else "green",
+                         progress=progress.get(p.id, empty),
+                         segments=progress_bar(progress.get(p.id, empty))) for p in page]
+    return render_template("portal.html", page=page, cards=cards, counts=counts,
+                           notices=_notifications(), today=today)
 
 
 @bp.route("/portal/projects/<code>")
