@@ -171,24 +171,39 @@ def act_on_task(session: Session, name: str, task_id: int, actor: User, now: dat
                 params: Mapping[str, Any]) -> tuple[Any, Any]:
     """Run a task action for a request: ``(task, result)``, the task as the
     operation left it. A task the actor may not see answers 404 whatever the
-    refusal would have said (its existence does not leak); the check reads the
-    task the operation already loaded, so a permitted action costs no extra
-    statement, and only a refusal looks the task up again."""
+    refusal would have said (its existence does not leak).
+
+    Whether the actor may see the task is decided on the task as the
+    operation loaded it, before changing it (an agent who hands off a task of
+    a project outside their groups could not see it afterwards), so a
+    permitted action costs no extra statement; only a refusal, or an action
+    that loads no task, looks the task up again."""
     from flask import abort
 
     from web.access import task_or_404
     from workflow import permissions
     from workflow.errors import WorkflowError
     from workflow.models import ItemTask
+    from workflow.operations import TASK_LOADED
 
+    visible: dict[int, bool] = {}
+
+    def seen(task) -> None:
+        visible.setdefault(task.id, permissions.can_view_project(actor, task.project))
+
+    session.info[TASK_LOADED] = seen
     try:
         result = run_action(session, name, task_id, actor, now, params)
     except WorkflowError:
         session.rollback()
         task_or_404(task_id)
         raise
+    finally:
+        session.info.pop(TASK_LOADED, None)
     task = session.get(ItemTask, task_id)
-    if task is None or not permissions.can_view_project(actor, task.project):
+    if task_id not in visible:  # the action loaded no task (a comment)
+        visible[task_id] = task is not None and permissions.can_view_project(actor, task.project)
+    if task is None or not visible[task_id]:
         session.rollback()
         abort(404)
     return task, result

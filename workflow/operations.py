@@ -89,6 +89,12 @@ _LOAD_TASK = (select(ItemTask, Project).join(Project, Project.id == ItemTask.pro
               .execution_options(populate_existing=True))
 
 
+# A caller may watch the tasks an operation loads, as they are before it
+# changes them: ``session.info[TASK_LOADED] = callable(task)`` (the web checks
+# that the user may see the task without loading it a second time).
+TASK_LOADED = "daiban.task_loaded"
+
+
 def load_task(session: Session, task_id: int, expected_version: int | None = None) -> ItemTask:
     """Lock the task's project and load the task with it, in one statement,
     and check the caller's version.
@@ -108,6 +114,9 @@ def load_task(session: Session, task_id: int, expected_version: int | None = Non
     task, project = row
     # Keep the locked project as the task's project (no second load).
     set_committed_value(task, "project", project)
+    observer = session.info.get(TASK_LOADED)
+    if observer is not None:
+        observer(task)
     if expected_version is not None and task.version != expected_version:
         raise Conflict(
             f"Task {task_id} was changed by someone else (version {expected_version} → "

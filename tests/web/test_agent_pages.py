@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories as f
-from workflow.models import ItemTask
+from workflow.models import GroupMembership, ItemTask, User
 
 
 def survey(db, world, project="project"):
@@ -134,3 +134,23 @@ def test_a_task_one_may_not_see_answers_404_whatever_the_refusal(as_user, world,
     after = survey(db, world)
     assert (after.state, after.version) == (task.state, task.version)
     assert client.post(f"/tasks/999999/{action}", data={"csrf_token": token, **form}).status_code == 404
+
+
+def test_an_agent_who_left_the_group_can_still_give_back_the_task_she_holds(as_user, world, db):
+    """Leaving a group leaves one's open tasks there (the admin is warned);
+    giving such a task back is allowed although, once given back, its project
+    is no longer one she may see."""
+    client, token = as_user("alice")
+    task = survey(db, world)
+    assert client.post(f"/tasks/{task.id}/claim", data={"csrf_token": token}).status_code == 302
+    alice = db.get(User, world["users"]["alice"].id)
+    for membership in list(alice.memberships):
+        db.delete(membership)
+    db.add(GroupMembership(group_id=f.group(db, "food").id, user_id=alice.id))
+    db.commit()
+    response = client.post(f"/tasks/{task.id}/unassign", data={"csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    after = survey(db, world)
+    assert (after.state, after.assignee_id) == ("ready", None)
+    # Now she may not see it: any further action is a 404.
+    assert client.post(f"/tasks/{task.id}/claim", data={"csrf_token": token}).status_code == 404
