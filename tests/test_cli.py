@@ -176,3 +176,35 @@ def test_rollups_refresh_counts_the_open_items_and_rebuild_recounts_the_done_one
         assert counted == 1 and session.scalar(select(FigureClosedTotal.closed)) == 1
         assert session.scalar(select(func.count()).select_from(FigureOpen)) > 0
     engine.dispose()
+
+
+def test_init_counts_the_done_items_once_on_a_database_that_has_no_count_yet(runner, tmp_path):
+    from workflow import operations as ops
+    from workflow import rollups
+    from workflow.models import FigureClosedTotal, RollupState
+
+    env = sqlite_env(tmp_path)
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    engine = make_engine(env["DATABASE_URL"])
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        alice = f.user(session, "alice_init", "agent", groups=("equipment",))
+        project = f.project(session, at("2026-03-02"))
+        filing = f.task(project, "project_filing")
+        for step in (ops.claim_task, ops.start_task, ops.submit_task, ops.approve_task,
+                     ops.complete_task):
+            step(session, filing.id, actor=alice, now=at("2026-03-04"))
+        # As on a database upgraded with done tasks and no count of them yet.
+        session.execute(delete(FigureClosedTotal))
+        session.execute(delete(RollupState).where(RollupState.name == rollups.CLOSED_REBUILT))
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    with factory() as session:
+        assert session.scalar(select(FigureClosedTotal.closed)) == 1
+        assert rollups.as_of(session, rollups.CLOSED_REBUILT).refreshed_at is not None
+    # Counted once: a later init leaves the rollups to the engine.
+    with transaction(factory) as session:
+        session.execute(delete(FigureClosedTotal))
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(FigureClosedTotal)) == 0
+    engine.dispose()

@@ -160,7 +160,7 @@ def test_the_sql_rule_is_can_view_project_for_every_role(session, people):
     session.flush()
     everything = session.scalars(select(Project)).all()
     for user in users:
-        sql = set(session.scalars(select(Project.id).where(intentions.viewable(user))))
+        sql = set(session.scalars(select(Project.id).where(permissions.visible_projects(user))))
         assert sql == {p.id for p in everything if permissions.can_view_project(user, p)}, user
         assert intentions.viewable_ids(session, user, [p.id for p in everything]) == sql
 

@@ -670,7 +670,7 @@ def test_visible_projects_is_can_view_project_in_sql(session, team):
     session.flush()
     users = [*team.values(), coal_lead, coal_agent, idle, f.user(session, "sup_v", "supervisor")]
     for user in (u for u in users if hasattr(u, "role")):
-        seen = set(session.scalars(select(Project.id).where(land.visible_projects(user),
+        seen = set(session.scalars(select(Project.id).where(permissions.visible_projects(user),
                                                             Project.id.in_([p.id for p in projects]))))
         assert seen == {p.id for p in projects if permissions.can_view_project(user, p)}, user.username
 

@@ -138,11 +138,25 @@ def test_datetime_keys_round_trip(session):
 
 
 def _forge(body) -> str:
-    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+    return _forge_raw(json.dumps(body))
+
+
+def _forge_raw(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def test_a_boundary_with_chinese_spacing_still_pages(session):
+    """An ideographic space (U+3000) or a no-break space in a sort key is text
+    like any other: the next page's link must work."""
+    names = [f"企业\u3000{n:02d}" for n in range(6)] + [f"企业\u00a0{n:02d}" for n in range(6)]
+    session.execute(insert(Enterprise), [{"name": name} for name in names])
+    session.flush()
+    pages = walk(session, select(Enterprise), BY_NAME, 5)
+    assert sorted(e.name for p in pages for e in p) == sorted(names)
 
 
 @pytest.mark.parametrize("cursor", [
-    "%%%", "bm90IGpzb24", _forge({"a": 1}), _forge(["other", "a", 0, "x", 1]),
+    "%%%", "bm90IGpzb24", _forge_raw("[" * 1100), _forge({"a": 1}), _forge(["other", "a", 0, "x", 1]),
     _forge(["companies", "a", 1, "x", 1]), _forge(["companies", "z", 0, "x", 1]),
     _forge(["companies", "a", 0, "x"]), _forge(["companies", "a", 0, 5, 1]),
     _forge(["companies", "a", 0, "x", 99999999999999999999]), _forge(["companies", "a", 0, "x", "1"]),

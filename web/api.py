@@ -23,8 +23,9 @@ from web.access import me, project_or_404
 from web.actions import act_on_task
 from web.db import db
 from web.openapi import document
+from web.paging import page_args
 from web.security import now
-from workflow import figures, lights, paging, permissions, queries
+from workflow import figures, lights, paging, permissions, queries, validate
 from workflow.errors import ValidationError
 from workflow.models import (
     Comment,
@@ -38,7 +39,6 @@ from workflow.operations import available_actions, definition_for, zone_today
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-MAX_DAYS_LATE = 3650
 OVERDUE_ROLES = ("supervisor", "admin", "lead")
 PUBLIC_ENDPOINTS = ("api.openapi",)
 
@@ -63,7 +63,7 @@ def openapi():
 @bp.get("/inbox")
 def inbox():
     _require_role("agent", "lead")
-    cursor, limit = _page_args()
+    cursor, limit = page_args()
     today = zone_today(now())
     page = queries.inbox_page(db(), me(), cursor=cursor, limit=limit)
     return jsonify(_listed([task_json(t, today) for t in page.rows], page, today))
@@ -97,7 +97,7 @@ def act(task_id: int, action: str):
 @bp.get("/supervision/overdue")
 def overdue():
     user = _require_role(*OVERDUE_ROLES)
-    cursor, limit = _page_args()
+    cursor, limit = page_args()
     today = zone_today(now())
     scope = permissions.group_ids(user) if user.role == "lead" else None
     filters = overdue_filter(request.args, scope)
@@ -131,33 +131,12 @@ def _json_object() -> dict:
     return body
 
 
-def _int_arg(args, name: str, default: int, *, low: int, high: int | None = None) -> int:
-    raw = args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        if len(raw) > 9:
-            raise ValueError(raw)
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"'{name}' must be a whole number.") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationError(f"'{name}' must be {bounds}.")
-    return value
-
-
-def _page_args() -> tuple[str | None, int]:
-    cursor = request.args.get("cursor") or None
-    return cursor, _int_arg(request.args, "limit", paging.DEFAULT_LIMIT, low=1,
-                            high=paging.MAX_LIMIT)
-
-
 def overdue_filter(args, scope: set[int] | None) -> figures.WatchFilter:
     """The overdue list's filters (codes and usernames exactly): red items
     only; a group or agent that does not exist (or is outside a lead's
     groups) matches nothing."""
-    group, agent = _code_arg(args, "group"), _code_arg(args, "agent")
+    group = validate.code(args.get("group"), "group")
+    agent = validate.code(args.get("agent"), "agent", limit=80)
     group_id = agent_id = None
     if group is not None:
         group_id = queries.group_id_of(db(), group)
@@ -166,16 +145,11 @@ def overdue_filter(args, scope: set[int] | None) -> figures.WatchFilter:
         agent_id = queries.user_id_of(db(), agent)
         agent_id = agent_id if agent_id is not None else -1
     return figures.WatchFilter(
-        group_id=group_id, agent_id=agent_id, department=_code_arg(args, "department"),
-        item_code=_code_arg(args, "item"), light="red",
-        min_days_late=_int_arg(args, "min_days_late", 0, low=0, high=MAX_DAYS_LATE) or None)
-
-
-def _code_arg(args, name: str) -> str | None:
-    value = args.get(name, "").strip()
-    if len(value) > 80 or not value.isprintable():
-        raise ValidationError(f"'{name}' is not a code or username.")
-    return value or None
+        group_id=group_id, agent_id=agent_id, department=validate.code(args.get("department"),
+                                                                       "department"),
+        item_code=validate.code(args.get("item"), "item"), light="red",
+        min_days_late=validate.number(args.get("min_days_late"), "min_days_late", low=0,
+                                      high=figures.MAX_DAYS_LATE) or None)
 
 
 # -- helpers: JSON shapes (documented in web.openapi) -----------------------------------------

@@ -11,7 +11,7 @@ from flask_login import login_required
 from web import labels, uploads
 from web.access import local_target, me, project_or_404
 from web.db import db
-from web.paging import limit_arg, page_args
+from web.paging import limit_arg, page_args, url_with
 from web.present import task_rows
 from web.security import now
 from workflow import audit, history, lights, permissions
@@ -77,10 +77,10 @@ def audit_trail(code: str):
     return render_template(
         "audit.html", project=project, page=page, findings=findings, whole=whole, order=order,
         task=task, task_name=_item_name(project, task), labels=labels,
-        verify_url=_with_args(verify="all"), order_urls={
-            o: _with_args(order=None if o == "newest" else o, cursor=None, verify=None)
+        verify_url=url_with(verify="all"), order_urls={
+            o: url_with(order=None if o == "newest" else o, cursor=None, verify=None)
             for o in history.AUDIT_ORDERS},
-        all_tasks_url=_with_args(task=None, cursor=None))
+        all_tasks_url=url_with(task=None, cursor=None))
 
 
 def _verify_arg(value: str | None) -> bool:
@@ -97,14 +97,7 @@ def _item_name(project, task) -> str | None:
     return labels.name_of(item) if item else task.item_code
 
 
-def _with_args(**changes) -> str:
-    """This page's URL with some arguments set (or removed: ``None``)."""
-    args = request.args.to_dict(flat=False)
-    for name, value in changes.items():
-        args.pop(name, None)
-        if value is not None:
-            args[name] = [value]
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
 
 
 @bp.route("/projects/<code>/lifecycle/<action>", methods=["POST"])

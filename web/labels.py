@@ -104,9 +104,6 @@ ACTIONS = {
 LIGHTS = {"green": _l("正常"), "yellow": _l("临期"), "red": _l("超期"), "paused": _l("暂停计时")}
 
 
-def light_label(light: str) -> str:
-    return str(LIGHTS.get(light, light))
-
 
 def state_label(state: str) -> str:
     return str(STATES.get(state, state))

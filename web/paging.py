@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, request, url_for
 
-from workflow import paging
-from workflow.errors import ValidationError
+from workflow import paging, validate
 
 
 def page_args(param: str = "cursor") -> tuple[str | None, int]:
@@ -21,22 +20,28 @@ def page_args(param: str = "cursor") -> tuple[str | None, int]:
 
 
 def limit_arg() -> int:
-    raw = request.args.get("limit", "").strip()
-    if not raw:
-        return paging.DEFAULT_LIMIT
-    if not raw.isdigit() or len(raw) > 4:
-        raise ValidationError(f"'limit' is a whole number from 1 to {paging.MAX_LIMIT}.",
-                              field="limit")
-    return paging.check_limit(int(raw))
+    limit = validate.number(request.args.get("limit"), "limit", low=1, high=paging.MAX_LIMIT)
+    return paging.DEFAULT_LIMIT if limit is None else limit
+
+
+def url_with(**changes: str | None) -> str:
+    """This page's URL with some query arguments set (or removed: ``None``),
+    the others kept. Arguments that would clash with the route's own values
+    or with ``url_for``'s (``endpoint``, ``_anchor`` …) are dropped: they are
+    nothing the page reads."""
+    view_args = request.view_args or {}
+    args = {k: v for k, v in request.args.to_dict(flat=False).items()
+            if k not in view_args and k != "endpoint" and not k.startswith("_")}
+    for name, value in changes.items():
+        args.pop(name, None)
+        if value is not None:
+            args[name] = [value]
+    return url_for(request.endpoint, **view_args, **args)
 
 
 def page_url(cursor: str | None, param: str = "cursor") -> str:
     """This page's URL with ``param`` set to ``cursor`` (or removed: the first page)."""
-    args = request.args.to_dict(flat=False)
-    args.pop(param, None)
-    if cursor:
-        args[param] = [cursor]
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_with(**{param: cursor or None})
 
 
 def init_app(app: Flask) -> None:

@@ -127,8 +127,11 @@ MAX_FLASHES = 5
 
 
 def _touch(token: ApiToken) -> None:
-    """Record when a token was last used, at most once a minute: a write (and
-    a commit) on every API call would cost more than the call."""
+    """Record when a token was last used, at most once a minute (a write on
+    every API call would cost more than the call). It commits at once: this
+    runs while the request is being authenticated, before its own work, so
+    the commit holds nothing but the touch (and on SQLite a second connection
+    could not write while the request's holds the lock)."""
     at = now()
     if token.last_used_at is not None and aware(token.last_used_at) > at - TOKEN_TOUCH_EVERY:
         return

@@ -23,7 +23,7 @@ from web.db import db
 from web.paging import page_args
 from web.security import now
 from workflow import figures as fig
-from workflow import permissions, supervision
+from workflow import permissions, supervision, validate
 from workflow.errors import ValidationError
 from workflow.operations import definition_for, zone_today
 from workflow.registry import current_version, definition_of
@@ -31,7 +31,6 @@ from workflow.registry import current_version, definition_of
 bp = Blueprint("supervision", __name__)
 
 STAFF = ("supervisor", "admin", "lead")
-MAX_DAYS_LATE = 3650
 
 
 @dataclass(frozen=True)
@@ -202,12 +201,11 @@ def watch_filter(args, choices: fig.FilterChoices | None = None) -> fig.WatchFil
     group_id = next((g.id for g in choices.groups if g.code == group), -1) if group else None
     agent_id = next((a.id for a in choices.agents if a.username == agent), -1) if agent else None
     light = args.get("light", "").strip()
-    late = _int_arg(args, "late")
-    if late is not None and not 0 <= late <= MAX_DAYS_LATE:
-        raise ValidationError(f"'late' is a number of working days from 0 to {MAX_DAYS_LATE}.")
+    late = validate.number(args.get("late"), "late", low=0, high=fig.MAX_DAYS_LATE)
     return fig.WatchFilter(
         group_id=group_id, agent_id=agent_id,
-        department=_code_arg(args, "department"), item_code=_code_arg(args, "item"),
+        department=validate.code(args.get("department"), "department"),
+        item_code=validate.code(args.get("item"), "item"),
         min_days_late=late, light=light if light in ("red", "yellow") else None)
 
 
@@ -265,25 +263,6 @@ def figure_charts(result: fig.Figures, names: dict[str, dict]) -> dict:
                         "red" if f.overdue else "grey") for f in overdue],
             title=_("各部门超期事项数"), css_class="overdue"),
     }
-
-
-def _code_arg(args, key: str) -> str | None:
-    value = args.get(key, "").strip()
-    if len(value) > 64 or not value.isprintable():
-        raise ValidationError(f"'{key}' is not a code of the definition.")
-    return value or None
-
-
-def _int_arg(args, key: str) -> int | None:
-    value = args.get(key, "").strip()
-    if not value:
-        return None
-    try:
-        if len(value) > 9:  # beyond any span of working days worth asking for
-            raise ValueError(value)
-        return int(value)
-    except ValueError:
-        raise ValidationError(f"'{key}' must be a whole number of working days.") from None
 
 
 def _date_arg(key: str) -> date | None:

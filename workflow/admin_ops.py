@@ -476,14 +476,7 @@ class UserFilter:
 
 
 def _arg(value: Any, what: str, limit: int) -> str | None:
-    value = validate.text(value, what, required=False, limit=limit)
-    if value and not value.isprintable():
-        raise ValidationError(f"The {what} holds characters that cannot be typed.", field=what)
-    return value or None
-
-
-def _like_fragment(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return validate.code(value, what, limit=limit)
 
 
 BY_USERNAME = paging.Keyset(paging.Key(User.username, str), paging.Key(User.id, int))
@@ -511,7 +504,7 @@ def list_users(session: Session, filters: UserFilter = UserFilter(), *, cursor: 
         where.append(User.id.in_(select(GroupMembership.user_id)
                                  .where(GroupMembership.group_id == group_id)))
     if filters.text:
-        pattern = _like_fragment(filters.text)
+        pattern = validate.like_pattern(filters.text)
         where.append(or_(User.username.ilike(pattern, escape="\\"),
                          User.display_name.ilike(pattern, escape="\\")))
     actives = (True, False) if filters.active is None else (filters.active,)

@@ -46,6 +46,10 @@ from workflow.moments import stored_day
 # -- the watch list: overdue (red) and near-due (yellow) items --------------------------
 
 
+# The most working days late a filter asks for (some ten years).
+MAX_DAYS_LATE = 3650
+
+
 @dataclass(frozen=True)
 class WatchFilter:
     """Filters of the watch list; ``None`` means "any"."""

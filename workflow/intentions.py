@@ -18,8 +18,8 @@ converted and dropped ones by the audit event that moved them (partial indexes
 ``ix_audit_event_signed`` and ``ix_audit_event_dropped``: the audit log is the
 record of when an intention was signed or dropped, so nothing is copied onto
 the project row to be kept in step). Who sees what is a SQL condition
-(``viewable``, ``ledger_scope``); the pipeline's totals come from the rollup
-the scheduler refreshes (``rollups.PipelineTotal``).
+(``permissions.visible_projects``, ``ledger_scope``); the pipeline's totals
+come from the rollup the scheduler refreshes (``rollups.PipelineTotal``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
 )
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
@@ -55,7 +54,6 @@ from workflow.models import (
     Enterprise,
     FollowUp,
     IndustryGroup,
-    ItemTask,
     Notification,
     PipelineTotal,
     Project,
@@ -286,31 +284,10 @@ def _lit(value: str):
 INVESTMENT = func.coalesce(Project.investment_wan, literal_column("0"))
 
 
-def viewable(user: User):
-    """``permissions.can_view_project`` as a SQL condition on ``Project``: the
-    same rule, for lists read in the database (``test_intention_pages`` checks that
-    the two agree for every role)."""
-    if not user.active:
-        return false()
-    if user.role in ("supervisor", "admin"):
-        return true()
-    if user.role == "enterprise":
-        return Project.enterprise_id == user.enterprise_id if user.enterprise_id is not None else false()
-    groups = sorted(permissions.group_ids(user))
-    in_groups = Project.group_id.in_(groups) if groups else false()
-    if user.role == "lead":
-        return or_(Project.lead_id == user.id, in_groups)
-    if user.role == "agent":
-        holds = select(ItemTask.id).where(ItemTask.project_id == Project.id,
-                                          ItemTask.assignee_id == user.id).exists()
-        return or_(in_groups, holds)
-    return false()
-
-
 def ledger_scope(user: User):
     """The projects of the ledger ``user`` may read: none unless they read the
     ledger at all (``permissions.can_read_ledger``), then those they may view."""
-    return viewable(user) if permissions.can_read_ledger(user) else false()
+    return permissions.visible_projects(user) if permissions.can_read_ledger(user) else false()
 
 
 def viewable_ids(session: Session, user: User, project_ids: Iterable[int]) -> set[int]:
@@ -318,7 +295,8 @@ def viewable_ids(session: Session, user: User, project_ids: Iterable[int]) -> se
     ids = sorted(set(project_ids))
     if not ids:
         return set()
-    return set(session.scalars(select(Project.id).where(Project.id.in_(ids), viewable(user))))
+    return set(session.scalars(select(Project.id).where(Project.id.in_(ids),
+                                                        permissions.visible_projects(user))))
 
 
 # -- the ledger --------------------------------------------------------------------------------
@@ -336,14 +314,9 @@ class LedgerFilter:
     @classmethod
     def parse(cls, args) -> LedgerFilter:
         """The filters in query arguments (``group``, ``lead``, ``q``), checked."""
-        group = validate.text(args.get("group"), "group", required=False, limit=64)
-        lead = validate.text(args.get("lead"), "lead", required=False, limit=12)
-        if lead and not lead.isdigit():
-            raise ValidationError("'lead' is the id of a lead handler.", field="lead")
-        text = validate.text(args.get("q"), "search", required=False, limit=100)
-        if not (group.isprintable() and text.isprintable()):
-            raise ValidationError("The filters hold characters that cannot be typed.", field="q")
-        return cls(group=group or None, lead_id=int(lead) if lead else None, text=text or None)
+        return cls(group=validate.code(args.get("group"), "group"),
+                   lead_id=validate.number(args.get("lead"), "lead", low=1, high=2**31 - 1),
+                   text=validate.code(args.get("q"), "search", limit=100))
 
     def clauses(self) -> list:
         where = []
@@ -353,8 +326,7 @@ class LedgerFilter:
         if self.lead_id:
             where.append(Project.lead_id == self.lead_id)
         if self.text:
-            pattern = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%") \
-                .replace("_", "\\_") + "%"
+            pattern = validate.like_pattern(self.text)
             named = select(Enterprise.id).where(Enterprise.name.ilike(pattern, escape="\\"))
             where.append(or_(*(column.ilike(pattern, escape="\\") for column in (
                 Project.name, Project.code, Project.hesitation, Project.asks)),

@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
@@ -52,7 +52,6 @@ from workflow.models import (
     Checkpoint,
     CreditRecord,
     InvestmentAgreement,
-    ItemTask,
     Parcel,
     ParcelEvaluation,
     ParcelIndicator,
@@ -1171,7 +1170,7 @@ def _typed_key(value: Any, what: str, limit: int) -> str:
     text = str(value if value is not None else "").strip()
     if not text:
         raise ValidationError(f"A {what} is required.", field=what)
-    if len(text) > limit or not text.isprintable():
+    if len(text) > limit or not validate.typeable(text):
         raise ValidationError(f"That is not a {what} (at most {limit} printable characters).",
                               field=what)
     return text
@@ -1211,31 +1210,14 @@ def _is_open() -> ColumnElement[bool]:
                                            literal_execute=True, unique=True))
 
 
-def visible_projects(user: User) -> ColumnElement[bool]:
-    """``permissions.can_view_project`` as a condition on ``Project`` rows, so
-    that a list is filtered in the database, not after it was read."""
-    if not user.active:
-        return false()
-    if user.role in ("supervisor", "admin"):
-        return true()
-    if user.role == "enterprise":
-        return Project.enterprise_id == user.enterprise_id if user.enterprise_id is not None else false()
-    groups = Project.group_id.in_(sorted(permissions.group_ids(user)))
-    if user.role == "lead":
-        return or_(Project.lead_id == user.id, groups)
-    if user.role == "agent":
-        return or_(groups, select(ItemTask.id).where(ItemTask.project_id == Project.id,
-                                                     ItemTask.assignee_id == user.id).exists())
-    return false()
-
-
 def open_checkpoints(session: Session, user: User, *, cursor: str | None = None,
                      limit: int | None = None) -> paging.Page[tuple[Checkpoint, Project]]:
     """A page of the open checkpoints (or rectifications) of the live projects
     ``user`` may see, earliest due first (``ix_checkpoint_open_due``); who may
     see a project is part of the query."""
     query = (select(Checkpoint, Project).join(Project, Project.id == Checkpoint.project_id)
-             .where(_is_open(), Project.stage != "terminated", visible_projects(user)))
+             .where(_is_open(), Project.stage != "terminated",
+                    permissions.visible_projects(user)))
     page = paging.fetch(session, query, CHECKPOINT_ORDER, cursor=cursor, limit=limit,
                         options=(joinedload(Project.enterprise),))
     page.rows = [(row[0], row[1]) for row in page.rows]

@@ -37,6 +37,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
+from workflow import validate
 from workflow.errors import ValidationError
 
 DEFAULT_LIMIT = 50
@@ -81,7 +82,7 @@ class Key:
             if isinstance(value, int) and not isinstance(value, bool) and _INT_MIN <= value <= _INT_MAX:
                 return value
         elif kind is str:
-            if isinstance(value, str) and len(value) <= _TEXT_MAX and value.isprintable():
+            if isinstance(value, str) and len(value) <= _TEXT_MAX and validate.typeable(value):
                 return value
         elif kind is date:
             if isinstance(value, str) and len(value) == 10:
@@ -190,7 +191,7 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             body = json.loads(raw.decode())
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+        except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
             raise BadCursor("not a cursor") from None
         if not isinstance(body, list) or len(body) < 3:
             raise BadCursor("not a cursor")

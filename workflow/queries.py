@@ -1,13 +1,15 @@
 """The queries users wait on, each served by an index declared on the model.
 
-- ``inbox``: an agent's own open tasks plus each of their groups' unclaimed
-  queue, by due date (``ix_item_task_inbox_due`` and ``ix_item_task_queue_due``).
-  One statement: a UNION ALL of index-ordered, limited scans (one per group,
-  so each is an equality scan in due order) joined to the task and project
-  rows, rather than one OR that no planner can serve from an index.
-- ``overdue``: the sweep over tasks whose clock runs, by due date
-  (``ix_item_task_clock_due``); it returns plain rows, not ORM objects, since
-  it reads tens of thousands of them.
+- ``inbox``: the first page of an agent's own open tasks plus each of their
+  groups' unclaimed queue, by due date (``ix_item_task_inbox_due`` and
+  ``ix_item_task_queue_due``), as one statement built once per number of
+  groups: a UNION ALL of index-ordered, limited scans (one per group, so each
+  is an equality scan in due order) joined to the task and project rows. The
+  engine's benchmark measures it against hand-written SQL; the API pages the
+  same list with ``inbox_page``.
+- ``overdue``: every task whose clock runs and is past due, by due date
+  (``ix_item_task_clock_due``), as plain rows, not ORM objects (the engine's
+  benchmark reads all of them; the pages read ``figures.watch_page``).
 - The task lists of the pages — an agent's tasks, their groups' queue, their
   archive, a lead handler's groups — are pages (``workflow.paging``): filtered
   and ordered in SQL, one index range per group, and lights computed in SQL
@@ -121,13 +123,6 @@ def _inbox_params(session: Session, user: User) -> tuple[int, dict[str, int]]:
     return len(groups), params
 
 
-def inbox_ids(session: Session, user: User, limit: int = 50) -> list[int]:
-    """Ids of the first ``limit`` tasks of ``user``'s inbox, by due date."""
-    groups, params = _inbox_params(session, user)
-    statement, _ = _inbox_statements(groups, limit)
-    return [row[0] for row in session.execute(statement, params)]
-
-
 def inbox(session: Session, user: User, limit: int = 50) -> list[ItemTask]:
     """``user``'s own open tasks and their groups' queue, earliest due first,
     each with its project loaded (one statement)."""
@@ -157,9 +152,9 @@ def inbox_page(session: Session, user: User, *, cursor: str | None = None,
                         limit=limit, options=TASK_OPTIONS)
 
 
-# -- the sweep ---------------------------------------------------------------------------
+# -- every overdue task ---------------------------------------------------------------
 
-# Columns the overdue sweep needs (and the supervisors' filters read).
+# What a reader of every overdue task needs (the engine's benchmark).
 OVERDUE_COLUMNS = (ItemTask.id, ItemTask.project_id, ItemTask.item_code, ItemTask.group_id,
                    ItemTask.assignee_id, ItemTask.department, ItemTask.state, ItemTask.due_on)
 
@@ -224,12 +219,8 @@ class TaskFilter:
         if light is not None and light not in LIGHTS:
             raise ValidationError(f"Unknown light '{light}'; choose one of {', '.join(LIGHTS)}.",
                                   field="light")
-        project = validate.text(args.get("project"), "project", required=False, limit=100)
-        if not project.isprintable():
-            raise ValidationError("The project search holds characters that cannot be typed.",
-                                  field="project")
         return cls(state=state, item_code=_code(args.get("item"), "item"), light=light,
-                   project=project or None, **extra)
+                   project=validate.code(args.get("project"), "project", limit=100), **extra)
 
     def clauses(self, today: date) -> list:
         where = []
@@ -240,8 +231,7 @@ class TaskFilter:
         if self.light:
             where.append(light_is(self.light, today))
         if self.project:
-            pattern = "%" + self.project.replace("\\", "\\\\").replace("%", "\\%") \
-                .replace("_", "\\_") + "%"
+            pattern = validate.like_pattern(self.project)
             where.append(or_(Project.code.ilike(pattern, escape="\\"),
                              Project.name.ilike(pattern, escape="\\")))
         if self.group_id is not None:
@@ -260,11 +250,7 @@ class TaskFilter:
 
 
 def _code(value, what: str) -> str | None:
-    """An optional code from a query argument: short and printable."""
-    value = validate.text(value, what, required=False, limit=64)
-    if value and not value.isprintable():
-        raise ValidationError(f"The {what} holds characters that cannot be typed.", field=what)
-    return value or None
+    return validate.code(value, what)
 
 
 DUE = (Key(ItemTask.due_on, date), Key(ItemTask.id, int))
@@ -384,7 +370,8 @@ def user_id_of(session: Session, username: str) -> int | None:
 # Counts read each index range in its order (see paging._capped): one range
 # per assignee or group, by due date, stopping after the cap.
 
-def _mine(user: User) -> Select:
+def mine_query(user: User) -> Select:
+    """The open tasks ``user`` holds (the badge and the tab count them)."""
     return (select(ItemTask.id).where(ItemTask.assignee_id == user.id, states_in(INBOX_STATES))
             .order_by(ItemTask.due_on))
 
@@ -401,17 +388,12 @@ def group_counts(group_ids: Sequence[int], *where) -> list[Select]:
             for g in group_ids]
 
 
-def mine_query(user: User) -> Select:
-    """The open tasks ``user`` holds (for counting)."""
-    return _mine(user)
-
-
 def inbox_counts(session: Session, user: User) -> dict[str, paging.Count]:
     """How many open tasks ``user`` holds and how many wait in their groups'
     queue (the navigation badge and the inbox tabs), counted by the database
     up to ``paging.COUNT_CAP`` in one round trip."""
     groups = _my_group_ids(session, user)
-    queries = {"mine": _mine(user)}
+    queries = {"mine": mine_query(user)}
     if groups:
         queries["queue"] = _queue(groups)
     counts = paging.counts_upto(session, queries)

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, literal, select
+from sqlalchemy import case, delete, func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -88,9 +88,19 @@ def task_done(session: Session, task: ItemTask) -> None:
     _add(session, FigureClosedTotal, key, counts)
 
 
-def rebuild_closed(session: Session, batch: int = 5000) -> int:
+CLOSED_REBUILT = "closed_rebuilt"
+
+
+def rebuild_closed(session: Session, batch: int = 5000, *, now: datetime | None = None) -> int:
     """Recount the done-item rollups from every done task (streamed); returns
-    how many tasks were counted."""
+    how many tasks were counted. On PostgreSQL the rollup tables are locked
+    first: a task completed meanwhile waits, then adds itself to the recount
+    (its uncommitted task was not in it), so nothing is counted twice or lost.
+    The recount is recorded (``CLOSED_REBUILT``): ``daiban init`` makes it
+    once on a database that has none."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE figure_closed_day, figure_closed_total IN EXCLUSIVE MODE"))
+    _claim(session, CLOSED_REBUILT, now or datetime.now(UTC))
     session.execute(delete(FigureClosedDay))
     session.execute(delete(FigureClosedTotal))
     days: dict[tuple, dict[str, int]] = {}

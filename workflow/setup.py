@@ -30,20 +30,17 @@ def initialise(definitions_dir: Path | None, *, now: datetime, url: str | None =
             # only while the tables are empty (chemicals area).
             from workflow.chemicals import install_shipped
             install_shipped(session)
-            _count_done_items(session)
+            _count_done_items(session, now)
         return engine.url.render_as_string(hide_password=True), version
     finally:
         engine.dispose()
 
 
-def _count_done_items(session) -> None:
-    """Recount the done-item rollups of a database whose done tasks were
-    written before the rollups existed (or around the engine, in bulk)."""
-    from sqlalchemy import exists, select
-
+def _count_done_items(session, now: datetime) -> None:
+    """Count the done items into their rollups once, on the first ``init``
+    after the rollups arrived (their tasks were closed before, or the rows
+    were loaded around the engine); the engine counts every later one."""
     from workflow import rollups
-    from workflow.models import FigureClosedTotal, ItemTask
 
-    if not session.scalar(select(exists().where(FigureClosedTotal.id.is_not(None)))) and \
-            session.scalar(select(exists().where(ItemTask.state == "done"))):
-        rollups.rebuild_closed(session)
+    if rollups.as_of(session, rollups.CLOSED_REBUILT).refreshed_at is None:
+        rollups.rebuild_closed(session, now=now)
