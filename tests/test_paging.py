@@ -9,7 +9,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from tests import factories as f
 from workflow import paging
@@ -192,3 +192,47 @@ def test_counts_stop_at_the_cap(session, companies):
                               cap=30)
     assert both == {"all": paging.Count(30, False),
                     "one": paging.Count(sum(e.name == "企业01" for e in companies), True)}
+
+
+def test_an_export_that_ends_its_reads_lets_writers_in_between_batches(tmp_path, sqlite_template):
+    """On SQLite every transaction takes the write lock: a long export that
+    kept one open would stop every writer until it finished."""
+    import shutil
+
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from workflow.db import make_engine
+
+    path = tmp_path / "export.sqlite3"
+    shutil.copy(sqlite_template, path)
+    reader_engine = make_engine(f"sqlite:///{path}")
+    writer_engine = make_engine(f"sqlite:///{path}")
+
+    @event.listens_for(writer_engine, "connect")
+    def _impatient(dbapi_connection, _record):  # give up at once rather than wait 30 s
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    with Session(reader_engine) as seed:
+        seed.execute(insert(Enterprise), [{"name": f"企业{n:02d}"} for n in range(12)])
+        seed.commit()
+
+    def write_while_exporting(end_reads: bool) -> bool:
+        with Session(reader_engine, expire_on_commit=False) as reader:
+            rows = paging.pages_of(reader, select(Enterprise), BY_NAME, batch=5,
+                                   end_reads=end_reads)
+            first = next(rows)  # a batch is read; the export writes its rows out
+            try:
+                with writer_engine.begin() as conn:
+                    conn.execute(insert(Enterprise).values(name="写入"))
+                written = True
+            except OperationalError:
+                written = False
+            names = [first.name] + [e.name for e in rows]  # the rows stay loaded
+            assert len(names) >= 12 and names == sorted(names)
+            return written
+
+    assert write_while_exporting(end_reads=False) is False  # the reader holds the lock
+    assert write_while_exporting(end_reads=True) is True
+    reader_engine.dispose()
+    writer_engine.dispose()

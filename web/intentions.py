@@ -142,7 +142,8 @@ def export():
              labels.name_of(line.project.group), line.project.investment_wan,
              line.project.lead.display_name if line.project.lead else "",
              line.project.hesitation or "", line.project.asks or "", line.last_contact,
-             line.follow_ups] for line in intentions.open_lines(db(), me(), filters))
+             line.follow_ups] for line in intentions.open_lines(db(), me(), filters,
+                                                                   end_reads=True))
     headers = [_("项目代码"), _("项目名称"), _("企业"), _("产业"), _("产业组"), _("计划投资（万元）"),
                _("负责领导"), _("观望原因"), _("企业要求"), _("最近跟进"), _("跟进次数")]
     day = zone_today(now()).isoformat()

@@ -212,7 +212,7 @@ def figures():
 def export_figures():
     today = zone_today(now())
     headers = figure_headers()
-    return excel.download(_("亩均效益"), headers, map(figure_cells, land.figure_rows(db())),
+    return excel.download(_("亩均效益"), headers, map(figure_cells, land.figure_rows(db(), end_reads=True)),
                           [24, 26, 24, 16, 10] + [12] * (len(headers) - 5),
                           _("亩均效益-%(day)s.xlsx", day=today.isoformat()),
                           f"land-figures-{today.isoformat()}.xlsx")

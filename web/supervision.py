@@ -87,7 +87,7 @@ def index():
 def export_overdue():
     today = zone_today(now())
     rows = (overdue_cells(watch_line(row)) for row in
-            fig.watch_list(db(), today, watch_filter(request.args), scope()))
+            fig.watch_list(db(), today, watch_filter(request.args), scope(), end_reads=True))
     return excel.download(_("超期事项"), OVERDUE_COLUMNS, rows, OVERDUE_WIDTHS,
                           _("超期事项清单-%(day)s.xlsx", day=today.isoformat()),
                           f"overdue-{today.isoformat()}.xlsx")
@@ -98,7 +98,8 @@ def export_overdue():
 def export_ledger():
     today = zone_today(now())
     return excel.download(_("项目台账"), LEDGER_COLUMNS,
-                          map(ledger_cells, fig.ledger(db(), today, scope())), LEDGER_WIDTHS,
+                          map(ledger_cells, fig.ledger(db(), today, scope(), end_reads=True)),
+                          LEDGER_WIDTHS,
                           _("项目台账-%(day)s.xlsx", day=today.isoformat()),
                           f"ledger-{today.isoformat()}.xlsx")
 

@@ -126,11 +126,13 @@ def watch_page(session: Session, today: date, filters: WatchFilter = WatchFilter
 
 
 def watch_list(session: Session, today: date, filters: WatchFilter = WatchFilter(),
-               group_ids: Collection[int] | None = None, *, batch: int = 500) -> Iterator[WatchRow]:
-    """Every watched item, most late first, read a page at a time (exports)."""
+               group_ids: Collection[int] | None = None, *, batch: int = 500,
+               end_reads: bool = False) -> Iterator[WatchRow]:
+    """Every watched item, most late first, read a page at a time (exports;
+    ``end_reads`` as ``paging.pages_of``)."""
     for task in paging.pages_of(session, _watch_query(today, filters),
                                 _watch_order(filters, group_ids), batch=batch,
-                                options=WATCH_OPTIONS):
+                                options=WATCH_OPTIONS, end_reads=end_reads):
         yield watch_row(task, today)
 
 
@@ -372,7 +374,7 @@ LEDGER_ORDER = paging.Order.by("ledger", paging.Key(Project.code, str), paging.K
 
 
 def ledger(session: Session, today: date, group_ids: Collection[int] | None = None, *,
-           batch: int = 500) -> Iterator[LedgerRow]:
+           batch: int = 500, end_reads: bool = False) -> Iterator[LedgerRow]:
     """One row per project (by project code), with its item counts and light on
     ``today``: read ``batch`` projects at a time, their items counted by one
     GROUP BY per batch, so memory stays flat however many projects there are."""
@@ -381,7 +383,7 @@ def ledger(session: Session, today: date, group_ids: Collection[int] | None = No
     if group_ids is not None:
         query = query.where(Project.group_id.in_(sorted(group_ids)))
     pending: list[Project] = []
-    for project in paging.pages_of(session, query, LEDGER_ORDER, batch=batch):
+    for project in paging.pages_of(session, query, LEDGER_ORDER, batch=batch, end_reads=end_reads):
         pending.append(project)
         if len(pending) == batch:
             yield from _ledger_rows(session, pending, today)

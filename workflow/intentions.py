@@ -480,11 +480,12 @@ def ledger(session: Session, viewer: User, filters: LedgerFilter = LedgerFilter(
 
 
 def open_lines(session: Session, viewer: User, filters: LedgerFilter = LedgerFilter(), *,
-               batch: int = 500) -> Iterator[LedgerLine]:
+               batch: int = 500, end_reads: bool = False) -> Iterator[LedgerLine]:
     """Every open intention ``viewer`` may read, in the ledger's order, read
-    ``batch`` at a time (the Excel export: memory for one batch, not the list)."""
+    ``batch`` at a time (the Excel export: memory for one batch, not the list;
+    ``end_reads`` as ``paging.pages_of``)."""
     rows = paging.pages_of(session, _open_query(viewer, filters), OPEN, batch=batch,
-                           options=LINE_OPTIONS)
+                           options=LINE_OPTIONS, end_reads=end_reads)
     while chunk := list(islice(rows, batch)):
         yield from _lines(session, [(p, None) for p in chunk])
 

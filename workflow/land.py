@@ -1317,11 +1317,12 @@ def figure_page(session: Session, *, cursor: str | None = None,
     return page
 
 
-def figure_rows(session: Session, *, batch: int = 500) -> Iterator[FigureRow]:
+def figure_rows(session: Session, *, batch: int = 500, end_reads: bool = False
+                ) -> Iterator[FigureRow]:
     """Every row of the 亩均 table, by project code, read ``batch`` rows at a
-    time (the export)."""
+    time (the export; ``end_reads`` as ``paging.pages_of``)."""
     for row in paging.pages_of(session, _figure_query(), FIGURE_ORDER, batch=batch,
-                               options=FIGURE_OPTIONS):
+                               options=FIGURE_OPTIONS, end_reads=end_reads):
         yield _figure_row(row[0], row[1], row[2])
 
 

@@ -390,16 +390,23 @@ def counts_upto(session: Session, queries: dict[str, Select | Sequence[Select]],
 
 
 def pages_of(session: Session, query: Select, order: Order, *, batch: int = 500,
-             options: Sequence[Any] = (), scalars: bool | None = None):
+             options: Sequence[Any] = (), scalars: bool | None = None, end_reads: bool = False):
     """Every row of ``query`` in ``order``, read ``batch`` rows at a time (for
     exports that must not hold a whole list in memory: the session's identity
     map keeps only weak references to unchanged objects, so a read batch is
-    let go)."""
+    let go). ``end_reads``: the reader (which wrote nothing) ends its
+    transaction as soon as a batch is read, so a long export holds no
+    snapshot, and on SQLite no lock, while it writes out the rows; the next
+    batch continues from the last row read. It commits rather than rolls back:
+    with the engine's sessions (``expire_on_commit=False``) the rows just read
+    stay loaded, where a rollback would expire them."""
     if scalars is None:
         scalars = len(query.column_descriptions) == 1
     cursor = None
     while True:
         page = _fetch(session, query, order, cursor, batch, options, scalars)
+        if end_reads:
+            session.commit()
         yield from page.rows
         if page.next is None:
             return
