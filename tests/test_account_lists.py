@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select
 
 from tests import factories as f
 from tests.factories import at
+from tests.pages import walk
 from workflow import admin_ops, notify, outbox, paging, supervision
 from workflow import commitments as cm
 from workflow.admin_ops import UserFilter
@@ -28,17 +29,6 @@ from workflow.models import (
 from workflow.moments import aware
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-
-
-def walk(fetch, limit):
-    """Every page of a list, following the next links from the first page."""
-    pages, cursor = [], None
-    while True:
-        page = fetch(cursor=cursor, limit=limit)
-        pages.append(page)
-        if page.next is None:
-            return pages
-        cursor = page.next
 
 
 def ids(pages):

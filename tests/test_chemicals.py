@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 
 from tests import factories as f
 from tests.factories import at
+from tests.pages import walk
 from workflow import audit, chemicals, intentions, operations
 from workflow.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from workflow.models import HazardousChemical, ScreeningRule
@@ -458,16 +459,6 @@ def test_the_export_round_trips_through_an_import(session, zone):
 
 
 # -- the tables, a page at a time ------------------------------------------------------------------
-
-def walk(read, limit):
-    pages, cursor = [], None
-    while True:
-        page = read(cursor, limit)
-        pages.append(page)
-        if page.next is None:
-            return pages
-        cursor = page.next
-
 
 def add_chemicals(session, *rows):
     session.execute(insert(HazardousChemical), [

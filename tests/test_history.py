@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, event, select, text, update
+from sqlalchemy import delete, select, update
 
 from tests import factories as f
 from tests.factories import at
+from tests.pages import first_select, plan, walk
 from workflow import audit, history, paging, portal
 from workflow import operations as ops
 from workflow.errors import ValidationError
@@ -60,17 +61,6 @@ def upload(session, project, who, n, task=None):
                                  original_name=f"f{n}.pdf", storage_name=f"s-{project.id}-{n}",
                                  content_type="application/pdf", size=10, sha256="0" * 64,
                                  task_id=task.id if task else None)
-
-
-def walk(fetch, limit):
-    """Every page of a list, following ``next`` from the first."""
-    pages, cursor = [], None
-    while True:
-        page = fetch(cursor=cursor, limit=limit)
-        pages.append(page)
-        if page.next is None:
-            return pages
-        cursor = page.next
 
 
 def chain(session, project):
@@ -346,34 +336,6 @@ def test_open_requests_page_by_deadline_with_their_files(session, people):
 
 # -- the plans --------------------------------------------------------------------------------
 
-def _first_select(session, fn) -> tuple[str, object]:
-    seen = []
-
-    def listen(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, params))
-
-    engine = session.get_bind()
-    engine = getattr(engine, "engine", engine)
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-    return seen[0]
-
-
-def _plan(session, statement, params) -> str:
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        return "\n".join(r[-1] for r in connection.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, params))
-    # A test database is tiny: with sequential scans off, the plan shows
-    # which index can serve the list.
-    connection.execute(text("SET LOCAL enable_seqscan = off"))
-    return "\n".join(r[0] for r in connection.exec_driver_sql("EXPLAIN " + statement, params))
-
-
 def test_each_list_reads_its_own_index(session, project, people):
     task = survey(project)
     lists = {
@@ -395,7 +357,7 @@ def test_each_list_reads_its_own_index(session, project, people):
                              "ix_attachment_project_id_id"),
     }
     for name, (fn, index) in lists.items():
-        plan = _plan(session, *_first_select(session, fn))
-        assert index in plan, (name, plan)
-    audit_plan = _plan(session, *_first_select(session, lambda: history.audit_page(session, project)))
+        shown = plan(session, *first_select(session, fn))
+        assert index in shown, (name, shown)
+    audit_plan = plan(session, *first_select(session, lambda: history.audit_page(session, project)))
     assert "uq_audit_event_project_id" in audit_plan or "sqlite_autoindex_audit_event" in audit_plan

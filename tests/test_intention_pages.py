@@ -13,6 +13,7 @@ from sqlalchemy import event, func, select, text
 
 from tests import factories as f
 from tests.factories import at
+from tests.pages import walk
 from workflow import intentions, operations, permissions, rollups
 from workflow.errors import ValidationError
 from workflow.models import Notification, Project
@@ -39,17 +40,6 @@ def intention(session, people, name, wan, *, actor="admin", industry="equipment_
     return intentions.create_intention(
         session, name=name, industry=industry, investment_wan=wan, enterprise_name=f"{name}公司",
         actor=people[actor], now=now, **kw)
-
-
-def walk(fetch, limit):
-    """Every page of a list, following the next cursors."""
-    pages, cursor = [], None
-    while True:
-        page = fetch(cursor=cursor, limit=limit)
-        pages.append(page)
-        if page.next is None:
-            return pages
-        cursor = page.next
 
 
 def ids(rows):

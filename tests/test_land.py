@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select
 
 from tests import factories as f
 from tests.factories import at
+from tests.pages import walk
 from workflow import land, paging, permissions
 from workflow import operations as ops
 from workflow.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
@@ -520,17 +521,6 @@ def test_zone_figures_total_the_transferred_land_and_tabulate_each_project(sessi
 
 # -- the lists, a page at a time in the database ------------------------------------------------
 
-def walk(read, limit):
-    """Every page of a list: ``read(cursor, limit)`` → a page, from the first to the last."""
-    pages, cursor = [], None
-    while True:
-        page = read(cursor, limit)
-        pages.append(page)
-        if page.next is None:
-            return pages
-        cursor = page.next
-
-
 def bare_parcels(session, *codes, transferred_on=None):
     session.execute(insert(Parcel), [{"code": code, "name": f"{code}地块", "area_mu": Decimal("10.50"),
                                       "transferred_on": transferred_on} for code in codes])
@@ -645,7 +635,8 @@ def test_open_checkpoints_page_by_due_date_and_show_only_what_the_user_may_see(s
     session.flush()
 
     def listed(user, limit):
-        pages = walk(lambda cursor, n: land.open_checkpoints(session, user, cursor=cursor, limit=n), limit)
+        pages = walk(lambda cursor, limit: land.open_checkpoints(session, user, cursor=cursor,
+                                                                  limit=limit), limit)
         return [(p.code, c.due_on.isoformat()) for page in pages for c, p in page]
 
     everything = [(theirs.code, "2026-04-01"), (ours.code, "2026-05-01"), (theirs.code, "2026-06-01"),

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select
 
 from tests import factories as f
 from tests.factories import at
+from tests.pages import first_select, plan
 from workflow import admin_ops, figures, queries
 from workflow.figures import WatchFilter
 from workflow.models import Project
@@ -27,37 +28,6 @@ def team(session):
     return {"lead": lead, "alice": alice, "project": project}
 
 
-def first_select(session, fn, table: str) -> tuple[str, object]:
-    """The first SELECT ``fn`` sends that reads ``table`` (not, say, the
-    user's groups read on the way)."""
-    seen = []
-
-    def listen(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
-            seen.append((statement, params))
-
-    engine = session.get_bind()
-    engine = getattr(engine, "engine", engine)
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-    return seen[0]
-
-
-def plan(session, statement, params) -> str:
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        return "\n".join(r[-1] for r in connection.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, params))
-    # A test database is tiny: with sequential scans and sorts off, the plan
-    # shows which index serves the list in its order.
-    connection.execute(text("SET LOCAL enable_seqscan = off"))
-    connection.execute(text("SET LOCAL enable_sort = off"))
-    return "\n".join(r[0] for r in connection.exec_driver_sql("EXPLAIN " + statement, params))
-
-
 def test_each_task_list_reads_its_index(session, team):
     alice, lead = team["alice"], team["lead"]
     groups = [m.group_id for m in lead.memberships]
@@ -67,8 +37,9 @@ def test_each_task_list_reads_its_index(session, team):
                          "ix_item_task_inbox_item"),
         "mine by state": (lambda: queries.my_tasks(session, alice, TODAY, sort="state"),
                           "ix_item_task_inbox_state"),
+        # A group's open tasks by due date serve its queue in order too.
         "queue by due": (lambda: queries.group_queue(session, alice, TODAY),
-                         "ix_item_task_queue_due"),
+                         ("ix_item_task_queue_due", "ix_item_task_open_due")),
         "queue by item": (lambda: queries.group_queue(session, alice, TODAY, sort="item"),
                           "ix_item_task_queue_item"),
         "archive": (lambda: queries.archive(session, alice, TODAY), "ix_item_task_archive"),
@@ -85,10 +56,11 @@ def test_each_task_list_reads_its_index(session, team):
                        "ix_extension_request_pending"),
     }
     tables = ("item_task", "supervision_notice", "project", "extension_request")
-    for name, (fn, index) in lists.items():
-        table = next(t for t in tables if index.startswith(f"ix_{t}_"))
-        shown = plan(session, *first_select(session, fn, table))
-        assert index in shown, (name, shown)
+    for name, (fn, indexes) in lists.items():
+        indexes = (indexes,) if isinstance(indexes, str) else indexes
+        table = next(t for t in tables if indexes[0].startswith(f"ix_{t}_"))
+        shown = plan(session, *first_select(session, fn, table), no_sort=True)
+        assert any(index in shown for index in indexes), (name, shown)
         # Read in the list's order: no sort of the matching rows (a list merged
         # from one scan per group sorts only those scans' first rows).
         if "UNION ALL" not in shown and "Append" not in shown:
