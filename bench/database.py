@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import Engine, make_url, text
 
 from workflow import migrate
-from workflow.db import make_engine, make_session_factory, transaction
+from workflow.kernel.db import make_engine, make_session_factory, transaction
+from workflow.kernel.registry import install_from_dir
 from workflow.models import DefinitionVersion
-from workflow.registry import install_from_dir
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/daiban_bench"
 

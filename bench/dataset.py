@@ -12,7 +12,7 @@ Rows are generated a chunk of projects at a time and written with PostgreSQL
 transaction, bypassing the engine on purpose:
 creating 1.4 million tasks through ``mandate_project`` would take hours. The
 loaded projects have an empty audit chain (``audit_seq`` 0, ``audit_head``
-''), which ``workflow.audit.verify`` accepts; the benchmark's own transitions
+''), which ``workflow.core.audit.verify`` accepts; the benchmark's own transitions
 append the first events.
 """
 
@@ -29,7 +29,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from definitions import Definition
-from workflow import clock, lights
+from workflow.core import lights
+from workflow.kernel import clock
+from workflow.kernel.registry import definition_of
 from workflow.models import (
     DefinitionVersion,
     Enterprise,
@@ -39,7 +41,6 @@ from workflow.models import (
     Project,
     User,
 )
-from workflow.registry import definition_of
 
 ENTERPRISE_COLUMNS = ("id", "name", "credit_code", "contact_name", "contact_phone")
 PROJECT_COLUMNS = ("id", "code", "name", "enterprise_id", "industry", "group_id", "lead_id",

@@ -1,8 +1,8 @@
 """The three figures, each run side by side with its hand-written baseline.
 
 The engine side calls the engine exactly as a request (or the sweep) would:
-a fresh session from ``workflow.db.make_session_factory`` per unit of work,
-one engine call, one commit (``workflow.db.transaction``) or a close. The
+a fresh session from ``workflow.kernel.db.make_session_factory`` per unit of work,
+one engine call, one commit (``workflow.kernel.db.transaction``) or a close. The
 baseline side runs on one raw DBAPI connection. The two alternate in blocks
 (ABBA order) so that drift and noise land on both.
 """
@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session, selectinload
 from bench.dataset import Dataset
 from bench.handwritten import HandWritten
 from bench.timing import ratio, summary, timed
-from workflow import audit, operations, queries
-from workflow.db import make_session_factory, transaction
+from workflow.core import audit, operations, queries
+from workflow.kernel.db import make_session_factory, transaction
 from workflow.models import ItemTask, Project, User
 
 TRANSITIONS_TARGET = 0.5  # engine rate / hand-written rate, at least

@@ -6,12 +6,12 @@ Each baseline does what the engine does, minus the engine's machinery:
 - ``claim``: one transaction that locks the project row (reading the audit
   head and the task's version in the same statement), moves the task from
   ready to assigned under its version, appends the audit event with the same
-  sha256 chain hash as ``workflow.audit`` and advances the project's head.
-  ``workflow.audit.verify`` checks the chain afterwards, so an event written
+  sha256 chain hash as ``workflow.core.audit`` and advances the project's head.
+  ``workflow.core.audit.verify`` checks the chain afterwards, so an event written
   here is indistinguishable from the engine's.
 - ``inbox``: one statement (PostgreSQL: the queue per group through a LATERAL
   join; SQLite: one UNION ALL branch per group) returning the same 50 rows
-  with the same columns as ``workflow.queries.inbox`` loads (task + project).
+  with the same columns as ``workflow.core.queries.inbox`` loads (task + project).
 - ``overdue``: the sweep's SELECT with the state list inlined, so that even a
   generic (prepared) plan can use a partial index.
 """
@@ -54,7 +54,7 @@ class Conflict(Exception):
 def audit_hash(*, project_id: int, seq: int, at: datetime, actor_id: int | None, action: str,
                task_id: int | None, from_state: str | None, to_state: str | None, data: dict,
                public: bool, prev_hash: str) -> str:
-    """Same body and encoding as ``workflow.audit.event_hash``."""
+    """Same body and encoding as ``workflow.core.audit.event_hash``."""
     at_text = at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
     body = {"project": project_id, "seq": seq, "at": at_text, "actor": actor_id, "action": action,
             "task": task_id, "from": from_state, "to": to_state, "data": data,

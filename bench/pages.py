@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bench import pagesql
 from bench.timing import ratio, summary
-from workflow import audit
+from workflow.core import audit
 from workflow.models import GroupMembership, ItemTask, Project, User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -454,8 +454,8 @@ def _export_rows(path: str, body: bytes) -> int | None:
 
 def _engine_worker(database_url: str, user_id: int, commands, results) -> None:
     """One process calling the engine directly: claim then start, one transaction each."""
-    from workflow import operations
-    from workflow.db import make_engine, make_session_factory, transaction
+    from workflow.core import operations
+    from workflow.kernel.db import make_engine, make_session_factory, transaction
 
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
@@ -714,8 +714,8 @@ def user_info(engine, context: dict) -> dict:
 
 
 def bearer_token(engine, username: str, now: datetime) -> str:
-    from workflow.db import make_session_factory, transaction
-    from workflow.tokens import issue_token
+    from workflow.accounts.tokens import issue_token
+    from workflow.kernel.db import make_session_factory, transaction
 
     with transaction(make_session_factory(engine)) as session:
         user = session.scalars(select(User).where(User.username == username)).one()
@@ -773,7 +773,7 @@ def _results() -> Path:
 
 
 def _today(now: datetime):
-    from workflow.operations import zone_today
+    from workflow.core.operations import zone_today
 
     return zone_today(now)
 

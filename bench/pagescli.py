@@ -26,10 +26,11 @@ from bench.database import (
 )
 from bench.dataset import load
 from bench.pagesdata import GENERATOR, PagesData
-from workflow import audit, migrate, rollups
-from workflow.db import make_engine, make_session_factory, transaction
+from workflow import migrate
+from workflow.core import audit, rollups
+from workflow.core.operations import zone_today
+from workflow.kernel.db import make_engine, make_session_factory, transaction
 from workflow.models import FigureClosedTotal
-from workflow.operations import zone_today
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -18,8 +18,8 @@ list a measured page shows grows with the number of projects N:
   every 100th project stands on one, and those already started have an
   investment agreement with its four checkpoints (some reviewed);
 - audit history: project BENCH-0000001 has 2,000 events, every 1,000th project
-  20; the chains are hashed with ``workflow.audit.event_hash`` itself, so
-  ``workflow.audit.verify`` accepts them;
+  20; the chains are hashed with ``workflow.core.audit.event_hash`` itself, so
+  ``workflow.core.audit.verify`` accepts them;
 - failed outbox messages (N/100) and a few pending ones; credit records
   (N/200); pending extension requests (N/1000);
 - the shipped chemical rules and catalogue plus 3,000 synthetic chemicals.
@@ -42,9 +42,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bench.dataset import PROJECT_COLUMNS, _present, enterprise_count
-from workflow import audit
-from workflow.accounts import hash_password
-from workflow.chemicals import install_shipped
+from workflow.accounts.passwords import hash_password
+from workflow.core import audit
 from workflow.models import (
     CLOCK_STATES,
     CREDIT_SEVERITIES,
@@ -67,6 +66,7 @@ from workflow.models import (
     SupervisionNotice,
     User,
 )
+from workflow.reforms.chemicals import install_shipped
 
 GENERATOR = "pages-1"  # bump when the generated data changes (``--reuse`` checks it)
 PASSWORD = "bench-pages-password"  # every measured user's (a throw-away database only)
@@ -236,7 +236,7 @@ class PagesData:
         return rows, extra
 
     def _history(self, pid: int, group_id: int, created_at: datetime, tasks: list[tuple], n: int):
-        """``n`` chained audit events of project ``pid``, hashed by ``workflow.audit``."""
+        """``n`` chained audit events of project ``pid``, hashed by ``workflow.core.audit``."""
         rng = self.rng
         staff = self.staff[group_id]
         lead = self.leads[group_id]

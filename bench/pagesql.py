@@ -22,9 +22,9 @@ from datetime import date, timedelta
 import psycopg
 
 from bench.handwritten import IDEAL_INDEXES as ENGINE_FIGURE_INDEXES
-from workflow import clock
-from workflow.intentions import PIPELINE
+from workflow.kernel import clock
 from workflow.models import CLOCK_STATES, INBOX_STATES, OPEN_STATES, PAUSED_STATES
+from workflow.reforms.intentions import PIPELINE
 
 
 def _in(states) -> str:
@@ -85,7 +85,7 @@ def create_ideal_indexes(conninfo: str, log=print) -> list[str]:
 def _workday_calendar(conn) -> None:
     """``bench_ideal_workday(day, ordinal)``: working days counted from a fixed
     start, so that ``working_days_between(a, b)`` is ``ordinal(b) - ordinal(a)``
-    in SQL (the same calendar as ``workflow.clock``)."""
+    in SQL (the same calendar as ``workflow.kernel.clock``)."""
     if conn.execute("SELECT to_regclass('bench_ideal_workday')").fetchone()[0]:
         return
     first, last = conn.execute(

@@ -63,7 +63,7 @@ ZONE_KEYS = ({"code", "name_zh", "name_en"}, set())
 STAGE_KEYS = ({"code", "name_zh", "name_en"}, {"auto_advance", "terminal", "side"})
 DEPARTMENT_KEYS = ({"code", "name_zh", "name_en"}, set())
 GROUP_KEYS = ({"code", "name_zh", "name_en", "departments"}, set())
-INDUSTRY_KEYS = ({"code", "name_zh", "name_en", "group"}, set())
+INDUSTRY_KEYS = ({"code", "name_zh", "name_en", "group"}, {"chemical"})
 ITEM_KEYS = (
     {"code", "name_zh", "name_en", "category", "department", "limit"},
     {"requires", "gates", "available_from", "materials", "coverage", "basis",
@@ -378,7 +378,7 @@ def _industries(parts: list[tuple[str, Any]], groups: Mapping[str, IndustryGroup
             if group not in groups:
                 raise table.fail("group", f"industry mapped to unknown group '{group}'")
             out[code] = Industry(code, table.string("name_zh") or "", table.string("name_en") or "",
-                                 group)
+                                 group, chemical=table.boolean("chemical"))
             where[code] = file
     return out
 

@@ -101,6 +101,9 @@ class Industry:
     name_zh: str
     name_en: str
     group: str
+    # A chemical industry's projects are screened for entry (化工项目准入) and
+    # carry the chemical rules (the ¥50 M minimum, the expert review).
+    chemical: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.factories import at
-from workflow import migrate
-from workflow.db import make_engine, make_session_factory, transaction
-from workflow.registry import install_from_dir
+from workflow import (
+    migrate,
+    zone,  # noqa: F401 - plugs the reform areas into the core
+)
+from workflow.kernel.db import make_engine, make_session_factory, transaction
+from workflow.kernel.registry import install_from_dir
 
 PG_ADMIN_URL = os.environ.get("DAIBAN_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from workflow import operations
+from workflow.core import operations
+from workflow.kernel.registry import group_by_code
 from workflow.models import Enterprise, GroupMembership, IndustryGroup, Project, User
-from workflow.registry import group_by_code
 
 _seq = itertools.count(1)
 SHANGHAI = ZoneInfo("Asia/Shanghai")

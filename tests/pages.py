@@ -8,7 +8,7 @@ from sqlalchemy import event, text
 
 def walk(fetch, limit: int) -> list:
     """Every page of a list, from the first, following the ``next`` cursors:
-    ``fetch(cursor=..., limit=...)`` returns a ``workflow.paging.Page``."""
+    ``fetch(cursor=..., limit=...)`` returns a ``workflow.kernel.paging.Page``."""
     pages, cursor = [], None
     while True:
         page = fetch(cursor=cursor, limit=limit)

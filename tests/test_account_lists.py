@@ -13,10 +13,12 @@ from sqlalchemy import func, insert, select
 from tests import factories as f
 from tests.factories import at
 from tests.pages import walk
-from workflow import admin_ops, notify, outbox, paging, supervision
-from workflow import commitments as cm
-from workflow.admin_ops import UserFilter
-from workflow.errors import ValidationError
+from workflow.accounts import users as accounts
+from workflow.accounts.users import UserFilter
+from workflow.core import notify, supervision
+from workflow.kernel import outbox, paging
+from workflow.kernel.errors import ValidationError
+from workflow.kernel.moments import aware
 from workflow.models import (
     CreditRecord,
     GroupMembership,
@@ -26,7 +28,7 @@ from workflow.models import (
     SupervisionNotice,
     User,
 )
-from workflow.moments import aware
+from workflow.reforms import commitments as cm
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -58,7 +60,7 @@ def people(session):
 
 
 def users_of(session, filters):
-    return lambda cursor, limit: admin_ops.list_users(session, filters, cursor=cursor, limit=limit)
+    return lambda cursor, limit: accounts.list_users(session, filters, cursor=cursor, limit=limit)
 
 
 def in_group(session, code):
@@ -71,7 +73,7 @@ def test_the_user_list_pages_by_role_then_username(session, people):
     assert ids(pages) == [u.id for u in people]
     assert all(len(p) == 7 for p in pages[:-1]) and pages[-1].next is None
     assert pages[0].first and pages[0].prev is None and not pages[1].first
-    back = admin_ops.list_users(session, UserFilter(), cursor=pages[3].prev, limit=7)
+    back = accounts.list_users(session, UserFilter(), cursor=pages[3].prev, limit=7)
     assert [u.id for u in back] == [u.id for u in pages[2]]
 
 
@@ -98,18 +100,18 @@ def test_user_filters_combine_with_paging(session, people, filters):
 
 def test_a_text_filter_matches_wildcards_literally(session, people):
     f.user(session, "plain", "agent")
-    assert "plain" not in [u.username for u in admin_ops.list_users(session, UserFilter(text="%"))]
-    assert [u.username for u in admin_ops.list_users(session, UserFilter(text="plai_"))] == []
+    assert "plain" not in [u.username for u in accounts.list_users(session, UserFilter(text="%"))]
+    assert [u.username for u in accounts.list_users(session, UserFilter(text="plai_"))] == []
 
 
 def test_users_added_meanwhile_neither_repeat_nor_shift_the_pages(session, people):
-    first = admin_ops.list_users(session, UserFilter(), limit=20)
+    first = accounts.list_users(session, UserFilter(), limit=20)
     session.execute(insert(User), [
         {"username": "a000", "display_name": "x", "role": "admin", "active": True, "away": False},
         {"username": "zzz", "display_name": "x", "role": "supervisor", "active": True, "away": False},
         {"username": "u0445", "display_name": "x", "role": "agent", "active": False, "away": False}])
     session.flush()
-    rest = ids(walk(lambda cursor, limit: admin_ops.list_users(
+    rest = ids(walk(lambda cursor, limit: accounts.list_users(
         session, UserFilter(), cursor=cursor or first.next, limit=limit), 20))
     everything = session.scalars(select(User.id).order_by(User.role, User.username, User.id)).all()
     assert rest == everything[everything.index(first.rows[-1].id) + 1:]
@@ -131,14 +133,14 @@ def test_bad_user_filters_are_refused(args):
 
 def test_an_unknown_group_or_a_foreign_cursor_is_refused(session, people):
     with pytest.raises(ValidationError):
-        admin_ops.list_users(session, UserFilter(group="nowhere"))
-    agents = admin_ops.list_users(session, UserFilter(role="agent"), limit=3)
+        accounts.list_users(session, UserFilter(group="nowhere"))
+    agents = accounts.list_users(session, UserFilter(role="agent"), limit=3)
     with pytest.raises(paging.BadCursor):  # a cursor of another role filter
-        admin_ops.list_users(session, UserFilter(), cursor=agents.next)
+        accounts.list_users(session, UserFilter(), cursor=agents.next)
     with pytest.raises(paging.BadCursor):
-        admin_ops.list_users(session, UserFilter(), cursor="bm90IGEgY3Vyc29y")
+        accounts.list_users(session, UserFilter(), cursor="bm90IGEgY3Vyc29y")
     with pytest.raises(ValidationError):
-        admin_ops.list_users(session, UserFilter(), limit=201)
+        accounts.list_users(session, UserFilter(), limit=201)
 
 
 def test_parsed_user_filters(session):

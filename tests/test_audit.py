@@ -7,8 +7,8 @@ from sqlalchemy import delete, select, update
 
 from tests import factories as f
 from tests.factories import at
-from workflow import audit
-from workflow import operations as ops
+from workflow.core import audit
+from workflow.core import operations as ops
 from workflow.models import AuditEvent, Project
 
 NOW = at("2026-03-02")

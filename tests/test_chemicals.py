@@ -12,9 +12,10 @@ from sqlalchemy import insert, select
 from tests import factories as f
 from tests.factories import at
 from tests.pages import walk
-from workflow import audit, chemicals, intentions, operations
-from workflow.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
+from workflow.core import audit, operations
+from workflow.kernel.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from workflow.models import HazardousChemical, ScreeningRule
+from workflow.reforms import chemicals, intentions
 
 NOW = at("2026-03-02", 10)
 

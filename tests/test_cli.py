@@ -12,9 +12,9 @@ from sqlalchemy import delete, func, select, update
 from tests import factories as f
 from tests.factories import at
 from web.cli import cli
-from workflow.db import make_engine, make_session_factory, transaction
+from workflow.kernel.db import make_engine, make_session_factory, transaction
+from workflow.kernel.registry import DEFAULT_DIR
 from workflow.models import AuditEvent, DefinitionVersion
-from workflow.registry import DEFAULT_DIR
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_init_refuses_a_broken_definition_and_changes_nothing(runner, tmp_path):
 # -- daiban sweep -------------------------------------------------------------------------
 
 def test_sweep_prints_one_line_per_reminder_then_the_count_and_never_repeats(runner, tmp_path):
-    from workflow import operations as ops
+    from workflow.core import operations as ops
 
     env = sqlite_env(tmp_path)
     assert runner.invoke(cli, ["init"], env=env).exit_code == 0
@@ -154,7 +154,7 @@ def test_sweep_refuses_a_malformed_time(runner, tmp_path):
 
 
 def test_rollups_refresh_counts_the_open_items_and_rebuild_recounts_the_done_ones(runner, tmp_path):
-    from workflow import operations as ops
+    from workflow.core import operations as ops
     from workflow.models import FigureClosedTotal, FigureOpen
 
     env = sqlite_env(tmp_path)
@@ -179,8 +179,8 @@ def test_rollups_refresh_counts_the_open_items_and_rebuild_recounts_the_done_one
 
 
 def test_init_counts_the_done_items_once_on_a_database_that_has_no_count_yet(runner, tmp_path):
-    from workflow import operations as ops
-    from workflow import rollups
+    from workflow.core import operations as ops
+    from workflow.core import rollups
     from workflow.models import FigureClosedTotal, RollupState
 
     env = sqlite_env(tmp_path)

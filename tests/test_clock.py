@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 import chinese_calendar
 import pytest
 
-from workflow import clock
-from workflow.clock import (
+from workflow.kernel import clock
+from workflow.kernel.clock import (
     Count,
     Due,
     add_working_days,

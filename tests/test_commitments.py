@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import clock
-from workflow import commitments as cm
-from workflow import operations as ops
-from workflow.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
+from workflow.core import operations as ops
+from workflow.kernel import clock
+from workflow.kernel.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from workflow.models import AuditEvent, CreditRecord, ItemTask, Notification
+from workflow.reforms import commitments as cm
 
 MONDAY = at("2026-03-02")
 

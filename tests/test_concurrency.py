@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from tests import factories as f
 from tests.conftest import drop_pg_database, fresh_pg_engine
 from tests.factories import at
-from workflow import operations as ops
-from workflow.db import make_session_factory, transaction
-from workflow.errors import Conflict
+from workflow.core import operations as ops
+from workflow.kernel.db import make_session_factory, transaction
+from workflow.kernel.errors import Conflict
 from workflow.models import AuditEvent, ItemTask
 
 pytestmark = pytest.mark.postgres
@@ -126,7 +126,7 @@ def test_a_claim_racing_a_lead_assignment_one_wins(race_db):
 def test_the_audit_chain_stays_linear_under_concurrent_work_on_one_project(race_db):
     """Two agents working two different items of one project at once: both
     succeed (the project lock serialises them) and the chain has no fork."""
-    from workflow import audit
+    from workflow.core import audit
 
     factory, task_id = race_db
     with transaction(factory) as session:

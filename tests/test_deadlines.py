@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import audit, deadlines, notify, supervision
-from workflow import operations as ops
-from workflow.config import Channels, DeadlinePolicy
-from workflow.errors import InvalidTransition, NotPermitted, ValidationError
+from workflow.core import audit, deadlines, notify, supervision
+from workflow.core import operations as ops
+from workflow.kernel.config import Channels, DeadlinePolicy
+from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError
 from workflow.models import Notification, OutboxMessage, Reminder, SupervisionNotice
 
 

@@ -15,11 +15,11 @@ from sqlalchemy import func, select, text
 from tests import factories as f
 from tests.conftest import drop_pg_database, fresh_pg_engine
 from tests.factories import at
-from workflow import deadlines, notify
-from workflow.config import Channels
-from workflow.db import make_session_factory, transaction
+from workflow.core import deadlines, notify
+from workflow.core.operations import claim_task
+from workflow.kernel.config import Channels
+from workflow.kernel.db import make_session_factory, transaction
 from workflow.models import Notification, OutboxMessage, Reminder, SupervisionNotice, User
-from workflow.operations import claim_task
 
 pytestmark = pytest.mark.postgres
 CHANNELS = notify.session_info(Channels(email=True, webhook=True))

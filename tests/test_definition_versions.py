@@ -8,8 +8,8 @@ from datetime import date
 from definitions import load_definition_from_source
 from tests import factories as f
 from tests.factories import at
-from workflow import operations as ops
-from workflow.registry import current_version, definition_of, install_definition
+from workflow.core import operations as ops
+from workflow.kernel.registry import current_version, definition_of, install_definition
 
 NOW = at("2026-03-02")
 

@@ -12,11 +12,13 @@ from datetime import UTC
 import pytest
 from sqlalchemy import func, select
 
+from demo import seed as demo
 from tests.factories import at
-from workflow import audit, demo, lights
-from workflow import operations as ops
-from workflow.accounts import verify_password
-from workflow.db import make_engine, make_session_factory
+from workflow.accounts.passwords import verify_password
+from workflow.core import audit, lights
+from workflow.core import operations as ops
+from workflow.kernel.db import make_engine, make_session_factory
+from workflow.kernel.registry import current_version, definition_of
 from workflow.models import (
     AuditEvent,
     Enterprise,
@@ -28,7 +30,6 @@ from workflow.models import (
     Project,
     User,
 )
-from workflow.registry import current_version, definition_of
 from workflow.setup import initialise
 
 WORKING_DAY = at("2026-11-27", 10)  # a Friday

@@ -10,10 +10,11 @@ import pytest
 
 from tests import factories as f
 from tests.factories import at
-from workflow import clock, documents
-from workflow import operations as ops
-from workflow.errors import InvalidTransition, NotPermitted, ValidationError
+from workflow.core import operations as ops
+from workflow.kernel import clock
+from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError
 from workflow.models import AgencyDocument
+from workflow.reforms import documents
 
 MONDAY = at("2026-03-02")
 

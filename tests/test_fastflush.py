@@ -7,9 +7,9 @@ from sqlalchemy import select, update
 
 from tests import factories as f
 from tests.factories import at
-from workflow import audit, fastflush
-from workflow import operations as ops
-from workflow.errors import Conflict
+from workflow.core import audit, fastflush
+from workflow.core import operations as ops
+from workflow.kernel.errors import Conflict
 from workflow.models import AuditEvent, ItemTask, Project
 
 NOW = at("2026-03-02")

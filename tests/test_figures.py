@@ -25,9 +25,9 @@ import pytest
 
 from tests import factories as f
 from tests.factories import at
-from workflow import figures, rollups
-from workflow import operations as ops
-from workflow.figures import WatchFilter
+from workflow.core import figures, rollups
+from workflow.core import operations as ops
+from workflow.core.figures import WatchFilter
 
 TODAY = date(2026, 3, 25)
 

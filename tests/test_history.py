@@ -14,9 +14,10 @@ from sqlalchemy import delete, select, update
 from tests import factories as f
 from tests.factories import at
 from tests.pages import first_select, plan, walk
-from workflow import audit, history, paging, portal
-from workflow import operations as ops
-from workflow.errors import ValidationError
+from workflow.core import audit, history, portal
+from workflow.core import operations as ops
+from workflow.kernel import paging
+from workflow.kernel.errors import ValidationError
 from workflow.models import Attachment, AuditEvent, Comment, MaterialRequest, Project
 
 NOW = at("2026-03-02")

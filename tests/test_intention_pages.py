@@ -14,10 +14,11 @@ from sqlalchemy import event, func, select, text
 from tests import factories as f
 from tests.factories import at
 from tests.pages import walk
-from workflow import intentions, operations, permissions, rollups
-from workflow.errors import ValidationError
+from workflow.core import operations, permissions, rollups
+from workflow.kernel.errors import ValidationError
+from workflow.kernel.paging import BadCursor
 from workflow.models import Notification, Project
-from workflow.paging import BadCursor
+from workflow.reforms import intentions
 
 NOW = at("2026-03-02", 10)
 TODAY = date(2026, 3, 2)

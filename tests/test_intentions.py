@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import audit, intentions, operations, rollups
-from workflow.errors import InvalidTransition, NotPermitted, ValidationError
+from workflow.core import audit, operations, rollups
+from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError
 from workflow.models import AuditEvent, Enterprise, Notification, Project
+from workflow.reforms import intentions
 
 NOW = at("2026-03-02", 10)
 

@@ -13,9 +13,10 @@ from sqlalchemy import func, insert, select
 from tests import factories as f
 from tests.factories import at
 from tests.pages import walk
-from workflow import land, paging, permissions
-from workflow import operations as ops
-from workflow.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
+from workflow.core import operations as ops
+from workflow.core import permissions
+from workflow.kernel import paging
+from workflow.kernel.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from workflow.models import (
     Checkpoint,
     CreditRecord,
@@ -24,6 +25,7 @@ from workflow.models import (
     Parcel,
     Project,
 )
+from workflow.reforms import land
 
 MONDAY = at("2026-03-02")
 

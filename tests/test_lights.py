@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from workflow.lights import LightPolicy, light, worst
+from workflow.core.lights import LightPolicy, light, worst
 from workflow.models import ItemTask
 
 
@@ -69,7 +69,7 @@ def test_bad_thresholds_are_refused():
 def test_first_yellow_day_is_the_first_day_light_turns_yellow(accepted, due):
     from datetime import timedelta
 
-    from workflow.lights import first_yellow_day
+    from workflow.core.lights import first_yellow_day
 
     t = task(accepted=accepted, due=due)
     warn = first_yellow_day(t.accepted_on, t.due_on)

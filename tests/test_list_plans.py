@@ -12,8 +12,9 @@ from sqlalchemy import select
 from tests import factories as f
 from tests.factories import at
 from tests.pages import first_select, plan
-from workflow import admin_ops, figures, queries
-from workflow.figures import WatchFilter
+from workflow.core import desk as lead_desk
+from workflow.core import figures, queries
+from workflow.core.figures import WatchFilter
 from workflow.models import Project
 
 TODAY = date(2026, 3, 16)
@@ -51,8 +52,8 @@ def test_each_task_list_reads_its_index(session, team):
         "watch by item": (lambda: figures.watch_page(session, TODAY, WatchFilter(item_code="u01_survey")),
                           "ix_item_task_clock_item"),
         "notices": (lambda: figures.notices(session, TODAY), "ix_supervision_notice_issued"),
-        "led projects": (lambda: admin_ops.led_projects(session, lead, TODAY), "ix_project_lead_code"),
-        "extensions": (lambda: admin_ops.pending_extensions(session, groups),
+        "led projects": (lambda: lead_desk.led_projects(session, lead, TODAY), "ix_project_lead_code"),
+        "extensions": (lambda: lead_desk.pending_extensions(session, groups),
                        "ix_extension_request_pending"),
     }
     tables = ("item_task", "supervision_notice", "project", "extension_request")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.errors import InvalidTransition
-from workflow.machines import ITEM_EVENTS, item_machine
+from workflow.core.machines import ITEM_EVENTS, item_machine
+from workflow.kernel.errors import InvalidTransition
 from workflow.models import TASK_STATES
 
 WORK = {"reassign": None, "request_extension": None, "decide_extension": None,

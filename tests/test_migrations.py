@@ -11,9 +11,9 @@ from sqlalchemy import text
 from tests import factories as f
 from tests.factories import at
 from workflow import migrate
-from workflow.db import make_engine, make_session_factory, transaction
+from workflow.kernel.db import make_engine, make_session_factory, transaction
+from workflow.kernel.registry import install_from_dir
 from workflow.models import Base
-from workflow.registry import install_from_dir
 
 
 # SQLite cannot reflect indexes on expressions: Alembic skips them there (with

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import operations as ops
-from workflow.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
+from workflow.core import operations as ops
+from workflow.kernel.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from workflow.models import AuditEvent, ItemTask, Pause, Project
 
 MONDAY = at("2026-03-02")  # no holiday anywhere near

@@ -24,12 +24,13 @@ from definitions import load_definition
 from tests import factories as f
 from tests.conftest import drop_pg_database, fresh_pg_engine
 from tests.factories import at
-from workflow import notify, outbox
-from workflow import operations as ops
-from workflow.config import Channels, Config
-from workflow.db import make_engine, make_session_factory, transaction
+from workflow.core import notify
+from workflow.core import operations as ops
+from workflow.kernel import outbox
+from workflow.kernel.config import Channels, Config
+from workflow.kernel.db import make_engine, make_session_factory, transaction
+from workflow.kernel.registry import DEFAULT_DIR
 from workflow.models import OutboxMessage, User
-from workflow.registry import DEFAULT_DIR
 
 T0 = at("2026-03-02", 10)
 SURVEY = load_definition(DEFAULT_DIR).items["u01_survey"].name_zh  # 地形图测绘…

@@ -1,4 +1,4 @@
-"""Keyset pagination (``workflow.paging``) on both databases: every row once,
+"""Keyset pagination (``workflow.kernel.paging``) on both databases: every row once,
 in order, page after page and back; stable while rows are inserted; segments
 and branches; and cursors that do not belong are refused."""
 
@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 from tests import factories as f
-from workflow import paging
-from workflow.errors import ValidationError
+from workflow.kernel import paging
+from workflow.kernel.errors import ValidationError
+from workflow.kernel.paging import Key, Keyset, Order, Segment
 from workflow.models import Enterprise, Notification
-from workflow.paging import Key, Keyset, Order, Segment
 
 
 @pytest.fixture
@@ -202,7 +202,7 @@ def test_an_export_that_ends_its_reads_lets_writers_in_between_batches(tmp_path,
     from sqlalchemy.exc import OperationalError
     from sqlalchemy.orm import Session
 
-    from workflow.db import make_engine
+    from workflow.kernel.db import make_engine
 
     path = tmp_path / "export.sqlite3"
     shutil.copy(sqlite_template, path)

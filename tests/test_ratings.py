@@ -10,10 +10,11 @@ import pytest
 
 from tests import factories as f
 from tests.factories import at
-from workflow import clock, ratings
-from workflow import operations as ops
-from workflow.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
+from workflow.core import operations as ops
+from workflow.kernel import clock
+from workflow.kernel.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from workflow.models import AuditEvent, Notification, Rectification
+from workflow.reforms import ratings
 
 MONDAY = at("2026-03-02")
 

@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from demo import seed as demo
 from tests.conftest import PG_DB, drop_pg_database, fresh_pg_engine
 from tests.factories import at
-from workflow import clock, demo, figures, lights, queries, rollups
-from workflow.db import make_engine, make_session_factory, transaction
+from workflow.core import figures, lights, queries, rollups
+from workflow.kernel import clock
+from workflow.kernel.db import make_engine, make_session_factory, transaction
 from workflow.models import OPEN_STATES, ItemTask, Project
 
 NOW = at("2026-11-27", 10)  # a Friday

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import operations as ops
-from workflow import rollups
-from workflow.config import Config
-from workflow.db import make_engine, make_session_factory, transaction
+from workflow.core import operations as ops
+from workflow.core import rollups
+from workflow.kernel.config import Config
+from workflow.kernel.db import make_engine, make_session_factory, transaction
 from workflow.models import DigestRun, FigureOpen, Reminder
 from workflow.scheduler import build_scheduler, run_sweep
 

@@ -1,4 +1,4 @@
-"""API bearer tokens: ``daiban token create`` / ``revoke`` and ``workflow.tokens``."""
+"""API bearer tokens: ``daiban token create`` / ``revoke`` and ``workflow.accounts.tokens``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from tests import factories as f
 from tests.factories import at
 from web import create_app
 from web.cli import cli
-from workflow import tokens
-from workflow.db import make_engine, make_session_factory, transaction
-from workflow.errors import NotFound, ValidationError
+from workflow.accounts import tokens
+from workflow.kernel.db import make_engine, make_session_factory, transaction
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.models import ApiToken
 
 

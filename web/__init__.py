@@ -19,9 +19,10 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from workflow import notify
-from workflow.config import Config
-from workflow.db import default_url, make_engine, make_session_factory
+from workflow import zone  # noqa: F401 - plugs the reform areas into the core
+from workflow.core import notify
+from workflow.kernel.config import Config
+from workflow.kernel.db import default_url, make_engine, make_session_factory
 
 login_manager = LoginManager()
 csrf = CSRFProtect()

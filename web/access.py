@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from web.db import db
-from workflow import permissions
+from workflow.core import permissions
 from workflow.models import ItemTask, Project, User
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import operations as ops
-from workflow.errors import NotFound, ValidationError
+from workflow.core import operations as ops
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.models import User
 
 
@@ -181,10 +181,10 @@ def act_on_task(session: Session, name: str, task_id: int, actor: User, now: dat
     from flask import abort
 
     from web.access import task_or_404
-    from workflow import permissions
-    from workflow.errors import WorkflowError
+    from workflow.core import permissions
+    from workflow.core.operations import TASK_LOADED
+    from workflow.kernel.errors import WorkflowError
     from workflow.models import ItemTask
-    from workflow.operations import TASK_LOADED
 
     visible: dict[int, bool] = {}
 

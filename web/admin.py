@@ -1,7 +1,7 @@
 """Administration pages (管理员): users, roles, group membership, away and
 substitute settings, and the definitions in force with their versions.
 
-Each form calls one operation of ``workflow.admin_ops`` and commits once; a
+Each form calls one operation of ``workflow.accounts.users`` and commits once; a
 refusal is a ``ValidationError`` (400) that changes nothing. Account changes
 belong to no project's audit chain, so each one is logged here after the
 commit, with the acting admin and what changed.
@@ -20,10 +20,11 @@ from web.access import local_target, me, roles_required
 from web.db import db
 from web.paging import page_args
 from web.security import now
-from workflow import admin_ops, outbox
-from workflow.admin_ops import AdminChange
+from workflow.accounts import users as accounts
+from workflow.accounts.users import AdminChange
+from workflow.kernel import outbox
+from workflow.kernel.registry import current_version, definition_of
 from workflow.models import ROLES, User
-from workflow.registry import current_version, definition_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger("daiban.admin")
@@ -58,17 +59,17 @@ def _admins_only():
 def users():
     """One page of the users, filtered and ordered in the database."""
     cursor, limit = page_args()
-    page = admin_ops.list_users(db(), admin_ops.UserFilter.parse(request.args), cursor=cursor,
+    page = accounts.list_users(db(), accounts.UserFilter.parse(request.args), cursor=cursor,
                                 limit=limit)
     return render_template("admin_users.html", users=page.rows, page=page, args=request.args,
-                           roles=ROLES, groups=admin_ops.all_groups(db()),
+                           roles=ROLES, groups=accounts.all_groups(db()),
                            departments=_departments())
 
 
 @bp.route("/users", methods=["POST"])
 def create_user():
     form = request.form
-    change = admin_ops.create_user(
+    change = accounts.create_user(
         db(), username=form.get("username", ""), display_name=form.get("display_name", ""),
         role=form.get("role", ""), password=form.get("password", ""), actor=me(), now=now(),
         department=form.get("department"), enterprise_name=form.get("enterprise_name"),
@@ -81,16 +82,16 @@ def create_user():
 def user(user_id: int):
     person = db().get(User, user_id) or abort(404)
     return render_template(
-        "admin_user.html", person=person, roles=ROLES, groups=admin_ops.all_groups(db()),
+        "admin_user.html", person=person, roles=ROLES, groups=accounts.all_groups(db()),
         departments=_departments(), member_of={m.group_id for m in person.memberships},
-        candidates=admin_ops.substitute_candidates(db(), person),
-        covering=admin_ops.substitute_for(db(), person))
+        candidates=accounts.substitute_candidates(db(), person),
+        covering=accounts.substitute_for(db(), person))
 
 
 @bp.route("/users/<int:user_id>/profile", methods=["POST"])
 def update_user(user_id: int):
     form = request.form
-    return _done(admin_ops.update_user(
+    return _done(accounts.update_user(
         db(), user_id, display_name=form.get("display_name", ""), role=form.get("role", ""),
         actor=me(), now=now(), department=form.get("department"),
         enterprise_name=form.get("enterprise_name"), credit_code=form.get("credit_code"),
@@ -99,38 +100,38 @@ def update_user(user_id: int):
 
 @bp.route("/users/<int:user_id>/groups", methods=["POST"])
 def set_groups(user_id: int):
-    return _done(admin_ops.set_groups(db(), user_id, request.form.getlist("groups"),
+    return _done(accounts.set_groups(db(), user_id, request.form.getlist("groups"),
                                       actor=me(), now=now()))
 
 
 @bp.route("/users/<int:user_id>/away", methods=["POST"])
 def set_away(user_id: int):
-    return _done(admin_ops.set_away(db(), user_id, away=request.form.get("away") == "1",
+    return _done(accounts.set_away(db(), user_id, away=request.form.get("away") == "1",
                                     substitute=request.form.get("substitute"),
                                     actor=me(), now=now()))
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 def reset_password(user_id: int):
-    return _done(admin_ops.reset_password(db(), user_id, request.form.get("password", ""),
+    return _done(accounts.reset_password(db(), user_id, request.form.get("password", ""),
                                           actor=me(), now=now()))
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
-    return _done(admin_ops.deactivate_user(db(), user_id, actor=me(), now=now()))
+    return _done(accounts.deactivate_user(db(), user_id, actor=me(), now=now()))
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
 def reactivate(user_id: int):
-    return _done(admin_ops.reactivate_user(db(), user_id, actor=me(), now=now()))
+    return _done(accounts.reactivate_user(db(), user_id, actor=me(), now=now()))
 
 
 @bp.route("/definitions")
 def definitions():
     version = current_version(db())
     definition = definition_of(version)
-    return render_template("admin_definitions.html", versions=admin_ops.definition_versions(db()),
+    return render_template("admin_definitions.html", versions=accounts.definition_versions(db()),
                            current=version, definition=definition, categories=CATEGORIES,
                            unified=len(definition.items_in_category("unified_service")))
 

@@ -25,8 +25,10 @@ from web.db import db
 from web.openapi import document
 from web.paging import page_args
 from web.security import now
-from workflow import figures, lights, paging, permissions, queries, validate
-from workflow.errors import ValidationError
+from workflow.core import figures, lights, permissions, queries
+from workflow.core.operations import available_actions, definition_for, zone_today
+from workflow.kernel import paging, validate
+from workflow.kernel.errors import ValidationError
 from workflow.models import (
     Comment,
     ExtensionRequest,
@@ -35,7 +37,6 @@ from workflow.models import (
     Project,
     User,
 )
-from workflow.operations import available_actions, definition_for, zone_today
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from web import LANGUAGES, security
 from web.access import local_target
 from web.db import db
-from workflow.accounts import verify_password
+from workflow.accounts.passwords import verify_password
 from workflow.models import User
 
 bp = Blueprint("auth", __name__)

@@ -1,6 +1,6 @@
 """The project file (一项目一档) for staff: every item with its state and light,
 lifecycle steps for the lead side, comments, files and the audit trail, each
-list a page of its own (``workflow.history``)."""
+list a page of its own (``workflow.core.history``)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from web.db import db
 from web.paging import limit_arg, page_args, url_with
 from web.present import task_rows
 from web.security import now
-from workflow import audit, history, lights, permissions
-from workflow import operations as ops
-from workflow.errors import ValidationError, WorkflowError
+from workflow.core import audit, history, lights, permissions
+from workflow.core import operations as ops
+from workflow.kernel.errors import ValidationError, WorkflowError
 from workflow.models import Attachment, Project
 
 bp = Blueprint("cases", __name__)

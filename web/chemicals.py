@@ -33,10 +33,11 @@ from web.access import me, project_or_404, roles_required
 from web.db import db
 from web.paging import limit_arg, page_args
 from web.security import now
-from workflow import chemicals, permissions
-from workflow.chemicals import ImportRefused, TableChange
+from workflow.core import permissions
+from workflow.core.operations import zone_today
 from workflow.models import HazardousChemical, ScreeningRule
-from workflow.operations import zone_today
+from workflow.reforms import chemicals
+from workflow.reforms.chemicals import ImportRefused, TableChange
 
 bp = Blueprint("chemicals", __name__)
 log = logging.getLogger("daiban.chemicals")
@@ -290,7 +291,7 @@ def chemical_panel(project) -> dict | None:
         return None
     return {"latest": chemicals.latest_screening(db(), project.id) if project.is_chemical else None,
             "can_screen": can_screen and project.stage == "intention",
-            "fixed": project.industry in chemicals.CHEMICAL_INDUSTRIES, **_names()}
+            "fixed": chemicals.of_chemical_industry(project), **_names()}
 
 
 def _names() -> dict:

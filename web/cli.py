@@ -26,7 +26,7 @@ def serve_command(host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo_command(seed_only: bool, host: str, port: int) -> None:
     """Create the database, add the demo data (once) and start the app."""
-    from workflow.demo import DEMO_PASSWORD, seed_demo
+    from demo.seed import DEMO_PASSWORD, seed_demo
     from workflow.setup import initialise
 
     now = datetime.now(UTC)
@@ -53,8 +53,8 @@ def demo_command(seed_only: bool, host: str, port: int) -> None:
 
 
 def _start_demo_scheduler(app):
-    from workflow import notify
-    from workflow.config import Config
+    from workflow.core import notify
+    from workflow.kernel.config import Config
     from workflow.scheduler import build_scheduler
 
     config = Config.from_env()

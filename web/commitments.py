@@ -31,11 +31,11 @@ from web.access import local_target, me, project_or_404, roles_required
 from web.db import db
 from web.paging import page_args
 from web.security import now
-from workflow import commitments as cm
-from workflow import permissions
-from workflow.errors import ValidationError
+from workflow.core import permissions
+from workflow.core.operations import ZONE_TZ, definition_for, zone_today
+from workflow.kernel.errors import ValidationError
 from workflow.models import CommitmentLetter, CreditRecord, GapAcceptance, ItemTask, Project
-from workflow.operations import ZONE_TZ, definition_for, zone_today
+from workflow.reforms import commitments as cm
 
 bp = Blueprint("commitments", __name__)
 

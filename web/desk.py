@@ -15,9 +15,11 @@ from web.db import db
 from web.paging import page_args
 from web.present import TaskRow, item_choices, task_row, task_rows
 from web.security import now
-from workflow import admin_ops, paging, queries, rollups, supervision
+from workflow.core import desk as lead_desk
+from workflow.core import queries, rollups, supervision
+from workflow.core.operations import available_actions, zone_today
+from workflow.kernel import paging
 from workflow.models import IndustryGroup, User
-from workflow.operations import available_actions, zone_today
 
 bp = Blueprint("desk", __name__)
 
@@ -29,21 +31,21 @@ ASSIGN_ACTIONS = ("assign", "reassign")
 @roles_required("lead", "admin")
 def index():
     session, today, user = db(), zone_today(now()), me()
-    groups = admin_ops.desk_groups(session, user)
+    groups = lead_desk.desk_groups(session, user)
     group_ids = [g.id for g in groups]
-    agents = admin_ops.group_agents(session, group_ids)
+    agents = lead_desk.group_agents(session, group_ids)
     cursor, limit = page_args()
     page = queries.group_tasks(session, shown_groups(groups, request.args), today,
                                filters=desk_filter(request.args, agents), cursor=cursor,
                                limit=limit)
     rows = task_rows(page.rows, today)
-    extensions = admin_ops.pending_extensions(session, group_ids, cursor=page_args("xcursor")[0],
+    extensions = lead_desk.pending_extensions(session, group_ids, cursor=page_args("xcursor")[0],
                                               limit=limit)
     counts = desk_counts(session, group_ids, today)
     return render_template(
         "desk.html", rows=rows, page=page, counts=counts, extensions=extensions,
         extension_rows={e.request.id: task_row(e.task, today) for e in extensions},
-        projects=admin_ops.led_projects(session, user, today, cursor=page_args("pcursor")[0],
+        projects=lead_desk.led_projects(session, user, today, cursor=page_args("pcursor")[0],
                                         limit=limit),
         groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(),
         agent_options=AgentOptions(agents),
@@ -65,7 +67,7 @@ def desk_counts(session, group_ids: list[int], today) -> dict:
         del live["red"], live["yellow"]
         counts |= {"red": paging.Count(rolled.red, True), "yellow": paging.Count(rolled.yellow, True),
                    "as_of": rolled.as_of}
-    return counts | paging.counts_upto(session, live | {"extensions": admin_ops.pending_query(group_ids)})
+    return counts | paging.counts_upto(session, live | {"extensions": lead_desk.pending_query(group_ids)})
 
 
 def shown_groups(groups: list[IndustryGroup], args) -> list[int]:

@@ -28,11 +28,12 @@ from web.db import db
 from web.i18n import N_
 from web.portal import zone_time
 from web.security import now
-from workflow import documents as docs
-from workflow import notify, permissions, ratings
-from workflow import operations as ops
-from workflow.errors import ValidationError
+from workflow.core import notify, permissions
+from workflow.core import operations as ops
+from workflow.kernel.errors import ValidationError
 from workflow.models import RATING_LEVELS, AgencyDocument, ItemTask, Project, User
+from workflow.reforms import documents as docs
+from workflow.reforms import ratings
 
 bp = Blueprint("documents", __name__)
 

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from workflow.errors import (
+from workflow.kernel.errors import (
     Conflict,
     InvalidTransition,
     NoEligibleAgent,

@@ -14,8 +14,8 @@ from web.db import db
 from web.paging import limit_arg, page_args
 from web.present import item_choices, task_row, task_rows
 from web.security import now
-from workflow import history, queries, supervision
-from workflow.operations import available_actions, definition_for, zone_today
+from workflow.core import history, queries, supervision
+from workflow.core.operations import available_actions, definition_for, zone_today
 
 bp = Blueprint("inbox", __name__)
 

@@ -27,11 +27,12 @@ from web.chemicals import VERDICTS
 from web.db import db
 from web.paging import limit_arg, page_args
 from web.security import now
-from workflow import intentions, permissions
-from workflow.errors import ValidationError
+from workflow.core import permissions
+from workflow.core.operations import zone_today
+from workflow.kernel.errors import ValidationError
+from workflow.kernel.registry import current_version, definition_of
 from workflow.models import User
-from workflow.operations import zone_today
-from workflow.registry import current_version, definition_of
+from workflow.reforms import intentions
 
 bp = Blueprint("intentions", __name__)
 

@@ -4,7 +4,7 @@ with their Excel export, and the land panels on the staff project page and
 the enterprise's portal page (parcel, coverage, agreement, checkpoints,
 达产复核).
 
-Each form calls one operation of ``workflow.land`` and commits once; bad
+Each form calls one operation of ``workflow.reforms.land`` and commits once; bad
 input is a ``ValidationError`` (400) that changes nothing. Parcel edits belong
 to no project's audit chain, so they are logged here after the commit.
 """
@@ -24,9 +24,10 @@ from web.access import me, project_or_404, roles_required
 from web.db import db
 from web.paging import limit_arg, page_args
 from web.security import now
-from workflow import land, permissions
+from workflow.core import permissions
+from workflow.core.operations import zone_today
 from workflow.models import Parcel
-from workflow.operations import zone_today
+from workflow.reforms import land
 
 bp = Blueprint("land", __name__)
 log = logging.getLogger("daiban.land")
@@ -176,7 +177,7 @@ def _saved(parcel, message: str):
 
 def _evaluation_kinds() -> list[tuple[str, str]]:
     """(evaluation code, the item name that produces it) of the current definition."""
-    from workflow.registry import current_version, definition_of
+    from workflow.kernel.registry import current_version, definition_of
 
     definition = definition_of(current_version(db()))
     names = {}

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from web.db import db
-from workflow import paging, queries
+from workflow.core import queries
+from workflow.kernel import paging
 
 LINKS = {
     "agent": [("inbox.index", _l("我的待办"), "inbox"), ("notifications.index", _l("通知"), "unread")],
@@ -39,16 +40,16 @@ def _count_query(kind: str | None, user):
         return queries.mine_query(user)
     if kind == "red":
         from web.security import now
-        from workflow.admin_ops import desk_red_query
-        from workflow.operations import zone_today
+        from workflow.core.desk import desk_red_query
+        from workflow.core.operations import zone_today
 
         return desk_red_query(user, zone_today(now()))
     if kind == "failed":
-        from workflow.outbox import failed_query
+        from workflow.kernel.outbox import failed_query
 
         return failed_query()
     if kind == "unread":
-        from workflow.notify import unread_query
+        from workflow.core.notify import unread_query
 
         return unread_query(user)
     return None
@@ -73,7 +74,7 @@ def has_endpoint(endpoint: str) -> bool:
 
 def actions_for(task) -> list[str]:
     """The task actions the signed-in user may take now (for buttons on pages)."""
-    from workflow.operations import available_actions
+    from workflow.core.operations import available_actions
 
     return available_actions(task, current_user.user) if current_user.is_authenticated else []
 

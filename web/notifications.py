@@ -11,8 +11,8 @@ from web.access import local_target, me
 from web.db import db
 from web.paging import page_args
 from web.security import now
-from workflow import notify, supervision
-from workflow.errors import ValidationError
+from workflow.core import notify, supervision
+from workflow.kernel.errors import ValidationError
 
 bp = Blueprint("notifications", __name__)
 

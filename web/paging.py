@@ -1,7 +1,7 @@
 """Paged lists on the pages: the page arguments of a request, and the links
 to the pages either side (the ``pager`` macro of ``_macros.html``).
 
-A list's page is chosen by an opaque ``cursor`` argument (``workflow.paging``)
+A list's page is chosen by an opaque ``cursor`` argument (``workflow.kernel.paging``)
 and its size by ``limit`` (1–200, 50 by default); a page with several lists
 gives each its own cursor argument. Every other argument of the request (the
 filters, the sort, the tab) is kept in the links, so paging never loses them.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, request, url_for
 
-from workflow import paging, validate
+from workflow.kernel import paging, validate
 
 
 def page_args(param: str = "cursor") -> tuple[str | None, int]:

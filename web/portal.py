@@ -37,12 +37,13 @@ from web.paging import limit_arg, page_args
 from web.portal_graph import dependency_graph, progress_bar
 from web.present import task_rows
 from web.security import now
-from workflow import access_codes, lights
-from workflow import operations as ops
-from workflow import portal as queries
-from workflow.errors import ValidationError, WorkflowError
+from workflow.accounts import access_codes
+from workflow.core import lights
+from workflow.core import operations as ops
+from workflow.core import portal as queries
+from workflow.core.queries import project_figures
+from workflow.kernel.errors import ValidationError, WorkflowError
 from workflow.models import Project
-from workflow.queries import project_figures
 
 bp = Blueprint("portal", __name__)
 
@@ -229,7 +230,7 @@ def _card(project: Project, today: date, rows=None) -> ProjectCard:
 def _notifications():
     """The latest notifications, where the notification module exists."""
     try:
-        from workflow.notify import notifications_for
+        from workflow.core.notify import notifications_for
     except ImportError:
         return None
     return notifications_for(db(), me(), limit=5)

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from definitions import Definition
 from web import labels
 from web.present import TaskRow
-from workflow.portal import Progress
+from workflow.core.portal import Progress
 
 BOX_W, BOX_H = 156, 66
 GAP_X, GAP_Y = 46, 12

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from web import labels
-from workflow import lights
+from workflow.core import lights
+from workflow.core.operations import definition_for
 from workflow.models import ItemTask
-from workflow.operations import definition_for
 
 
 @dataclass
@@ -44,7 +44,7 @@ def task_rows(tasks, today: date) -> list[TaskRow]:
 def item_choices() -> list[tuple[str, str]]:
     """The items of the definition in force, for the filters' menus."""
     from web.db import db
-    from workflow.registry import current_version, definition_of
+    from workflow.kernel.registry import current_version, definition_of
 
     definition = definition_of(current_version(db()))
     return [(code, labels.name_of(item)) for code, item in definition.items.items()]

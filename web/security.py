@@ -21,8 +21,8 @@ from sqlalchemy.orm import joinedload
 
 from web import csrf, login_manager
 from web.db import db
+from workflow.kernel.moments import aware
 from workflow.models import ApiToken, LoginAttempt, LoginSession, User
-from workflow.moments import aware
 
 
 def now() -> datetime:
@@ -144,8 +144,8 @@ def _touch(token: ApiToken) -> None:
 
 def issue_api_token(db_session, user: User, *, name: str, at: datetime) -> str:
     """Create a bearer token for ``user``; the plain token is returned once.
-    The engine owns the rule (``workflow.tokens``); this keeps the web's name."""
-    from workflow.tokens import issue_token
+    The engine owns the rule (``workflow.accounts.tokens``); this keeps the web's name."""
+    from workflow.accounts.tokens import issue_token
 
     return issue_token(db_session, user, name=name, now=at)[1]
 

@@ -4,8 +4,8 @@ ledger (台账), and supervision notices (督办单).
 
 Supervisors and admins see every group; a lead handler sees their own groups.
 Supervisors change nothing here but supervision records: the only form posts a
-notice through ``workflow.supervision.issue_notice``. The queries and figures
-live in ``workflow.figures``.
+notice through ``workflow.core.supervision.issue_notice``. The queries and figures
+live in ``workflow.core.figures``.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from web.access import local_target, me, roles_required, task_or_404
 from web.db import db
 from web.paging import page_args
 from web.security import now
-from workflow import figures as fig
-from workflow import permissions, supervision, validate
-from workflow.errors import ValidationError
-from workflow.operations import definition_for, zone_today
-from workflow.registry import current_version, definition_of
+from workflow.core import figures as fig
+from workflow.core import permissions, supervision
+from workflow.core.operations import definition_for, zone_today
+from workflow.kernel import validate
+from workflow.kernel.errors import ValidationError
+from workflow.kernel.registry import current_version, definition_of
 
 bp = Blueprint("supervision", __name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import current_app, send_file
 from werkzeug.datastructures import FileStorage
 
-from workflow.errors import ValidationError
+from workflow.kernel.errors import ValidationError
 
 # Magic numbers of the file kinds an approval file needs.
 SIGNATURES: list[tuple[bytes, str, str]] = [

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from workflow.errors import WorkflowError
+from workflow import zone  # noqa: F401 - plugs the reform areas into the core
+from workflow.kernel.errors import WorkflowError
 
 
 def _parse_date(value: str, what: str) -> date:
@@ -76,7 +77,7 @@ def calendar_group() -> None:
 @click.option("--calendar-days", is_flag=True, help="The limit counts calendar days, not working days.")
 def calendar_due(start: str, days: int, calendar_days: bool) -> None:
     """Print the due date of a DAYS limit accepted on START (which does not count)."""
-    from workflow import clock
+    from workflow.kernel import clock
 
     if days < 0:
         raise click.BadParameter("the limit must be zero or more days")
@@ -89,7 +90,7 @@ def calendar_due(start: str, days: int, calendar_days: bool) -> None:
 @click.argument("second")
 def calendar_between(first: str, second: str) -> None:
     """Print the working days after FIRST up to and including SECOND."""
-    from workflow import clock
+    from workflow.kernel import clock
 
     count = clock.working_days_between(_parse_date(first, "A"), _parse_date(second, "B"))
     click.echo(f"{count.days}{_provisional(count.provisional)}")
@@ -104,8 +105,8 @@ def audit_group() -> None:
 @click.option("--project", "projects", multiple=True, help="Only this project code (repeatable).")
 def audit_verify(projects: tuple[str, ...]) -> None:
     """Report every edited or deleted audit event; exit 1 if any."""
-    from workflow import audit
-    from workflow.db import make_engine, make_session_factory
+    from workflow.core import audit
+    from workflow.kernel.db import make_engine, make_session_factory
 
     engine = make_engine()
     with make_session_factory(engine)() as session:
@@ -131,7 +132,7 @@ def _count_projects(codes: tuple[str, ...]):
 
 def _parse_now(value: str | None) -> datetime:
     """``--now``: an ISO date-time; without an offset it is the zone's time (Asia/Shanghai)."""
-    from workflow.operations import ZONE_TZ
+    from workflow.core.operations import ZONE_TZ
 
     if value is None:
         return datetime.now(UTC)
@@ -144,7 +145,7 @@ def _parse_now(value: str | None) -> datetime:
 
 
 def _config():
-    from workflow.config import Config
+    from workflow.kernel.config import Config
 
     try:
         return Config.from_env()
@@ -158,7 +159,7 @@ def _config():
 def sweep_command(now_text: str | None) -> None:
     """Run one deadline sweep: print each reminder or escalation recorded, then `recorded N`."""
     from workflow import sweeps
-    from workflow.db import make_engine, make_session_factory
+    from workflow.kernel.db import make_engine, make_session_factory
 
     now = _parse_now(now_text)
     config = _config()
@@ -179,7 +180,7 @@ def scheduler_command() -> None:
     """Run the scheduler process (sweep, outbox, digest) until stopped. Run exactly one."""
     import logging
 
-    from workflow.db import make_engine, make_session_factory
+    from workflow.kernel.db import make_engine, make_session_factory
     from workflow.scheduler import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -209,8 +210,8 @@ def rollups_group() -> None:
 def rollups_refresh(rebuild: bool) -> None:
     """Recompute the open-item figures and the pipeline now (and with --rebuild
     the done-item sums); print how many rows each rollup holds."""
-    from workflow import rollups
-    from workflow.db import make_engine, make_session_factory, transaction
+    from workflow.core import rollups
+    from workflow.kernel.db import make_engine, make_session_factory, transaction
 
     engine = make_engine()
     try:
@@ -240,8 +241,8 @@ def token_group() -> None:
 @click.option("--name", default="", help="What the token is for (e.g. the script using it).")
 def token_create(username: str, name: str) -> None:
     """Issue a token for USERNAME and print it once (only its SHA-256 is kept)."""
-    from workflow import tokens
-    from workflow.db import make_engine, make_session_factory, transaction
+    from workflow.accounts import tokens
+    from workflow.kernel.db import make_engine, make_session_factory, transaction
 
     engine = make_engine()
     try:
@@ -261,8 +262,8 @@ def token_create(username: str, name: str) -> None:
 @click.argument("token_id", metavar="ID", type=int)
 def token_revoke(token_id: int) -> None:
     """Revoke API token ID: requests bearing it are refused from now on."""
-    from workflow import tokens
-    from workflow.db import make_engine, make_session_factory, transaction
+    from workflow.accounts import tokens
+    from workflow.kernel.db import make_engine, make_session_factory, transaction
 
     engine = make_engine()
     try:

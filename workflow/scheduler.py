@@ -26,10 +26,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import deadlines, notify, outbox, sweeps
-from workflow.config import Config
-from workflow.db import transaction
-from workflow.operations import ZONE_TZ
+from workflow import sweeps
+from workflow.core import deadlines, notify
+from workflow.core.operations import ZONE_TZ
+from workflow.kernel import outbox
+from workflow.kernel.config import Config
+from workflow.kernel.db import transaction
 
 log = logging.getLogger("daiban.scheduler")
 

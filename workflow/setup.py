@@ -7,10 +7,10 @@ from pathlib import Path
 
 from definitions import DefinitionError, load_definition
 from workflow import migrate
-from workflow.db import make_engine, make_session_factory, transaction
-from workflow.errors import ValidationError
+from workflow.kernel.db import make_engine, make_session_factory, transaction
+from workflow.kernel.errors import ValidationError
+from workflow.kernel.registry import DEFAULT_DIR, install_definition
 from workflow.models import DefinitionVersion
-from workflow.registry import DEFAULT_DIR, install_definition
 
 
 def initialise(definitions_dir: Path | None, *, now: datetime, url: str | None = None
@@ -28,7 +28,7 @@ def initialise(definitions_dir: Path | None, *, now: datetime, url: str | None =
             version = install_definition(session, definition, now=now)
             # The chemical-entry tables: provincial rules and the marked examples,
             # only while the tables are empty (chemicals area).
-            from workflow.chemicals import install_shipped
+            from workflow.reforms.chemicals import install_shipped
             install_shipped(session)
             _count_done_items(session, now)
         return engine.url.render_as_string(hide_password=True), version
@@ -40,7 +40,7 @@ def _count_done_items(session, now: datetime) -> None:
     """Count the done items into their rollups once, on the first ``init``
     after the rollups arrived (their tasks were closed before, or the rows
     were loaded around the engine); the engine counts every later one."""
-    from workflow import rollups
+    from workflow.core import rollups
 
     if rollups.as_of(session, rollups.CLOSED_REBUILT).refreshed_at is None:
         rollups.rebuild_closed(session, now=now)

@@ -1,7 +1,7 @@
 """Every periodic check, in one place: the deadline sweep (reminders and 13710
 escalations) and the reform areas' own sweeps (容缺 promises that expire,
 compliance checks and lifecycle checkpoints that fall due, idle-land
-warnings, rectifications after a bad rating).
+warnings, rectifications after a bad rating, stale intentions).
 
 Each part runs in its own transaction, so one area's failure cannot hold back
 the reminders of another; each is idempotent (unique keys or status checks),
@@ -10,20 +10,23 @@ so running the whole sweep twice records nothing new.
 
 from __future__ import annotations
 
-import importlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow import deadlines, notify, rollups
-from workflow.config import Config
-from workflow.db import transaction
+from workflow import zone  # noqa: F401 - plugs the reform areas into the core
+from workflow.core import deadlines, notify, rollups
+from workflow.kernel.config import Config
+from workflow.kernel.db import transaction
+from workflow.reforms import commitments, intentions, land, ratings
 
 log = logging.getLogger("daiban.sweep")
 
-# Modules with ``sweep(session, *, now) -> list[str]``, run in this order.
-AREA_SWEEPS = ("workflow.commitments", "workflow.land", "workflow.ratings", "workflow.intentions")
+# Each area's ``sweep(session, *, now) -> list[str]``, run in this order.
+AREA_SWEEPS: tuple[Callable[..., list[str]], ...] = (
+    commitments.sweep, land.sweep, ratings.sweep, intentions.sweep)
 
 
 def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) -> list[str]:
@@ -32,10 +35,9 @@ def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) ->
     with transaction(factory, info=info) as session:
         lines = [entry.line() for entry in
                  deadlines.sweep(session, now=now, policy=config.deadlines)]
-    for name in AREA_SWEEPS:
-        module = importlib.import_module(name)
+    for sweep in AREA_SWEEPS:
         with transaction(factory, info=info) as session:
-            lines.extend(module.sweep(session, now=now))
+            lines.extend(sweep(session, now=now))
     # The figures' open items and the pipeline, as of this sweep (the pages
     # show when); not a reminder, so not a line of its own.
     with transaction(factory) as session:

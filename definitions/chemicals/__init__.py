@@ -11,7 +11,7 @@
   or Excel, same columns) and the examples are replaced.
 
 The files use the columns an admin's import uses, so each doubles as a
-template. Rows are returned as plain text; ``workflow.chemicals`` validates
+template. Rows are returned as plain text; ``workflow.reforms.chemicals`` validates
 them with the same code that validates an import. Standard library only.
 """
 

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 from tests import factories as f
 from tests.web.conftest import Clock, password_hash
 from web import create_app
-from workflow.db import make_engine
+from workflow.kernel.db import make_engine
 
 CHROMIUM = os.environ.get("DAIBAN_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from tests import factories as f
 from tests.browser.conftest import add_user, log_in, shoot
 from tests.test_land import walk_to
-from workflow import land
 from workflow.models import Checkpoint
+from workflow.reforms import land
 
 pytestmark = pytest.mark.browser
 

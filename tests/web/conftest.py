@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from tests import factories as f
 from tests.factories import at
 from web import create_app
-from workflow.accounts import hash_password
-from workflow.db import make_engine
+from workflow.accounts.passwords import hash_password
+from workflow.kernel.db import make_engine
 
 PASSWORD = "correct-horse-1"
 _HASH = None

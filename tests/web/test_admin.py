@@ -196,7 +196,7 @@ def test_deactivating_a_user_ends_their_login_and_their_session(app, admin, as_u
 
 
 def test_deactivating_an_agent_warns_about_their_open_work(admin, world, db, clock):
-    from workflow import operations as ops
+    from workflow.core import operations as ops
 
     task = db.scalar(select(ItemTask).where(ItemTask.project_id == world["project"].id,
                                             ItemTask.item_code == "u01_survey"))
@@ -236,7 +236,7 @@ def test_reset_password(app, admin, as_user, world, db):
 def test_definitions_page_lists_the_version_and_the_14_unified_items(admin, db):
     client, _ = admin
     page = client.get("/admin/definitions").get_data(as_text=True)
-    from workflow.registry import current_version
+    from workflow.kernel.registry import current_version
 
     version = current_version(db).version
     db.commit()

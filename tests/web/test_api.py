@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 
 from tests import factories as f
 from web.actions import ACTIONS
-from workflow import operations as ops
-from workflow import tokens
+from workflow.accounts import tokens
+from workflow.core import operations as ops
 from workflow.models import ApiToken, GroupMembership, ItemTask
 
 API = "/api/v1"

@@ -15,8 +15,8 @@ from sqlalchemy import func, insert, select
 
 from tests import factories as f
 from tests.web.conftest import password_hash
-from workflow import chemicals, intentions
 from workflow.models import HazardousChemical, Project, Screening, ScreeningRule
+from workflow.reforms import chemicals, intentions
 
 
 @pytest.fixture

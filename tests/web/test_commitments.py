@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories as f
-from workflow import clock
-from workflow import commitments as cm
+from workflow.kernel import clock
 from workflow.models import CommitmentLetter, CreditRecord, GapAcceptance, ItemTask
+from workflow.reforms import commitments as cm
 
 
 def fresh(db, model, **where):

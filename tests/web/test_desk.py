@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import admin_ops, rollups
-from workflow import operations as ops
+from workflow.core import desk as lead_desk
+from workflow.core import operations as ops
+from workflow.core import rollups
+from workflow.kernel.paging import Count
 from workflow.models import ExtensionRequest, ItemTask, User
-from workflow.paging import Count
 
 
 def survey(db, project):
@@ -61,7 +62,7 @@ def test_the_desk_lists_red_before_yellow_before_green(as_user, lights_world, wo
     reds = sum(shade == "red" for _, shade in shown)
     assert f'data-count="red"><span class="kpi red">{reds}<' in page
     lead = db.get(User, world["users"]["lead"].id)
-    assert admin_ops.desk_red_count(db, lead, date(2026, 3, 20)) == Count(reds, exact=True)  # nav badge
+    assert lead_desk.desk_red_count(db, lead, date(2026, 3, 20)) == Count(reds, exact=True)  # nav badge
     db.commit()
     assert 'data-count="yellow"><span class="kpi yellow">2<' in page  # the world's two surveys
     assert "P-EARLY" in page and "P-LATE" in page  # the projects the lead leads

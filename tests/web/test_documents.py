@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests import factories as f
 from tests.factories import at
 from tests.test_documents import drive_to_the_end
-from workflow import operations as ops
+from workflow.core import operations as ops
 from workflow.models import AgencyDocument, ItemTask, Project, Rating, Rectification
 
 

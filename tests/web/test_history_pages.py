@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import event, select, update
 
 from tests import factories as f
-from workflow import operations as ops
-from workflow import tokens
+from workflow.accounts import tokens
+from workflow.core import operations as ops
 from workflow.models import AuditEvent, Enterprise, ItemTask, Project, User
 
 CODE = "P-ACME-1"

@@ -8,7 +8,7 @@ import re
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from workflow import audit, rollups
+from workflow.core import audit, rollups
 from workflow.models import FollowUp, Project
 
 

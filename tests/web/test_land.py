@@ -16,7 +16,6 @@ from tests import factories as f
 from tests.factories import at
 from tests.test_land import walk_to
 from tests.web.conftest import password_hash
-from workflow import land
 from workflow.models import (
     Checkpoint,
     CreditRecord,
@@ -26,6 +25,7 @@ from workflow.models import (
     Project,
     RegionalEvaluation,
 )
+from workflow.reforms import land
 
 NOW = at("2026-03-02", 10)
 

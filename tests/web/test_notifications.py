@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests import factories as f
-from workflow import operations as ops
-from workflow import supervision
+from workflow.core import operations as ops
+from workflow.core import supervision
 from workflow.models import Notification, OutboxMessage, SupervisionNotice
 
 

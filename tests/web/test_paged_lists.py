@@ -17,7 +17,7 @@ from sqlalchemy import event, select
 
 from tests import factories as f
 from tests.factories import at
-from workflow import tokens
+from workflow.accounts import tokens
 from workflow.models import ItemTask
 
 API = "/api/v1"

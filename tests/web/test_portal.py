@@ -12,8 +12,8 @@ from flask import render_template_string
 from sqlalchemy import func, select
 
 from tests.web.conftest import csrf_token
-from workflow import access_codes
-from workflow import operations as ops
+from workflow.accounts import access_codes
+from workflow.core import operations as ops
 from workflow.models import Attachment, AuditEvent, ItemTask, LoginAttempt, MaterialRequest, Project
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -15,9 +15,9 @@ from tests.conftest import PG_DB, drop_pg_database, fresh_pg_engine, pg_url
 from tests.factories import at
 from tests.web.conftest import Clock, login, password_hash
 from web import create_app
-from workflow.db import make_session_factory, transaction
+from workflow.kernel.db import make_session_factory, transaction
+from workflow.kernel.registry import definition_of
 from workflow.models import DefinitionVersion, IndustryGroup, User
-from workflow.registry import definition_of
 
 pytestmark = pytest.mark.postgres
 

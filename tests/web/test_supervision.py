@@ -18,8 +18,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from tests import factories as f
-from workflow import operations as ops
-from workflow import rollups
+from workflow.core import operations as ops
+from workflow.core import rollups
 from workflow.models import AuditEvent, ItemTask, SupervisionNotice
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -3,7 +3,7 @@ config (``daiban init``) or ``DATABASE_URL``."""
 
 from alembic import context
 
-from workflow.db import make_engine
+from workflow.kernel.db import make_engine
 from workflow.migrate import include_object
 from workflow.models import Base
 

@@ -1,0 +1,77 @@
+"""The layers hold (import-linter's contracts in ``.importlinter``), and the
+reform areas reach the core only through ``workflow.core.hooks``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from importlinter.cli import lint_imports
+
+from workflow import sweeps, zone
+from workflow.core import hooks
+from workflow.reforms import chemicals, commitments, land
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_import_contracts_are_kept(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    # A broken contract prints the chain of imports that breaks it.
+    assert lint_imports(config_filename=str(ROOT / ".importlinter"), no_cache=True) == 0
+
+
+def test_the_core_and_kernel_import_no_area_even_inside_a_function():
+    """import-linter reads function-level imports too; this names the rule
+    plainly for whoever breaks it, and also forbids loading by string."""
+    for layer in ("kernel", "core"):
+        for path in (ROOT / "workflow" / layer).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    assert not node.module.startswith(("workflow.reforms", "workflow.accounts")), \
+                        f"{path.relative_to(ROOT)} imports {node.module}"
+                if isinstance(node, ast.Import):
+                    assert all(a.name != "importlib" for a in node.names), \
+                        f"{path.relative_to(ROOT)} loads modules by name"
+
+
+def test_every_area_guard_is_plugged_into_its_moment():
+    assert hooks.plugged("project.sign") == (chemicals.require_entry_cleared,)
+    assert hooks.plugged("project.produce") == (land.ensure_may_produce,)
+    assert hooks.plugged("task.complete") == (commitments.require_no_open_gap,)
+    assert [f.__name__ for f in hooks.plugged("project.mandated")] == ["_cover_after_mandate"]
+    assert {a.__name__ for a in zone.AREAS} == {
+        f"workflow.reforms.{name}" for name in
+        ("commitments", "land", "chemicals", "intentions", "documents", "ratings")}
+
+
+def test_a_hook_for_an_unknown_moment_or_of_the_wrong_kind_is_refused():
+    with pytest.raises(ValueError, match="Unknown moment"):
+        hooks.guard("project.signed")
+    with pytest.raises(ValueError, match="takes a consequence"):
+        hooks.guard("project.mandated")
+
+
+def test_running_a_moment_before_the_areas_are_installed_is_an_error(monkeypatch):
+    monkeypatch.setattr(hooks, "_installed", False)
+    with pytest.raises(RuntimeError, match="workflow.zone"):
+        hooks.run("project.sign", None, None)
+
+
+def test_the_sweep_names_its_areas_in_code():
+    assert [f.__module__ for f in sweeps.AREA_SWEEPS] == [
+        "workflow.reforms.commitments", "workflow.reforms.land", "workflow.reforms.ratings",
+        "workflow.reforms.intentions"]
+    assert "importlib" not in (ROOT / "workflow" / "sweeps.py").read_text(encoding="utf-8")
+
+
+def test_which_industries_are_chemical_is_data():
+    from definitions import load_definition
+    from workflow.kernel.registry import DEFAULT_DIR
+    definition = load_definition(DEFAULT_DIR)
+    assert {i.code for i in definition.industries.values() if i.chemical} == {
+        "coal_chemical", "fine_chemical"}
+    source = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "workflow").rglob("*.py"))
+    assert '"coal_chemical", "fine_chemical"' not in source

@@ -1,0 +1,1 @@
+"""People: password hashing, user administration, API tokens, access codes."""

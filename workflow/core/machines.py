@@ -1,0 +1,170 @@
+"""The state machines: the one module that moves state columns.
+
+One ``transitions`` machine per kind (item task, project) and definition
+version, built once and cached; a row holds only its state string. Building a
+machine per row would cost ~150 KiB and milliseconds each, so events are fired
+on rows that were never added to the machine (``model=None`` at build time):
+the event looks up the row's state attribute, runs the transition and writes
+the new state back.
+
+``auto_transitions`` are off (no ``to_<state>`` backdoors). A condition that
+fails makes ``transitions`` return False rather than raise; ``fire`` turns that,
+and an event not allowed in the current state, into ``InvalidTransition``
+with a sentence that says why.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from transitions import Machine
+
+from definitions.model import Definition
+from workflow.core.models import CLOSED_STATES, TASK_STATES
+from workflow.kernel.errors import InvalidTransition
+
+# States from which work on an item can be (re)assigned or extended.
+WORKED = ["assigned", "in_progress", "awaiting_enterprise", "submitted", "returned", "approved"]
+COVERABLE = ["blocked", "ready", "assigned", "in_progress", "awaiting_enterprise", "returned"]
+SUSPENDABLE = [s for s in TASK_STATES if s not in CLOSED_STATES and s != "suspended"]
+
+def _resumes_to(state: str):
+    """Condition: the row was suspended from ``state`` (so resume returns there)."""
+    def check(event_data) -> bool:
+        return event_data.model.suspended_from == state
+    check.__name__ = f"resumes_to_{state}"
+    return check
+
+
+ITEM_TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "release", "source": "blocked", "dest": "ready"},
+    {"trigger": "claim", "source": "ready", "dest": "assigned"},
+    {"trigger": "assign", "source": "ready", "dest": "assigned"},
+    {"trigger": "reassign", "source": WORKED, "dest": None},  # internal: assignee only
+    {"trigger": "unassign", "source": "assigned", "dest": "ready"},
+    {"trigger": "start", "source": "assigned", "dest": "in_progress"},
+    {"trigger": "request_materials", "source": ["in_progress", "returned"],
+     "dest": "awaiting_enterprise"},
+    {"trigger": "supply_materials", "source": "awaiting_enterprise", "dest": "in_progress"},
+    {"trigger": "submit", "source": "in_progress", "dest": "submitted"},
+    {"trigger": "approve", "source": "submitted", "dest": "approved"},
+    {"trigger": "department_return", "source": "submitted", "dest": "returned"},
+    {"trigger": "rework", "source": "returned", "dest": "in_progress"},
+    {"trigger": "complete", "source": "approved", "dest": "done"},
+    {"trigger": "cover", "source": COVERABLE, "dest": "covered"},
+    {"trigger": "request_extension", "source": WORKED, "dest": None},
+    {"trigger": "decide_extension", "source": WORKED, "dest": None},
+    {"trigger": "suspend", "source": SUSPENDABLE, "dest": "suspended"},
+    {"trigger": "terminate", "source": SUSPENDABLE + ["suspended"], "dest": "terminated"},
+] + [
+    # Resume goes back to where the task was suspended from.
+    {"trigger": "resume", "source": "suspended", "dest": state,
+     "conditions": [_resumes_to(state)]}
+    for state in SUSPENDABLE
+]
+
+ITEM_EVENTS: tuple[str, ...] = tuple(dict.fromkeys(t["trigger"] for t in ITEM_TRANSITIONS))
+
+# Readable names for messages (the web layer translates by code).
+EVENT_LABELS = {
+    "release": "release to the queue", "claim": "claim", "assign": "assign",
+    "reassign": "reassign", "unassign": "return to the queue", "start": "start",
+    "request_materials": "request materials", "supply_materials": "record materials supplied",
+    "submit": "submit to the department", "approve": "record approval",
+    "department_return": "record the department's return", "rework": "resume work",
+    "complete": "complete", "cover": "cover", "request_extension": "request an extension",
+    "decide_extension": "decide an extension", "suspend": "suspend", "resume": "resume",
+    "terminate": "terminate", "sign": "sign", "mandate": "sign the mandate",
+    "begin_approvals": "begin approvals", "advance": "advance",
+}
+
+
+class StateMachine:
+    """A shared machine for every row of one kind and definition version."""
+
+    def __init__(self, kind: str, attribute: str, states: list[str],
+                 transitions: list[dict[str, Any]]) -> None:
+        self.kind = kind
+        self.attribute = attribute
+        self.machine = Machine(
+            model=None,
+            states=states,
+            transitions=transitions,
+            initial=None,
+            auto_transitions=False,
+            model_attribute=attribute,
+            send_event=True,
+        )
+        self._sources: dict[str, set[str]] = {}
+        for t in transitions:
+            sources = t["source"] if isinstance(t["source"], list) else [t["source"]]
+            self._sources.setdefault(t["trigger"], set()).update(sources)
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        return tuple(self._sources)
+
+    def can(self, row: Any, event: str) -> bool:
+        return getattr(row, self.attribute) in self._sources.get(event, ())
+
+    def allowed_events(self, row: Any) -> list[str]:
+        state = getattr(row, self.attribute)
+        return [e for e, sources in self._sources.items() if state in sources]
+
+    def fire(self, row: Any, event: str, **kwargs: Any) -> None:
+        """Fire ``event`` on ``row`` or raise ``InvalidTransition`` saying why."""
+        if event not in self._sources:
+            raise InvalidTransition(f"Unknown {self.kind} event '{event}'.", event=event)
+        state = getattr(row, self.attribute)
+        if state not in self._sources[event]:
+            allowed = self.allowed_events(row)
+            raise InvalidTransition(
+                f"Cannot {EVENT_LABELS.get(event, event)}: the {self.kind} is {state}"
+                f" (allowed now: {', '.join(allowed) or 'nothing'}).",
+                event=event, state=state, allowed=allowed,
+            )
+        ok = self.machine.events[event].trigger(row, **kwargs)
+        if not ok:
+            raise InvalidTransition(
+                f"Cannot {EVENT_LABELS.get(event, event)}: a condition refused it"
+                f" while the {self.kind} is {state}.",
+                event=event, state=state,
+            )
+
+
+@lru_cache(maxsize=32)
+def item_machine(definition_version: str) -> StateMachine:
+    """The item-task machine for a definition version (cached)."""
+    return StateMachine("item", "state", list(TASK_STATES), ITEM_TRANSITIONS)
+
+
+def project_transitions(definition: Definition) -> list[dict[str, Any]]:
+    main = [s.code for s in definition.main_stages()]
+    transitions: list[dict[str, Any]] = []
+    named = {"intention": "sign", "signed": "mandate", "mandated": "begin_approvals"}
+    for src, dst in zip(main, main[1:], strict=False):
+        transitions.append({"trigger": named.get(src, "advance"), "source": src, "dest": dst})
+    live = [s for s in main if not definition.stages[s].terminal]
+    if "suspended" in definition.stages:
+        transitions.append({"trigger": "suspend", "source": live, "dest": "suspended"})
+        for s in live:
+            transitions.append({"trigger": "resume", "source": "suspended", "dest": s,
+                                "conditions": [_resumes_to(s)]})
+    if "terminated" in definition.stages:
+        sources = live + (["suspended"] if "suspended" in definition.stages else [])
+        transitions.append({"trigger": "terminate", "source": sources, "dest": "terminated"})
+    return transitions
+
+
+_project_machines: dict[str, StateMachine] = {}
+
+
+def project_machine(definition: Definition) -> StateMachine:
+    """The project lifecycle machine for a definition version (cached)."""
+    machine = _project_machines.get(definition.version)
+    if machine is None:
+        machine = StateMachine("project", "stage", list(definition.stages),
+                               project_transitions(definition))
+        _project_machines[definition.version] = machine
+    return machine

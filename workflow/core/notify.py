@@ -1,0 +1,302 @@
+"""Who is told what: the one owner of notifications.
+
+Everything that tells a person something goes through ``tell``: it writes one
+in-app ``Notification`` per user and, in the same transaction, the
+``OutboxMessage`` rows for email (when the user has an address and email is
+switched on) and for the webhook (when one is configured). The outbox is
+delivered after the commit by ``workflow.kernel.outbox``, so a rolled-back operation
+never mails anyone.
+
+Which channels are on is not read from the environment here: the process that
+opens the session says so through ``session.info`` (``session_info(channels)``
+given to the session factory or to ``db.transaction``). A session without it
+writes in-app notifications only.
+
+Operations call ``task_event`` and ``project_event`` right after the audit
+event of a transition, inside their transaction; the deadline sweep, the
+digest and the supervision notices call ``tell`` directly. The web reads
+``notifications_for``, ``unread_count`` and calls ``mark_read`` or ``mark_all_read``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from workflow.core.models import AuditEvent, ItemTask, Notification, Project, SupervisionNotice
+from workflow.kernel import paging
+from workflow.kernel.config import Channels
+from workflow.kernel.errors import ValidationError
+from workflow.kernel.models import GroupMembership, OutboxMessage, User
+from workflow.kernel.moments import utc
+from workflow.kernel.registry import definition_of
+
+CHANNELS_KEY = "daiban.channels"
+
+
+def session_info(channels: Channels) -> dict[str, Any]:
+    """``info`` for a session (or a session factory) whose notifications should
+    also go out by the given channels: ``factory(info=session_info(c))``."""
+    return {CHANNELS_KEY: channels}
+
+
+def channels_of(session: Session) -> Channels:
+    return session.info.get(CHANNELS_KEY) or Channels()
+
+
+# -- writing ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Message:
+    kind: str
+    title: str
+    body: str
+
+
+def tell(session: Session, users: Iterable[User | None], message: Message, *, now: datetime,
+         key: str, project: Project | None = None, task: ItemTask | None = None) -> list[User]:
+    """Notify each distinct active user once, in-app and on every channel that is on.
+
+    ``key`` names the cause (``audit:<project>:<seq>``, ``reminder:<id>``,
+    ``digest:<day>`` …) and must be unique per cause: the outbox rows' dedupe
+    keys are built from it and the user, so one cause never mails one person
+    twice. Returns the users told, in order."""
+    channels = channels_of(session)
+    at = utc(now)
+    told: list[User] = []
+    seen: set[int] = set()
+    for user in users:
+        if user is None or user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        told.append(user)
+        session.add(Notification(
+            user_id=user.id, kind=message.kind, title=message.title[:300], body=message.body,
+            project_id=project.id if project is not None else None,
+            task_id=task.id if task is not None else None, created_at=at))
+        if channels.email and user.email:
+            session.add(_outbox("email", user.email, message, f"email:{key}:u{user.id}", at))
+        if channels.webhook:
+            row = _outbox("webhook", user.username, message, f"webhook:{key}:u{user.id}", at)
+            row.payload = _webhook_payload(user, message, project, task, at)
+            session.add(row)
+    return told
+
+
+def _outbox(channel: str, recipient: str, message: Message, dedupe_key: str,
+            at: datetime) -> OutboxMessage:
+    return OutboxMessage(channel=channel, recipient=recipient, subject=message.title[:300],
+                         body=message.body, dedupe_key=dedupe_key[:200], status="pending",
+                         attempts=0, next_attempt_at=at, created_at=at)
+
+
+def _webhook_payload(user: User, message: Message, project: Project | None,
+                     task: ItemTask | None, at: datetime) -> dict[str, Any]:
+    """The JSON an SMS or chat gateway receives: who, what, about which project."""
+    phone = user.enterprise.contact_phone if user.enterprise is not None else None
+    return {
+        "kind": message.kind,
+        "title": message.title,
+        "body": message.body,
+        "recipient": {"username": user.username, "name": user.display_name, "role": user.role,
+                      "email": user.email, "phone": phone},
+        "project": {"code": project.code, "name": project.name} if project is not None else None,
+        "task": {"id": task.id, "item": task.item_code} if task is not None else None,
+        "created_at": at.isoformat(),
+    }
+
+
+# -- who ------------------------------------------------------------------------------------
+
+def enterprise_users(session: Session, project: Project) -> list[User]:
+    """The enterprise's own active accounts (申请人)."""
+    return list(session.scalars(
+        select(User).where(User.role == "enterprise", User.active.is_(True),
+                           User.enterprise_id == project.enterprise_id).order_by(User.id)))
+
+
+def group_agents(session: Session, group_id: int) -> list[User]:
+    """Active agents of the group who can take work now (not away)."""
+    return list(session.scalars(
+        select(User).join(GroupMembership, GroupMembership.user_id == User.id)
+        .where(GroupMembership.group_id == group_id, User.role == "agent",
+               User.active.is_(True), User.away.is_(False)).order_by(User.id)))
+
+
+def users_with_role(session: Session, role: str) -> list[User]:
+    return list(session.scalars(
+        select(User).where(User.role == role, User.active.is_(True)).order_by(User.id)))
+
+
+def responsible_for(session: Session, task: ItemTask) -> list[User]:
+    """Who works the task: its assignee; unassigned, the group queue's agents;
+    with nobody there, the project's lead handler (so a warning is never lost)."""
+    if task.assignee is not None:
+        return [task.assignee]
+    agents = group_agents(session, task.group_id)
+    if agents:
+        return agents
+    return [task.project.lead] if task.project.lead is not None else []
+
+
+# -- names in messages --------------------------------------------------------------------
+
+def item_name(project: Project, item_code: str) -> str:
+    item = definition_of(project.definition_version).items.get(item_code)
+    return item.name_zh if item is not None else item_code
+
+
+def stage_name(project: Project, stage: str | None) -> str:
+    found = definition_of(project.definition_version).stages.get(stage or "")
+    return found.name_zh if found is not None else (stage or "")
+
+
+def _day(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+# -- events of operations (called inside their transaction) -------------------------------
+
+def _yours(project: Project, task: ItemTask) -> str:
+    return f"您的项目「{project.name}」（{project.code}）的事项「{item_name(project, task.item_code)}」"
+
+
+def _accepted(project: Project, task: ItemTask, data: dict[str, Any]) -> Message:
+    due = f"，法定办理时限至 {task.due_on.isoformat()}" if task.due_on else ""
+    return Message("item_accepted", f"【已受理】{item_name(project, task.item_code)}",
+                   f"{_yours(project, task)}"
+                   f"已由代办员受理{due}。")
+
+
+def _materials_requested(project: Project, task: ItemTask, data: dict[str, Any]) -> Message:
+    listed = "\n".join(f"  {n}. {name}" for n, name in enumerate(data.get("materials", []), 1))
+    return Message("materials_requested", f"【需补正材料】{item_name(project, task.item_code)}",
+                   f"{_yours(project, task)}"
+                   f"需要补正以下材料（一次性告知），请于 {_day(data.get('deadline'))} 前提交：\n{listed}")
+
+
+def _done(project: Project, task: ItemTask, data: dict[str, Any]) -> Message:
+    return Message("item_done", f"【已办结】{item_name(project, task.item_code)}",
+                   f"{_yours(project, task)}"
+                   "已办结，结果已移交。")
+
+
+def _covered(project: Project, task: ItemTask, data: dict[str, Any]) -> Message:
+    how = "区域评估成果" if data.get("kind") == "evaluation" else "承诺制"
+    return Message("item_covered", f"【已免于办理】{item_name(project, task.item_code)}",
+                   f"{_yours(project, task)}"
+                   f"已由{how}覆盖（{data.get('reference', '')}），无需另行办理。")
+
+
+# Task events the enterprise is told about (受理, 一次性告知, 办结, 覆盖).
+TASK_EVENTS: dict[str, Callable[[Project, ItemTask, dict[str, Any]], Message]] = {
+    "start": _accepted,
+    "request_materials": _materials_requested,
+    "complete": _done,
+    "cover": _covered,
+}
+# Task events that close the item and with it its open 督办 notices.
+CLOSING_EVENTS = ("complete", "cover", "terminate")
+
+
+def task_event(session: Session, task: ItemTask, entry: AuditEvent) -> None:
+    """An item task changed state (``entry`` is the audit event just recorded):
+    tell the enterprise where it asked to be told, and let an item that closes
+    close its open supervision notices."""
+    event = entry.action.removeprefix("task.")
+    build = TASK_EVENTS.get(event)
+    # No autoflush: the operation decides when its changes are flushed.
+    with session.no_autoflush:
+        if event in CLOSING_EVENTS:
+            session.execute(
+                update(SupervisionNotice)
+                .where(SupervisionNotice.task_id == task.id, SupervisionNotice.closed_at.is_(None))
+                .values(closed_at=entry.at).execution_options(synchronize_session=False))
+        if build is None:
+            return
+        project = task.project
+        tell(session, enterprise_users(session, project), build(project, task, entry.data),
+             now=entry.at, key=f"audit:{entry.project_id}:{entry.seq}", project=project, task=task)
+
+
+def project_event(session: Session, project: Project, entry: AuditEvent) -> None:
+    """The project moved in its lifecycle: tell the enterprise the milestone."""
+    if entry.to_state is None or entry.to_state == entry.from_state:
+        return
+    with session.no_autoflush:
+        stage = stage_name(project, entry.to_state)
+        message = Message("milestone", f"【项目节点】{project.name}：{stage}",
+                          f"您的项目「{project.name}」（{project.code}）已进入「{stage}」阶段。")
+        tell(session, enterprise_users(session, project), message, now=entry.at,
+             key=f"audit:{entry.project_id}:{entry.seq}", project=project)
+
+
+# -- reading (for the web) ----------------------------------------------------------------
+
+NEWEST_FIRST = paging.Order.by("notifications",
+                               paging.Key(Notification.created_at, datetime, descending=True),
+                               paging.Key(Notification.id, int, descending=True))
+_ID_MAX = 2**31 - 1  # notification ids are 32-bit integers
+
+
+def notifications_for(session: Session, user: User, *, unread_only: bool = False,
+                      cursor: str | None = None,
+                      limit: int | None = None) -> paging.Page[Notification]:
+    """A page of ``user``'s notifications, newest first: all of them on
+    ``ix_notification_user_created``, the unread ones on ``ix_notification_inbox``."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return paging.fetch(session, query, NEWEST_FIRST, cursor=cursor, limit=limit)
+
+
+def unread_query(user: User):
+    """``user``'s unread notifications (the badge counts them, on ``ix_notification_inbox``)."""
+    return select(Notification.id).where(Notification.user_id == user.id,
+                                         Notification.read_at.is_(None))
+
+
+def unread_count(session: Session, user: User) -> paging.Count:
+    """How many of ``user``'s notifications are unread, counted up to ``paging.COUNT_CAP``."""
+    return paging.count_upto(session, unread_query(user))
+
+
+def mark_read(session: Session, user: User, notification_ids: Sequence[int],
+              now: datetime) -> int:
+    """Mark the given notifications read (at most a page of them: the ones
+    ticked on a page); ids of other users' notifications are ignored (never an
+    error that would reveal they exist). Returns how many changed."""
+    ids = sorted({int(i) for i in notification_ids})
+    if not ids:
+        return 0
+    if len(ids) > paging.MAX_LIMIT:
+        raise ValidationError(f"At most {paging.MAX_LIMIT} notifications are marked at a time.",
+                              field="id")
+    if ids[0] < 1 or ids[-1] > _ID_MAX:
+        raise ValidationError("No notification has this number.", field="id")
+    result = session.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.user_id == user.id,
+               Notification.read_at.is_(None))
+        .values(read_at=utc(now)).execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0
+
+
+def mark_all_read(session: Session, user: User, now: datetime, *,
+                  before: datetime | None = None) -> int:
+    """Mark every unread notification of ``user`` read (only those created
+    before ``before``, when given): one UPDATE on ``ix_notification_inbox``,
+    however many there are. Notifications already loaded in the session are
+    not refreshed (the caller commits, which expires them). Returns how many changed."""
+    query = update(Notification).where(Notification.user_id == user.id,
+                                       Notification.read_at.is_(None))
+    if before is not None:
+        query = query.where(Notification.created_at < utc(before))
+    result = session.execute(query.values(read_at=utc(now))
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0

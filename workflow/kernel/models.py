@@ -1,0 +1,234 @@
+"""The kernel's tables: definitions in force, groups, people and their logins, the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("enterprise", "agent", "lead", "supervisor", "admin")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _trigram(name: str, column: str) -> Index:
+    """A PostgreSQL trigram index (pg_trgm, GIN) serving ``ILIKE '%fragment%'``:
+    the text searches of the lists (a project's code or name, an enterprise,
+    a user). SQLite has no such index and scans; it is the single-process
+    embedded database, not the province's."""
+    index = Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"},
+                  info={"dialects": ("postgresql",)})
+    return index.ddl_if(dialect="postgresql")
+
+
+def _partial(name: str, states: tuple[str, ...], *columns: str) -> Index:
+    """An index over the tasks in ``states`` only (both databases): the lists
+    name the same state list, literally, so that SQLite sees it applies."""
+    where = text(_in("state", states) if len(states) > 1 else f"state = '{states[0]}'")
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class DefinitionVersion(Base):
+    """A loaded zone definition, stored whole so that running projects keep the
+    version they started under even after the files on disk change."""
+
+    __tablename__ = "definition_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    # The whole definition: loaded only when a version is first built (it is
+    # large and every operation touches the version row).
+    source: Mapped[dict[str, Any]] = mapped_column(deferred=True)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class IndustryGroup(Base):
+    """One of the zone's five industry groups (产业专班)."""
+
+    __tablename__ = "industry_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+    memberships: Mapped[list[GroupMembership]] = relationship(back_populates="group")
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprise"
+    __table_args__ = (_trigram("ix_enterprise_name_trgm", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)  # 统一社会信用代码
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role_known"),
+        # The admin's user list: by role then username, one range per active
+        # flag (and per role when filtered), e.g. the zone's enterprise accounts.
+        Index("ix_user_account_list", "active", "role", "username", "id"),
+        # A role's people by name (the filter menus' agents, the leads to
+        # choose from): a zone has tens of thousands of enterprise accounts.
+        Index("ix_user_account_role_name", "role", "display_name", "id"),
+        # Its search by a fragment of the username or the name.
+        _trigram("ix_user_account_username_trgm", "username"),
+        _trigram("ix_user_account_display_name_trgm", "display_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(64))  # agents: home department
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+    substitute_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    enterprise: Mapped[Enterprise | None] = relationship()
+    substitute: Mapped[User | None] = relationship(remote_side=[id])
+    memberships: Mapped[list[GroupMembership]] = relationship(back_populates="user")
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class GroupMembership(Base):
+    __tablename__ = "group_membership"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+
+    group: Mapped[IndustryGroup] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+# -- accounts: sessions, login throttling, API tokens ----------------------------------
+
+
+class LoginSession(Base):
+    """A server-side login session: logging out revokes the row, so a copied
+    cookie is worthless afterwards."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """Failed and successful logins, shared by every worker for rate limiting."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_username_at", "username", "at"),
+        Index("ix_login_attempt_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+OUTBOX_CHANNELS = ("email", "webhook")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class OutboxMessage(Base):
+    """A message to send after the commit (email, webhook), with its retries.
+
+    ``pending`` rows are due at ``next_attempt_at`` (a retry is pending again,
+    later); a sender claims a row by setting ``sending`` and ``locked_until``;
+    ``failed`` is final and shown to admins."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        CheckConstraint(_in("channel", OUTBOX_CHANNELS), name="channel_known"),
+        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status_known"),
+        CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+        # The sender's claim query: due rows by status and time.
+        Index("ix_outbox_message_due", "status", "next_attempt_at"),
+        # The admin's list of failed deliveries, newest first.
+        Index("ix_outbox_message_failed", "created_at", "id",
+              postgresql_where=text("status = 'failed'"), sqlite_where=text("status = 'failed'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any] | None]
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

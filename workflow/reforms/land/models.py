@@ -1,0 +1,170 @@
+"""标准地: regional evaluations, parcels and their indicators, investment agreements and their
+checkpoints, capacity reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.core.models import (
+    Project,
+)
+from workflow.kernel.models import (
+    Base,
+    _in,
+)
+
+CHECKPOINT_KINDS = ("start", "completion", "production", "capacity")
+CHECKPOINT_STATES = ("open", "passed", "rectifying", "failed", "breached")
+
+
+class RegionalEvaluation(Base):
+    """A regional evaluation (区域评估) the zone has done, shared by every
+    project later placed on a parcel it covers. ``kind`` is an evaluation code
+    of the definition (mineral_overlay, regional_eia, ...)."""
+
+    __tablename__ = "regional_evaluation"
+    # The register's list of evaluations: by kind, then the oldest first.
+    __table_args__ = (Index("ix_regional_evaluation_kind_done", "kind", "done_on", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. 左开评〔2025〕3号
+    kind: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    done_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+
+
+class Parcel(Base):
+    """A standard-land parcel (标准地) with its servicing and control indicators."""
+
+    __tablename__ = "parcel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    park: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str] = mapped_column(String(300), default="")
+    area_mu: Mapped[float] = mapped_column(Numeric(12, 2))  # 亩 (1 公顷 = 15 亩)
+    servicing: Mapped[str] = mapped_column(String(40), default="")  # 三通一平 / 五通一平
+    land_price_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    transferred_on: Mapped[date | None] = mapped_column(Date)
+
+    indicators: Mapped[list[ParcelIndicator]] = relationship(
+        back_populates="parcel", order_by="ParcelIndicator.id", cascade="all, delete-orphan")
+    evaluations: Mapped[list[RegionalEvaluation]] = relationship(
+        secondary="parcel_evaluation", order_by="RegionalEvaluation.id")
+
+
+class ParcelEvaluation(Base):
+    __tablename__ = "parcel_evaluation"
+    __table_args__ = (UniqueConstraint("parcel_id", "evaluation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"))
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("regional_evaluation.id"))
+
+
+class ParcelIndicator(Base):
+    """A control indicator of a parcel: investment intensity (万元/亩),
+    floor-area ratio, tax per 亩, or a zone-defined extra. ``bound`` says
+    whether the value is a minimum or a maximum."""
+
+    __tablename__ = "parcel_indicator"
+    __table_args__ = (UniqueConstraint("parcel_id", "code"),
+                      CheckConstraint("bound IN ('min', 'max')", name="bound_known"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(40))
+    bound: Mapped[str] = mapped_column(String(3), default="min")
+    value: Mapped[float] = mapped_column(Numeric(16, 4))
+
+    parcel: Mapped[Parcel] = relationship(back_populates="indicators")
+
+
+class InvestmentAgreement(Base):
+    """投资建设协议: the committed indicators and dates of a project on its parcel."""
+
+    __tablename__ = "investment_agreement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"))
+    signed_on: Mapped[date] = mapped_column(Date)
+    land_price_wan: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    indicators: Mapped[dict[str, Any]]  # {code: {"name", "unit", "bound", "value"}}
+    start_by: Mapped[date] = mapped_column(Date)
+    complete_by: Mapped[date] = mapped_column(Date)
+    produce_by: Mapped[date] = mapped_column(Date)
+    capacity_by: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    parcel: Mapped[Parcel] = relationship()
+
+
+class Checkpoint(Base):
+    """A lifecycle check with a deadline: start, completion acceptance against
+    the standard, production, and the 达产复核 capacity review."""
+
+    __tablename__ = "checkpoint"
+    __table_args__ = (
+        UniqueConstraint("project_id", "kind"),
+        CheckConstraint(_in("kind", CHECKPOINT_KINDS), name="kind_known"),
+        CheckConstraint(_in("status", CHECKPOINT_STATES), name="status_known"),
+        # The open checkpoints, earliest due first (the checkpoint list, the sweep).
+        Index("ix_checkpoint_open_due", "due_on", "id",
+              postgresql_where=text("status IN ('open', 'rectifying')"),
+              sqlite_where=text("status IN ('open', 'rectifying')")),
+        # The zone's capacity verdicts counted by status (亩均 figures).
+        Index("ix_checkpoint_kind_status", "kind", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    rectify_by: Mapped[date | None] = mapped_column(Date)
+    result: Mapped[dict[str, Any] | None]  # computed indicators and verdicts
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    idle_warned_on: Mapped[date | None] = mapped_column(Date)  # start one year late: idle land
+    recovery_warned_on: Mapped[date | None] = mapped_column(Date)  # two years: land taken back
+
+    project: Mapped[Project] = relationship()
+
+
+class CapacityReport(Base):
+    """What the enterprise reports for the 达产复核 (or a production check)."""
+
+    __tablename__ = "capacity_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"), index=True)
+    investment_wan: Mapped[float] = mapped_column(Numeric(16, 2))  # fixed-asset investment
+    floor_area_m2: Mapped[float] = mapped_column(Numeric(16, 2))
+    tax_wan: Mapped[float] = mapped_column(Numeric(16, 2))  # annual tax
+    output_wan: Mapped[float] = mapped_column(Numeric(16, 2))  # annual output value
+    energy_tce: Mapped[float] = mapped_column(Numeric(16, 2))  # tonnes of standard coal
+    extras: Mapped[dict[str, Any] | None]
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
