@@ -50,12 +50,13 @@ def test_upgrading_a_database_with_projects_keeps_them(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     migrate.upgrade(engine, "0003_deadlines")
     factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        install_from_dir(session, None, now=at("2026-01-05"))
-    # Rows written with the 0003 schema (plain SQL: today's models know newer columns).
+    # Rows written with the 0003 schema (plain SQL: today's models know newer
+    # columns and tables, so today's definition install comes after the upgrade).
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO enterprise (name) VALUES ('旧企业')")
     migrate.upgrade(engine)
+    with transaction(factory) as session:
+        install_from_dir(session, None, now=at("2026-01-05"))
     with transaction(factory) as session:
         project = f.project(session, at("2026-03-02"), company=f.enterprise(session))
         assert project.is_chemical is False and project.parcel_id is None

@@ -14,6 +14,7 @@ import click
 
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
 from workflow.kernel.errors import WorkflowError
+from workflow.kernel.zone_audit import VIA
 
 
 def _parse_date(value: str, what: str) -> date:
@@ -106,19 +107,27 @@ def audit_group() -> None:
 def audit_verify(projects: tuple[str, ...]) -> None:
     """Report every edited or deleted audit event; exit 1 if any."""
     from workflow.core import audit
+    from workflow.kernel import zone_audit
     from workflow.kernel.db import make_engine, make_session_factory
 
     engine = make_engine()
     with make_session_factory(engine)() as session:
-        findings = audit.verify(session, projects or None)
+        findings: list = list(audit.verify(session, projects or None))
         checked = session.scalar(_count_projects(projects))
+        zone_findings, changes = ([], 0) if projects else zone_audit.verify(session)
     engine.dispose()
+    findings.extend(zone_findings)
     for finding in findings:
         click.echo(f"TAMPERED {finding}")
     if findings:
         click.echo(f"{len(findings)} problem(s) found in the audit log", err=True)
         sys.exit(1)
-    click.echo(f"audit log intact: {checked} project chain(s) verified")
+    zone_part = "" if projects else f", {changes} zone change(s) verified"
+    click.echo(f"audit log intact: {checked} project chain(s) verified{zone_part}")
+
+
+# Changes made through the CLI are recorded as such in the zone's change log.
+_CLI = {VIA: "cli"}
 
 
 def _count_projects(codes: tuple[str, ...]):
@@ -215,7 +224,7 @@ def rollups_refresh(rebuild: bool) -> None:
 
     engine = make_engine()
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with transaction(make_session_factory(engine), info=_CLI) as session:
             if rebuild:
                 click.echo(f"done items recounted: {rollups.rebuild_closed(session)}")
             for name, rows in rollups.refresh(session, now=datetime.now(UTC)).items():
@@ -246,7 +255,7 @@ def token_create(username: str, name: str) -> None:
 
     engine = make_engine()
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with transaction(make_session_factory(engine), info=_CLI) as session:
             row, token = tokens.issue_token_for(session, username, name=name,
                                                 now=datetime.now(UTC))
             token_id = row.id
@@ -267,7 +276,7 @@ def token_revoke(token_id: int) -> None:
 
     engine = make_engine()
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with transaction(make_session_factory(engine), info=_CLI) as session:
             _row, revoked = tokens.revoke_token(session, token_id, now=datetime.now(UTC))
     except WorkflowError as exc:
         raise click.ClickException(exc.message) from exc

@@ -36,6 +36,7 @@ from workflow.kernel.models import (  # noqa: F401
     OUTBOX_CHANNELS,
     OUTBOX_STATUSES,
     ROLES,
+    ZONE_AUDIT_CHANNELS,
     ApiToken,
     Base,
     DefinitionVersion,
@@ -46,6 +47,8 @@ from workflow.kernel.models import (  # noqa: F401
     LoginSession,
     OutboxMessage,
     User,
+    ZoneAuditChain,
+    ZoneAuditEvent,
 )
 from workflow.reforms.chemicals.models import (  # noqa: F401
     CHEMICAL_LEVELS,

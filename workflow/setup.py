@@ -7,6 +7,7 @@ from pathlib import Path
 
 from definitions import DefinitionError, load_definition
 from workflow import migrate
+from workflow.kernel import zone_audit
 from workflow.kernel.db import make_engine, make_session_factory, transaction
 from workflow.kernel.errors import ValidationError
 from workflow.kernel.registry import DEFAULT_DIR, install_definition
@@ -24,7 +25,7 @@ def initialise(definitions_dir: Path | None, *, now: datetime, url: str | None =
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)
-        with transaction(make_session_factory(engine)) as session:
+        with transaction(make_session_factory(engine), info={zone_audit.VIA: "cli"}) as session:
             version = install_definition(session, definition, now=now)
             # The chemical-entry tables: provincial rules and the marked examples,
             # only while the tables are empty (chemicals area).

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from workflow.accounts.passwords import hash_password
 from workflow.core.models import INBOX_STATES, ItemTask, Project
 from workflow.core.operations import flush, utc
-from workflow.kernel import paging, validate
+from workflow.kernel import paging, validate, zone_audit
 from workflow.kernel.errors import NotFound, NotPermitted, ValidationError
 from workflow.kernel.models import (
     ROLES,
@@ -58,6 +58,13 @@ class AdminChange:
     action: str
     details: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+
+def _recorded(session: Session, actor: User, now: datetime, change: AdminChange) -> AdminChange:
+    """Write the change to the zone's change log, in the operation's transaction."""
+    zone_audit.record(session, actor=actor, now=now, action=change.action,
+                      subject=f"user:{change.user.username}", data=change.details)
+    return change
 
 
 # -- checks shared by the operations -------------------------------------------------------
@@ -244,9 +251,9 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
     for group in chosen:
         session.add(GroupMembership(group_id=group.id, user_id=user.id))
     flush(session)
-    return AdminChange(user, "user.created", {
+    return _recorded(session, actor, now, AdminChange(user, "user.created", {
         "role": role, "department": department, "groups": [g.code for g in chosen],
-        "enterprise": company.name if company else None, "at": utc(now).isoformat()})
+        "enterprise": company.name if company else None, "at": utc(now).isoformat()}))
 
 
 def update_user(session: Session, user_id: int, *, display_name: str, role: str, actor: User,
@@ -299,8 +306,8 @@ def update_user(session: Session, user_id: int, *, display_name: str, role: str,
     after = {"display_name": display_name, "role": role, "department": department, "email": email,
              "enterprise_id": user.enterprise_id}
     changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
-    return AdminChange(user, "user.updated", {"changed": changed, "groups_left": removed},
-                       tuple(warnings))
+    return _recorded(session, actor, now, AdminChange(
+        user, "user.updated", {"changed": changed, "groups_left": removed}, tuple(warnings)))
 
 
 def set_groups(session: Session, user_id: int, group_codes: Iterable[str], *, actor: User,
@@ -338,8 +345,9 @@ def set_groups(session: Session, user_id: int, group_codes: Iterable[str], *, ac
         session.add(GroupMembership(group_id=group.id, user_id=user.id))
     flush(session)
     session.expire(user, ["memberships"])
-    return AdminChange(user, "user.groups", {"joined": [g.code for g in joined],
-                                             "left": left_codes}, tuple(warnings))
+    return _recorded(session, actor, now, AdminChange(
+        user, "user.groups", {"joined": [g.code for g in joined], "left": left_codes},
+        tuple(warnings)))
 
 
 def set_away(session: Session, user_id: int, *, away: bool, substitute: str | None,
@@ -355,7 +363,7 @@ def set_away(session: Session, user_id: int, *, away: bool, substitute: str | No
         previous = user.substitute.username if user.substitute else None
         user.away, user.substitute_id = False, None
         flush(session)
-        return AdminChange(user, "user.back", {"substitute_was": previous})
+        return _recorded(session, actor, now, AdminChange(user, "user.back", {"substitute_was": previous}))
     name = (substitute or "").strip()
     if not name:
         raise ValidationError("Choose the substitute who takes over while the agent is away.",
@@ -384,7 +392,8 @@ def set_away(session: Session, user_id: int, *, away: bool, substitute: str | No
     warnings = []
     if open_work := _open_task_count(session, user):
         warnings.append(("away_open_tasks", {"n": open_work, "substitute": chosen.display_name}))
-    return AdminChange(user, "user.away", {"substitute": chosen.username}, tuple(warnings))
+    return _recorded(session, actor, now, AdminChange(
+        user, "user.away", {"substitute": chosen.username}, tuple(warnings)))
 
 
 def reset_password(session: Session, user_id: int, password: str, *, actor: User,
@@ -396,7 +405,7 @@ def reset_password(session: Session, user_id: int, password: str, *, actor: User
     user.password_hash = hash_password(_password(password))
     ended = _revoke_logins(session, user, now)
     flush(session)
-    return AdminChange(user, "user.password_reset", {"sessions_ended": ended})
+    return _recorded(session, actor, now, AdminChange(user, "user.password_reset", {"sessions_ended": ended}))
 
 
 def deactivate_user(session: Session, user_id: int, *, actor: User, now: datetime) -> AdminChange:
@@ -425,7 +434,8 @@ def deactivate_user(session: Session, user_id: int, *, actor: User, now: datetim
         warnings.append(("open_tasks", {"n": open_work}))
     if led := _live_projects_led(session, user):
         warnings.append(("led_projects", {"n": led}))
-    return AdminChange(user, "user.deactivated", {"sessions_ended": ended}, tuple(warnings))
+    return _recorded(session, actor, now, AdminChange(
+        user, "user.deactivated", {"sessions_ended": ended}, tuple(warnings)))
 
 
 def reactivate_user(session: Session, user_id: int, *, actor: User, now: datetime) -> AdminChange:
@@ -435,7 +445,7 @@ def reactivate_user(session: Session, user_id: int, *, actor: User, now: datetim
         raise ValidationError(f"{user.display_name} is already active.", field="active")
     user.active = True
     flush(session)
-    return AdminChange(user, "user.reactivated", {})
+    return _recorded(session, actor, now, AdminChange(user, "user.reactivated", {}))
 
 
 # -- queries: the admin pages ----------------------------------------------------------------

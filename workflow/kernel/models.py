@@ -232,3 +232,50 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# =====================================================================================
+# The zone's own record of who changed what outside any project: accounts, roles,
+# groups, tokens, parcels, chemical tables, definitions (``workflow.kernel.zone_audit``).
+# =====================================================================================
+
+ZONE_AUDIT_CHANNELS = ("web", "api", "cli", "scheduler", "system")
+
+
+class ZoneAuditChain(Base):
+    """The head of a zone's change log: appending locks this row, so
+    sequence numbers never race and the chain never forks."""
+
+    __tablename__ = "zone_audit_chain"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    head: Mapped[str] = mapped_column(String(64))
+
+
+class ZoneAuditEvent(Base):
+    """Append-only, hash-chained per zone like a project's events: ``hash``
+    covers the content and the previous hash, so an edit or a deletion breaks
+    the chain ``daiban audit verify`` walks."""
+
+    __tablename__ = "zone_audit_event"
+    __table_args__ = (
+        # The chain in order (the verifier; the admin's page, newest first).
+        UniqueConstraint("zone", "seq"),
+        CheckConstraint(_in("via", ZONE_AUDIT_CHANNELS), name="via"),
+        CheckConstraint("seq > 0", name="seq_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    via: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))  # "user:agent01", "parcel:ZY-2024-01", …
+    data: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship()

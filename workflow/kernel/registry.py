@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 import definitions
 from definitions import Definition, load_definition, load_definition_from_source
+from workflow.kernel import zone_audit
 from workflow.kernel.errors import NotFound
 from workflow.kernel.models import DefinitionVersion, IndustryGroup
 
@@ -24,19 +25,33 @@ DEFAULT_DIR = Path(definitions.__file__).parent / "zuoyun"
 
 def install_definition(session: Session, definition: Definition, *, now: datetime,
                        make_current: bool = True) -> DefinitionVersion:
-    """Store ``definition`` (idempotent by version) and sync the industry groups."""
+    """Store ``definition`` (idempotent by version) and sync the industry groups.
+    A new version, or a version put in force, is written to the zone's change
+    log; installing what is already stored and in force records nothing."""
     row = session.scalar(
         select(DefinitionVersion).where(DefinitionVersion.version == definition.version)
     )
-    if row is None:
+    new = row is None
+    if new:
         row = DefinitionVersion(zone=definition.zone, version=definition.version,
                                 source=dict(definition.source), loaded_at=now)
         session.add(row)
-    if make_current:
+    previous = None
+    if make_current and not row.is_current:
+        previous = session.scalar(select(DefinitionVersion.version)
+                                  .where(DefinitionVersion.is_current.is_(True)))
         session.execute(update(DefinitionVersion).values(is_current=False))
         row.is_current = True
+        current = True
+    else:
+        current = False
     _sync_groups(session, definition)
     session.flush()
+    if new or current:
+        zone_audit.record(session, actor=None, now=now, zone=definition.zone,
+                          action="definition.installed" if new else "definition.in_force",
+                          subject=f"definition:{definition.version}",
+                          data={"in_force": bool(row.is_current), "previous": previous})
     return row
 
 
