@@ -5,7 +5,7 @@ Friday, minus the statutory holidays, plus the weekend make-up workdays (调休)
 that the State Council announces each year. Where does a year's schedule come
 from, first match wins:
 
-1. a holiday-cn style JSON file in ``workflow/holidays/`` or in the directory
+1. a holiday-cn style JSON file in ``workflow/kernel/holidays/`` or in the directory
    named by ``DAIBAN_HOLIDAYS_DIR`` (the year is *published*);
 2. the ``chinesecalendar`` package (published; it covers 2004-2026);
 3. otherwise the year is *provisional*: weekdays minus the holidays fixed by
@@ -174,7 +174,7 @@ def _extra() -> _Extra:
 def reset_cache() -> None:
     """Forget all computed years and loaded holiday files.
 
-    The next call re-reads ``workflow/holidays/`` and ``DAIBAN_HOLIDAYS_DIR``
+    The next call re-reads ``workflow/kernel/holidays/`` and ``DAIBAN_HOLIDAYS_DIR``
     as they are then. Use it after dropping in a newly published year, and in
     tests.
     """
@@ -221,7 +221,7 @@ def year_is_published(year: int) -> bool:
     """True when the State Council schedule for ``year`` is known.
 
     Known means covered by the chinesecalendar package or by a holiday JSON
-    file (shipped in ``workflow/holidays/`` or in ``DAIBAN_HOLIDAYS_DIR``).
+    file (shipped in ``workflow/kernel/holidays/`` or in ``DAIBAN_HOLIDAYS_DIR``).
     """
     return year in _extra().years or _CC_FIRST_YEAR <= year <= _CC_LAST_YEAR
 
