@@ -61,9 +61,9 @@ def test_running_a_moment_before_the_areas_are_installed_is_an_error(monkeypatch
 
 
 def test_the_sweep_names_its_areas_in_code():
-    assert [f.__module__ for f in sweeps.AREA_SWEEPS] == [
-        "workflow.reforms.commitments", "workflow.reforms.land", "workflow.reforms.ratings",
-        "workflow.reforms.intentions"]
+    # An area's sweep may live in a module of the area's package.
+    assert [f.__module__.split(".")[:3] for f in sweeps.AREA_SWEEPS] == [
+        ["workflow", "reforms", area] for area in ("commitments", "land", "ratings", "intentions")]
     assert "importlib" not in (ROOT / "workflow" / "sweeps.py").read_text(encoding="utf-8")
 
 
