@@ -15,13 +15,7 @@ from sqlalchemy.orm import Session
 from workflow.kernel import paging
 from workflow.kernel.errors import ValidationError
 from workflow.kernel.models import User
-from workflow.reforms.chemicals.editing import (
-    EditedTable,
-    RowError,
-    TableChange,
-    delete_row,
-    save_row,
-)
+from workflow.reforms.chemicals.editing import EditedTable, RowError, TableChange, delete_row, save_row
 from workflow.reforms.chemicals.models import CHEMICAL_LEVELS, HazardousChemical
 
 LEVEL_NAMES = {"prohibited": "禁止类", "restricted": "限制类", "controlled": "控制类"}

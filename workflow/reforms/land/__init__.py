@@ -49,12 +49,7 @@ from workflow.reforms.land.agreements import (
     record_agreement,
     record_check,
 )
-from workflow.reforms.land.capacity import (
-    VERDICT_WORDS,
-    confirm_capacity,
-    report_capacity,
-    review_capacity,
-)
+from workflow.reforms.land.capacity import VERDICT_WORDS, confirm_capacity, report_capacity, review_capacity
 from workflow.reforms.land.coverage import (
     CoverageResult,
     CoverageRow,
@@ -101,10 +96,7 @@ from workflow.reforms.land.indicators import (
     to_decimal,
     verdict_for,
 )
-from workflow.reforms.land.panel import (
-    ProjectLand,
-    project_land,
-)
+from workflow.reforms.land.panel import ProjectLand, project_land
 from workflow.reforms.land.parcels import (
     SERVICING_LEVELS,
     attach_evaluation,
@@ -114,12 +106,7 @@ from workflow.reforms.land.parcels import (
     save_parcel,
     set_indicator,
 )
-from workflow.reforms.land.periodic import (
-    CHECK_NAMES,
-    idle_due,
-    idle_fee,
-    sweep,
-)
+from workflow.reforms.land.periodic import CHECK_NAMES, idle_due, idle_fee, sweep
 from workflow.reforms.land.register import (
     CHOICES,
     EVALUATION_ORDER,
