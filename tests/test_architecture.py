@@ -75,3 +75,21 @@ def test_which_industries_are_chemical_is_data():
         "coal_chemical", "fine_chemical"}
     source = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "workflow").rglob("*.py"))
     assert '"coal_chemical", "fine_chemical"' not in source
+
+
+MAX_LINES = 600
+
+
+def test_no_module_of_the_engine_definitions_or_demo_is_over_600_lines():
+    """A module that grows past this holds more than one job: split it by
+    responsibility (the migrations are generated, one revision a file)."""
+    versions = ROOT / "workflow" / "migrations" / "versions"
+    too_long = {}
+    for top in ("workflow", "definitions", "demo"):
+        for path in (ROOT / top).rglob("*.py"):
+            if path.is_relative_to(versions):
+                continue
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            if lines > MAX_LINES:
+                too_long[str(path.relative_to(ROOT))] = lines
+    assert not too_long, f"modules over {MAX_LINES} lines: {too_long}"
