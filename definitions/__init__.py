@@ -1,15 +1,14 @@
 """What the process IS: a zone's items, groups, lifecycle and limits as data,
-and the loader that validates them into frozen objects. Standard library only;
+and the loader that validates them into frozen objects (``loader``), with
+their critical path and readable report (``report``). Standard library only;
 imports nothing else of ours."""
 
 from definitions.loader import (
     DefinitionError,
     canonical_json,
-    critical_path,
     definition_version,
     load_definition,
     load_definition_from_source,
-    summary,
 )
 from definitions.model import (
     CATEGORIES,
@@ -23,6 +22,7 @@ from definitions.model import (
     Stage,
     TimeLimit,
 )
+from definitions.report import critical_path, summary
 
 __all__ = [
     "CATEGORIES",

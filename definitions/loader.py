@@ -45,11 +45,9 @@ from definitions.model import (
 __all__ = [
     "DefinitionError",
     "canonical_json",
-    "critical_path",
     "definition_version",
     "load_definition",
     "load_definition_from_source",
-    "summary",
 ]
 
 LIMIT_UNITS: tuple[str, ...] = ("working_days", "calendar_days")
@@ -562,114 +560,3 @@ def _check_evaluations(ordered: dict[str, Item], tables: dict[str, _Table]) -> N
         if evaluation and evaluation not in produced:
             raise tables[code].fail("coverage.evaluation", f"unknown evaluation '{evaluation}' "
                                     "(no unified_service item produces it)")
-
-
-# -- reading a definition -------------------------------------------------------------
-
-
-def critical_path(defn: Definition, stage: str | None = None) -> tuple[list[Item], int]:
-    """The longest chain of prerequisites in working days (calendar-day
-    limits count as ceil(n × 5 / 7)). With ``stage``, only the items that
-    must close before the project can enter that stage (those gating it or an
-    earlier stage, and their prerequisites) are considered. Ties go to the
-    item earlier in dependency order."""
-    if stage is not None:
-        limit = defn.stages[stage].order
-        wanted: set[str] = set()
-        todo = [i.code for i in defn.items.values()
-                if i.gates and defn.stages[i.gates].order <= limit]
-        while todo:
-            code = todo.pop()
-            if code not in wanted:
-                wanted.add(code)
-                todo.extend(defn.items[code].requires)
-        items = [i for i in defn.items.values() if i.code in wanted]
-    else:
-        items = list(defn.items.values())
-    length: dict[str, int] = {}
-    before: dict[str, str | None] = {}
-    for item in items:
-        prev = None
-        for req in item.requires:
-            if prev is None or length[req] > length[prev]:
-                prev = req
-        before[item.code] = prev
-        length[item.code] = item.limit.approx_working_days + (length[prev] if prev else 0)
-    if not items:
-        return [], 0
-    end: str | None = max(enumerate(items), key=lambda p: (length[p[1].code], -p[0]))[1].code
-    total = length[end]
-    chain: list[Item] = []
-    while end is not None:
-        chain.append(defn.items[end])
-        end = before[end]
-    chain.reverse()
-    return chain, total
-
-
-def _limit_text(limit: TimeLimit) -> str:
-    unit = "wd" if limit.unit == "working_days" else "cd"
-    return f"{limit.amount} {unit}"
-
-
-def summary(defn: Definition) -> str:
-    """A readable report of the definition (what ``daiban definitions check``
-    prints): zone and version, counts, items in dependency order, groups,
-    lifecycle and critical paths."""
-    lines = [
-        f"Zone {defn.zone}: {defn.name_zh} ({defn.name_en})",
-        f"Version {defn.version}",
-        "",
-        f"Items: {len(defn.items)} ("
-        + ", ".join(f"{cat} {n}" for cat in CATEGORIES
-                    if (n := len(defn.items_in_category(cat))))
-        + ")",
-        "Limits: wd = working days (工作日), cd = calendar days (自然日)",
-        "",
-        "Items in dependency order:",
-    ]
-    width = max((len(code) for code in defn.items), default=0)
-    for n, item in enumerate(defn.items.values(), 1):
-        dept = defn.departments[item.department].name_zh
-        lines.append(f"{n:3}. {item.code:<{width}}  {item.name_zh}  [{dept}]  "
-                     f"{_limit_text(item.limit)}"
-                     + (f" (+{item.max_extension_days})" if item.max_extension_days else ""))
-        details = [f"{item.category}",
-                   "requires " + (", ".join(item.requires) if item.requires else "—")]
-        if item.available_from:
-            details.append(f"opens at {item.available_from}")
-        if item.gates:
-            details.append(f"gates {item.gates}")
-        cover = []
-        if item.coverage.evaluation:
-            cover.append(f"evaluation {item.coverage.evaluation}")
-        if item.coverage.commitment:
-            cover.append("commitment 承诺制")
-        if cover:
-            details.append("covered by " + " or ".join(cover))
-        lines.append(" " * (7 + width) + "; ".join(details))
-    lines += ["", "Evaluations (区域评估): " + (", ".join(defn.evaluation_codes()) or "—"),
-              "", "Groups:"]
-    for group in defn.groups.values():
-        industries = [i for i in defn.industries.values() if i.group == group.code]
-        lines.append(f"  {group.code} {group.name_zh} ({group.name_en})")
-        lines.append("    departments: " + ", ".join(
-            f"{defn.departments[d].name_zh}" for d in group.departments))
-        lines.append("    industries: " + (", ".join(
-            f"{i.code} {i.name_zh}" for i in industries) or "—"))
-    main = " → ".join(
-        f"{s.code} {s.name_zh}" + ("*" if s.auto_advance else "") for s in defn.main_stages())
-    side = ", ".join(f"{s.code} {s.name_zh}" + (" (terminal)" if s.terminal else "")
-                     for s in defn.stages.values() if s.side)
-    lines += ["", "Lifecycle (* = advances automatically when its gating items close):",
-              f"  {main}", f"  side: {side or '—'}", ""]
-    chain, total = critical_path(defn)
-    lines.append(f"Critical path: {total} working days")
-    lines.append("  " + " → ".join(
-        f"{i.code} ({i.limit.approx_working_days})" for i in chain))
-    for stage in defn.stages.values():
-        if defn.items_gating(stage.code):
-            chain, total = critical_path(defn, stage.code)
-            lines.append(f"  to {stage.code} {stage.name_zh}: {total} working days "
-                         f"({' → '.join(i.code for i in chain)})")
-    return "\n".join(lines) + "\n"

@@ -1,0 +1,141 @@
+"""The demo's reform data: the zone's regional evaluations and its eight
+standard-land parcels with their control indicators (``add_land``), and the
+intention ledger beyond the two intention projects, each followed up
+(``add_intentions``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from workflow.core import operations as ops
+from workflow.reforms import intentions, land
+
+if TYPE_CHECKING:
+    from demo.projects import Spec
+    from demo.seed import Seeder
+
+REGIONAL_EVALUATIONS = {
+    "mineral_overlay": "压覆重要矿产资源区域评估",
+    "geo_hazard": "地质灾害危险性区域评估",
+    "seismic": "地震安全性区域评价",
+    "water_resource": "水资源论证区域评估",
+    "flood": "洪水影响区域评价",
+    "regional_eia": "区域环境影响评价",
+    "regional_energy": "区域节能评价",
+}
+
+# Eight standard-land parcels (标准地) transferred, 1,198.06 亩 in all.
+PARCELS = (
+    "ZY2023-01标准地(186.52亩)", "ZY2023-02标准地(152.36亩)", "ZY2023-05标准地(98.40亩)",
+    "ZY2024-01标准地(210.75亩)", "ZY2024-03标准地(121.08亩)", "ZY2024-06标准地(165.33亩)",
+    "ZY2025-02标准地(143.92亩)", "ZY2025-04标准地(119.70亩)",
+)
+# Each parcel's park, servicing level and land price (万元/亩); its control
+# indicators are the zone's standard for industrial land (investment intensity
+# 万元/亩, floor-area ratio, tax and output per 亩).
+PARCEL_LAND = (
+    ("煤化工园区", "七通一平", 18), ("装备制造园", "五通一平", 20),
+    ("新兴产业园（食品）", "五通一平", 16), ("新能源新材料园", "五通一平", 15),
+    ("煤化工园区", "七通一平", 18), ("新兴产业园（食品）", "五通一平", 16),
+    ("装备制造园", "五通一平", 20), ("新能源新材料园", "五通一平", 15),
+)
+PARCEL_INDICATORS = (("investment_intensity", "min", "250"), ("floor_area_ratio", "min", "1.0"),
+                     ("tax_per_mu", "min", "12"), ("output_per_mu", "min", "300"))
+
+
+# The intention ledger beyond the two intention projects in PROJECTS:
+# (name, industry, planned investment 万元, enterprise, leader, 观望原因, 企业要求).
+INTENTIONS: tuple[tuple[str, str, int, str, str, str, str], ...] = (
+    ("年产60万吨煤制烯烃项目", "coal_chemical", 320000, "晋北能源化工集团有限公司", "lead01",
+     "煤炭转化指标待省里批复", "配套用水指标与铁路专用线"),
+    ("煤基高端碳材料产业园", "coal_chemical", 180000, "大同碳谷新材料有限公司", "lead06",
+     "下游锂电负极需求波动", "园区集中供汽、蒸汽价格优惠"),
+    ("年产10万吨可降解塑料项目", "fine_chemical", 45000, "山西绿塑科技有限公司", "lead01",
+     "原料BDO价格高位", "化工园区内标准地"),
+    ("风电主轴及轴承制造项目", "equipment_manufacturing", 26000, "左云重工装备有限公司", "lead02",
+     "整机厂订单尚未锁定", "首台套保险补贴"),
+    ("矿山智能装备再制造基地", "machinery", 18000, "晋能矿山装备服务有限公司", "lead02",
+     "煤矿智能化改造节奏不明", "标准厂房代建"),
+    ("农机装备生产项目", "equipment_manufacturing", 12000, "塞上农机制造有限公司", "lead02",
+     "农机购置补贴目录调整", "职业技能培训支持"),
+    ("燕麦全产业链精深加工项目", "food_processing", 22000, "雁门燕麦食品有限公司", "lead03",
+     "原料基地流转面积不足", "冷链物流配套"),
+    ("黄花菜深加工及冷链项目", "agri_products", 9000, "大同黄花产业有限公司", "lead03",
+     "品牌渠道尚在洽谈", "农产品加工用电执行农业电价"),
+    ("乳制品加工项目", "food_processing", 35000, "塞北乳业有限公司", "lead03",
+     "奶源基地环评进度", "污水处理厂接入"),
+    ("源网荷储一体化项目", "new_energy", 420000, "晋北绿电投资有限公司", "lead04",
+     "新能源指标竞争性配置结果未出", "电网接入批复与储能容量租赁政策"),
+    ("高纯多晶硅项目", "new_materials", 380000, "晶源新材料科技有限公司", "lead04",
+     "能耗指标紧张", "用能权指标保障与电价支持"),
+    ("氢燃料电池重卡运营项目", "new_energy", 30000, "左云氢能交通有限公司", "lead06",
+     "加氢站审批主体不明确", "示范线路与运营补贴"),
+    ("光伏玻璃生产线项目", "photovoltaic", 150000, "晋华光伏玻璃有限公司", "lead04",
+     "天然气供应保障", "燃气管道接入与价格联动"),
+    ("数据中心及算力服务项目", "information_technology", 260000, "云冈数智科技有限公司", "lead05",
+     "上架率和电价测算", "双回路供电与绿电直供"),
+    ("公铁联运物流园项目", "logistics", 110000, "左云陆港物流有限公司", "lead05",
+     "铁路专用线接轨方案待批", "土地分期供应"),
+    ("电商仓储分拨中心项目", "warehousing", 16000, "晋北快运仓储有限公司", "lead05",
+     "区域单量规模不足", "仓储用地价格优惠"),
+    ("冷链物流集散中心项目", "logistics", 24000, "塞北冷链物流有限公司", "lead05",
+     "冷库电价成本高", "执行大工业电价"),
+    ("工业固废综合利用项目", "new_materials", 68000, "大同固废资源化有限公司", "lead06",
+     "固废来源协议未签", "环评与排污指标统筹"),
+)
+FOLLOW_UPS = (
+    (("visit", "赴企业总部走访，介绍标准地与全代办政策。"),
+     ("call", "电话回访，企业正在内部决策。")),
+    (("meeting", "管委会专题会议对接，梳理企业诉求清单。"),),
+    (("online", "视频会议沟通可研进展与用地需求。"),
+     ("visit", "陪同企业踏勘备选地块。")),
+)
+
+
+def add_land(seeder: Seeder, specs: Iterable[Spec]) -> None:
+    """The seven regional evaluations and the eight standard-land parcels
+    (1,198.06 亩), each parcel carrying every evaluation."""
+    admin, first = seeder.users["admin"], seeder.day(900)
+    at = datetime.combine(first, time(9, 0), tzinfo=ops.ZONE_TZ)
+    evaluations = []
+    for n, (kind, title) in enumerate(REGIONAL_EVALUATIONS.items(), 1):
+        done = first - timedelta(days=30 * (8 - n))
+        evaluations.append(land.save_evaluation(
+            seeder.session, actor=admin, now=at, reference=f"左开区评〔{done.year}〕{n}号", kind=kind,
+            title=title, done_on=done, valid_until=land.add_years(done, 5)))
+    mandated = {spec.parcel: spec.mandated for spec in specs if spec.mandated is not None}
+    for label, (park, servicing, price) in zip(PARCELS, PARCEL_LAND, strict=True):
+        code, area = label.split("标准地")[0], label.split("(")[1].removesuffix("亩)")
+        # Transferred (出让) three weeks before its project's mandate.
+        transferred = seeder.day(mandated[label]) - timedelta(days=21) if label in mandated else None
+        parcel = land.save_parcel(
+            seeder.session, actor=admin, now=at, code=code, name=f"{code}标准地", area_mu=area,
+            park=park, servicing=servicing, land_price_wan=str(int(float(area) * price)),
+            transferred_on=transferred, location=f"左云经济技术开发区{park}")
+        for indicator, bound, value in PARCEL_INDICATORS:
+            land.set_indicator(seeder.session, parcel.id, code=indicator, name="", unit=None,
+                               bound=bound, value=value, actor=admin, now=at)
+        for evaluation in evaluations:
+            land.attach_evaluation(seeder.session, parcel.id, evaluation.id, actor=admin, now=at)
+        seeder.parcels[label] = parcel
+
+
+def add_intentions(seeder: Seeder) -> None:
+    """The rest of the intention ledger (意向项目台账): with the two intention
+    projects of ``PROJECTS``, 20 enterprises weighing ¥23 bn+, each followed up."""
+    for n, (name, industry, wan, company, lead, hesitation, asks) in enumerate(INTENTIONS):
+        created = 150 - 6 * n
+        project = intentions.create_intention(
+            seeder.session, name=name, industry=industry, investment_wan=wan,
+            enterprise_name=company, lead=seeder.users[lead], actor=seeder.users[lead],
+            now=seeder.at(created), hesitation=hesitation, asks=asks)
+        contacts = FOLLOW_UPS[n % len(FOLLOW_UPS)]
+        # Oldest first; the latest is recent for most, a few have gone quiet.
+        for k, (channel, summary) in reversed(list(enumerate(contacts))):
+            t = min(created - 1, 4 + n + 25 * k)
+            intentions.record_follow_up(
+                seeder.session, project.id, contacted_on=seeder.day(t), summary=summary,
+                channel=channel, actor=seeder.users[lead], now=seeder.at(t),
+                hesitation=hesitation if k == 0 else None)

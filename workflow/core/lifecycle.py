@@ -1,0 +1,263 @@
+"""Project lifecycle operations: registering and routing a project, signing
+(签约), the agency mandate that creates the item tasks, the release of the
+tasks whose prerequisites and stage are reached, advancing through the
+lifecycle (guarded by the gating items and the areas' hooks), and
+suspending, resuming and terminating the project."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from definitions import Definition
+from workflow.core import audit, hooks, notify, permissions
+from workflow.core.machines import project_machine
+from workflow.core.models import CLOSED_STATES, ItemTask, Project
+from workflow.core.taskstep import _end_pause, _require_text, _start_pause, _transition, recompute_due
+from workflow.core.unitofwork import definition_for, flush, lock_project, machine_for
+from workflow.kernel.errors import InvalidTransition, ValidationError
+from workflow.kernel.models import Enterprise, GroupMembership, User
+from workflow.kernel.moments import utc, zone_today
+from workflow.kernel.registry import current_version, definition_of, group_by_code
+
+
+def create_project(session: Session, *, code: str, name: str, enterprise: Enterprise,
+                   industry: str, actor: User | None, now: datetime,
+                   lead: User | None = None, parcel: str | None = None,
+                   investment_wan: int | None = None, stage: str = "signed") -> Project:
+    """Register a project and route it: the group of its industry and a lead
+    handler (given, or the group's lead with the fewest live projects)."""
+    code = _require_text(code, "project code (项目代码)")
+    name = _require_text(name, "project name")
+    version = current_version(session)
+    definition = definition_of(version)
+    if industry not in definition.industries:
+        raise ValidationError(f"Unknown industry '{industry}'.", industry=industry)
+    if stage not in ("intention", "signed"):
+        raise ValidationError("A new project starts as an intention or as signed.")
+    if investment_wan is not None and investment_wan < 0:
+        raise ValidationError("Investment cannot be negative.")
+    if session.scalar(select(Project.id).where(Project.code == code)) is not None:
+        raise ValidationError(f"Project code {code} is already registered.", code=code)
+    group = group_by_code(session, definition.group_for_industry(industry).code)
+    if lead is None:
+        lead = pick_lead(session, group.id)
+    elif lead.role != "lead":
+        raise ValidationError(f"{lead.username} is not a lead handler.")
+    project = Project(code=code, name=name, enterprise_id=enterprise.id, industry=industry,
+                      is_chemical=definition.industries[industry].chemical,
+                      group_id=group.id, lead_id=lead.id if lead else None, parcel=parcel,
+                      investment_wan=investment_wan, stage=stage,
+                      definition_version_id=version.id, created_at=utc(now),
+                      audit_seq=0, audit_head="")
+    project.definition_version = version
+    session.add(project)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise ValidationError(f"Project code {code} is already registered.") from exc
+    audit.record(session, project, actor=actor, now=utc(now), action="project.created",
+                 to_state=stage, data={"group": group.code, "lead": lead.username if lead else None,
+                                       "definition": version.version}, public=True)
+    return project
+
+
+def pick_lead(session: Session, group_id: int) -> User | None:
+    """The group's lead handler with the fewest live projects (ties: lowest id)."""
+    live = func.count(Project.id).filter(Project.stage.notin_(("verified", "terminated")))
+    rows = session.execute(
+        select(User, live)
+        .join(GroupMembership, GroupMembership.user_id == User.id)
+        .outerjoin(Project, Project.lead_id == User.id)
+        .where(GroupMembership.group_id == group_id, User.role == "lead", User.active.is_(True))
+        .group_by(User.id).order_by(live, User.id)
+    ).first()
+    return rows[0] if rows else None
+
+
+def _fire_project(session: Session, project: Project, event: str, *, actor: User | None,
+                  now: datetime, data: dict[str, Any] | None = None) -> str:
+    before = project.stage
+    project_machine(definition_for(project)).fire(project, event)
+    entry = audit.record(session, project, actor=actor, now=utc(now), action=f"project.{event}",
+                         from_state=before, to_state=project.stage, data=data or {}, public=True)
+    notify.project_event(session, project, entry)
+    return before
+
+
+def sign_project(session: Session, project_id: int, *, actor: User | None, now: datetime) -> Project:
+    """An intention project becomes a signed one (签约), keeping its history."""
+    project = lock_project(session, project_id)
+    permissions.require_project(actor, project)
+    # The areas' guards (化工项目准入: a chemical project is signed only after
+    # its entry screening cleared it).
+    hooks.run("project.sign", session, project)
+    _fire_project(session, project, "sign", actor=actor, now=now)
+    flush(session)
+    return project
+
+
+def mandate_project(session: Session, project_id: int, *, actor: User | None, now: datetime,
+                    begin: bool = True) -> Project:
+    """The enterprise signs the agency mandate (代办服务委托书): one task per item
+    is created; with ``begin`` approvals start and items without prerequisites
+    enter their group's queue."""
+    project = lock_project(session, project_id)
+    permissions.require_project(actor, project)
+    definition = definition_for(project)
+    _fire_project(session, project, "mandate", actor=actor, now=now,
+                  data={"items": list(definition.items)})
+    for item in definition.items.values():
+        session.add(ItemTask(project=project, item_code=item.code, state="blocked",
+                             group_id=project.group_id, department=item.department,
+                             paused_working_days=0, extension_days=0))
+    flush(session)
+    if begin:
+        _fire_project(session, project, "begin_approvals", actor=actor, now=now)
+        release_ready_tasks(session, project, actor=actor, now=now)
+    flush(session)
+    # The areas' consequences (标准地: the parcel's evaluations cover their items).
+    hooks.run("project.mandated", session, project, actor=actor, now=now)
+    return project
+
+
+def _stage_reached(definition: Definition, project: Project, stage: str | None) -> bool:
+    if stage is None:
+        return True
+    current = definition.stages[project.stage]
+    return not current.side and current.order >= definition.stages[stage].order
+
+
+def release_ready_tasks(session: Session, project: Project, *, actor: User | None,
+                        now: datetime, requested: frozenset[int] = frozenset()) -> list[ItemTask]:
+    """Release every blocked task whose prerequisites are closed and whose
+    opening stage the project has reached: it enters its group's queue and its
+    clock starts (the day of release is the day of acceptance). Items that
+    open on request wait until ``request_item`` names them in ``requested``."""
+    definition = definition_for(project)
+    by_code = {t.item_code: t for t in project.tasks}
+    released = []
+    for task in project.tasks:
+        item = definition.items.get(task.item_code)
+        if task.state != "blocked" or item is None:
+            continue
+        if not _stage_reached(definition, project, item.available_from):
+            continue
+        if item.opens_on_request and task.id not in requested:
+            continue
+        if all(by_code[r].state in ("done", "covered") for r in item.requires if r in by_code):
+            task.accepted_on = zone_today(now)
+            recompute_due(task, item)
+            _transition(session, task, "release", actor=actor, now=now,
+                        data={"due_on": task.due_on}, public=True)
+            released.append(task)
+    return released
+
+
+def gating_items_open(definition: Definition, project: Project, stage: str) -> list[str]:
+    states = {t.item_code: t.state for t in project.tasks}
+    return [i.code for i in definition.items_gating(stage)
+            if states.get(i.code) not in ("done", "covered")]
+
+
+def advance_project(session: Session, project_id: int, *, actor: User | None,
+                    now: datetime) -> Project:
+    """Move the project to its next lifecycle step, guarded by the items that gate it."""
+    project = lock_project(session, project_id)
+    permissions.require_project(actor, project)
+    _advance(session, project, actor=actor, now=now)
+    flush(session)
+    return project
+
+
+def _advance(session: Session, project: Project, *, actor: User | None, now: datetime,
+             auto: bool = False) -> None:
+    definition = definition_for(project)
+    if project.stage == "mandated":
+        # A mandate signed without starting approvals: advancing starts them.
+        _fire_project(session, project, "begin_approvals", actor=actor, now=now)
+        release_ready_tasks(session, project, actor=actor, now=now)
+        return
+    target = definition.next_stage(project.stage)
+    if target is None or project.stage in ("intention", "signed"):
+        raise InvalidTransition(f"Project {project.code} cannot advance from {project.stage}.",
+                                state=project.stage)
+    if target.code == "producing":
+        # The areas' guards (标准地: a failed completion acceptance blocks production).
+        hooks.run("project.produce", session, project)
+    missing = gating_items_open(definition, project, target.code)
+    if missing:
+        raise InvalidTransition(
+            f"Project {project.code} cannot reach {target.code}: items still open: "
+            f"{', '.join(missing)}.", missing=missing, state=project.stage)
+    _fire_project(session, project, "advance", actor=actor, now=now, data={"auto": auto})
+    release_ready_tasks(session, project, actor=actor, now=now)
+
+
+def _auto_advance(session: Session, project: Project, *, actor: User | None, now: datetime) -> None:
+    """Advance while the next step is automatic and its gating items are closed."""
+    definition = definition_for(project)
+    while True:
+        target = definition.next_stage(project.stage)
+        if (target is None or not target.auto_advance or project.stage in ("intention", "signed", "mandated")
+                or gating_items_open(definition, project, target.code)):
+            return
+        _advance(session, project, actor=actor, now=now, auto=True)
+
+
+def suspend_project(session: Session, project_id: int, *, actor: User | None, now: datetime,
+                    reason: str) -> Project:
+    """中止: the project and every open task stop; every clock pauses."""
+    reason = _require_text(reason, "reason for the suspension")
+    project = lock_project(session, project_id)
+    permissions.require_project(actor, project)
+    project.suspended_from = project.stage
+    _fire_project(session, project, "suspend", actor=actor, now=now, data={"reason": reason})
+    today = zone_today(now)
+    for task in project.tasks:
+        if machine_for(project).can(task, "suspend"):
+            task.suspended_from = task.state
+            if task.paused_since is None and task.accepted_on is not None:
+                _start_pause(session, task, today, f"project suspended: {reason}")
+            _transition(session, task, "suspend", actor=actor, now=now, data={"reason": reason})
+    flush(session)
+    return project
+
+
+def resume_project(session: Session, project_id: int, *, actor: User | None, now: datetime) -> Project:
+    """The suspension ends: tasks return to where they were; clocks add the pause."""
+    project = lock_project(session, project_id)
+    permissions.require_project(actor, project)
+    _fire_project(session, project, "resume", actor=actor, now=now)
+    project.suspended_from = None
+    definition = definition_for(project)
+    today = zone_today(now)
+    for task in project.tasks:
+        if task.state != "suspended":
+            continue
+        _transition(session, task, "resume", actor=actor, now=now)
+        task.suspended_from = None
+        # A task suspended while awaiting the enterprise stays paused.
+        if task.state != "awaiting_enterprise":
+            _end_pause(session, task, definition.items[task.item_code], today)
+    flush(session)
+    return project
+
+
+def terminate_project(session: Session, project_id: int, *, actor: User | None, now: datetime,
+                      reason: str) -> Project:
+    """终止: the project ends; every task not yet closed is terminated."""
+    reason = _require_text(reason, "reason for the termination")
+    project = lock_project(session, project_id)
+    permissions.require_project(actor, project)
+    _fire_project(session, project, "terminate", actor=actor, now=now, data={"reason": reason})
+    for task in project.tasks:
+        if task.state not in CLOSED_STATES:
+            task.closed_on = zone_today(now)
+            _transition(session, task, "terminate", actor=actor, now=now, data={"reason": reason})
+    flush(session)
+    return project

@@ -1,0 +1,76 @@
+"""The step every task change shares: the item machine fired with its audit
+entry and notifications (``_transition``), and the task's clock: the due date
+recomputed from acceptance, pauses and extensions, a pause started or ended."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from definitions import Item
+from workflow.core import audit, lights, notify
+from workflow.core.models import ItemTask, Pause
+from workflow.core.unitofwork import machine_for
+from workflow.kernel import clock, validate
+from workflow.kernel.models import User
+from workflow.kernel.moments import utc
+
+
+def recompute_due(task: ItemTask, item: Item) -> None:
+    """Due date = the limit counted from acceptance, plus the working days the
+    clock was paused and the extensions granted (both added as working days)."""
+    if task.accepted_on is None:
+        task.due_on, task.due_provisional, task.warn_on = None, False, None
+        return
+    base = clock.due_date(task.accepted_on, item.limit.amount,
+                          calendar_days=item.limit.calendar_days)
+    extra = task.paused_working_days + task.extension_days
+    shifted = clock.add_working_days(base.date, extra) if extra else base
+    task.due_on = shifted.date
+    task.due_provisional = base.provisional or shifted.provisional
+    task.warn_on = lights.first_yellow_day(task.accepted_on, task.due_on)
+
+
+def _start_pause(session: Session, task: ItemTask, today: date, reason: str) -> None:
+    task.paused_since = today
+    session.add(Pause(task_id=task.id, reason=reason, started_on=today))
+
+
+def _end_pause(session: Session, task: ItemTask, item: Item, today: date) -> int:
+    """Close the open pause and add the working days it lasted to the clock."""
+    if task.paused_since is None:
+        return 0
+    lasted = max(clock.working_days_between(task.paused_since, today).days, 0)
+    pause = session.scalar(
+        select(Pause).where(Pause.task_id == task.id, Pause.ended_on.is_(None))
+        .order_by(Pause.id.desc())
+    )
+    if pause is not None:
+        pause.ended_on, pause.working_days = today, lasted
+    task.paused_working_days += lasted
+    task.paused_since = None
+    recompute_due(task, item)
+    return lasted
+
+
+# -- the transition step every task operation shares ----------------------------------
+
+def _transition(session: Session, task: ItemTask, event: str, *, actor: User | None,
+                now: datetime, data: dict[str, Any] | None = None,
+                public: bool = False) -> str:
+    project = task.project
+    before = task.state
+    machine_for(project).fire(task, event)
+    task.updated_at = utc(now)
+    entry = audit.record(session, project, actor=actor, now=utc(now), action=f"task.{event}",
+                         task=task, from_state=before, to_state=task.state,
+                         data={"item": task.item_code, **(data or {})}, public=public)
+    notify.task_event(session, task, entry)
+    return before
+
+
+# Required text from the user (a reason, a name).
+_require_text = validate.text

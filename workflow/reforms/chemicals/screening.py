@@ -1,0 +1,346 @@
+"""Screening a chemical project before signing: the inputs validated, every
+active rule applied with its reason, the verdict, the expert review a
+restricted result needs, marking a project chemical, and the guard on
+signing (``project.sign``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.core import audit, hooks, notify, permissions
+from workflow.core.models import Project
+from workflow.core.operations import definition_for, flush, lock_project, utc, zone_today
+from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
+from workflow.kernel.models import User
+from workflow.kernel.moments import parse_day
+from workflow.reforms.chemicals.editing import _number, _whole
+from workflow.reforms.chemicals.hazardous import _CAS, LEVEL_NAMES, _normal, catalogue, valid_cas
+from workflow.reforms.chemicals.models import HazardousChemical, Screening, ScreeningRule
+from workflow.reforms.chemicals.rulebook import KIND_ORDER, PROCESSES, rules
+
+REVIEW_CONCLUSIONS = ("approve", "refuse")
+
+
+def products_from_text(text: str) -> list[dict[str, str]]:
+    """Products written one per line, ``name`` or ``name, CAS`` (a trailing
+    token that looks like a CAS number is taken as one)."""
+    products = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        parts = [p for p in re.split(r"[,，\t]+|\s+(?=\d{2,7}-\d{2}-\d$)", line) if p.strip()]
+        name, cas = parts[0].strip(), ""
+        if len(parts) > 1 and _CAS.match(parts[-1].strip()):
+            cas = parts[-1].strip()
+            name = " ".join(p.strip() for p in parts[:-1])
+        products.append({"name": name, "cas": cas})
+    return products
+
+
+def screening_inputs(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate what a screening is decided on: in a chemical park (and which),
+    fixed investment excluding land (万元), products (names, CAS), processes,
+    the project type, and the admission conditions the screener confirms."""
+    in_park = raw.get("in_chemical_park")
+    if not isinstance(in_park, bool):
+        raise ValidationError("Say whether the project is inside a chemical park.")
+    park = str(raw.get("park_name") or "").strip()
+    if in_park and not park:
+        raise ValidationError("Name the chemical park the project is in.")
+    investment = _number(raw.get("fixed_investment_wan"))
+    if investment is None or investment < 0:
+        raise ValidationError("The fixed investment excluding land (万元) is a number of at least 0.")
+    products = []
+    for product in raw.get("products") or []:
+        name = str(product.get("name") or "").strip()
+        cas = str(product.get("cas") or "").strip()
+        if not name:
+            raise ValidationError("Each product needs a name.")
+        if cas and not valid_cas(cas):
+            raise ValidationError(f"{cas} is not a valid CAS number ({name}).", cas=cas)
+        products.append({"name": name, "cas": cas})
+    if not products:
+        raise ValidationError("List the project's products (at least one).")
+    processes = list(dict.fromkeys(raw.get("processes") or []))
+    unknown = [p for p in processes if p not in PROCESSES]
+    if unknown:
+        raise ValidationError(f"Unknown process: {', '.join(unknown)}.", processes=unknown)
+    project_type = str(raw.get("project_type") or "").strip()
+    if len(project_type) > 200:
+        raise ValidationError("The project type is at most 200 characters.")
+    attested = sorted({str(code) for code in raw.get("attested") or []})
+    return {"in_chemical_park": in_park, "park_name": park,
+            "fixed_investment_wan": _whole(investment), "products": products,
+            "processes": processes, "project_type": project_type, "attested": attested}
+
+
+@dataclass
+class _Catalogue:
+    by_cas: dict[str, list[HazardousChemical]]
+    by_name: dict[str, list[HazardousChemical]]
+
+    @classmethod
+    def of(cls, entries: Iterable[HazardousChemical]) -> _Catalogue:
+        index = cls({}, {})
+        for entry in entries:
+            if entry.cas:
+                index.by_cas.setdefault(entry.cas, []).append(entry)
+            index.by_name.setdefault(_normal(entry.name), []).append(entry)
+        return index
+
+    def matches(self, product: Mapping[str, str]) -> list[HazardousChemical]:
+        found = list(self.by_cas.get(product.get("cas") or "", []))
+        found += [e for e in self.by_name.get(_normal(product["name"]), []) if e not in found]
+        return found
+
+
+def _label(product: Mapping[str, str]) -> str:
+    return f"“{product['name']}”" + (f"（CAS {product['cas']}）" if product.get("cas") else "")
+
+
+def _check(rule: ScreeningRule, inputs: Mapping[str, Any], index: _Catalogue,
+           project_name: str) -> list[str]:
+    """The reasons ``rule`` is hit by ``inputs`` (empty: not hit)."""
+    params = rule.params or {}
+    if rule.check == "in_chemical_park":
+        if inputs["in_chemical_park"]:
+            return []
+        return ["项目拟选址不在化工园区内"]
+    if rule.check == "min_fixed_investment":
+        minimum = params.get("min_wan", 0)
+        amount = inputs["fixed_investment_wan"]
+        if amount >= minimum:
+            return []
+        return [f"固定资产投资（不含土地）{amount:,} 万元，低于 {minimum:,} 万元"]
+    if rule.check == "no_catalogue_level":
+        levels = params.get("levels", [])
+        reasons = []
+        for product in inputs["products"]:
+            for entry in index.matches(product):
+                if entry.level in levels:
+                    marked = "（示例目录）" if entry.example else ""
+                    note = f"：{entry.note}" if entry.note else ""
+                    reasons.append(f"产品{_label(product)}为{entry.name}，列入{LEVEL_NAMES[entry.level]}"
+                                   f"危险化学品目录{marked}{note}")
+        return reasons
+    if rule.check == "no_process":
+        banned = params.get("processes") or ([params["process"]] if params.get("process") else [])
+        return [f"采用{PROCESSES.get(p, p)}工艺" for p in inputs["processes"] if p in banned]
+    if rule.check == "project_type":
+        described = f"{inputs['project_type']} {project_name}"
+        for keyword in params.get("keywords", []):
+            if keyword and keyword in described:
+                return [f"项目类型“{inputs['project_type'] or project_name}”涉及“{keyword}”"]
+        return []
+    if rule.check == "attested":
+        return [] if rule.code in inputs["attested"] else ["未确认满足该条件"]
+    raise ValidationError(f"Rule {rule.code} names an unknown check '{rule.check}'.")
+
+
+def evaluate(rule_rows: Iterable[ScreeningRule], chemicals: Iterable[HazardousChemical],
+             inputs: Mapping[str, Any], *, project_name: str = "") -> list[dict[str, Any]]:
+    """Every hit of the active rules on ``inputs``, with its reason, in rule order."""
+    index = _Catalogue.of(chemicals)
+    hits = []
+    for rule in sorted(rule_rows, key=lambda r: (KIND_ORDER.get(r.kind, 9), r.code)):
+        if not rule.active:
+            continue
+        for reason in _check(rule, inputs, index, project_name):
+            hits.append({"rule": rule.code, "kind": rule.kind, "check": rule.check,
+                         "verdict": rule.verdict, "text": rule.text, "reason": reason,
+                         "example": rule.example})
+    return hits
+
+
+def verdict_of(hits: Iterable[Mapping[str, Any]]) -> str:
+    """prohibited if any hit prohibits; restricted if any restricts; else pass."""
+    verdicts = {hit["verdict"] for hit in hits}
+    if "prohibited" in verdicts:
+        return "prohibited"
+    if "restricted" in verdicts:
+        return "restricted"
+    return "pass"
+
+
+def latest_screening(session: Session, project_id: int) -> Screening | None:
+    return session.scalar(select(Screening).where(Screening.project_id == project_id)
+                          .order_by(Screening.screened_at.desc(), Screening.id.desc()).limit(1))
+
+
+def screenings_of(session: Session, project_id: int) -> list[Screening]:
+    """Every screening of a project, newest first."""
+    return list(session.scalars(select(Screening).where(Screening.project_id == project_id)
+                                .order_by(Screening.screened_at.desc(), Screening.id.desc())))
+
+
+def _require_screener(actor: User | None, project: Project) -> None:
+    if actor is not None and not permissions.can_screen(actor, project):
+        raise NotPermitted(f"{actor.username} ({actor.role}) may not screen project {project.code}.",
+                           project=project.code)
+
+
+def screen_project(session: Session, project_id: int, raw_inputs: Mapping[str, Any], *,
+                   actor: User | None, now: datetime) -> Screening:
+    """Screen a chemical project before signing against every active rule;
+    the result lists every hit with its reason and its verdict. A newer
+    screening supersedes the older ones (which stay on record)."""
+    project = lock_project(session, project_id)
+    _require_screener(actor, project)
+    if not project.is_chemical:
+        raise ValidationError(f"Project {project.code} is not marked as a chemical project.")
+    if project.stage != "intention":
+        raise InvalidTransition(f"Project {project.code} is already {project.stage}: a chemical "
+                                "project is screened before signing.", state=project.stage)
+    inputs = screening_inputs(raw_inputs)
+    active = rules(session, active_only=True)
+    if not active:
+        raise ValidationError("No chemical-entry rules are installed: an admin installs or "
+                              "imports them first.")
+    hits = evaluate(active, catalogue(session), inputs, project_name=project.name)
+    verdict = verdict_of(hits)
+    screening = Screening(project_id=project.id, inputs=inputs, verdict=verdict,
+                          hits={"hits": hits, "rules_checked": len(active)},
+                          screened_by_id=actor.id if actor else None, screened_at=utc(now))
+    session.add(screening)
+    flush(session)
+    audit.record(session, project, actor=actor, now=utc(now), action="chemicals.screened",
+                 data={"screening": screening.id, "verdict": verdict,
+                       "hits": [h["rule"] for h in hits]})
+    if verdict != "pass":
+        words = {"prohibited": "禁止准入", "restricted": "限制准入，须专家论证"}[verdict]
+        _tell_lead(session, project, actor, now, key=f"screening:{screening.id}",
+                   message=notify.Message("chemical_screening", f"【化工准入】{project.name}：{words}",
+                                          f"项目「{project.name}」的化工项目准入评估结论为“{words}”，"
+                                          f"共命中 {len(hits)} 条规则。"))
+    flush(session)
+    return screening
+
+
+def _tell_lead(session: Session, project: Project, actor: User | None, now: datetime, *,
+               key: str, message: notify.Message) -> None:
+    if project.lead is not None and (actor is None or project.lead_id != actor.id):
+        notify.tell(session, [project.lead], message, now=now, key=key, project=project)
+
+
+
+
+def record_review(session: Session, screening_id: int, *, experts: Iterable[str] | str,
+                  reviewed_on: date | str, conclusion: str, note: str = "",
+                  actor: User | None, now: datetime) -> Screening:
+    """Record the expert review (专家论证) a restricted result requires: the
+    experts' names, the date, the conclusion (approve / refuse) and a note
+    (required when they refuse). Only the latest screening is reviewed, once."""
+    screening = session.get(Screening, screening_id)
+    if screening is None:
+        raise NotFound(f"Screening {screening_id} does not exist.")
+    project = lock_project(session, screening.project_id)
+    session.refresh(screening)
+    _require_screener(actor, project)
+    if screening.verdict != "restricted":
+        raise InvalidTransition("Only a restricted screening result is reviewed by experts.",
+                                verdict=screening.verdict)
+    latest = latest_screening(session, project.id)
+    if latest is not None and latest.id != screening.id:
+        raise InvalidTransition("A newer screening of this project exists: review that one.")
+    if screening.review is not None:
+        raise Conflict("The expert review of this screening is already recorded.")
+    if project.stage != "intention":
+        raise InvalidTransition(f"Project {project.code} is already {project.stage}.")
+    names = _split_names(experts)
+    if not names:
+        raise ValidationError("Name the experts of the review (at least one).")
+    day = parse_day(reviewed_on, "date of the review")
+    if day > zone_today(now):
+        raise ValidationError("The date of the review cannot be in the future.")
+    if conclusion not in REVIEW_CONCLUSIONS:
+        raise ValidationError("The experts' conclusion is approve or refuse.", conclusion=conclusion)
+    note = (note or "").strip()
+    if conclusion == "refuse" and not note:
+        raise ValidationError("Say why the experts refused.")
+    screening.review = {"experts": names, "reviewed_on": day.isoformat(), "conclusion": conclusion,
+                        "note": note}
+    screening.reviewed_by_id = actor.id if actor else None
+    screening.reviewed_at = utc(now)
+    audit.record(session, project, actor=actor, now=utc(now), action="chemicals.reviewed",
+                 data={"screening": screening.id, "conclusion": conclusion, "experts": names,
+                       "reviewed_on": day})
+    _tell_lead(session, project, actor, now, key=f"screening-review:{screening.id}",
+               message=notify.Message("chemical_review", f"【化工准入】{project.name}：专家论证已记录",
+                                      f"项目「{project.name}」的专家论证结论："
+                                      f"{'同意' if conclusion == 'approve' else '不同意'}。"))
+    flush(session)
+    return screening
+
+
+def _split_names(experts: Iterable[str] | str) -> list[str]:
+    if isinstance(experts, str):
+        experts = re.split(r"[\n,，、;；]+", experts)
+    return list(dict.fromkeys(n.strip() for n in experts if n and n.strip()))
+
+
+def mark_chemical(session: Session, project_id: int, is_chemical: bool, *, actor: User | None,
+                  now: datetime, reason: str = "") -> Project:
+    """A lead marks an intention as a chemical project (it must then be
+    screened before signing), or unmarks it with a reason. A project of a
+    chemical industry stays chemical."""
+    project = lock_project(session, project_id)
+    _require_screener(actor, project)
+    if project.stage != "intention":
+        raise InvalidTransition(f"Project {project.code} is already {project.stage}.")
+    if project.is_chemical == is_chemical:
+        return project
+    reason = (reason or "").strip()
+    if not is_chemical:
+        if of_chemical_industry(project):
+            raise ValidationError(f"A {project.industry} project is always a chemical project.")
+        if not reason:
+            raise ValidationError("Say why the project is not a chemical project.")
+    project.is_chemical = is_chemical
+    audit.record(session, project, actor=actor, now=utc(now), action="chemicals.marked",
+                 data={"is_chemical": is_chemical, "reason": reason})
+    flush(session)
+    return project
+
+
+# -- the signing guard ---------------------------------------------------------------------------
+
+def of_chemical_industry(project: Project) -> bool:
+    """The project's industry is a chemical one in its definition (a flag of
+    the zone's data, ``chemical = true``): such a project is always chemical."""
+    industry = definition_for(project).industries.get(project.industry)
+    return industry is not None and industry.chemical
+
+
+@hooks.guard("project.sign")
+def require_entry_cleared(session: Session, project: Project) -> None:
+    """The guard ``operations.sign_project`` calls: a chemical project cannot
+    be signed without a screening; a prohibited result blocks signing (the
+    reasons are given); a restricted one needs a recorded expert review that
+    approves."""
+    if not project.is_chemical:
+        return
+    screening = latest_screening(session, project.id)
+    if screening is None:
+        raise InvalidTransition(f"Chemical project {project.code} must pass the entry screening "
+                                "(化工项目准入评估) before signing.", project=project.code)
+    hits = (screening.hits or {}).get("hits", [])
+    if screening.verdict == "prohibited":
+        reasons = [f"{h['rule']}: {h['reason']}" for h in hits if h["verdict"] == "prohibited"]
+        raise InvalidTransition(f"Chemical project {project.code} is prohibited by the entry "
+                                f"screening: {'; '.join(reasons)}.", reasons=reasons)
+    if screening.verdict == "restricted":
+        review = screening.review
+        if review is None:
+            raise InvalidTransition(f"Chemical project {project.code} is restricted: an expert "
+                                    "review (专家论证) must be recorded before signing.")
+        if review.get("conclusion") != "approve":
+            raise InvalidTransition(f"Chemical project {project.code}: the experts refused "
+                                    f"({review.get('note', '')}).")

@@ -1,0 +1,175 @@
+"""An administrator's register of standard land: parcels (area in 亩, park,
+location, servicing level, land price), their control indicators, the
+zone's regional evaluations (区域评估) and which parcel carries which."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow.core import operations as ops
+from workflow.core import permissions
+from workflow.kernel.errors import NotFound, NotPermitted, ValidationError
+from workflow.kernel.models import User
+from workflow.kernel.registry import current_version, definition_of
+from workflow.reforms.land.indicators import (
+    BOUNDS,
+    CENT,
+    CODE,
+    STANDARD_INDICATORS,
+    _date,
+    _optional_date,
+    _optional_decimal,
+    _text,
+    to_decimal,
+)
+from workflow.reforms.land.models import Parcel, ParcelEvaluation, ParcelIndicator, RegionalEvaluation
+
+SERVICING_LEVELS = ("三通一平", "五通一平", "七通一平")
+
+
+def _require_admin(actor: User | None) -> None:
+    if actor is not None and not permissions.can_edit_land(actor):
+        raise NotPermitted("Only an administrator may edit parcels and regional evaluations.")
+
+
+def _parcel(session: Session, parcel_id: int, lock: bool = False) -> Parcel:
+    parcel = session.get(Parcel, parcel_id, with_for_update=lock)
+    if parcel is None:
+        raise NotFound(f"Parcel {parcel_id} does not exist.")
+    return parcel
+
+
+def save_parcel(session: Session, *, actor: User | None, now: datetime, code: str, name: str,
+                area_mu: Any, park: str = "", location: str = "", servicing: str = "",
+                land_price_wan: Any = None, transferred_on: Any = None,
+                parcel_id: int | None = None) -> Parcel:
+    """Create a parcel (``parcel_id`` None) or change one. The code is unique,
+    the area a positive number of 亩, the servicing level a known one."""
+    _require_admin(actor)
+    ops.utc(now)
+    code = _text(code, "parcel code", limit=64)
+    name = _text(name, "parcel name", limit=200)
+    area = to_decimal(area_mu, "area (亩)", positive=True)
+    if area != area.quantize(CENT):
+        raise ValidationError("The area is recorded to 0.01 亩.")
+    servicing = _text(servicing, "servicing level", limit=40, required=False)
+    if servicing and servicing not in SERVICING_LEVELS:
+        raise ValidationError(f"Unknown servicing level '{servicing}' "
+                              f"(one of {', '.join(SERVICING_LEVELS)}).")
+    price = _optional_decimal(land_price_wan, "land price (万元)")
+    clash = session.scalar(select(Parcel.id).where(Parcel.code == code))
+    if clash is not None and clash != parcel_id:
+        raise ValidationError(f"Parcel code {code} is already used.", code=code)
+    parcel = _parcel(session, parcel_id, lock=True) if parcel_id is not None else Parcel()
+    parcel.code, parcel.name, parcel.area_mu, parcel.servicing = code, name, area, servicing
+    parcel.park = _text(park, "park", limit=200, required=False)
+    parcel.location = _text(location, "location", limit=300, required=False)
+    parcel.land_price_wan = price
+    parcel.transferred_on = _optional_date(transferred_on, "transfer date")
+    session.add(parcel)
+    try:
+        ops.flush(session)
+    except IntegrityError as exc:
+        raise ValidationError(f"Parcel code {code} is already used.", code=code) from exc
+    return parcel
+
+
+def set_indicator(session: Session, parcel_id: int, *, code: str, name: str, unit: str,
+                  bound: str, value: Any, actor: User | None, now: datetime) -> ParcelIndicator:
+    """Add or change a control indicator of a parcel (one per code)."""
+    _require_admin(actor)
+    parcel = _parcel(session, parcel_id, lock=True)
+    code = _text(code, "indicator code", limit=64)
+    if not CODE.match(code):
+        raise ValidationError("An indicator code is lower-case letters, digits and _ "
+                              "(e.g. tax_per_mu).", code=code)
+    if bound not in BOUNDS:
+        raise ValidationError("An indicator's bound is 'min' or 'max'.", bound=bound)
+    standard = STANDARD_INDICATORS.get(code)
+    name = _text(name or (standard.name if standard else ""), "indicator name", limit=100)
+    unit = _text(unit or (standard.unit if standard else ""), "unit", limit=40, required=False)
+    number = to_decimal(value, f"value of {code}")
+    row = next((i for i in parcel.indicators if i.code == code), None)
+    if row is None:
+        row = ParcelIndicator(code=code)
+        parcel.indicators.append(row)
+    row.name, row.unit, row.bound, row.value = name, unit, bound, number
+    ops.flush(session)
+    return row
+
+
+def remove_indicator(session: Session, parcel_id: int, code: str, *, actor: User | None,
+                     now: datetime) -> None:
+    _require_admin(actor)
+    parcel = _parcel(session, parcel_id, lock=True)
+    row = next((i for i in parcel.indicators if i.code == code), None)
+    if row is None:
+        raise NotFound(f"Parcel {parcel.code} has no indicator '{code}'.")
+    parcel.indicators.remove(row)
+    ops.flush(session)
+
+
+def save_evaluation(session: Session, *, actor: User | None, now: datetime, reference: str,
+                    kind: str, title: str, done_on: Any, valid_until: Any,
+                    evaluation_id: int | None = None) -> RegionalEvaluation:
+    """Record a regional evaluation (区域评估): its reference number (unique),
+    the kind (an evaluation code of the definition), its date and validity."""
+    _require_admin(actor)
+    reference = _text(reference, "reference (文号)", limit=64)
+    title = _text(title, "title", limit=300)
+    codes = definition_of(current_version(session)).evaluation_codes()
+    if kind not in codes:
+        raise ValidationError(f"Unknown kind of regional evaluation '{kind}' "
+                              f"(one of {', '.join(codes)}).", kind=kind)
+    done, until = _date(done_on, "date of the evaluation"), _date(valid_until, "valid until")
+    if until < done:
+        raise ValidationError("An evaluation cannot expire before it was done.")
+    clash = session.scalar(select(RegionalEvaluation.id).where(RegionalEvaluation.reference == reference))
+    if clash is not None and clash != evaluation_id:
+        raise ValidationError(f"Evaluation {reference} is already recorded.", reference=reference)
+    if evaluation_id is None:
+        row = RegionalEvaluation()
+        session.add(row)
+    else:
+        row = session.get(RegionalEvaluation, evaluation_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"Regional evaluation {evaluation_id} does not exist.")
+    row.reference, row.kind, row.title, row.done_on, row.valid_until = reference, kind, title, done, until
+    ops.flush(session)
+    return row
+
+
+def attach_evaluation(session: Session, parcel_id: int, evaluation_id: int, *,
+                      actor: User | None, now: datetime) -> Parcel:
+    """The evaluation covers the parcel (a regional result shared by every
+    project later placed on it)."""
+    _require_admin(actor)
+    parcel = _parcel(session, parcel_id, lock=True)
+    evaluation = session.get(RegionalEvaluation, evaluation_id)
+    if evaluation is None:
+        raise NotFound(f"Regional evaluation {evaluation_id} does not exist.")
+    if any(e.id == evaluation.id for e in parcel.evaluations):
+        raise ValidationError(f"Parcel {parcel.code} already carries {evaluation.reference}.")
+    session.add(ParcelEvaluation(parcel_id=parcel.id, evaluation_id=evaluation.id))
+    ops.flush(session)
+    session.expire(parcel, ["evaluations"])
+    return parcel
+
+
+def detach_evaluation(session: Session, parcel_id: int, evaluation_id: int, *,
+                      actor: User | None, now: datetime) -> Parcel:
+    _require_admin(actor)
+    parcel = _parcel(session, parcel_id, lock=True)
+    link = session.scalar(select(ParcelEvaluation).where(
+        ParcelEvaluation.parcel_id == parcel.id, ParcelEvaluation.evaluation_id == evaluation_id))
+    if link is None:
+        raise NotFound(f"Parcel {parcel.code} does not carry evaluation {evaluation_id}.")
+    session.delete(link)
+    ops.flush(session)
+    session.expire(parcel, ["evaluations"])
+    return parcel
