@@ -21,7 +21,7 @@ from demo.reforms import PARCELS, REGIONAL_EVALUATIONS
 from workflow.core import operations as ops
 from workflow.kernel import clock
 from workflow.models import InvestmentAgreement, ItemTask, Project, User
-from workflow.reforms import chemicals, documents, land
+from workflow.reforms import chemicals, land
 
 if TYPE_CHECKING:
     from demo.seed import Seeder
@@ -281,11 +281,9 @@ class ProjectRun:
 
     def mandate(self, t: int) -> None:
         now = self.at(t)
+        # The 代办服务委托书 is issued by the mandate itself.
         ops.mandate_project(self.session, self.project.id, actor=self.lead, now=now,
                             begin=self.spec.begin)
-        # The signed 代办服务委托书 goes on file with the mandate.
-        documents.issue_document(self.session, self.project.id, "mandate", actor=self.lead,
-                                 now=now)
         if not self.spec.begin:
             return
         # The parcel's regional evaluations and the filing on a commitment

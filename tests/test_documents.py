@@ -86,8 +86,50 @@ def test_the_mandate_is_issued_once_and_only_for_a_mandated_project(session, zon
                                  now=MONDAY)
 
 
-def test_a_project_mandated_earlier_gets_its_mandate_document(session, zone):
+def test_the_engine_operations_issue_their_document_whoever_calls_them(session, zone):
+    """One door: the bare engine operations (what the project page's buttons,
+    the API and the sweeps call) issue the 委托书 and the slips themselves."""
+    project = zone["project"]
+    ops.mandate_project(session, project.id, actor=zone["lead"], now=MONDAY)
+    [mandate] = documents.documents_of(session, project.id, "mandate")
+    assert len(mandate.data["items"]) == len(project.tasks)
+    ops.suspend_project(session, project.id, actor=zone["lead"], now=MONDAY, reason="资金未到位")
+    [slip] = documents.documents_of(session, project.id, "suspension")
+    assert slip.data["reason"] == "资金未到位"
+    ops.terminate_project(session, project.id, actor=zone["lead"], now=MONDAY, reason="企业放弃")
+    [end] = documents.documents_of(session, project.id, "termination")
+    assert {i["code"] for i in end.data["items"]} == {t.item_code for t in project.tasks}
+
+
+def test_a_refused_lifecycle_change_issues_no_document(session, zone):
+    project = zone["project"]
+    ops.mandate_project(session, project.id, actor=zone["lead"], now=MONDAY)
+    with pytest.raises(ValidationError):
+        ops.suspend_project(session, project.id, actor=zone["lead"], now=MONDAY, reason="  ")
+    assert documents.documents_of(session, project.id, "suspension") == []
+    assert project.stage != "suspended"
+
+
+def test_an_intention_dropped_before_any_mandate_gets_no_slip(session, zone):
+    def intention(code: str):
+        return ops.create_project(session, code=code, name="意向项目", enterprise=f.enterprise(session),
+                                  industry="equipment_manufacturing", actor=None, now=MONDAY,
+                                  stage="intention")
+    dropped = intention("INT-DROPPED")
+    ops.terminate_project(session, dropped.id, actor=None, now=MONDAY, reason="企业未落地")
+    assert dropped.stage == "terminated" and documents.documents_of(session, dropped.id) == []
+    waiting = intention("INT-WAITING")
+    with pytest.raises(InvalidTransition, match="no mandate"):
+        documents.suspend_with_slip(session, waiting.id, reason="暂缓", actor=zone["lead"],
+                                    now=MONDAY)
+    assert waiting.stage == "intention"
+
+
+def test_a_project_mandated_before_the_paperwork_gets_its_mandate_document(session, zone):
     ops.mandate_project(session, zone["project"].id, actor=zone["lead"], now=MONDAY)
+    for old in documents.documents_of(session, zone["project"].id):  # data from before
+        session.delete(old)
+    session.flush()
     document = documents.issue_document(session, zone["project"].id, "mandate",
                                         actor=zone["lead"], now=MONDAY)
     assert document.kind == "mandate" and len(document.data["items"]) == len(zone["project"].tasks)

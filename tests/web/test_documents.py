@@ -58,12 +58,12 @@ def survey(db, world):
     return fresh(db, ItemTask, project_id=world["project"].id, item_code="u01_survey")[0]
 
 
-def test_the_lead_issues_the_mandate_with_parties_and_items(as_user, world, db):
+def test_the_mandate_comes_with_parties_and_items_and_is_issued_once(as_user, world, db):
+    """The project was mandated by the engine (the world's factory): the 委托书
+    came with it, through the one door; issuing it again is refused."""
     credit_code = world["project"].enterprise.credit_code
     db.commit()
     client, token = as_user("lead")
-    response = client.post("/projects/P-ACME-1/documents/mandate", data={"csrf_token": token})
-    assert response.status_code == 302
     [mandate] = documents(db, world, "mandate")
     assert mandate.number == "左开代委〔2026〕0001号"
     assert_content(client, mandate, "代办服务委托书", "甲科技有限公司", credit_code,
@@ -94,7 +94,7 @@ def test_a_suspension_without_a_reason_changes_nothing(as_user, world, db):
     response = client.post("/projects/P-ACME-1/documents/suspend",
                            data={"csrf_token": token, "reason": "  "})
     assert response.status_code == 400
-    assert documents(db, world) == [] and survey(db, world).state == "ready"
+    assert documents(db, world, "suspension") == [] and survey(db, world).state == "ready"
 
 
 def test_terminating_issues_the_slip_and_ends_every_open_item(as_user, world, db):
@@ -184,7 +184,7 @@ def test_the_enterprise_and_agents_cannot_change_the_project_through_the_forms(a
     response = client.post("/projects/P-ACME-1/documents/terminate",
                            data={"csrf_token": token, "reason": "x"})
     assert response.status_code == 404
-    assert documents(db, world) == []
+    assert [d.kind for d in documents(db, world)] == ["mandate"]  # the engine's, at the mandate
     assert fresh(db, Project, id=world["project"].id)[0].stage == "approving"
 
 

@@ -22,34 +22,43 @@ MOMENTS: dict[str, tuple[str, str]] = {
     "project.produce": ("guard", "(session, project): before a project advances to producing"),
     "project.mandated": ("consequence", "(session, project, *, actor, now): after the mandate "
                                         "created the project's tasks"),
+    "project.suspended": ("consequence", "(session, project, *, actor, now, reason): after the "
+                                         "project and its open items were suspended (中止)"),
+    "project.terminated": ("consequence", "(session, project, *, actor, now, reason, items): "
+                                          "after the project ended (终止); ``items`` are the codes "
+                                          "of the items this ended"),
     "task.complete": ("guard", "(session, task): before an item task completes"),
 }
 
-_registered: dict[str, list[Callable[..., Any]]] = {moment: [] for moment in MOMENTS}
+# moment -> [(order, callable)], kept sorted by order (then by registration)
+_registered: dict[str, list[tuple[int, Callable[..., Any]]]] = {moment: [] for moment in MOMENTS}
 _installed = False
 
 
-def _register(kind: str, moment: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _register(kind: str, moment: str, order: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     if moment not in MOMENTS:
         raise ValueError(f"Unknown moment {moment!r}; the core offers {sorted(MOMENTS)}.")
     if MOMENTS[moment][0] != kind:
         raise ValueError(f"{moment!r} takes a {MOMENTS[moment][0]}, not a {kind}.")
 
     def plug(fn: Callable[..., Any]) -> Callable[..., Any]:
-        if fn not in _registered[moment]:
-            _registered[moment].append(fn)
+        plugged_now = _registered[moment]
+        if all(f is not fn for _, f in plugged_now):
+            plugged_now.append((order, fn))
+            plugged_now.sort(key=lambda entry: entry[0])  # stable: ties keep their order
         return fn
     return plug
 
 
-def guard(moment: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a check the core runs before ``moment``."""
-    return _register("guard", moment)
+def guard(moment: str, *, order: int = 50) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a check the core runs before ``moment`` (lower ``order`` first)."""
+    return _register("guard", moment, order)
 
 
-def consequence(moment: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare work the core does after ``moment``, in the same transaction."""
-    return _register("consequence", moment)
+def consequence(moment: str, *, order: int = 50) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare work the core does after ``moment``, in the same transaction
+    (lower ``order`` first: paperwork that records the outcome goes last)."""
+    return _register("consequence", moment, order)
 
 
 def mark_installed() -> None:
@@ -59,7 +68,7 @@ def mark_installed() -> None:
 
 def plugged(moment: str) -> tuple[Callable[..., Any], ...]:
     """What the areas plugged into ``moment`` (for the architecture test)."""
-    return tuple(_registered[moment])
+    return tuple(fn for _, fn in _registered[moment])
 
 
 def run(moment: str, *args: Any, **kwargs: Any) -> None:
@@ -67,5 +76,5 @@ def run(moment: str, *args: Any, **kwargs: Any) -> None:
     if not _installed:
         raise RuntimeError("The reform areas are not installed: import workflow.zone "
                            "before running operations.")
-    for fn in _registered[moment]:
+    for _, fn in _registered[moment]:
         fn(*args, **kwargs)

@@ -225,6 +225,8 @@ def suspend_project(session: Session, project_id: int, *, actor: User | None, no
                 _start_pause(session, task, today, f"project suspended: {reason}")
             _transition(session, task, "suspend", actor=actor, now=now, data={"reason": reason})
     flush(session)
+    # The areas' consequences (the suspension slip, 中止告知书).
+    hooks.run("project.suspended", session, project, actor=actor, now=now, reason=reason)
     return project
 
 
@@ -255,9 +257,14 @@ def terminate_project(session: Session, project_id: int, *, actor: User | None, 
     project = lock_project(session, project_id)
     permissions.require_project(actor, project)
     _fire_project(session, project, "terminate", actor=actor, now=now, data={"reason": reason})
+    ended = []
     for task in project.tasks:
         if task.state not in CLOSED_STATES:
             task.closed_on = zone_today(now)
             _transition(session, task, "terminate", actor=actor, now=now, data={"reason": reason})
+            ended.append(task.item_code)
     flush(session)
+    # The areas' consequences (the termination slip, 终止告知书, listing what ended).
+    hooks.run("project.terminated", session, project, actor=actor, now=now, reason=reason,
+              items=ended)
     return project

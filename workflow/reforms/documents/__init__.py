@@ -15,9 +15,9 @@ first makes the insert fail on the unique index, which is retried with the
 next one. A number taken by a transaction that rolls back is never committed,
 so no gap opens.
 
-The lifecycle wrappers change the project first through ``workflow.core.operations``
-(which checks permissions, moves the state machines and pauses or ends the
-clocks) and then issue the document in the same transaction.
+Mandating, suspending and terminating a project issue their document inside
+the engine operation itself (``workflow.core.operations`` runs this area's
+consequences), so there is no way to make the change without its paperwork.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow.core import audit, notify, permissions
+from workflow.core import audit, hooks, notify, permissions
 from workflow.core import operations as ops
 from workflow.core.models import AuditEvent, ItemTask, Project
 from workflow.kernel import validate
@@ -331,36 +331,75 @@ def _completion(session: Session, project: Project, *, actor: User | None,
 
 
 # -- the lifecycle with its paperwork -----------------------------------------------------
+#
+# One door: the engine's own operations (``ops.mandate_project``,
+# ``suspend_project``, ``terminate_project``) issue the document, through these
+# consequences, in the same transaction, whoever calls them (a page, the API,
+# the CLI, a sweep). They run after the other areas' consequences (order 90),
+# so the document records what those left (items a parcel covered at mandate).
+
+@hooks.consequence("project.mandated", order=90)
+def _on_mandate(session: Session, project: Project, *, actor: User | None,
+                now: datetime) -> None:
+    if not documents_of(session, project.id, "mandate"):
+        _mandate(session, project, actor=actor, now=now)
+
+
+def _mandated(session: Session, project: Project) -> bool:
+    """The paperwork follows the mandate: a project that never signed one (an
+    intention dropped, a project stopped before its mandate) gets no slip."""
+    return bool(documents_of(session, project.id, "mandate")) or bool(project.tasks)
+
+
+@hooks.consequence("project.suspended", order=90)
+def _on_suspend(session: Session, project: Project, *, actor: User | None, now: datetime,
+                reason: str) -> None:
+    if _mandated(session, project):
+        _suspension(session, project, actor=actor, now=now, reason=reason)
+
+
+@hooks.consequence("project.terminated", order=90)
+def _on_terminate(session: Session, project: Project, *, actor: User | None, now: datetime,
+                  reason: str, items: Iterable[str]) -> None:
+    if _mandated(session, project):
+        _termination(session, project, actor=actor, now=now, reason=reason, terminated=items)
+
+
+def _require_mandated(session: Session, project_id: int) -> None:
+    project = ops.lock_project(session, project_id)
+    if not _mandated(session, project):
+        raise InvalidTransition(f"Project {project.code} has no mandate, so no slip is issued; "
+                                "suspend or terminate it without one.", state=project.stage)
+
+
+def _latest(session: Session, project_id: int, kind: str) -> AgencyDocument:
+    return documents_of(session, project_id, kind)[-1]
+
 
 def mandate_with_document(session: Session, project_id: int, *, actor: User | None,
                           now: datetime, begin: bool = True) -> AgencyDocument:
     """The enterprise signs the mandate: the project is mandated (one task per
     item, approvals begin) and the 代办服务委托书 listing every item is issued."""
     ops.mandate_project(session, project_id, actor=actor, now=now, begin=begin)
-    project = ops.lock_project(session, project_id)
-    return _mandate(session, project, actor=actor, now=now)
+    return _latest(session, project_id, "mandate")
 
 
 def suspend_with_slip(session: Session, project_id: int, *, reason: str, actor: User | None,
                       now: datetime) -> AgencyDocument:
     """中止: the project and every open item stop, every clock pauses, and the
     suspension slip records the reason and the items paused."""
+    _require_mandated(session, project_id)
     ops.suspend_project(session, project_id, actor=actor, now=now, reason=reason)
-    project = ops.lock_project(session, project_id)
-    return _suspension(session, project, actor=actor, now=now, reason=reason)
+    return _latest(session, project_id, "suspension")
 
 
 def terminate_with_slip(session: Session, project_id: int, *, reason: str, actor: User | None,
                         now: datetime) -> AgencyDocument:
     """终止: the project ends, every item not yet closed is terminated, and the
     termination slip lists them with the reason."""
-    project = ops.lock_project(session, project_id)
-    still_open = {t.item_code for t in project.tasks if t.state not in ("done", "covered",
-                                                                          "terminated")}
+    _require_mandated(session, project_id)
     ops.terminate_project(session, project_id, actor=actor, now=now, reason=reason)
-    project = ops.lock_project(session, project_id)
-    return _termination(session, project, actor=actor, now=now, reason=reason,
-                        terminated=still_open)
+    return _latest(session, project_id, "termination")
 
 
 def handoff_with_continuation(session: Session, task_id: int, to: User, *, reason: str,
