@@ -41,7 +41,11 @@ def test_every_area_guard_is_plugged_into_its_moment():
     assert hooks.plugged("project.sign") == (chemicals.require_entry_cleared,)
     assert hooks.plugged("project.produce") == (land.ensure_may_produce,)
     assert hooks.plugged("task.complete") == (commitments.require_no_open_gap,)
-    assert [f.__name__ for f in hooks.plugged("project.mandated")] == ["_cover_after_mandate"]
+    # Paperwork last: the 委托书 records what the parcel's evaluations covered.
+    assert [f.__name__ for f in hooks.plugged("project.mandated")] == [
+        "_cover_after_mandate", "_on_mandate"]
+    assert [f.__module__ for f in hooks.plugged("project.suspended") + hooks.plugged(
+        "project.terminated")] == ["workflow.reforms.documents"] * 2
     assert {a.__name__ for a in zone.AREAS} == {
         f"workflow.reforms.{name}" for name in
         ("commitments", "land", "chemicals", "intentions", "documents", "ratings")}

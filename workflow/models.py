@@ -86,6 +86,7 @@ from workflow.reforms.land.models import (  # noqa: F401
 )
 from workflow.reforms.ratings.models import (  # noqa: F401
     RATING_LEVELS,
+    RECTIFICATION_STATES,
     Rating,
     Rectification,
 )

@@ -84,9 +84,11 @@ class StateMachine:
     """A shared machine for every row of one kind and definition version."""
 
     def __init__(self, kind: str, attribute: str, states: list[str],
-                 transitions: list[dict[str, Any]]) -> None:
+                 transitions: list[dict[str, Any]], labels: dict[str, str] | None = None) -> None:
         self.kind = kind
         self.attribute = attribute
+        self.states = tuple(states)
+        self.labels = {**EVENT_LABELS, **(labels or {})}
         self.machine = Machine(
             model=None,
             states=states,
@@ -120,17 +122,26 @@ class StateMachine:
         if state not in self._sources[event]:
             allowed = self.allowed_events(row)
             raise InvalidTransition(
-                f"Cannot {EVENT_LABELS.get(event, event)}: the {self.kind} is {state}"
+                f"Cannot {self.labels.get(event, event)}: the {self.kind} is {state}"
                 f" (allowed now: {', '.join(allowed) or 'nothing'}).",
                 event=event, state=state, allowed=allowed,
             )
         ok = self.machine.events[event].trigger(row, **kwargs)
         if not ok:
             raise InvalidTransition(
-                f"Cannot {EVENT_LABELS.get(event, event)}: a condition refused it"
+                f"Cannot {self.labels.get(event, event)}: a condition refused it"
                 f" while the {self.kind} is {state}.",
                 event=event, state=state,
             )
+
+
+def status_machine(kind: str, states: tuple[str, ...], transitions: list[dict[str, Any]],
+                   labels: dict[str, str] | None = None) -> StateMachine:
+    """A lifecycle of a reform area's row (a commitment letter, a 容缺 promise,
+    a checkpoint, a rectification) held in its ``status`` column: the same
+    machinery as tasks and projects, so a status changes only by an event its
+    machine allows."""
+    return StateMachine(kind, "status", list(states), transitions, labels)
 
 
 @lru_cache(maxsize=32)

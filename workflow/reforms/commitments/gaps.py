@@ -26,6 +26,7 @@ from workflow.reforms.commitments.common import (
     sha256_of,
 )
 from workflow.reforms.commitments.credit import _require_clean_credit
+from workflow.reforms.commitments.lifecycle import PROMISES
 from workflow.reforms.commitments.models import GapAcceptance
 
 # 容缺受理 is an acceptance: the agent accepts when starting the work.
@@ -171,7 +172,8 @@ def fulfil_gap(session: Session, gap_id: int, *, actor: User, now: datetime,
     if ops.zone_today(now) > gap.deadline:
         raise InvalidTransition(f"The deadline ({gap.deadline.isoformat()}) has passed; the item is "
                                 "terminated by the next sweep.", deadline=gap.deadline)
-    gap.status, gap.fulfilled_at = "fulfilled", ops.utc(now)
+    PROMISES.fire(gap, "fulfil")
+    gap.fulfilled_at = ops.utc(now)
     entry = _record(session, project, "gap.fulfilled", actor=actor, now=now, task=task,
                     data={"gap": gap.id, "materials": [m["name"] for m in gap.missing["materials"]],
                           "note": note.strip()})

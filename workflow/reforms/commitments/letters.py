@@ -27,6 +27,7 @@ from workflow.reforms.commitments.common import (
     sha256_of,
 )
 from workflow.reforms.commitments.credit import _add_credit, _require_clean_credit
+from workflow.reforms.commitments.lifecycle import CHECKABLE, LETTERS
 from workflow.reforms.commitments.models import CommitmentLetter
 
 DEFAULT_CHECK_DAYS = 60
@@ -36,7 +37,6 @@ NUMBER_PREFIX = "左开承"
 OFFERABLE_STATES = ("ready", "assigned", "in_progress", "awaiting_enterprise", "returned")
 CHECK_OUTCOMES = ("kept", "rectify", "broken", "false")
 _OUTCOME_STATUS = {"kept": "kept", "rectify": "rectifying", "broken": "broken", "false": "false"}
-CHECKABLE = ("signed", "rectifying")
 
 # What the enterprise commits to, per committable item (the letter's 第二条).
 # Short and plain; the item's ``basis`` in the definition is the legal rule.
@@ -184,7 +184,7 @@ def withdraw_commitment(session: Session, letter_id: int, *, actor: User, now: d
     if letter.status != "issued":
         raise InvalidTransition(f"Letter {letter.number} is {letter.status}; only an unsigned "
                                 "letter can be withdrawn.", status=letter.status)
-    letter.status = "withdrawn"
+    LETTERS.fire(letter, "withdraw")
     _record(session, letter.project, "commitment.withdrawn", actor=actor, now=now,
             task=letter.task, data={"letter": letter.id, "reference": letter.number,
                                     "reason": reason})
@@ -217,7 +217,8 @@ def sign_commitment(session: Session, letter_id: int, *, actor: User, now: datet
     if shown_sha256 is not None and shown_sha256 != digest:
         raise Conflict("The letter changed since it was shown; read it again before signing.")
     days = int(letter.standards.get("check_days") or DEFAULT_CHECK_DAYS)
-    letter.status, letter.signed_by_id, letter.signed_at = "signed", actor.id, ops.utc(now)
+    LETTERS.fire(letter, "sign")
+    letter.signed_by_id, letter.signed_at = actor.id, ops.utc(now)
     letter.signature, letter.text_sha256 = signatory, digest
     letter.check_due = clock.add_working_days(ops.zone_today(now), days).date
     _record(session, project, "commitment.signed", actor=actor, now=now, task=task,
@@ -253,7 +254,7 @@ def record_check(session: Session, letter_id: int, *, outcome: str, actor: User,
             raise ValidationError("Rectification needs a deadline after today.")
         letter.rectify_by, letter.check_due = rectify_by, rectify_by
     before = letter.status
-    letter.status = _OUTCOME_STATUS[outcome]
+    LETTERS.fire(letter, f"check_{outcome}")
     letter.checked_by_id, letter.checked_at, letter.check_note = actor.id, ops.utc(now), note
     entry = _record(session, project, "commitment.checked", actor=actor, now=now, task=task,
                     data={"letter": letter.id, "reference": letter.number, "outcome": outcome,

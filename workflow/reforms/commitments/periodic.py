@@ -15,7 +15,8 @@ from workflow.core.models import CLOSED_STATES, AuditEvent
 from workflow.reforms.commitments.common import _item_label, _record, _tell
 from workflow.reforms.commitments.credit import _add_credit
 from workflow.reforms.commitments.gaps import _load_gap
-from workflow.reforms.commitments.letters import CHECKABLE, _load_letter
+from workflow.reforms.commitments.letters import _load_letter
+from workflow.reforms.commitments.lifecycle import CHECKABLE, PROMISES
 from workflow.reforms.commitments.models import CommitmentLetter, GapAcceptance
 
 
@@ -51,7 +52,8 @@ def _expire_gap(session: Session, gap_id: int, *, now: datetime, today: date) ->
         return None  # fulfilled meanwhile
     if task.state == "suspended":
         return None  # the project is suspended: its clocks (and this deadline) wait
-    gap.status, gap.expired_at = "expired", ops.utc(now)
+    PROMISES.fire(gap, "expire")
+    gap.expired_at = ops.utc(now)
     names = "、".join(m["name"] for m in gap.missing["materials"])
     entry = _record(session, project, "gap.expired", actor=None, now=now, task=task,
                     data={"gap": gap.id, "materials": [m["name"] for m in gap.missing["materials"]],

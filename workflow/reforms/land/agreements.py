@@ -33,6 +33,7 @@ from workflow.reforms.land.indicators import (
     plain,
     to_decimal,
 )
+from workflow.reforms.land.lifecycle import CHECKPOINTS
 from workflow.reforms.land.models import Checkpoint, InvestmentAgreement, Parcel
 from workflow.reforms.land.parcels import _parcel
 
@@ -189,13 +190,13 @@ def record_check(session: Session, project_id: int, kind: str, *, actor: User | 
         result["checked"] = marks
         if not passed and not note:
             raise ValidationError("Say what failed the completion acceptance (note).")
-    status = "passed" if passed else "failed"
     before = checkpoint.status
-    checkpoint.status, checkpoint.note, checkpoint.result = status, note or None, result
+    CHECKPOINTS.fire(checkpoint, "pass" if passed else "fail")
+    checkpoint.note, checkpoint.result = note or None, result
     checkpoint.decided_by_id = actor.id if actor else None
     checkpoint.decided_at = ops.utc(now)
     audit.record(session, project, actor=actor, now=ops.utc(now), action=f"land.{kind}_check",
-                 from_state=before, to_state=status,
+                 from_state=before, to_state=checkpoint.status,
                  data={"note": note, "checked": result.get("checked")}, public=True)
     ops.flush(session)
     return checkpoint

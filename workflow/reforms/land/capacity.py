@@ -29,6 +29,7 @@ from workflow.reforms.land.indicators import (
     parse_figures,
     verdict_for,
 )
+from workflow.reforms.land.lifecycle import CHECKPOINTS
 from workflow.reforms.land.models import CapacityReport, Checkpoint
 
 
@@ -139,7 +140,7 @@ def _decide(session: Session, project: Project, checkpoint: Checkpoint, *, actor
     result["pending"] = None
     result.pop("notified", None)  # a new deadline may need a new reminder
     checkpoint.result = result
-    checkpoint.status = {"passed": "passed", "rectifying": "rectifying", "breached": "breached"}[verdict]
+    CHECKPOINTS.fire(checkpoint, {"passed": "pass", "rectifying": "rectify", "breached": "breach"}[verdict])
     checkpoint.rectify_by = rectify_by if verdict != "passed" else checkpoint.rectify_by
     checkpoint.decided_by_id = actor.id if actor else None
     checkpoint.decided_at = ops.utc(now)

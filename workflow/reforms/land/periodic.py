@@ -16,6 +16,7 @@ from workflow.core import operations as ops
 from workflow.core.models import Project
 from workflow.reforms.land.agreements import CHECK_STAGE, _agreement, _reached, _result
 from workflow.reforms.land.indicators import RULES, LandRules, add_years, rounded
+from workflow.reforms.land.lifecycle import CHECKPOINTS
 from workflow.reforms.land.models import Checkpoint, InvestmentAgreement
 
 
@@ -70,7 +71,8 @@ def _sweep_one(session: Session, project: Project, checkpoint: Checkpoint, today
     at = ops.utc(now)
     if checkpoint.kind in ("start", "production") and checkpoint.status == "open" and _reached(
             definition, project, CHECK_STAGE[checkpoint.kind]):
-        checkpoint.status, checkpoint.decided_at = "passed", at
+        CHECKPOINTS.fire(checkpoint, "pass")
+        checkpoint.decided_at = at
         checkpoint.note = f"项目已进入「{notify.stage_name(project, project.stage)}」阶段"
         audit.record(session, project, actor=None, now=at, action=f"land.{checkpoint.kind}_check",
                      from_state="open", to_state="passed", data={"auto": True}, public=True)

@@ -30,6 +30,7 @@ from workflow.kernel.errors import (
     ValidationError,
 )
 from workflow.kernel.models import GroupMembership, User
+from workflow.reforms.ratings.lifecycle import RECTIFICATIONS
 from workflow.reforms.ratings.models import RATING_LEVELS, Rating, Rectification
 
 BAD_LEVELS = ("dissatisfied", "very_dissatisfied")
@@ -125,7 +126,7 @@ def _open_rectification(session: Session, project: Project, rating: Rating, task
     leads = _leads_of(session, project)
     owner = leads[0] if leads else None
     row = Rectification(rating_id=rating.id, project_id=project.id,
-                        owner_id=owner.id if owner else None, due_on=due)
+                        owner_id=owner.id if owner else None, due_on=due, status="open")
     session.add(row)
     ops.flush(session)
     about = f"事项「{notify.item_name(project, task.item_code)}」" if task is not None else "项目整体"
@@ -153,8 +154,9 @@ def answer_rectification(session: Session, rectification_id: int, *, response: s
     session.refresh(row, with_for_update=True)
     if not permissions.can_answer_rectification(actor, row.owner_id, project):
         raise NotPermitted(f"{actor.username} may not answer rectification {row.id}.")
-    if row.closed_at is not None:
+    if row.status != "open":
         raise Conflict("This rectification was already answered and closed.")
+    RECTIFICATIONS.fire(row, "close")
     row.response, row.closed_by_id, row.closed_at = response, actor.id, ops.utc(now)
     task = session.get(ItemTask, row.rating.task_id) if row.rating.task_id else None
     audit.record(session, project, actor=actor, now=ops.utc(now), action="rectification.closed",

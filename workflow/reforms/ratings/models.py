@@ -20,6 +20,7 @@ from workflow.kernel.models import (
     _in,
 )
 
+RECTIFICATION_STATES = ("open", "closed")
 RATING_LEVELS = ("very_satisfied", "satisfied", "basically_satisfied", "dissatisfied",
                  "very_dissatisfied")
 
@@ -41,15 +42,18 @@ class Rating(Base):
 
 
 class Rectification(Base):
-    """A bad rating's follow-up: the lead handler rectifies by a deadline."""
+    """A bad rating's follow-up: the lead handler rectifies by a deadline and
+    answers in writing, which closes it (``workflow.reforms.ratings.lifecycle``)."""
 
     __tablename__ = "rectification"
+    __table_args__ = (CheckConstraint(_in("status", RECTIFICATION_STATES), name="status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rating_id: Mapped[int] = mapped_column(ForeignKey("rating.id"), unique=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     response: Mapped[str | None] = mapped_column(Text)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,11 @@
+"""The lifecycle of a rectification (整改) a bad rating opens, as a machine:
+open until the lead handler answers in writing, which closes it."""
+
+from __future__ import annotations
+
+from workflow.core.machines import status_machine
+from workflow.reforms.ratings.models import RECTIFICATION_STATES
+
+RECTIFICATIONS = status_machine("rectification", RECTIFICATION_STATES, [
+    {"trigger": "close", "source": "open", "dest": "closed"},
+], labels={"close": "answer and close the rectification"})
