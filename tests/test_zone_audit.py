@@ -131,3 +131,30 @@ def test_concurrent_changes_never_fork_the_chain(session):
     last = session.scalar(select(ZoneAuditEvent).where(ZoneAuditEvent.zone == zone)
                           .order_by(ZoneAuditEvent.seq.desc()).limit(1))
     assert (chain.seq, chain.head) == (last.seq, last.hash)
+
+
+def test_parcels_and_chemical_tables_are_recorded_by_their_operations(session):
+    from workflow.reforms import chemicals, land
+
+    admin = f.user(session, "root", role="admin")
+    session.info[zone_audit.VIA] = "api"
+    before = len(changes(session))
+    parcel = land.save_parcel(session, actor=admin, now=NOW, code="ZY-AUDIT-01", name="审计地块",
+                              area_mu="50")
+    land.set_indicator(session, parcel.id, code="tax_per_mu", name="", unit="", bound="min",
+                       value="20", actor=admin, now=NOW)
+    land.remove_indicator(session, parcel.id, "tax_per_mu", actor=admin, now=NOW)
+    saved = chemicals.save_chemical(session, None, {"name": "审计化学品", "cas": "",
+                                                    "level": "controlled"}, actor=admin, now=NOW)
+    recorded = changes(session)[before:]
+    assert [(e.action, e.subject, e.via) for e in recorded] == [
+        ("parcel.created", "parcel:ZY-AUDIT-01", "api"),
+        ("parcel.indicator_set", "parcel:ZY-AUDIT-01", "api"),
+        ("parcel.indicator_removed", "parcel:ZY-AUDIT-01", "api"),
+        (f"chemicals.{saved.action}", f"chemical:{saved.subject}", "api")]
+    assert recorded[0].data["area_mu"] == "50" and recorded[1].data["value"] == "20"
+    with pytest.raises(ValidationError):
+        land.save_parcel(session, actor=admin, now=NOW, code="ZY-AUDIT-01", name="重复",
+                         area_mu="-1")
+    assert len(changes(session)) == before + 4
+    assert zone_audit.verify(session)[0] == []

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from workflow.core import permissions
 from workflow.core.operations import flush, utc
-from workflow.kernel import tabular
+from workflow.kernel import tabular, zone_audit
 from workflow.kernel.errors import NotFound, NotPermitted, ValidationError
 from workflow.kernel.models import User
 
@@ -71,7 +71,7 @@ def _require_admin(actor: User | None) -> None:
 
 @dataclass(frozen=True)
 class TableChange:
-    """What an admin changed in the tables (logged by the caller after the commit)."""
+    """What an admin changed in the tables (also in the zone's change log)."""
 
     action: str
     subject: str
@@ -125,7 +125,8 @@ def save_row(session: Session, table: EditedTable, row_id: int | None, form: Map
         row.example = False
         action = f"{table.noun}.updated"
     flush(session)
-    return TableChange(action, getattr(row, table.subject), {**fields, "at": utc(now).isoformat()})
+    change = TableChange(action, getattr(row, table.subject), {**fields, "at": utc(now).isoformat()})
+    return _recorded(session, table, change, actor=actor, now=now)
 
 
 def delete_row(session: Session, table: EditedTable, row_id: int, *, actor: User | None,
@@ -135,4 +136,14 @@ def delete_row(session: Session, table: EditedTable, row_id: int, *, actor: User
     row = _row(session, table, row_id)
     session.delete(row)
     flush(session)
-    return TableChange(f"{table.noun}.deleted", getattr(row, table.subject), {"at": utc(now).isoformat()})
+    change = TableChange(f"{table.noun}.deleted", getattr(row, table.subject),
+                         {"at": utc(now).isoformat()})
+    return _recorded(session, table, change, actor=actor, now=now)
+
+
+def _recorded(session: Session, table: EditedTable, change: TableChange, *, actor: User | None,
+              now: datetime) -> TableChange:
+    """The change goes to the zone's change log, in the same transaction."""
+    zone_audit.record(session, actor=actor, now=now, action=f"chemicals.{change.action}",
+                      subject=f"{table.noun}:{change.subject}", data=change.details)
+    return change

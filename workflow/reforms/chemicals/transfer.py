@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from definitions import chemicals as shipped
 from workflow.core.operations import flush
-from workflow.kernel import paging
+from workflow.kernel import paging, zone_audit
 from workflow.kernel.errors import ValidationError
 from workflow.kernel.models import User
 from workflow.kernel.tabular import ImportRefused, Table, headed_rows
@@ -92,8 +92,13 @@ def import_table(session: Session, target: str, table: Table, *, replace_all: bo
     if target not in IMPORT_TARGETS:
         raise ValidationError(f"Unknown table '{target}'.", target=target)
     if target == "catalogue":
-        return _import_catalogue(session, table, replace_all=replace_all)
-    return _import_rules(session, target, table, replace_all=replace_all)
+        result = _import_catalogue(session, table, replace_all=replace_all)
+    else:
+        result = _import_rules(session, target, table, replace_all=replace_all)
+    zone_audit.record(session, actor=actor, now=now, action="chemicals.table.imported",
+                      subject=f"table:{target}",
+                      data={**result.change.details, "replace_all": replace_all})
+    return result
 
 
 def _import_rules(session: Session, kind: str, table: Table, *, replace_all: bool) -> ImportResult:

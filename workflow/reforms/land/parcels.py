@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from workflow.core import operations as ops
 from workflow.core import permissions
+from workflow.kernel import zone_audit
 from workflow.kernel.errors import NotFound, NotPermitted, ValidationError
 from workflow.kernel.models import User
 from workflow.kernel.registry import current_version, definition_of
@@ -76,6 +77,13 @@ def save_parcel(session: Session, *, actor: User | None, now: datetime, code: st
         ops.flush(session)
     except IntegrityError as exc:
         raise ValidationError(f"Parcel code {code} is already used.", code=code) from exc
+    zone_audit.record(session, actor=actor, now=now,
+                      action="parcel.created" if parcel_id is None else "parcel.updated",
+                      subject=f"parcel:{code}",
+                      data={"name": name, "area_mu": str(area), "servicing": servicing,
+                            "park": parcel.park, "location": parcel.location,
+                            "land_price_wan": None if price is None else str(price),
+                            "transferred_on": parcel.transferred_on})
     return parcel
 
 
@@ -100,6 +108,10 @@ def set_indicator(session: Session, parcel_id: int, *, code: str, name: str, uni
         parcel.indicators.append(row)
     row.name, row.unit, row.bound, row.value = name, unit, bound, number
     ops.flush(session)
+    zone_audit.record(session, actor=actor, now=now, action="parcel.indicator_set",
+                      subject=f"parcel:{parcel.code}",
+                      data={"code": code, "name": name, "unit": unit, "bound": bound,
+                            "value": str(number)})
     return row
 
 
@@ -112,6 +124,8 @@ def remove_indicator(session: Session, parcel_id: int, code: str, *, actor: User
         raise NotFound(f"Parcel {parcel.code} has no indicator '{code}'.")
     parcel.indicators.remove(row)
     ops.flush(session)
+    zone_audit.record(session, actor=actor, now=now, action="parcel.indicator_removed",
+                      subject=f"parcel:{parcel.code}", data={"code": code})
 
 
 def save_evaluation(session: Session, *, actor: User | None, now: datetime, reference: str,
@@ -141,6 +155,10 @@ def save_evaluation(session: Session, *, actor: User | None, now: datetime, refe
             raise NotFound(f"Regional evaluation {evaluation_id} does not exist.")
     row.reference, row.kind, row.title, row.done_on, row.valid_until = reference, kind, title, done, until
     ops.flush(session)
+    zone_audit.record(session, actor=actor, now=now,
+                      action="evaluation.recorded" if evaluation_id is None else "evaluation.updated",
+                      subject=f"evaluation:{reference}",
+                      data={"kind": kind, "title": title, "done_on": done, "valid_until": until})
     return row
 
 
@@ -157,6 +175,8 @@ def attach_evaluation(session: Session, parcel_id: int, evaluation_id: int, *,
         raise ValidationError(f"Parcel {parcel.code} already carries {evaluation.reference}.")
     session.add(ParcelEvaluation(parcel_id=parcel.id, evaluation_id=evaluation.id))
     ops.flush(session)
+    zone_audit.record(session, actor=actor, now=now, action="parcel.evaluation_attached",
+                      subject=f"parcel:{parcel.code}", data={"evaluation": evaluation.reference})
     session.expire(parcel, ["evaluations"])
     return parcel
 
@@ -171,5 +191,7 @@ def detach_evaluation(session: Session, parcel_id: int, evaluation_id: int, *,
         raise NotFound(f"Parcel {parcel.code} does not carry evaluation {evaluation_id}.")
     session.delete(link)
     ops.flush(session)
+    zone_audit.record(session, actor=actor, now=now, action="parcel.evaluation_detached",
+                      subject=f"parcel:{parcel.code}", data={"evaluation": evaluation_id})
     session.expire(parcel, ["evaluations"])
     return parcel
