@@ -1,15 +1,18 @@
-"""Loading objects for a request with the server-side access check.
+"""Who may open a view, and loading objects with the server-side access check.
 
+Every view is gated by ``requires(rule)`` with a rule of
+``workflow.core.permissions`` (a blueprint by ``require_for_blueprint``), or
+marked ``public``; a test walks the URL map so a route with neither fails.
 An object the user may not see answers 404, so its existence does not leak.
-Role gates for whole blueprints live here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlparse
 
-from flask import abort, request
+from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -23,17 +26,44 @@ def me() -> User:
     return current_user.user
 
 
-def roles_required(*roles: str):
-    """Only users with one of ``roles`` may open the view (others get 403)."""
+Rule = Callable[[User], bool]
+
+
+def requires(rule: Rule):
+    """The one gate of a view: ``rule`` (a ``workflow.core.permissions``
+    predicate) decides. Anonymous requests get the login page (the API answers
+    its JSON 401 before any view runs); a signed-in user the rule refuses, 403."""
     def decorator(view):
-        @login_required
         @wraps(view)
-        def wrapped(*args, **kwargs):
-            if me().role not in roles:
+        def checked(*args, **kwargs):
+            if not rule(me()):
                 abort(403)
             return view(*args, **kwargs)
-        return wrapped
+        gated = login_required(checked)
+        gated.access_rule = rule
+        return gated
     return decorator
+
+
+def require_for_blueprint(bp: Blueprint, rule: Rule) -> None:
+    """Gate every view of ``bp`` with ``rule`` (as ``requires`` does, before each request)."""
+    @requires(rule)
+    def _gate():
+        return None
+
+    bp.before_request(_gate)
+    bp.access_rule = rule
+
+
+def public(view):
+    """Mark a view that anyone may open, signed in or not (the login page, the
+    status lookup by access code, the API's own description)."""
+    view.access_public = True
+    return view
+
+
+def is_public(view) -> bool:
+    return getattr(view, "access_public", False)
 
 
 def local_target(target: str | None, fallback: str) -> str:

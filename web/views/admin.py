@@ -16,17 +16,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web.support import labels
-from web.support.access import local_target, me, roles_required
+from web.support.access import local_target, me, require_for_blueprint
 from web.support.db import db
 from web.support.paging import page_args
 from web.support.security import now
 from workflow.accounts import users as accounts
 from workflow.accounts.users import AdminChange
+from workflow.core import permissions
 from workflow.kernel import outbox
 from workflow.kernel.registry import current_version, definition_of
 from workflow.models import ROLES, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+require_for_blueprint(bp, permissions.can_administer)  # every admin page (others 403)
 log = logging.getLogger("daiban.admin")
 
 DONE = {
@@ -47,12 +49,6 @@ CATEGORIES = {
     "unified_service": _l("政府统一服务事项"), "commitment": _l("承诺制事项"),
     "approval": _l("审批"), "filing": _l("备案"), "utility": _l("市政公用接入"),
 }
-
-
-@bp.before_request
-@roles_required("admin")
-def _admins_only():
-    """Every admin page is for admins only (others 403)."""
 
 
 @bp.route("/users")

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from web.support.access import me, project_or_404
+from web.support.access import is_public, me, project_or_404, public, requires
 from web.support.actions import act_on_task
 from web.support.db import db
 from web.support.paging import page_args
@@ -35,19 +35,16 @@ from workflow.models import (
     ItemTask,
     MaterialRequest,
     Project,
-    User,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-OVERDUE_ROLES = ("supervisor", "admin", "lead")
-PUBLIC_ENDPOINTS = ("api.openapi",)
 
 
 @bp.before_request
 def _authenticate():
     """Every route but the document needs a user: a JSON 401 otherwise."""
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    if is_public(current_app.view_functions.get(request.endpoint)) or \
+            current_user.is_authenticated:
         return None
     response = jsonify(error="unauthorized",
                        message="Log in, or send 'Authorization: Bearer <token>' "
@@ -57,13 +54,14 @@ def _authenticate():
 
 
 @bp.get("/openapi.json")
+@public
 def openapi():
     return jsonify(document())
 
 
 @bp.get("/inbox")
+@requires(permissions.can_use_inbox)
 def inbox():
-    _require_role("agent", "lead")
     cursor, limit = page_args()
     today = zone_today(now())
     page = queries.inbox_page(db(), me(), cursor=cursor, limit=limit)
@@ -71,6 +69,7 @@ def inbox():
 
 
 @bp.get("/projects/<code>")
+@requires(permissions.can_sign_in)
 def project(code: str):
     project = project_or_404(code)
     # Every task's group and assignee in one statement, not one per task.
@@ -80,6 +79,7 @@ def project(code: str):
 
 
 @bp.post("/tasks/<int:task_id>/<action>")
+@requires(permissions.can_sign_in)
 def act(task_id: int, action: str):
     body = _json_object()
     task, result = act_on_task(db(), action, task_id, me(), now(), body)
@@ -96,8 +96,9 @@ def act(task_id: int, action: str):
 
 
 @bp.get("/supervision/overdue")
+@requires(permissions.can_supervise)
 def overdue():
-    user = _require_role(*OVERDUE_ROLES)
+    user = me()
     cursor, limit = page_args()
     today = zone_today(now())
     scope = permissions.group_ids(user) if user.role == "lead" else None
@@ -114,13 +115,6 @@ def _listed(rows: list[dict], page: paging.Page, today: date) -> dict:
 
 
 # -- helpers: request input ----------------------------------------------------------------
-
-def _require_role(*roles: str) -> User:
-    user = me()
-    if user.role not in roles:
-        abort(403)
-    return user
-
 
 def _json_object() -> dict:
     """The body as a JSON object; an empty body is ``{}``; anything else is 400."""

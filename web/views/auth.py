@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from web.support import security
-from web.support.access import local_target
+from web.support.access import local_target, public, requires
 from web.support.db import db
 from web.support.extensions import LANGUAGES
 from workflow.accounts.passwords import verify_password
+from workflow.core import permissions
 from workflow.models import User
 
 bp = Blueprint("auth", __name__)
@@ -30,6 +31,7 @@ def home_url(user: User) -> str:
 
 
 @bp.route("/")
+@public
 def root():
     if current_user.is_authenticated:
         return redirect(home_url(current_user.user))
@@ -37,6 +39,7 @@ def root():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():
     if request.method == "GET":
         return render_template("auth/login.html")
@@ -61,7 +64,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def logout():
     security.end_session()
     db().commit()
@@ -69,6 +72,7 @@ def logout():
 
 
 @bp.route("/lang/<code>", methods=["POST"])
+@public
 def set_language(code: str):
     if code not in LANGUAGES:
         abort(404)

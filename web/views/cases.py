@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from web.support import labels, uploads
-from web.support.access import local_target, me, project_or_404
+from web.support.access import local_target, me, project_or_404, requires
 from web.support.db import db
 from web.support.paging import limit_arg, page_args, url_with
 from web.support.present import task_rows
@@ -34,7 +33,7 @@ LIFECYCLE = {
 
 
 @bp.route("/projects/<code>")
-@login_required
+@requires(permissions.can_sign_in)
 def project(code: str):
     """The project file; its comments and files are pages of their own
     (cursors ``comments`` and ``files``), newest first."""
@@ -58,7 +57,7 @@ def project(code: str):
 
 
 @bp.route("/projects/<code>/audit")
-@login_required
+@requires(permissions.can_sign_in)
 def audit_trail(code: str):
     """A page of the project's audit chain (newest first, or oldest first;
     one task's events with ``task``). Each view checks the events it shows,
@@ -101,7 +100,7 @@ def _item_name(project, task) -> str | None:
 
 
 @bp.route("/projects/<code>/lifecycle/<action>", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def lifecycle(code: str, action: str):
     project = project_or_404(code)
     step = LIFECYCLE.get(action)
@@ -114,7 +113,7 @@ def lifecycle(code: str, action: str):
 
 
 @bp.route("/projects/<code>/comments", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def comment(code: str):
     project = project_or_404(code)
     ops.add_comment(db(), project.id, request.form.get("body", ""), actor=me(), now=now(),
@@ -124,7 +123,7 @@ def comment(code: str):
 
 
 @bp.route("/projects/<code>/files", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def upload(code: str):
     project = project_or_404(code)
     task_id = request.form.get("task_id", type=int)
@@ -142,7 +141,7 @@ def upload(code: str):
 
 
 @bp.route("/files/<int:file_id>")
-@login_required
+@requires(permissions.can_sign_in)
 def download(file_id: int):
     attachment = db().get(Attachment, file_id)
     if attachment is None:

@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web.support import labels
-from web.support.access import me, project_or_404, roles_required
+from web.support.access import me, project_or_404, requires
 from web.support.db import db
 from web.support.paging import limit_arg, page_args
 from web.support.security import now
@@ -42,7 +42,6 @@ from workflow.reforms.chemicals import ImportRefused, TableChange
 bp = Blueprint("chemicals", __name__)
 log = logging.getLogger("daiban.chemicals")
 
-READERS = ("lead", "admin", "supervisor")
 VERDICTS = {"pass": _l("准入"), "restricted": _l("限制（须专家论证）"), "prohibited": _l("禁止"),
             "notice": _l("提示")}
 LEVELS = {"prohibited": _l("禁止类"), "restricted": _l("限制类"), "controlled": _l("控制类")}
@@ -83,7 +82,7 @@ labels.EVENTS.update({"chemicals.screened": _l("化工项目准入评估"),
 # -- the tables -----------------------------------------------------------------------------------
 
 @bp.route("/chemicals/rules")
-@roles_required(*READERS)
+@requires(permissions.can_read_chemical_rules)
 def rules():
     return _tables()
 
@@ -103,57 +102,57 @@ def _tables(import_errors=None, status=200):
 
 
 @bp.route("/chemicals/rules", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_chemical_rules)
 def create_rule():
     return _done(chemicals.save_rule(db(), None, request.form, actor=me(), now=now()))
 
 
 @bp.route("/chemicals/rules/<int:rule_id>")
-@roles_required("admin")
+@requires(permissions.can_edit_chemical_rules)
 def rule(rule_id: int):
     row = db().get(ScreeningRule, rule_id) or abort(404)
     return render_template("chemicals/rule.html", rule=row, value=chemicals.rule_value(row), **_names())
 
 
 @bp.route("/chemicals/rules/<int:rule_id>", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_chemical_rules)
 def save_rule(rule_id: int):
     return _done(chemicals.save_rule(db(), rule_id, request.form, actor=me(), now=now()))
 
 
 @bp.route("/chemicals/rules/<int:rule_id>/delete", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_chemical_rules)
 def delete_rule(rule_id: int):
     return _done(chemicals.delete_rule(db(), rule_id, actor=me(), now=now()))
 
 
 @bp.route("/chemicals/catalogue", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_chemical_rules)
 def create_chemical():
     return _done(chemicals.save_chemical(db(), None, request.form, actor=me(), now=now()))
 
 
 @bp.route("/chemicals/catalogue/<int:chemical_id>")
-@roles_required("admin")
+@requires(permissions.can_edit_chemical_rules)
 def chemical(chemical_id: int):
     row = db().get(HazardousChemical, chemical_id) or abort(404)
     return render_template("chemicals/chemical.html", chemical=row, **_names())
 
 
 @bp.route("/chemicals/catalogue/<int:chemical_id>", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_chemical_rules)
 def save_chemical(chemical_id: int):
     return _done(chemicals.save_chemical(db(), chemical_id, request.form, actor=me(), now=now()))
 
 
 @bp.route("/chemicals/catalogue/<int:chemical_id>/delete", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_chemical_rules)
 def delete_chemical(chemical_id: int):
     return _done(chemicals.delete_chemical(db(), chemical_id, actor=me(), now=now()))
 
 
 @bp.route("/chemicals/import", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_chemical_rules)
 def import_table():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -174,7 +173,7 @@ def import_table():
 
 
 @bp.route("/chemicals/export/<target>.csv")
-@roles_required(*READERS)
+@requires(permissions.can_read_chemical_rules)
 def export(target: str):
     header, rows = chemicals.export_rows(db(), target)  # an unknown table is refused here: 400
     response = Response(stream_with_context(csv_lines(db(), header, rows)), mimetype="text/csv")
@@ -225,7 +224,7 @@ def _error_text(error) -> str:
 # -- screening a project -----------------------------------------------------------------------------
 
 @bp.route("/projects/<code>/screening")
-@roles_required("lead", "admin", "supervisor", "agent")
+@requires(permissions.can_read_screenings)
 def screening(code: str):
     project = project_or_404(code)
     session = db()
@@ -238,7 +237,7 @@ def screening(code: str):
 
 
 @bp.route("/projects/<code>/screening", methods=["POST"])
-@roles_required("lead", "admin")
+@requires(permissions.can_lead)
 def screen(code: str):
     project, form = project_or_404(code), request.form
     result = chemicals.screen_project(db(), project.id, {
@@ -254,7 +253,7 @@ def screen(code: str):
 
 
 @bp.route("/projects/<code>/screening/<int:screening_id>/review", methods=["POST"])
-@roles_required("lead", "admin")
+@requires(permissions.can_lead)
 def review(code: str, screening_id: int):
     project, form = project_or_404(code), request.form
     if screening_id not in [s.id for s in chemicals.screenings_of(db(), project.id)]:
@@ -268,7 +267,7 @@ def review(code: str, screening_id: int):
 
 
 @bp.route("/projects/<code>/chemical", methods=["POST"])
-@roles_required("lead", "admin")
+@requires(permissions.can_lead)
 def mark(code: str):
     project = project_or_404(code)
     chemicals.mark_chemical(db(), project.id, request.form.get("is_chemical") == "1", actor=me(),

@@ -24,10 +24,9 @@ from datetime import date
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 
 from web.support import labels
-from web.support.access import local_target, me, project_or_404, roles_required
+from web.support.access import local_target, me, project_or_404, requires
 from web.support.db import db
 from web.support.paging import page_args
 from web.support.present import zone_time
@@ -123,7 +122,7 @@ def _date(name: str, required: bool = True) -> date | None:
 # -- 承诺制 --------------------------------------------------------------------------------
 
 @bp.route("/commitments/<int:letter_id>")
-@login_required
+@requires(permissions.can_sign_in)
 def letter(letter_id: int):
     letter = _letter_or_404(letter_id)
     return render_template("commitments/letter.html", letter=letter, project=letter.project,
@@ -131,7 +130,7 @@ def letter(letter_id: int):
 
 
 @bp.route("/tasks/<int:task_id>/commitment", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def offer(task_id: int):
     task = _task_or_404(task_id)
     letter = cm.offer_commitment(db(), task.id, actor=me(), now=now(), check_days=check_days())
@@ -141,7 +140,7 @@ def offer(task_id: int):
 
 
 @bp.route("/commitments/<int:letter_id>/withdraw", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def withdraw(letter_id: int):
     letter = _letter_or_404(letter_id)
     cm.withdraw_commitment(db(), letter.id, actor=me(), now=now(),
@@ -152,7 +151,7 @@ def withdraw(letter_id: int):
 
 
 @bp.route("/commitments/<int:letter_id>/sign", methods=["POST"])
-@roles_required("enterprise")
+@requires(permissions.can_act_for_enterprise)
 def sign(letter_id: int):
     letter = _letter_or_404(letter_id)
     cm.sign_commitment(db(), letter.id, actor=me(), now=now(),
@@ -165,7 +164,7 @@ def sign(letter_id: int):
 
 
 @bp.route("/commitments/<int:letter_id>/check", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def check(letter_id: int):
     letter = _letter_or_404(letter_id)
     outcome = request.form.get("outcome", "")
@@ -180,7 +179,7 @@ def check(letter_id: int):
 # -- 容缺受理 -------------------------------------------------------------------------------
 
 @bp.route("/tasks/<int:task_id>/gap", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def accept_gap(task_id: int):
     task = _task_or_404(task_id)
     gap = cm.accept_with_gaps(db(), task.id, request.form.getlist("missing"),
@@ -191,7 +190,7 @@ def accept_gap(task_id: int):
 
 
 @bp.route("/gaps/<int:gap_id>/promise", methods=["POST"])
-@roles_required("enterprise")
+@requires(permissions.can_act_for_enterprise)
 def promise(gap_id: int):
     gap = _gap_or_404(gap_id)
     cm.sign_promise(db(), gap.id, actor=me(), now=now(), signatory=request.form.get("signatory", ""),
@@ -202,7 +201,7 @@ def promise(gap_id: int):
 
 
 @bp.route("/gaps/<int:gap_id>/fulfil", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def fulfil(gap_id: int):
     gap = _gap_or_404(gap_id)
     cm.fulfil_gap(db(), gap.id, actor=me(), now=now(), note=request.form.get("note", ""))
@@ -214,7 +213,7 @@ def fulfil(gap_id: int):
 # -- credit records (admin) -----------------------------------------------------------------
 
 @bp.route("/admin/credit")
-@roles_required("admin")
+@requires(permissions.can_read_credit)
 def credit():
     """One page of the credit records, filtered and ordered in the database."""
     filters = cm.CreditFilter.parse(request.args)
@@ -228,7 +227,7 @@ def credit():
 
 
 @bp.route("/admin/credit/<int:record_id>/clear", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_clear_credit)
 def clear(record_id: int):
     if db().get(CreditRecord, record_id) is None:
         abort(404)

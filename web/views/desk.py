@@ -10,13 +10,13 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from web.support.access import me, roles_required
+from web.support.access import me, requires
 from web.support.db import db
 from web.support.paging import page_args
 from web.support.present import TaskRow, item_choices, task_row, task_rows
 from web.support.security import now
 from workflow.core import desk as lead_desk
-from workflow.core import queries, rollups, supervision
+from workflow.core import permissions, queries, rollups, supervision
 from workflow.core.operations import available_actions, zone_today
 from workflow.kernel import paging
 from workflow.models import IndustryGroup, User
@@ -28,7 +28,7 @@ ASSIGN_ACTIONS = ("assign", "reassign")
 
 
 @bp.route("/desk")
-@roles_required("lead", "admin")
+@requires(permissions.can_lead)
 def index():
     session, today, user = db(), zone_today(now()), me()
     groups = lead_desk.desk_groups(session, user)

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from web.support import labels
-from web.support.access import me, project_or_404
+from web.support.access import me, project_or_404, requires
 from web.support.db import db
 from web.support.i18n import N_
 from web.support.pdf import Sheet, Table, render_pdf
@@ -64,7 +63,7 @@ def _done(code: str, document: AgencyDocument):
 
 
 @bp.route("/projects/<code>/documents/mandate", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def mandate(code: str):
     project = project_or_404(code)
     if project.stage == "signed":
@@ -75,7 +74,7 @@ def mandate(code: str):
 
 
 @bp.route("/projects/<code>/documents/suspend", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def suspend(code: str):
     project = project_or_404(code)
     document = docs.suspend_with_slip(db(), project.id, reason=request.form.get("reason", ""),
@@ -84,7 +83,7 @@ def suspend(code: str):
 
 
 @bp.route("/projects/<code>/documents/terminate", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def terminate(code: str):
     project = project_or_404(code)
     document = docs.terminate_with_slip(db(), project.id, reason=request.form.get("reason", ""),
@@ -93,14 +92,14 @@ def terminate(code: str):
 
 
 @bp.route("/projects/<code>/documents/completion", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def completion(code: str):
     project = project_or_404(code)
     return _done(code, docs.issue_completion(db(), project.id, actor=me(), now=now()))
 
 
 @bp.route("/projects/<code>/documents/scope", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def scope(code: str):
     project = project_or_404(code)
     document = docs.change_scope(db(), project.id, reason=request.form.get("reason", ""),
@@ -110,7 +109,7 @@ def scope(code: str):
 
 
 @bp.route("/projects/<code>/documents/handoff", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def handoff(code: str):
     project = project_or_404(code)
     task = _task_of(project, request.form.get("task_id", type=int))
@@ -139,7 +138,7 @@ def _document_or_404(document_id: int) -> AgencyDocument:
 
 
 @bp.route("/documents/<int:document_id>")
-@login_required
+@requires(permissions.can_sign_in)
 def show(document_id: int):
     document = _document_or_404(document_id)
     return render_template("documents/print.html", document=document, sheet=sheet(document),
@@ -147,7 +146,7 @@ def show(document_id: int):
 
 
 @bp.route("/documents/<int:document_id>.pdf")
-@login_required
+@requires(permissions.can_sign_in)
 def pdf(document_id: int):
     document = _document_or_404(document_id)
     return send_file(io.BytesIO(render_pdf(sheet(document))), mimetype="application/pdf",
@@ -157,7 +156,7 @@ def pdf(document_id: int):
 # -- 好差评 and rectifications -----------------------------------------------------------
 
 @bp.route("/portal/projects/<code>/ratings", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def rate(code: str):
     project = project_or_404(code)
     ratings.rate(db(), project.id, task_id=request.form.get("task_id", type=int),
@@ -169,7 +168,7 @@ def rate(code: str):
 
 
 @bp.route("/rectifications/<int:rectification_id>/answer", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def answer(rectification_id: int):
     row = ratings.get_rectification(db(), rectification_id)
     project = db().get(Project, row.project_id) if row is not None else None

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from web.support import labels
-from web.support.access import local_target, me, roles_required, task_or_404
+from web.support.access import local_target, me, requires, task_or_404
 from web.support.actions import act_on_task
 from web.support.db import db
 from web.support.paging import limit_arg, page_args
 from web.support.present import item_choices, task_row, task_rows
 from web.support.security import now
-from workflow.core import history, queries, supervision
+from workflow.core import history, permissions, queries, supervision
 from workflow.core.operations import available_actions, definition_for, zone_today
 
 bp = Blueprint("inbox", __name__)
@@ -24,7 +23,7 @@ PAGES = {"mine": queries.my_tasks, "queue": queries.group_queue}
 
 
 @bp.route("/inbox")
-@roles_required("agent", "lead")
+@requires(permissions.can_use_inbox)
 def index():
     """One page of a tab (mine, my groups' queue, my archive), filtered and
     sorted in the database; the tab counts come from the database too."""
@@ -45,7 +44,7 @@ def index():
 
 
 @bp.route("/tasks/<int:task_id>")
-@login_required
+@requires(permissions.can_sign_in)
 def task(task_id: int):
     """The task's file and the actions its state allows. Its comments,
     materials requests, extension requests and files are pages of their own,
@@ -82,7 +81,7 @@ def _group_agents(task):
 
 
 @bp.route("/tasks/<int:task_id>/<action>", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def act(task_id: int, action: str):
     task, _result = act_on_task(db(), action, task_id, me(), now(), request.form)
     db().commit()

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web.support import charts, excel, labels
-from web.support.access import me, project_or_404, roles_required
+from web.support.access import me, project_or_404, requires
 from web.support.db import db
 from web.support.paging import limit_arg, page_args
 from web.support.security import now
@@ -36,7 +36,6 @@ from workflow.reforms import intentions
 
 bp = Blueprint("intentions", __name__)
 
-READERS = ("lead", "admin", "supervisor")
 STEPS = {"intention": _l("意向"), "signed": _l("签约"), "started": _l("开工"),
          "producing": _l("投产"), "at_capacity": _l("达产")}
 CHANNELS = {"visit": _l("上门走访"), "call": _l("电话"), "meeting": _l("会议洽谈"),
@@ -67,7 +66,7 @@ LISTS = {"open": "cursor", "converted": "ccursor", "dropped": "dcursor"}
 
 
 @bp.route("/intentions")
-@roles_required(*READERS)
+@requires(permissions.can_read_ledger)
 def ledger():
     filters = intentions.LedgerFilter.parse(request.args)
     today = zone_today(now())
@@ -79,7 +78,7 @@ def ledger():
 
 
 @bp.route("/intentions", methods=["POST"])
-@roles_required("lead", "admin")
+@requires(permissions.can_keep_intentions)
 def create():
     form = request.form
     project = intentions.create_intention(
@@ -97,7 +96,7 @@ def create():
 
 
 @bp.route("/projects/<code>/follow-ups", methods=["POST"])
-@roles_required("lead", "admin")
+@requires(permissions.can_keep_intentions)
 def follow_up(code: str):
     project, form = project_or_404(code), request.form
     intentions.record_follow_up(
@@ -110,7 +109,7 @@ def follow_up(code: str):
 
 
 @bp.route("/projects/<code>/intention", methods=["POST"])
-@roles_required("lead", "admin")
+@requires(permissions.can_keep_intentions)
 def update(code: str):
     project = project_or_404(code)
     intentions.update_intention(db(), project.id, actor=me(), now=now(),
@@ -122,7 +121,7 @@ def update(code: str):
 
 
 @bp.route("/projects/<code>/convert", methods=["POST"])
-@roles_required("lead", "admin")
+@requires(permissions.can_keep_intentions)
 def convert(code: str):
     project = project_or_404(code)
     intentions.convert_intention(db(), project.id, actor=me(), now=now())
@@ -132,7 +131,7 @@ def convert(code: str):
 
 
 @bp.route("/intentions.xlsx")
-@roles_required(*READERS)
+@requires(permissions.can_read_ledger)
 def export():
     """The open intentions the user may read (with the page's filters), written
     to the sheet as they are read, a batch at a time."""
@@ -153,7 +152,7 @@ def export():
 
 
 @bp.route("/pipeline")
-@roles_required(*READERS)
+@requires(permissions.can_read_ledger)
 def pipeline():
     """The totals from the scheduler's rollup (with when they were counted) and
     one step's projects, a page at a time (``step``, ``cursor``)."""

@@ -17,10 +17,9 @@ from decimal import Decimal
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 
 from web.support import excel
-from web.support.access import me, project_or_404, roles_required
+from web.support.access import me, project_or_404, requires
 from web.support.db import db
 from web.support.paging import limit_arg, page_args
 from web.support.security import now
@@ -32,7 +31,6 @@ from workflow.reforms import land
 bp = Blueprint("land", __name__)
 log = logging.getLogger("daiban.land")
 
-READERS = ("admin", "lead", "supervisor")
 
 CHECK_NAMES = {"start": _l("开工核查"), "completion": _l("竣工验收（对标）"),
                "production": _l("投产核查"), "capacity": _l("达产复核")}
@@ -77,7 +75,7 @@ def land_panel(project):
 # -- the parcel register ---------------------------------------------------------------------
 
 @bp.route("/land/parcels")
-@roles_required(*READERS)
+@requires(permissions.can_read_land)
 def parcels():
     session, limit = db(), limit_arg()
     return render_template(
@@ -89,14 +87,14 @@ def parcels():
 
 
 @bp.route("/land/parcels", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_land)
 def create_parcel():
     parcel = land.save_parcel(db(), actor=me(), now=now(), **_parcel_form())
     return _saved(parcel, _("已登记地块 %(code)s", code=parcel.code))
 
 
 @bp.route("/land/parcels/<int:parcel_id>")
-@roles_required(*READERS)
+@requires(permissions.can_read_land)
 def parcel(parcel_id: int):
     session, today = db(), zone_today(now())
     row = session.get(Parcel, parcel_id) or abort(404)
@@ -109,14 +107,14 @@ def parcel(parcel_id: int):
 
 
 @bp.route("/land/parcels/<int:parcel_id>", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_land)
 def update_parcel(parcel_id: int):
     row = land.save_parcel(db(), actor=me(), now=now(), parcel_id=parcel_id, **_parcel_form())
     return _saved(row, _("已保存地块 %(code)s", code=row.code))
 
 
 @bp.route("/land/parcels/<int:parcel_id>/indicators", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_land)
 def set_indicator(parcel_id: int):
     form = request.form
     row = land.set_indicator(db(), parcel_id, code=form.get("code", ""), name=form.get("name", ""),
@@ -126,14 +124,14 @@ def set_indicator(parcel_id: int):
 
 
 @bp.route("/land/parcels/<int:parcel_id>/indicators/<code>/delete", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_land)
 def remove_indicator(parcel_id: int, code: str):
     land.remove_indicator(db(), parcel_id, code, actor=me(), now=now())
     return _saved(db().get(Parcel, parcel_id), _("已删除控制指标 %(code)s", code=code))
 
 
 @bp.route("/land/parcels/<int:parcel_id>/evaluations", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_land)
 def attach_evaluation(parcel_id: int):
     evaluation_id = request.form.get("evaluation_id", type=int)
     if evaluation_id is None:  # typed by its reference (文号)
@@ -143,14 +141,14 @@ def attach_evaluation(parcel_id: int):
 
 
 @bp.route("/land/parcels/<int:parcel_id>/evaluations/<int:evaluation_id>/detach", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_land)
 def detach_evaluation(parcel_id: int, evaluation_id: int):
     row = land.detach_evaluation(db(), parcel_id, evaluation_id, actor=me(), now=now())
     return _saved(row, _("已取消关联区域评估"))
 
 
 @bp.route("/land/evaluations", methods=["POST"])
-@roles_required("admin")
+@requires(permissions.can_edit_land)
 def save_evaluation():
     form = request.form
     row = land.save_evaluation(db(), actor=me(), now=now(), reference=form.get("reference", ""),
@@ -191,7 +189,7 @@ def _evaluation_kinds() -> list[tuple[str, str]]:
 # -- checkpoints and figures -------------------------------------------------------------------
 
 @bp.route("/land/checkpoints")
-@roles_required(*READERS)
+@requires(permissions.can_read_land)
 def checkpoints():
     cursor, limit = page_args()
     return render_template("land/checkpoints.html",
@@ -200,7 +198,7 @@ def checkpoints():
 
 
 @bp.route("/land/figures")
-@roles_required(*READERS)
+@requires(permissions.can_read_land)
 def figures():
     cursor, limit = page_args()
     return render_template("land/figures.html", figures=land.zone_figures(db()),
@@ -209,7 +207,7 @@ def figures():
 
 
 @bp.route("/land/figures.xlsx")
-@roles_required(*READERS)
+@requires(permissions.can_read_land)
 def export_figures():
     today = zone_today(now())
     headers = figure_headers()
@@ -262,7 +260,7 @@ def _back(code: str):
 
 
 @bp.route("/projects/<code>/land/parcel", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def assign(code: str):
     project = project_or_404(code)
     parcel_id = request.form.get("parcel_id", type=int)
@@ -280,7 +278,7 @@ def assign(code: str):
 
 
 @bp.route("/projects/<code>/land/cover", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def cover(code: str):
     project = project_or_404(code)
     result = land.apply_parcel_coverage(db(), project.id, actor=me(), now=now())
@@ -290,7 +288,7 @@ def cover(code: str):
 
 
 @bp.route("/projects/<code>/land/agreement", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def agreement(code: str):
     project = project_or_404(code)
     form = request.form
@@ -310,7 +308,7 @@ def agreement(code: str):
 
 
 @bp.route("/projects/<code>/land/checks/<kind>", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def check(code: str, kind: str):
     project = project_or_404(code)
     checkpoint = land.record_check(db(), project.id, kind, actor=me(), now=now(),
@@ -323,7 +321,7 @@ def check(code: str, kind: str):
 
 
 @bp.route("/projects/<code>/land/capacity", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def review(code: str):
     project = project_or_404(code)
     checkpoint = land.review_capacity(db(), project.id, _figures(), actor=me(), now=now(),
@@ -333,7 +331,7 @@ def review(code: str):
 
 
 @bp.route("/projects/<code>/land/capacity/confirm", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def confirm(code: str):
     project = project_or_404(code)
     checkpoint = land.confirm_capacity(db(), project.id, actor=me(), now=now(),
@@ -359,7 +357,7 @@ def _extras() -> dict:
 # -- the enterprise's report (portal) ---------------------------------------------------------
 
 @bp.route("/portal/projects/<code>/land/capacity", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def report(code: str):
     project = project_or_404(code)
     land.report_capacity(db(), project.id, _figures(), actor=me(), now=now(), extras=_extras())

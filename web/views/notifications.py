@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
-from web.support.access import local_target, me
+from web.support.access import local_target, me, requires
 from web.support.db import db
 from web.support.paging import page_args
 from web.support.security import now
-from workflow.core import notify, supervision
+from workflow.core import notify, permissions, supervision
 from workflow.kernel.errors import ValidationError
 
 bp = Blueprint("notifications", __name__)
 
 
 @bp.route("/notifications")
-@login_required
+@requires(permissions.can_sign_in)
 def index():
     """A page of the user's notifications (all or unread, newest first) and a
     page of their open notices (oldest first), each list with its own cursor."""
@@ -32,7 +31,7 @@ def index():
 
 
 @bp.route("/notifications/read", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def mark_read():
     """Mark the ticked notifications (a page at most) read, or all of the user's."""
     if request.form.get("all") == "1":
@@ -51,7 +50,7 @@ def _ids(values: list[str]) -> list[int]:
 
 
 @bp.route("/notices/<int:notice_id>/acknowledge", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def acknowledge(notice_id: int):
     supervision.acknowledge_notice(db(), notice_id, me(), now())
     db().commit()
@@ -60,7 +59,7 @@ def acknowledge(notice_id: int):
 
 
 @bp.route("/notices/<int:notice_id>/report", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def report(notice_id: int):
     supervision.report_on_notice(db(), notice_id, request.form.get("report", ""), me(), now())
     db().commit()

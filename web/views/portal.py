@@ -27,10 +27,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from web.support import labels, uploads
-from web.support.access import me, project_or_404, roles_required
+from web.support.access import me, project_or_404, public, requires
 from web.support.actions import run_action
 from web.support.db import db
 from web.support.paging import limit_arg, page_args
@@ -38,7 +37,7 @@ from web.support.portal_graph import dependency_graph, progress_bar
 from web.support.present import task_rows, zone_time
 from web.support.security import now
 from workflow.accounts import access_codes
-from workflow.core import lights
+from workflow.core import lights, permissions
 from workflow.core import operations as ops
 from workflow.core import portal as queries
 from workflow.core.queries import project_figures
@@ -61,7 +60,7 @@ def _no_store(response):
 # -- the enterprise's pages ------------------------------------------------------------
 
 @bp.route("/portal")
-@roles_required("enterprise")
+@requires(permissions.can_act_for_enterprise)
 def index():
     """A page of the enterprise's projects, newest first, with their open
     requests counted for the page in one statement."""
@@ -81,7 +80,7 @@ def index():
 
 
 @bp.route("/portal/projects/<code>")
-@roles_required("enterprise")
+@requires(permissions.can_act_for_enterprise)
 def project(code: str):
     """The project file for its enterprise; its open requests, its files and
     its timeline are pages of their own (cursors ``requests``, ``files``,
@@ -103,7 +102,7 @@ def project(code: str):
 
 
 @bp.route("/portal/projects/<code>/requests/<int:request_id>/files", methods=["POST"])
-@roles_required("enterprise")
+@requires(permissions.can_act_for_enterprise)
 def upload(code: str, request_id: int):
     project = project_or_404(code)
     material_request = queries.request_of(db(), project, request_id)
@@ -123,7 +122,7 @@ def upload(code: str, request_id: int):
 
 
 @bp.route("/portal/projects/<code>/requests/<int:request_id>/supplied", methods=["POST"])
-@roles_required("enterprise")
+@requires(permissions.can_act_for_enterprise)
 def supplied(code: str, request_id: int):
     project = project_or_404(code)
     material_request = queries.request_of(db(), project, request_id)
@@ -134,7 +133,7 @@ def supplied(code: str, request_id: int):
 
 
 @bp.route("/portal/projects/<code>/comments", methods=["POST"])
-@roles_required("enterprise")
+@requires(permissions.can_act_for_enterprise)
 def comment(code: str):
     project = project_or_404(code)
     task_id = request.form.get("task_id", type=int) or None
@@ -148,7 +147,7 @@ def comment(code: str):
 # -- staff: issue an access code --------------------------------------------------------
 
 @bp.route("/projects/<code>/access-code", methods=["POST"])
-@login_required
+@requires(permissions.can_sign_in)
 def issue_access_code(code: str):
     project = project_or_404(code)
     access_code = access_codes.issue_access_code(db(), project.id, actor=me(), now=now())
@@ -159,6 +158,7 @@ def issue_access_code(code: str):
 # -- the public lookup --------------------------------------------------------------------
 
 @bp.route("/lookup", methods=["GET", "POST"])
+@public
 def lookup():
     if request.method == "GET":
         return render_template("portal/lookup.html")

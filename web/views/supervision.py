@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web.support import charts, excel, labels
-from web.support.access import local_target, me, roles_required, task_or_404
+from web.support.access import local_target, me, requires, task_or_404
 from web.support.db import db
 from web.support.paging import page_args
 from web.support.security import now
@@ -31,7 +31,6 @@ from workflow.kernel.registry import current_version, definition_of
 
 bp = Blueprint("supervision", __name__)
 
-STAFF = ("supervisor", "admin", "lead")
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def _no_store(response):
 
 
 @bp.route("/supervision")
-@roles_required(*STAFF)
+@requires(permissions.can_supervise)
 def index():
     today = zone_today(now())
     choices = fig.filter_choices(db(), scope())
@@ -84,7 +83,7 @@ def index():
 
 
 @bp.route("/supervision/overdue.xlsx")
-@roles_required(*STAFF)
+@requires(permissions.can_supervise)
 def export_overdue():
     today = zone_today(now())
     rows = (overdue_cells(watch_line(row)) for row in
@@ -95,7 +94,7 @@ def export_overdue():
 
 
 @bp.route("/supervision/ledger.xlsx")
-@roles_required(*STAFF)
+@requires(permissions.can_supervise)
 def export_ledger():
     today = zone_today(now())
     return excel.download(_("项目台账"), LEDGER_COLUMNS,
@@ -106,7 +105,7 @@ def export_ledger():
 
 
 @bp.route("/supervision/figures", endpoint="figures")
-@roles_required(*STAFF)
+@requires(permissions.can_supervise)
 def figures_page():
     today = zone_today(now())
     closed_from, closed_to = _date_arg("from"), _date_arg("to")
@@ -121,7 +120,7 @@ def figures_page():
 
 
 @bp.route("/supervision/notices")
-@roles_required(*STAFF)
+@requires(permissions.can_supervise)
 def notices():
     status = request.args.get("status", "")
     status = status if status in fig.NOTICE_STATUSES else None
@@ -134,7 +133,7 @@ def notices():
 
 
 @bp.route("/supervision/notices", methods=["POST"])
-@roles_required(*STAFF)
+@requires(permissions.can_supervise)
 def issue_notice():
     task_id = request.form.get("task_id", type=int)
     if task_id is None:
