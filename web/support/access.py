@@ -89,8 +89,20 @@ def project_or_404(code: str) -> Project:
     return project
 
 
-def task_or_404(task_id: int) -> ItemTask:
-    task = db().get(ItemTask, task_id, options=(joinedload(ItemTask.project),))
-    if task is None or not permissions.can_view_project(me(), task.project):
+def row_or_404(model, row_id: int, *, rule=permissions.can_view_project, options=()):
+    """Row ``row_id`` of ``model``, a row of a project (a task, a letter, a
+    document, a file …), or 404 when there is none or ``rule`` does not let the
+    user see its project: the one loader, so its existence never leaks."""
+    row = db().get(model, row_id, options=options)
+    if row is None or not rule(me(), _project_of(row)):
         abort(404)
-    return task
+    return row
+
+
+def _project_of(row) -> Project:
+    project = getattr(row, "project", None)  # a row without the relationship has the id
+    return project if project is not None else db().get(Project, row.project_id)
+
+
+def task_or_404(task_id: int) -> ItemTask:
+    return row_or_404(ItemTask, task_id, options=(joinedload(ItemTask.project),))

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from web.support.db import db
 from web.support.extensions import csrf, login_manager
+from workflow.accounts.tokens import token_hash
 from workflow.kernel.moments import aware
 from workflow.models import ApiToken, LoginAttempt, LoginSession, User
 
@@ -29,10 +29,6 @@ def now() -> datetime:
     """The request's time in UTC (injected in tests through ``CLOCK``). Always
     UTC: SQLite keeps a timestamp's wall time and drops its offset."""
     return current_app.config["CLOCK"]().astimezone(UTC)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class SessionUser(UserMixin):
@@ -124,6 +120,10 @@ def _load_user_from_token(req) -> SessionUser | None:
 
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 MAX_FLASHES = 5
+# Pages that carry a project's, an enterprise's or the zone's particulars: never
+# kept by a browser or proxy cache, whatever their status. The one place for it.
+NO_STORE = ("/api/", "/tasks/", "/projects/", "/portal", "/admin", "/lookup", "/documents/",
+            "/commitments/", "/gaps/", "/rectifications/", "/land/", "/supervision")
 
 
 def _touch(token: ApiToken) -> None:
@@ -140,16 +140,6 @@ def _touch(token: ApiToken) -> None:
         or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= at - TOKEN_TOUCH_EVERY))
         .values(last_used_at=at).execution_options(synchronize_session=False))
     db().commit()
-
-
-def issue_api_token(db_session, user: User, *, name: str, at: datetime) -> str:
-    """Create a bearer token for ``user``; the plain token is returned once.
-    The engine owns the rule (``workflow.accounts.tokens``); this keeps the web's name."""
-    from workflow.accounts.tokens import issue_token
-
-    return issue_token(db_session, user, name=name, now=at)[1]
-
-
 
 
 def init_app(app: Flask) -> None:
@@ -183,6 +173,6 @@ def init_app(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'")
-        if request.path.startswith(("/api/", "/tasks/", "/projects/", "/portal", "/admin")):
-            response.headers.setdefault("Cache-Control", "no-store")
+        if request.path.startswith(NO_STORE):
+            response.headers["Cache-Control"] = "no-store"  # over send_file's no-cache too
         return response

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from web.support import labels, uploads
-from web.support.access import local_target, me, project_or_404, requires
+from web.support.access import local_target, me, project_or_404, requires, row_or_404
 from web.support.db import db
 from web.support.paging import limit_arg, page_args, url_with
 from web.support.present import task_rows
@@ -16,7 +16,7 @@ from web.support.security import now
 from workflow.core import audit, history, lights, permissions
 from workflow.core import operations as ops
 from workflow.kernel.errors import ValidationError, WorkflowError
-from workflow.models import Attachment, Project
+from workflow.models import Attachment
 
 bp = Blueprint("cases", __name__)
 
@@ -143,8 +143,4 @@ def upload(code: str):
 @bp.route("/files/<int:file_id>")
 @requires(permissions.can_sign_in)
 def download(file_id: int):
-    attachment = db().get(Attachment, file_id)
-    if attachment is None:
-        abort(404)
-    project_or_404(db().get(Project, attachment.project_id).code)
-    return uploads.serve(attachment)
+    return uploads.serve(row_or_404(Attachment, file_id))

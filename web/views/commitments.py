@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web.support import labels
-from web.support.access import local_target, me, project_or_404, requires
+from web.support.access import local_target, me, requires, row_or_404, task_or_404
 from web.support.db import db
 from web.support.paging import page_args
 from web.support.present import zone_time
@@ -71,38 +71,6 @@ def check_days() -> int:
     return int(raw)
 
 
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-# -- loading with the access check ------------------------------------------------------
-
-def _letter_or_404(letter_id: int) -> CommitmentLetter:
-    letter = db().get(CommitmentLetter, letter_id)
-    if letter is None:
-        abort(404)
-    project_or_404(letter.project.code)
-    return letter
-
-
-def _gap_or_404(gap_id: int) -> GapAcceptance:
-    gap = db().get(GapAcceptance, gap_id)
-    if gap is None:
-        abort(404)
-    project_or_404(gap.project.code)
-    return gap
-
-
-def _task_or_404(task_id: int) -> ItemTask:
-    task = db().get(ItemTask, task_id)
-    if task is None:
-        abort(404)
-    project_or_404(task.project.code)
-    return task
-
-
 def _back(project: Project):
     if me().role == "enterprise":
         return redirect(url_for("portal.project", code=project.code, _anchor="commitments"))
@@ -124,7 +92,7 @@ def _date(name: str, required: bool = True) -> date | None:
 @bp.route("/commitments/<int:letter_id>")
 @requires(permissions.can_sign_in)
 def letter(letter_id: int):
-    letter = _letter_or_404(letter_id)
+    letter = row_or_404(CommitmentLetter, letter_id)
     return render_template("commitments/letter.html", letter=letter, project=letter.project,
                            item_name=_item_name(letter.task), digest=cm.sha256_of(letter.text))
 
@@ -132,7 +100,7 @@ def letter(letter_id: int):
 @bp.route("/tasks/<int:task_id>/commitment", methods=["POST"])
 @requires(permissions.can_sign_in)
 def offer(task_id: int):
-    task = _task_or_404(task_id)
+    task = task_or_404(task_id)
     letter = cm.offer_commitment(db(), task.id, actor=me(), now=now(), check_days=check_days())
     db().commit()
     flash(_("已出具承诺书 %(number)s，等待企业签署", number=letter.number), "ok")
@@ -142,7 +110,7 @@ def offer(task_id: int):
 @bp.route("/commitments/<int:letter_id>/withdraw", methods=["POST"])
 @requires(permissions.can_sign_in)
 def withdraw(letter_id: int):
-    letter = _letter_or_404(letter_id)
+    letter = row_or_404(CommitmentLetter, letter_id)
     cm.withdraw_commitment(db(), letter.id, actor=me(), now=now(),
                            reason=request.form.get("reason", ""))
     db().commit()
@@ -153,7 +121,7 @@ def withdraw(letter_id: int):
 @bp.route("/commitments/<int:letter_id>/sign", methods=["POST"])
 @requires(permissions.can_act_for_enterprise)
 def sign(letter_id: int):
-    letter = _letter_or_404(letter_id)
+    letter = row_or_404(CommitmentLetter, letter_id)
     cm.sign_commitment(db(), letter.id, actor=me(), now=now(),
                        signatory=request.form.get("signatory", ""),
                        consent=request.form.get("consent") == "1",
@@ -166,7 +134,7 @@ def sign(letter_id: int):
 @bp.route("/commitments/<int:letter_id>/check", methods=["POST"])
 @requires(permissions.can_sign_in)
 def check(letter_id: int):
-    letter = _letter_or_404(letter_id)
+    letter = row_or_404(CommitmentLetter, letter_id)
     outcome = request.form.get("outcome", "")
     cm.record_check(db(), letter.id, outcome=outcome, actor=me(), now=now(),
                     note=request.form.get("note", ""),
@@ -181,7 +149,7 @@ def check(letter_id: int):
 @bp.route("/tasks/<int:task_id>/gap", methods=["POST"])
 @requires(permissions.can_sign_in)
 def accept_gap(task_id: int):
-    task = _task_or_404(task_id)
+    task = task_or_404(task_id)
     gap = cm.accept_with_gaps(db(), task.id, request.form.getlist("missing"),
                               deadline=_date("deadline"), actor=me(), now=now())
     db().commit()
@@ -192,7 +160,7 @@ def accept_gap(task_id: int):
 @bp.route("/gaps/<int:gap_id>/promise", methods=["POST"])
 @requires(permissions.can_act_for_enterprise)
 def promise(gap_id: int):
-    gap = _gap_or_404(gap_id)
+    gap = row_or_404(GapAcceptance, gap_id)
     cm.sign_promise(db(), gap.id, actor=me(), now=now(), signatory=request.form.get("signatory", ""),
                     consent=request.form.get("consent") == "1")
     db().commit()
@@ -203,7 +171,7 @@ def promise(gap_id: int):
 @bp.route("/gaps/<int:gap_id>/fulfil", methods=["POST"])
 @requires(permissions.can_sign_in)
 def fulfil(gap_id: int):
-    gap = _gap_or_404(gap_id)
+    gap = row_or_404(GapAcceptance, gap_id)
     cm.fulfil_gap(db(), gap.id, actor=me(), now=now(), note=request.form.get("note", ""))
     db().commit()
     flash(_("容缺材料已补齐，事项继续办理"), "ok")

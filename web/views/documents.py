@@ -17,11 +17,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from web.support import labels
-from web.support.access import me, project_or_404, requires
+from web.support.access import me, project_or_404, requires, row_or_404
 from web.support.db import db
 from web.support.i18n import N_
 from web.support.pdf import Sheet, Table, render_pdf
@@ -30,7 +30,7 @@ from web.support.security import now
 from workflow.core import notify, permissions
 from workflow.core import operations as ops
 from workflow.kernel.errors import ValidationError
-from workflow.models import RATING_LEVELS, AgencyDocument, ItemTask, Project, User
+from workflow.models import RATING_LEVELS, AgencyDocument, ItemTask, Project, Rectification, User
 from workflow.reforms import documents as docs
 from workflow.reforms import ratings
 
@@ -44,13 +44,6 @@ KIND_NAMES = {"mandate": N_("代办服务委托书"), "suspension": N_("代办�
               "completion": N_("代办服务办结单")}
 HANDOFF_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "returned",
                   "approved")
-
-
-@bp.after_request
-def _no_store(response):
-    # Documents carry the enterprise's particulars: never kept by a cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # -- staff: the lifecycle with its paperwork ---------------------------------------------
@@ -130,17 +123,10 @@ def _task_of(project: Project, task_id: int | None) -> ItemTask:
 
 # -- reading: print view and PDF ---------------------------------------------------------
 
-def _document_or_404(document_id: int) -> AgencyDocument:
-    document = db().get(AgencyDocument, document_id)
-    if document is None or not permissions.can_view_document(me(), document.project):
-        abort(404)
-    return document
-
-
 @bp.route("/documents/<int:document_id>")
 @requires(permissions.can_sign_in)
 def show(document_id: int):
-    document = _document_or_404(document_id)
+    document = row_or_404(AgencyDocument, document_id, rule=permissions.can_view_document)
     return render_template("documents/print.html", document=document, sheet=sheet(document),
                            intact=docs.verify(document))
 
@@ -148,7 +134,7 @@ def show(document_id: int):
 @bp.route("/documents/<int:document_id>.pdf")
 @requires(permissions.can_sign_in)
 def pdf(document_id: int):
-    document = _document_or_404(document_id)
+    document = row_or_404(AgencyDocument, document_id, rule=permissions.can_view_document)
     return send_file(io.BytesIO(render_pdf(sheet(document))), mimetype="application/pdf",
                      as_attachment=True, download_name=f"{document.kind}-{document.id}.pdf")
 
@@ -170,10 +156,8 @@ def rate(code: str):
 @bp.route("/rectifications/<int:rectification_id>/answer", methods=["POST"])
 @requires(permissions.can_sign_in)
 def answer(rectification_id: int):
-    row = ratings.get_rectification(db(), rectification_id)
-    project = db().get(Project, row.project_id) if row is not None else None
-    if project is None or not permissions.can_view_project(me(), project):
-        abort(404)
+    row = row_or_404(Rectification, rectification_id)
+    project = db().get(Project, row.project_id)
     ratings.answer_rectification(db(), row.id, response=request.form.get("response", ""),
                                  actor=me(), now=now())
     db().commit()

@@ -48,12 +48,6 @@ REPORT_LABELS = {"investment_wan": (_l("固定资产投资"), _l("万元")),
                  "energy_tce": (_l("年综合能耗"), _l("吨标准煤"))}
 
 
-@bp.after_request
-def _no_store(response):
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 @bp.app_context_processor
 def _panels():
     return {"land_panel": land_panel, "land_check_names": CHECK_NAMES,

@@ -50,13 +50,6 @@ LOOKUP_DEFAULTS = {"LOOKUP_FAILURES_PER_IP": 6, "LOOKUP_FAILURES_PER_CODE": 30,
                    "LOOKUP_WINDOW_MINUTES": 15}
 
 
-@bp.after_request
-def _no_store(response):
-    # Project status, access codes and materials are never kept by a cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 # -- the enterprise's pages ------------------------------------------------------------
 
 @bp.route("/portal")

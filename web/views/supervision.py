@@ -59,12 +59,6 @@ class WatchLine:
         return self.row.days_late
 
 
-@bp.after_request
-def _no_store(response):
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 @bp.route("/supervision")
 @requires(permissions.can_supervise)
 def index():

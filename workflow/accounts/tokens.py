@@ -25,7 +25,8 @@ NAME_MAX = 100
 
 
 def token_hash(token: str) -> str:
-    """What the database keeps of a token: its SHA-256, hex-encoded."""
+    """What the database keeps of a token — a bearer token here, a login
+    session's token in the web — its SHA-256, hex-encoded."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
