@@ -8,6 +8,8 @@ projects; agents act on tasks of their groups or assigned to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from workflow.core.models import ItemTask, Project
@@ -137,6 +139,18 @@ def require(user: User | None, action: str, task: ItemTask) -> None:
             f"task {task.id} ({task.item_code}).",
             action=action, task=task.id,
         )
+
+
+def require_that(user: User | None, rule: Callable[[User], bool], refusal: str, *,
+                 system_may: bool = True) -> None:
+    """Raise ``NotPermitted(refusal)`` unless ``rule(user)`` — the operations'
+    side of the rules below that take only the user (editing the zone's
+    tables, changing accounts). ``user`` None is the system (scheduler, CLI),
+    which may, unless ``system_may`` is False."""
+    if user is None and system_may:
+        return
+    if user is None or not rule(user):
+        raise NotPermitted(refusal)
 
 
 def require_project(user: User | None, project: Project) -> None:
