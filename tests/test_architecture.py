@@ -75,3 +75,11 @@ def test_which_industries_are_chemical_is_data():
         "coal_chemical", "fine_chemical"}
     source = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "workflow").rglob("*.py"))
     assert '"coal_chemical", "fine_chemical"' not in source
+
+
+def test_no_module_of_the_web_is_over_600_lines():
+    """A web module over 600 lines holds several jobs: split it (by area in
+    web/views, by job in web/support)."""
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "web").rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert not long, f"web modules over 600 lines: {long}"
