@@ -35,8 +35,8 @@ screenshots: $(STAMP)
 	DAIBAN_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/browser
 
 translations: $(STAMP)
-	$(BIN)/python -m web.i18n extract
-	$(BIN)/python -m web.i18n compile
+	$(BIN)/python -m web.support.i18n extract
+	$(BIN)/python -m web.support.i18n compile
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info

@@ -97,3 +97,11 @@ def test_no_module_of_the_engine_definitions_or_demo_is_over_600_lines():
             if lines > MAX_LINES:
                 too_long[str(path.relative_to(ROOT))] = lines
     assert not too_long, f"modules over {MAX_LINES} lines: {too_long}"
+
+
+def test_no_module_of_the_web_is_over_600_lines():
+    """A web module over 600 lines holds several jobs: split it (by area in
+    web/views, by job in web/support)."""
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "web").rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert not long, f"web modules over 600 lines: {long}"

@@ -158,3 +158,15 @@ def test_parcels_and_chemical_tables_are_recorded_by_their_operations(session):
                          area_mu="-1")
     assert len(changes(session)) == before + 4
     assert zone_audit.verify(session)[0] == []
+
+
+def test_api_tokens_issued_and_revoked_are_recorded(session):
+    from workflow.accounts import tokens
+
+    person = f.user(session, "robot", role="agent")
+    before = len(changes(session))
+    row, _ = tokens.issue_token(session, person, name="报表", now=NOW)
+    tokens.revoke_token(session, row.id, now=NOW)
+    tokens.revoke_token(session, row.id, now=NOW)  # already revoked: nothing new
+    assert [(e.action, e.subject, e.data["token"]) for e in changes(session)[before:]] == [
+        ("token.issued", "user:robot", row.id), ("token.revoked", "user:robot", row.id)]

@@ -15,20 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, g, request, session
-from flask_babel import Babel
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
 
+from web.support.extensions import LANGUAGES, babel, csrf, login_manager
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
 from workflow.core import notify
 from workflow.kernel.config import Config
 from workflow.kernel.db import default_url, make_engine, make_session_factory
-
-login_manager = LoginManager()
-csrf = CSRFProtect()
-babel = Babel()
-
-LANGUAGES = ("zh_CN", "en")
 
 
 def _utc_now() -> datetime:
@@ -57,7 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOGIN_FAILURES_PER_IP=20,
         LOGIN_WINDOW_MINUTES=15,
         WTF_CSRF_TIME_LIMIT=None,
-        WTF_CSRF_CHECK_DEFAULT=False,  # web.security checks it, except for bearer API calls
+        WTF_CSRF_CHECK_DEFAULT=False,  # web.support.security checks it, except for bearer API calls
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
@@ -86,7 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from web import errors, labels, nav, paging, security
+    from web.support import errors, labels, nav, paging, security
 
     labels.init_app(app)  # after Babel: its catalogue binding and template gettext
     security.init_app(app)
@@ -107,7 +99,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import (
+    from web.views import (
         admin,
         api,
         auth,
@@ -130,7 +122,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from web import labels
+    from web.support import labels
 
     app.jinja_env.globals.update(labels=labels, languages=LANGUAGES)
     app.jinja_env.filters["state_label"] = labels.state_label

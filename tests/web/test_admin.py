@@ -267,3 +267,20 @@ def test_anonymous_visitors_are_sent_to_the_login(app):
     response = app.test_client().get("/admin/users")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert csrf_token(app.test_client())  # the login page still renders
+
+
+def test_an_admin_change_through_the_pages_is_in_the_change_log(admin, as_user, db):
+    """The engine writes it in the request's transaction, marked as from the web,
+    and the admin reads it on /admin/changes; nobody else may."""
+    from workflow.models import ZoneAuditEvent
+
+    client, token = admin
+    assert client.post("/admin/users", data={"csrf_token": token, **new_agent()}).status_code == 302
+    event = db.scalar(select(ZoneAuditEvent).where(ZoneAuditEvent.subject == "user:zhang.wei"))
+    db.commit()
+    assert (event.action, event.via) == ("user.created", "web")
+    page = client.get("/admin/changes").get_data(as_text=True)
+    assert f'data-change="{event.seq}"' in page and "user:zhang.wei" in page and "网页" in page
+    for other in ("sup", "lead"):
+        visitor, _ = as_user(other)
+        assert visitor.get("/admin/changes").status_code == 403

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from tests import factories as f
-from web.actions import ACTIONS
+from web.support.actions import ACTIONS
 from workflow.accounts import tokens
 from workflow.core import operations as ops
 from workflow.models import ApiToken, GroupMembership, ItemTask

@@ -2,8 +2,8 @@
 
 The interface is written in Chinese (the msgids); ``web/translations/en``
 holds the English. A developer who adds Chinese text runs
-``python -m web.i18n extract``, fills in the English and runs
-``python -m web.i18n compile``; these tests fail until all three are done.
+``python -m web.support.i18n extract``, fills in the English and runs
+``python -m web.support.i18n compile``; these tests fail until all three are done.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 import pytest
 
 from tests.web.conftest import csrf_token, login
-from web import i18n
+from web.support import i18n
 
 # Python %-format placeholders: %(name)s, %s, %d, %.1f … and the literal %%.
 PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
@@ -47,9 +47,9 @@ def test_every_msgid_in_use_has_an_english_translation(catalog):
             where = ", ".join(f"{path}:{line}" for path, line in message.locations[:2])
             missing.append(f"{msgid!r} ({where})")
     assert not missing, (
-        f"{len(missing)} msgid(s) without English; run `python -m web.i18n extract`, "
+        f"{len(missing)} msgid(s) without English; run `python -m web.support.i18n extract`, "
         "translate them in web/translations/en/LC_MESSAGES/messages.po and run "
-        "`python -m web.i18n compile`:\n  " + "\n  ".join(missing))
+        "`python -m web.support.i18n compile`:\n  " + "\n  ".join(missing))
 
 
 # gettext calls Babel's extractor cannot see (it reads an f-string as one token,
@@ -76,7 +76,7 @@ def test_every_gettext_call_in_the_code_is_extracted():
               if msgid not in extracted}
     new = sorted(f"{path}:{line} {msgid!r}" for (path, msgid), line in unseen.items()
                  if (path, msgid) not in KNOWN_UNEXTRACTED)
-    assert not new, ("gettext calls `python -m web.i18n extract` does not see (a call inside "
+    assert not new, ("gettext calls `python -m web.support.i18n extract` does not see (a call inside "
                      "an f-string?); move the call out so its msgid is extracted:\n  "
                      + "\n  ".join(new))
     fixed = sorted(KNOWN_UNEXTRACTED - set(unseen))
@@ -84,9 +84,9 @@ def test_every_gettext_call_in_the_code_is_extracted():
 
 
 def test_compiled_catalogue_is_up_to_date(catalog):
-    assert i18n.MO.exists(), "run `python -m web.i18n compile`"
+    assert i18n.MO.exists(), "run `python -m web.support.i18n compile`"
     assert i18n.MO.read_bytes() == i18n.compiled(catalog), (
-        "messages.mo is stale: run `python -m web.i18n compile`")
+        "messages.mo is stale: run `python -m web.support.i18n compile`")
 
 
 def test_placeholders_match_between_chinese_and_english(catalog):

@@ -277,7 +277,7 @@ def test_the_lead_issues_an_access_code_shown_once(as_user, world, db):
 
 def test_the_access_code_form_for_the_staff_project_page(app, world):
     with app.test_request_context("/projects/P-ACME-1"):
-        html = render_template_string('{% include "portal_access_code_form.html" %}',
+        html = render_template_string('{% include "portal/_access_code_form.html" %}',
                                       project=world["project"])
     assert 'action="/projects/P-ACME-1/access-code"' in html and "生成查询码" in html
     assert 'name="csrf_token"' in html

@@ -79,3 +79,43 @@ def test_redirect_targets_never_leave_the_site(as_user, world, db):
         assert "evil" not in response.headers["Location"]
     kept = client.post("/lang/zh_CN", data={"csrf_token": token, "next": "/inbox?tab=queue"})
     assert kept.headers["Location"] == "/inbox?tab=queue"
+
+
+def test_pages_with_the_zone_s_and_enterprises_particulars_are_never_cached(app, as_user, world, db):
+    """``no-store`` on every page of a project, a task, the portal, documents,
+    commitments, land, supervision and admin, whatever its status (a refusal
+    too), set in one place (web.support.security); the PDF overrides the
+    ``no-cache`` that ``send_file`` sets."""
+    from workflow.models import AgencyDocument
+
+    lead, token = as_user("lead")
+    assert lead.post("/projects/P-ACME-1/documents/mandate", data={"csrf_token": token}
+                     ).status_code == 302
+    document_id = db.scalar(select(AgencyDocument.id).where(
+        AgencyDocument.project_id == world["project"].id))
+    db.commit()  # end the read: the app's requests write
+    admin, admin_token = as_user("admin")
+    acme, _ = as_user("acme")
+    visits = [
+        (lead, "get", f"/documents/{document_id}", 200),
+        (lead, "get", f"/documents/{document_id}.pdf", 200),
+        (lead, "get", "/projects/P-ACME-1", 200),
+        (lead, "get", "/commitments/999", 404),
+        (lead, "post", "/gaps/999/fulfil", 404),
+        (lead, "post", "/rectifications/999/answer", 404),
+        (lead, "get", "/supervision", 200),
+        (lead, "get", "/supervision/figures", 200),
+        (lead, "get", "/land/parcels", 200),
+        (lead, "get", "/land/figures", 200),
+        (admin, "get", "/admin/credit", 200),
+        (admin, "get", "/admin/users", 200),
+        (acme, "get", "/portal", 200),
+        (acme, "get", "/portal/projects/P-ACME-1", 200),
+        (acme, "get", "/land/parcels", 403),
+        (app.test_client(), "get", "/lookup", 200),
+    ]
+    for client, method, url, status in visits:
+        data = {"csrf_token": token if client is lead else admin_token} if method == "post" else None
+        response = getattr(client, method)(url, data=data)
+        assert response.status_code == status, url
+        assert response.headers.get("Cache-Control") == "no-store", url

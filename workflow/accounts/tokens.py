@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.core.operations import flush, utc
+from workflow.kernel import zone_audit
 from workflow.kernel.errors import NotFound, ValidationError
 from workflow.kernel.models import ApiToken, User
 
@@ -25,7 +26,8 @@ NAME_MAX = 100
 
 
 def token_hash(token: str) -> str:
-    """What the database keeps of a token: its SHA-256, hex-encoded."""
+    """What the database keeps of a token — a bearer token here, a login
+    session's token in the web — its SHA-256, hex-encoded."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -45,6 +47,8 @@ def issue_token(session: Session, user: User, *, name: str = "",
                    created_at=utc(now))
     session.add(row)
     flush(session)
+    zone_audit.record(session, actor=None, now=now, action="token.issued",
+                      subject=f"user:{user.username}", data={"token": row.id, "name": name})
     return row, token
 
 
@@ -67,4 +71,6 @@ def revoke_token(session: Session, token_id: int, *, now: datetime) -> tuple[Api
         return row, False
     row.revoked_at = utc(now)
     flush(session)
+    zone_audit.record(session, actor=None, now=now, action="token.revoked",
+                      subject=f"user:{row.user.username}", data={"token": row.id, "name": row.name})
     return row, True

@@ -23,10 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from workflow.accounts.passwords import hash_password
+from workflow.core import permissions
 from workflow.core.models import INBOX_STATES, ItemTask, Project
 from workflow.core.operations import flush, utc
 from workflow.kernel import paging, validate, zone_audit
-from workflow.kernel.errors import NotFound, NotPermitted, ValidationError
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.kernel.models import (
     ROLES,
     ApiToken,
@@ -70,8 +71,8 @@ def _recorded(session: Session, actor: User, now: datetime, change: AdminChange)
 # -- checks shared by the operations -------------------------------------------------------
 
 def _require_admin(actor: User) -> None:
-    if actor is None or not actor.active or actor.role != "admin":
-        raise NotPermitted("Only an active administrator may change accounts.")
+    permissions.require_that(actor, permissions.can_administer,
+                             "Only an active administrator may change accounts.", system_may=False)
 
 
 def _load_user(session: Session, user_id: int) -> User:

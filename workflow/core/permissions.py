@@ -8,6 +8,8 @@ projects; agents act on tasks of their groups or assigned to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from workflow.core.models import ItemTask, Project
@@ -139,6 +141,18 @@ def require(user: User | None, action: str, task: ItemTask) -> None:
         )
 
 
+def require_that(user: User | None, rule: Callable[[User], bool], refusal: str, *,
+                 system_may: bool = True) -> None:
+    """Raise ``NotPermitted(refusal)`` unless ``rule(user)`` — the operations'
+    side of the rules below that take only the user (editing the zone's
+    tables, changing accounts). ``user`` None is the system (scheduler, CLI),
+    which may, unless ``system_may`` is False."""
+    if user is None and system_may:
+        return
+    if user is None or not rule(user):
+        raise NotPermitted(refusal)
+
+
 def require_project(user: User | None, project: Project) -> None:
     if user is not None and not can_manage_project(user, project):
         raise NotPermitted(
@@ -254,3 +268,56 @@ def can_edit_chemical_rules(user: User) -> bool:
 def can_screen(user: User, project: Project) -> bool:
     """Screening a chemical project and recording its expert review."""
     return can_manage_project(user, project)
+
+
+# -- which parts of the zone's work a user may open at all --------------------------------
+# The pages and the API gate every route with one of these (``web.support.access.requires``);
+# the object on the page (project, task, letter) is then checked by the rules above.
+
+def can_sign_in(user: User) -> bool:
+    """Any active account: pages whose object carries its own check (a project,
+    a task, a document, one's notifications)."""
+    return user.active
+
+
+def can_administer(user: User) -> bool:
+    """Accounts, the definitions in force and the failing deliveries: admins."""
+    return user.active and user.role == "admin"
+
+
+def can_lead(user: User) -> bool:
+    """The lead handlers' work (the desk, screening chemical projects): lead
+    handlers, and admins as the zone's leadership."""
+    return user.active and user.role in ("lead", "admin")
+
+
+def can_use_inbox(user: User) -> bool:
+    """An inbox of tasks to hold and work: agents and lead handlers."""
+    return user.active and user.role in ("agent", "lead")
+
+
+def can_supervise(user: User) -> bool:
+    """The watch list, the figures, their exports and the notices (督查): supervisors
+    and admins over every group, a lead handler over their own groups."""
+    return user.active and user.role in ("supervisor", "admin", "lead")
+
+
+def can_act_for_enterprise(user: User) -> bool:
+    """The enterprise's own side (the portal, signing letters and promises):
+    enterprise accounts; which project is theirs is checked on the project."""
+    return user.active and user.role == "enterprise"
+
+
+def can_read_chemical_rules(user: User) -> bool:
+    """The chemical-entry tables and their exports: leadership and supervision."""
+    return user.active and user.role in ("lead", "admin", "supervisor")
+
+
+def can_read_screenings(user: User) -> bool:
+    """A project's chemical screenings: the zone's staff (not enterprises)."""
+    return user.active and user.role in ("agent", "lead", "admin", "supervisor")
+
+
+def can_read_credit(user: User) -> bool:
+    """The zone's list of credit records (信用记录): admins, who also clear them."""
+    return can_clear_credit(user)

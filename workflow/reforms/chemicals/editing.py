@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from workflow.core import permissions
 from workflow.core.operations import flush, utc
 from workflow.kernel import tabular, zone_audit
-from workflow.kernel.errors import NotFound, NotPermitted, ValidationError
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.kernel.models import User
 
 _SPLIT = re.compile(r"[|,，;；、\s]+")
@@ -62,9 +62,8 @@ def _whole(number: float) -> int | float:
 
 
 def _require_admin(actor: User | None) -> None:
-    if actor is not None and not permissions.can_edit_chemical_rules(actor):
-        raise NotPermitted(f"{actor.username} ({actor.role}) may not change the chemical-entry "
-                           "tables.")
+    permissions.require_that(actor, permissions.can_edit_chemical_rules,
+                             "Only an administrator may change the chemical-entry tables.")
 
 
 # -- editing one row -----------------------------------------------------------------------

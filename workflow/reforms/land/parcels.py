@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from workflow.core import operations as ops
 from workflow.core import permissions
 from workflow.kernel import zone_audit
-from workflow.kernel.errors import NotFound, NotPermitted, ValidationError
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.kernel.models import User
 from workflow.kernel.registry import current_version, definition_of
 from workflow.reforms.land.indicators import (
@@ -34,8 +34,8 @@ SERVICING_LEVELS = ("三通一平", "五通一平", "七通一平")
 
 
 def _require_admin(actor: User | None) -> None:
-    if actor is not None and not permissions.can_edit_land(actor):
-        raise NotPermitted("Only an administrator may edit parcels and regional evaluations.")
+    permissions.require_that(actor, permissions.can_edit_land,
+                             "Only an administrator may edit parcels and regional evaluations.")
 
 
 def _parcel(session: Session, parcel_id: int, lock: bool = False) -> Parcel:

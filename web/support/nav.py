@@ -1,0 +1,85 @@
+"""The navigation bar: links by role, with the counts users watch."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from web.support.db import db
+from workflow.core import queries
+from workflow.kernel import paging
+
+LINKS = {
+    "agent": [("inbox.index", _l("我的待办"), "inbox"), ("notifications.index", _l("通知"), "unread")],
+    "lead": [("desk.index", _l("领办台"), "red"), ("inbox.index", _l("待办"), "inbox"),
+             ("intentions.ledger", _l("意向台账"), None), ("intentions.pipeline", _l("项目全景"), None),
+             ("land.parcels", _l("标准地"), None),
+             ("supervision.index", _l("超期督查"), None), ("notifications.index", _l("通知"), "unread")],
+    "enterprise": [("portal.index", _l("我的项目"), None),
+                   ("notifications.index", _l("通知"), "unread")],
+    "supervisor": [("supervision.index", _l("超期督查"), None),
+                   ("supervision.figures", _l("统计分析"), None),
+                   ("intentions.pipeline", _l("项目全景"), None),
+                   ("land.figures", _l("亩均效益"), None),
+                   ("notifications.index", _l("通知"), "unread")],
+    "admin": [("admin.users", _l("用户"), None), ("admin.definitions", _l("流程定义"), None),
+              ("intentions.ledger", _l("意向台账"), None), ("intentions.pipeline", _l("项目全景"), None),
+              ("land.parcels", _l("标准地"), None), ("chemicals.rules", _l("化工准入"), None),
+              ("commitments.credit", _l("信用记录"), None),
+              ("admin.deliveries", _l("消息投递"), "failed"),
+              ("admin.changes", _l("变更记录"), None),
+              ("supervision.index", _l("超期督查"), None),
+              ("notifications.index", _l("通知"), "unread")],
+}
+
+
+def _count_query(kind: str | None, user):
+    """What a badge counts, as a query (all of a page's badges are counted in
+    one round trip, each up to ``paging.COUNT_CAP``)."""
+    if kind == "inbox":
+        return queries.mine_query(user)
+    if kind == "red":
+        from web.support.security import now
+        from workflow.core.desk import desk_red_query
+        from workflow.core.operations import zone_today
+
+        return desk_red_query(user, zone_today(now()))
+    if kind == "failed":
+        from workflow.kernel.outbox import failed_query
+
+        return failed_query()
+    if kind == "unread":
+        from workflow.core.notify import unread_query
+
+        return unread_query(user)
+    return None
+
+
+def nav_links():
+    if not current_user.is_authenticated:
+        return []
+    user = current_user.user
+    links = [(endpoint, label, kind) for endpoint, label, kind in LINKS.get(user.role, [])
+             if endpoint in current_app.view_functions]
+    wanted = {kind: query for _, _, kind in links
+              if kind and (query := _count_query(kind, user)) is not None}
+    counts = paging.counts_upto(db(), wanted) if wanted else {}
+    return [(endpoint, label, counts.get(kind) or None, "red" if kind in ("red", "failed") else "")
+            for endpoint, label, kind in links]
+
+
+def has_endpoint(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def actions_for(task) -> list[str]:
+    """The task actions the signed-in user may take now (for buttons on pages)."""
+    from workflow.core.operations import available_actions
+
+    return available_actions(task, current_user.user) if current_user.is_authenticated else []
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(nav_links=nav_links, has_endpoint=has_endpoint,
+                                 actions_for=actions_for)

@@ -1,0 +1,59 @@
+"""Presenting engine rows to pages: definition names, lights, days left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from web.support import labels
+from workflow.core import lights
+from workflow.core.operations import ZONE_TZ, definition_for
+from workflow.models import ItemTask
+
+
+@dataclass
+class TaskRow:
+    task: ItemTask
+    item_name: str
+    department: str
+    light: str | None
+    days_left: int | None
+
+    @property
+    def project(self):
+        return self.task.project
+
+
+def task_row(task: ItemTask, today: date) -> TaskRow:
+    definition = definition_for(task.project)
+    item = definition.items.get(task.item_code)
+    dept = definition.departments.get(task.department)
+    return TaskRow(
+        task=task,
+        item_name=labels.name_of(item) if item else task.item_code,
+        department=labels.name_of(dept) if dept else task.department,
+        light=lights.light(task, today),
+        days_left=lights.working_days_left(task, today),
+    )
+
+
+def task_rows(tasks, today: date) -> list[TaskRow]:
+    return [task_row(t, today) for t in tasks]
+
+
+def item_choices() -> list[tuple[str, str]]:
+    """The items of the definition in force, for the filters' menus."""
+    from web.support.db import db
+    from workflow.kernel.registry import current_version, definition_of
+
+    definition = definition_of(current_version(db()))
+    return [(code, labels.name_of(item)) for code, item in definition.items.items()]
+
+
+def zone_time(value: datetime | None) -> str:
+    """A stored timestamp in the zone's time (SQLite hands back naive UTC)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZONE_TZ).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,179 @@
+"""Administration pages (管理员): users, roles, group membership, away and
+substitute settings, and the definitions in force with their versions.
+
+Each form calls one operation of ``workflow.accounts.users`` and commits once; a
+refusal is a ``ValidationError`` (400) that changes nothing. Account changes
+belong to no project's audit chain, so each one is logged here after the
+commit, with the acting admin and what changed.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from web.support import labels
+from web.support.access import local_target, me, require_for_blueprint
+from web.support.db import db
+from web.support.paging import page_args
+from web.support.present import zone_time
+from web.support.security import now
+from workflow.accounts import users as accounts
+from workflow.accounts.users import AdminChange
+from workflow.core import permissions
+from workflow.kernel import outbox, zone_audit
+from workflow.kernel.registry import current_version, definition_of
+from workflow.models import ROLES, User
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+require_for_blueprint(bp, permissions.can_administer)  # every admin page (others 403)
+
+DONE = {
+    "user.created": _l("已创建用户 %(name)s"), "user.updated": _l("已保存 %(name)s 的资料"),
+    "user.groups": _l("已更新 %(name)s 的产业组"), "user.away": _l("%(name)s 已设为外出"),
+    "user.back": _l("%(name)s 已返岗"), "user.password_reset": _l("已重置 %(name)s 的密码"),
+    "user.deactivated": _l("已停用 %(name)s（其登录会话已全部失效）"),
+    "user.reactivated": _l("已重新启用 %(name)s"),
+}
+WARNINGS = {
+    "open_tasks": _l("该用户仍有 %(n)s 个未办结事项，请领办人在领办台改派"),
+    "away_open_tasks": _l("该代办员手上仍有 %(n)s 个在办事项；新分派的事项将转给%(substitute)s，"
+                          "已有事项可在领办台改派"),
+    "led_projects": _l("该用户仍领办 %(n)s 个在办项目"),
+    "groups_left": _l("已退出产业组：%(groups)s"),
+}
+CATEGORIES = {
+    "unified_service": _l("政府统一服务事项"), "commitment": _l("承诺制事项"),
+    "approval": _l("审批"), "filing": _l("备案"), "utility": _l("市政公用接入"),
+}
+
+
+@bp.route("/users")
+def users():
+    """One page of the users, filtered and ordered in the database."""
+    cursor, limit = page_args()
+    page = accounts.list_users(db(), accounts.UserFilter.parse(request.args), cursor=cursor,
+                                limit=limit)
+    return render_template("admin/users.html", users=page.rows, page=page, args=request.args,
+                           roles=ROLES, groups=accounts.all_groups(db()),
+                           departments=_departments())
+
+
+@bp.route("/users", methods=["POST"])
+def create_user():
+    form = request.form
+    change = accounts.create_user(
+        db(), username=form.get("username", ""), display_name=form.get("display_name", ""),
+        role=form.get("role", ""), password=form.get("password", ""), actor=me(), now=now(),
+        department=form.get("department"), enterprise_name=form.get("enterprise_name"),
+        credit_code=form.get("credit_code"), email=form.get("email"),
+        groups=form.getlist("groups"))
+    return _done(change)
+
+
+@bp.route("/users/<int:user_id>")
+def user(user_id: int):
+    person = db().get(User, user_id) or abort(404)
+    return render_template(
+        "admin/user.html", person=person, roles=ROLES, groups=accounts.all_groups(db()),
+        departments=_departments(), member_of={m.group_id for m in person.memberships},
+        candidates=accounts.substitute_candidates(db(), person),
+        covering=accounts.substitute_for(db(), person))
+
+
+@bp.route("/users/<int:user_id>/profile", methods=["POST"])
+def update_user(user_id: int):
+    form = request.form
+    return _done(accounts.update_user(
+        db(), user_id, display_name=form.get("display_name", ""), role=form.get("role", ""),
+        actor=me(), now=now(), department=form.get("department"),
+        enterprise_name=form.get("enterprise_name"), credit_code=form.get("credit_code"),
+        email=form.get("email")))
+
+
+@bp.route("/users/<int:user_id>/groups", methods=["POST"])
+def set_groups(user_id: int):
+    return _done(accounts.set_groups(db(), user_id, request.form.getlist("groups"),
+                                      actor=me(), now=now()))
+
+
+@bp.route("/users/<int:user_id>/away", methods=["POST"])
+def set_away(user_id: int):
+    return _done(accounts.set_away(db(), user_id, away=request.form.get("away") == "1",
+                                    substitute=request.form.get("substitute"),
+                                    actor=me(), now=now()))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def reset_password(user_id: int):
+    return _done(accounts.reset_password(db(), user_id, request.form.get("password", ""),
+                                          actor=me(), now=now()))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def deactivate(user_id: int):
+    return _done(accounts.deactivate_user(db(), user_id, actor=me(), now=now()))
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+def reactivate(user_id: int):
+    return _done(accounts.reactivate_user(db(), user_id, actor=me(), now=now()))
+
+
+@bp.route("/definitions")
+def definitions():
+    version = current_version(db())
+    definition = definition_of(version)
+    return render_template("admin/definitions.html", versions=accounts.definition_versions(db()),
+                           current=version, definition=definition, categories=CATEGORIES,
+                           unified=len(definition.items_in_category("unified_service")))
+
+
+def _done(change: AdminChange):
+    """Commit the one change (the engine wrote it to the zone's change log), tell the
+    admin, go to the user's page."""
+    db().commit()
+    flash(str(DONE[change.action]) % {"name": change.user.display_name}, "ok")
+    for code, params in change.warnings:
+        flash(str(WARNINGS[code]) % params, "warn")
+    return redirect(url_for("admin.user", user_id=change.user.id))
+
+
+def _departments():
+    """The departments of the definition in force, in the user's language."""
+    definition = definition_of(current_version(db()))
+    return [(code, labels.name_of(dept)) for code, dept in definition.departments.items()]
+
+
+@bp.route("/changes")
+def changes():
+    """The zone's change log (who changed what outside any project), newest
+    first, a page at a time, with the chain checked on the page shown."""
+    cursor, limit = page_args()
+    page = zone_audit.page(db(), cursor=cursor, limit=limit)
+    names = {u.id: u for u in db().scalars(
+        select(User).where(User.id.in_({e.actor_id for e in page.rows if e.actor_id})))}
+    broken = {e.seq for e in page.rows if zone_audit.event_hash(e) != e.hash}
+    return render_template("admin/changes.html", events=page.rows, page=page, people=names,
+                           broken=broken, zone_time=zone_time)
+
+
+@bp.route("/deliveries")
+def deliveries():
+    """Mail and webhook deliveries that keep failing, a page at a time, for
+    the admin to see and retry."""
+    cursor, limit = page_args()
+    page = outbox.failed_deliveries(db(), cursor=cursor, limit=limit)
+    return render_template("admin/deliveries.html", failed=page.rows, page=page,
+                           failed_count=outbox.failed_count(db()),
+                           pending=outbox.pending_count(db()))
+
+
+@bp.route("/deliveries/<int:message_id>/retry", methods=["POST"])
+def retry_delivery(message_id: int):
+    outbox.retry_delivery(db(), message_id, now())
+    db().commit()
+    flash(_("已重新排队发送"), "ok")
+    return redirect(local_target(request.form.get("next"), url_for("admin.deliveries")))

@@ -1,0 +1,201 @@
+"""The JSON API under ``/api/v1``: the pages' operations and permission rules
+for scripts and other systems.
+
+Authentication is the login session (then CSRF applies: send the token in the
+``X-CSRFToken`` header) or ``Authorization: Bearer <token>`` from ``daiban
+token create USERNAME`` (no CSRF: no cookie is involved). Unauthenticated
+calls get a JSON 401, never the login page. Objects the user may not see
+answer 404 exactly as the pages do (``web.support.access``); task actions run through
+``web.support.actions.act_on_task`` and their refusals come from ``web.support.errors``.
+The document at ``/api/v1/openapi.json`` (``web.views.openapi``) describes it all.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from web.support.access import is_public, me, project_or_404, public, requires
+from web.support.actions import act_on_task
+from web.support.db import db
+from web.support.paging import page_args
+from web.support.security import now
+from web.views.openapi import document
+from workflow.core import figures, lights, permissions, queries
+from workflow.core.operations import available_actions, definition_for, zone_today
+from workflow.kernel import paging, validate
+from workflow.kernel.errors import ValidationError
+from workflow.models import (
+    Comment,
+    ExtensionRequest,
+    ItemTask,
+    MaterialRequest,
+    Project,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _authenticate():
+    """Every route but the document needs a user: a JSON 401 otherwise."""
+    if is_public(current_app.view_functions.get(request.endpoint)) or \
+            current_user.is_authenticated:
+        return None
+    response = jsonify(error="unauthorized",
+                       message="Log in, or send 'Authorization: Bearer <token>' "
+                               "(issued by `daiban token create USERNAME`).")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="daiban"'
+    return response, 401
+
+
+@bp.get("/openapi.json")
+@public
+def openapi():
+    return jsonify(document())
+
+
+@bp.get("/inbox")
+@requires(permissions.can_use_inbox)
+def inbox():
+    cursor, limit = page_args()
+    today = zone_today(now())
+    page = queries.inbox_page(db(), me(), cursor=cursor, limit=limit)
+    return jsonify(_listed([task_json(t, today) for t in page.rows], page, today))
+
+
+@bp.get("/projects/<code>")
+@requires(permissions.can_sign_in)
+def project(code: str):
+    project = project_or_404(code)
+    # Every task's group and assignee in one statement, not one per task.
+    db().scalars(select(ItemTask).where(ItemTask.project_id == project.id)
+                 .options(joinedload(ItemTask.group), joinedload(ItemTask.assignee))).all()
+    return jsonify(project_json(project, zone_today(now())))
+
+
+@bp.post("/tasks/<int:task_id>/<action>")
+@requires(permissions.can_sign_in)
+def act(task_id: int, action: str):
+    body = _json_object()
+    task, result = act_on_task(db(), action, task_id, me(), now(), body)
+    if isinstance(result, ExtensionRequest) and result.task_id != task.id:
+        # decide_extension finds its request by id: keep it to the task in the URL.
+        raise ValidationError(f"Extension request {result.id} belongs to another task.")
+    db().commit()
+    answer = {"task": task_json(task, zone_today(now()))}
+    if isinstance(result, (MaterialRequest, ExtensionRequest)):
+        answer["request_id"] = result.id
+    elif isinstance(result, Comment):
+        answer["comment_id"] = result.id
+    return jsonify(answer)
+
+
+@bp.get("/supervision/overdue")
+@requires(permissions.can_supervise)
+def overdue():
+    user = me()
+    cursor, limit = page_args()
+    today = zone_today(now())
+    scope = permissions.group_ids(user) if user.role == "lead" else None
+    filters = overdue_filter(request.args, scope)
+    page = figures.watch_page(db(), today, filters, scope, cursor=cursor, limit=limit)
+    rows = [dict(task_json(r.task, today), days_late=max(r.days_late, 0)) for r in page.rows]
+    return jsonify(_listed(rows, page, today))
+
+
+def _listed(rows: list[dict], page: paging.Page, today: date) -> dict:
+    """A page of a list as the API answers it (``TaskList`` in the document)."""
+    return {"tasks": rows, "count": len(rows), "today": today.isoformat(), "limit": page.limit,
+            "next": page.next, "prev": page.prev}
+
+
+# -- helpers: request input ----------------------------------------------------------------
+
+def _json_object() -> dict:
+    """The body as a JSON object; an empty body is ``{}``; anything else is 400."""
+    if not request.get_data(cache=True):
+        return {}
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("The request body must be a JSON object.")
+    return body
+
+
+def overdue_filter(args, scope: set[int] | None) -> figures.WatchFilter:
+    """The overdue list's filters (codes and usernames exactly): red items
+    only; a group or agent that does not exist (or is outside a lead's
+    groups) matches nothing."""
+    group = validate.code(args.get("group"), "group")
+    agent = validate.code(args.get("agent"), "agent", limit=80)
+    group_id = agent_id = None
+    if group is not None:
+        group_id = queries.group_id_of(db(), group)
+        group_id = group_id if group_id is not None and (scope is None or group_id in scope) else -1
+    if agent is not None:
+        agent_id = queries.user_id_of(db(), agent)
+        agent_id = agent_id if agent_id is not None else -1
+    return figures.WatchFilter(
+        group_id=group_id, agent_id=agent_id, department=validate.code(args.get("department"),
+                                                                       "department"),
+        item_code=validate.code(args.get("item"), "item"), light="red",
+        min_days_late=validate.number(args.get("min_days_late"), "min_days_late", low=0,
+                                      high=figures.MAX_DAYS_LATE) or None)
+
+
+# -- helpers: JSON shapes (documented in web.views.openapi) -----------------------------------------
+
+def _named(code: str, obj) -> dict:
+    return {"code": code, "name_zh": obj.name_zh if obj else code,
+            "name_en": obj.name_en if obj else code}
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def task_json(task: ItemTask, today: date) -> dict:
+    definition = definition_for(task.project)
+    project = task.project
+    return {
+        "id": task.id,
+        "version": task.version,
+        "project": {"code": project.code, "name": project.name,
+                    "enterprise": project.enterprise.name},
+        "item": _named(task.item_code, definition.items.get(task.item_code)),
+        "state": task.state,
+        "group": _named(task.group.code, task.group),
+        "department": _named(task.department, definition.departments.get(task.department)),
+        "assignee": task.assignee.username if task.assignee else None,
+        "accepted_on": _day(task.accepted_on),
+        "due_on": _day(task.due_on),
+        "due_provisional": task.due_provisional,
+        "light": lights.light(task, today),
+        "working_days_left": lights.working_days_left(task, today),
+        "closed_on": _day(task.closed_on),
+        "actions": available_actions(task, me()),
+    }
+
+
+def project_json(project: Project, today: date) -> dict:
+    order = list(definition_for(project).items)
+    tasks = sorted(project.tasks, key=lambda t: (order.index(t.item_code)
+                                                 if t.item_code in order else len(order), t.id))
+    rows = [task_json(t, today) for t in tasks]
+    return {
+        "code": project.code,
+        "name": project.name,
+        "enterprise": project.enterprise.name,
+        "industry": project.industry,
+        "group": _named(project.group.code, project.group),
+        "lead": project.lead.username if project.lead else None,
+        "stage": project.stage,
+        "definition_version": project.definition_version.version,
+        "light": lights.worst([row["light"] for row in rows]),
+        "version": project.version,
+        "tasks": rows,
+    }

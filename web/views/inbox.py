@@ -1,0 +1,90 @@
+"""The agent's inbox (代办员): my tasks, my group's queue, my archive, and the
+task page where the work is done."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from web.support import labels
+from web.support.access import local_target, me, requires, task_or_404
+from web.support.actions import act_on_task
+from web.support.db import db
+from web.support.paging import limit_arg, page_args
+from web.support.present import item_choices, task_row, task_rows
+from web.support.security import now
+from workflow.core import history, permissions, queries, supervision
+from workflow.core.operations import available_actions, definition_for, zone_today
+
+bp = Blueprint("inbox", __name__)
+
+TABS = ("mine", "queue", "archive")
+PAGES = {"mine": queries.my_tasks, "queue": queries.group_queue}
+
+
+@bp.route("/inbox")
+@requires(permissions.can_use_inbox)
+def index():
+    """One page of a tab (mine, my groups' queue, my archive), filtered and
+    sorted in the database; the tab counts come from the database too."""
+    tab = request.args.get("tab", "mine")
+    tab = tab if tab in TABS else "mine"
+    session, user, today = db(), me(), zone_today(now())
+    cursor, limit = page_args()
+    filters = queries.TaskFilter.parse(request.args)
+    if tab == "archive":
+        page = queries.archive(session, user, today, filters=filters, cursor=cursor, limit=limit)
+    else:
+        page = PAGES[tab](session, user, today, filters=filters, cursor=cursor, limit=limit,
+                          sort=request.args.get("sort") or "due")
+    return render_template("inbox/index.html", tab=tab, page=page, rows=task_rows(page.rows, today),
+                           counts=queries.inbox_counts(session, user), items=item_choices(),
+                           today=today, args=request.args,
+                           notices=supervision.open_notices_for(session, user))
+
+
+@bp.route("/tasks/<int:task_id>")
+@requires(permissions.can_sign_in)
+def task(task_id: int):
+    """The task's file and the actions its state allows. Its comments,
+    materials requests, extension requests and files are pages of their own,
+    newest first; its history shows the latest events (the audit page,
+    filtered to the task, has them all)."""
+    task = task_or_404(task_id)
+    if me().role == "enterprise":
+        return redirect(url_for("portal.project", code=task.project.code))
+    today = zone_today(now())
+    definition = definition_for(task.project)
+    session, limit = db(), limit_arg()
+    return render_template(
+        "inbox/task.html", row=task_row(task, today), item=definition.items[task.item_code],
+        definition=definition, actions=available_actions(task, me()), today=today,
+        comments=history.task_comments(session, task, cursor=page_args("comments")[0],
+                                       limit=limit),
+        requests=history.task_material_requests(session, task, cursor=page_args("requests")[0],
+                                                limit=limit),
+        extensions=history.task_extensions(session, task, cursor=page_args("extensions")[0],
+                                           limit=limit),
+        events=history.task_history(session, task),
+        files=history.task_files(session, task, cursor=page_args("files")[0], limit=limit),
+        members=_group_agents(task), labels=labels)
+
+
+def _group_agents(task):
+    from sqlalchemy import select
+
+    from workflow.models import GroupMembership, User
+
+    return db().scalars(select(User).join(GroupMembership, GroupMembership.user_id == User.id)
+                        .where(GroupMembership.group_id == task.group_id, User.role == "agent",
+                               User.active.is_(True)).order_by(User.username)).all()
+
+
+@bp.route("/tasks/<int:task_id>/<action>", methods=["POST"])
+@requires(permissions.can_sign_in)
+def act(task_id: int, action: str):
+    task, _result = act_on_task(db(), action, task_id, me(), now(), request.form)
+    db().commit()
+    flash(_("已完成：%(action)s", action=labels.ACTIONS.get(action, action)), "ok")
+    return redirect(local_target(request.form.get("next"),
+                                 url_for("inbox.task", task_id=task.id)))

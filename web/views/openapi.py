@@ -1,0 +1,338 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, written by hand.
+
+A test checks that every ``/api/v1`` route Flask knows is described here and
+that every path described here exists, and that the action enum and the body
+schemas match ``web.support.actions.ACTIONS``: the document cannot drift unnoticed.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from web.support.actions import ACTIONS
+
+ERROR_CODES = ("invalid_input", "invalid_transition", "conflict", "not_permitted", "not_found",
+               "no_eligible_agent", "csrf", "unauthorized", "forbidden", "bad_request",
+               "method_not_allowed", "request_entity_too_large")
+
+_VERSION = {"type": "integer", "minimum": 1,
+            "description": "The task version the caller last saw; a different current "
+                           "version answers 409 `conflict` and changes nothing."}
+_DATE = {"type": "string", "format": "date"}
+
+
+def _text(description: str, max_length: int | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "description": description}
+    if max_length:
+        schema["maxLength"] = max_length
+    return schema
+
+
+def _body(description: str, required: tuple[str, ...] = (), versioned: bool = True,
+          **fields: dict[str, Any]) -> dict[str, Any]:
+    properties = ({"version": _VERSION} if versioned else {}) | fields
+    schema: dict[str, Any] = {"type": "object", "description": description,
+                              "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+_MATERIAL = {
+    "type": "object", "required": ["name"],
+    "properties": {"code": _text("Short code of the material (default m1, m2, ...).", 64),
+                   "name": _text("What is missing.", 200),
+                   "note": _text("What exactly is wrong or needed.", 500)},
+}
+
+# The JSON body each task action reads (web.support.actions), by action name.
+ACTION_BODIES: dict[str, dict[str, Any]] = {
+    "claim": _body("An agent of the task's group takes it from the group queue."),
+    "start": _body("The assignee starts work on the item."),
+    "unassign": _body("Put the task back into the group queue."),
+    "rework": _body("Work again on an item the department returned."),
+    "complete": _body("The result is handed over; dependent items enter their queues."),
+    "request_item": _body("Apply for an item that opens on request (completion acceptance when "
+                          "the building is finished); its clock starts now."),
+    "assign": _body("A lead handler assigns a queued task (to the substitute if the agent is "
+                    "away).", ("assignee",),
+                    assignee=_text("Username of an agent of the task's group."),
+                    reason=_text("Why (optional when assigning from the queue).")),
+    "reassign": _body("A lead handler gives a task in work to another agent.",
+                      ("assignee", "reason"), assignee=_text("Username of the new agent."),
+                      reason=_text("Why the task changes hands.")),
+    "auto_assign": _body("Assign to the least-loaded available agent of the item's department."),
+    "handoff": _body("The assignee hands the task to another agent of the group (续办).",
+                     ("to", "reason"), to=_text("Username of the receiving agent."),
+                     reason=_text("Why the task is handed off.")),
+    "request_materials": _body(
+        "一次性告知: one notice listing everything missing, with a deadline; the clock pauses.",
+        ("materials", "deadline"),
+        materials={"oneOf": [{"type": "array", "minItems": 1, "items": _MATERIAL},
+                             {"type": "string",
+                              "description": "One missing material per line."}]},
+        deadline=_DATE | {"description": "A day after today (zone time)."},
+        note=_text("A note to the enterprise.")),
+    "supply_materials": _body("The requested materials arrived; the clock runs again.",
+                              note=_text("What was supplied.")),
+    "submit": _body("Record the submission to the handling department.",
+                    note=_text("Submission note.")),
+    "approve": _body("Record the department's approval.",
+                     reference=_text("Number of the approval document, if any.")),
+    "department_return": _body("The department sent the application back.", ("reason",),
+                               reason=_text("The department's reason.")),
+    "cover": _body("Waive the item: a regional evaluation or a commitment covers it.",
+                   ("reference", "kind"), reference=_text("Reference of what covers the item."),
+                   kind={"type": "string", "enum": ["evaluation", "commitment"]}),
+    "request_extension": _body("Ask a lead handler for more working days.", ("days", "reason"),
+                               days={"type": "integer", "minimum": 1},
+                               reason=_text("Why the extension is needed.")),
+    "decide_extension": _body(
+        "A lead handler approves or refuses an extension request (identified by "
+        "`request_id`; the task version is not checked).", ("request_id", "approve"),
+        versioned=False, request_id={"type": "integer"}, approve={"type": "boolean"},
+        note=_text("Required when refusing.")),
+    "comment": _body("Add a comment to the task's project.", ("body",), versioned=False,
+                     body=_text("The comment.", 5000),
+                     public={"type": "boolean", "default": False,
+                             "description": "Visible to the enterprise."}),
+}
+
+
+def body_schema_name(action: str) -> str:
+    """``request_materials`` → ``RequestMaterialsBody``."""
+    return "".join(part.title() for part in action.split("_")) + "Body"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _ok(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+_STRING_OR_NULL = {"type": ["string", "null"]}
+_CURSOR = {"type": ["string", "null"], "description": "Pass as `cursor` to read the next "
+           "(or previous) page; null at the end (or the start) of the list."}
+
+
+def _page_of(schema: str) -> dict[str, Any]:
+    """One page of a list: keyset pagination, so pages stay stable and cost
+    the same however far one reads."""
+    return {"type": "object", "required": ["tasks", "count", "today", "limit", "next", "prev"],
+            "properties": {"tasks": {"type": "array", "items": _ref(schema)},
+                           "count": {"type": "integer", "description": "Rows on this page."},
+                           "today": _DATE, "limit": {"type": "integer"},
+                           "next": _CURSOR, "prev": _CURSOR}}
+
+
+# Every list is paged: `limit` rows (50 by default, at most 200) from `cursor` on.
+_PAGE_PARAMETERS = [
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "`next` or `prev` of a page of the same list; omit for the first page."},
+]
+_NAMED = {"type": "object", "required": ["code", "name_zh", "name_en"],
+          "properties": {"code": {"type": "string"}, "name_zh": {"type": "string"},
+                         "name_en": {"type": "string"}}}
+_LIGHT = {"type": ["string", "null"], "enum": ["green", "yellow", "red", "paused", None],
+          "description": "green on track, yellow close to the limit, red overdue, paused "
+                         "(clock stopped); null for blocked and closed tasks."}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "description": "A stable code, e.g. "
+                      + ", ".join(f"`{c}`" for c in ERROR_CODES) + "."},
+            "message": {"type": "string", "description": "A sentence saying why."},
+            "details": {"type": "object", "additionalProperties": True,
+                        "description": "Structured context: for `invalid_transition` the "
+                                       "task's `state` and the events `allowed` now; for "
+                                       "`conflict` the `expected` and `actual` versions."},
+        },
+    },
+    "Named": _NAMED,
+    "Task": {
+        "type": "object",
+        "required": ["id", "version", "project", "item", "state", "group", "department",
+                     "assignee", "due_on", "due_provisional", "light", "working_days_left",
+                     "actions"],
+        "properties": {
+            "id": {"type": "integer"},
+            "version": {"type": "integer", "description": "Send it back as `version`."},
+            "project": {"type": "object", "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"},
+                "enterprise": {"type": "string"}}},
+            "item": _ref("Named"),
+            "state": {"type": "string", "enum": [
+                "blocked", "ready", "assigned", "in_progress", "awaiting_enterprise",
+                "submitted", "returned", "approved", "done", "covered", "suspended",
+                "terminated"]},
+            "group": _ref("Named"),
+            "department": _ref("Named"),
+            "assignee": _STRING_OR_NULL | {"description": "Username of the assignee."},
+            "accepted_on": _STRING_OR_NULL | {"format": "date"},
+            "due_on": _STRING_OR_NULL | {"format": "date"},
+            "due_provisional": {"type": "boolean", "description":
+                                "The due date falls in a year whose holiday schedule is not "
+                                "published yet (weekends only); it will be recomputed."},
+            "light": _LIGHT,
+            "working_days_left": {"type": ["integer", "null"],
+                                  "description": "Negative when overdue."},
+            "closed_on": _STRING_OR_NULL | {"format": "date"},
+            "actions": {"type": "array", "items": _ref("ActionName"),
+                        "description": "What the caller may do now."},
+        },
+    },
+    "OverdueTask": {"allOf": [_ref("Task"), {
+        "type": "object", "required": ["days_late"],
+        "properties": {"days_late": {"type": "integer", "minimum": 0,
+                                     "description": "Working days past the due date."}}}]},
+    "TaskList": _page_of("Task"),
+    "OverdueList": _page_of("OverdueTask"),
+    "Project": {
+        "type": "object",
+        "required": ["code", "name", "enterprise", "industry", "group", "lead", "stage",
+                     "definition_version", "light", "tasks"],
+        "properties": {
+            "code": {"type": "string", "description": "项目代码"},
+            "name": {"type": "string"}, "enterprise": {"type": "string"},
+            "industry": {"type": "string"}, "group": _ref("Named"),
+            "lead": _STRING_OR_NULL | {"description": "Username of the lead handler (领办人)."},
+            "stage": {"type": "string"}, "definition_version": {"type": "string"},
+            "light": {"type": "string", "enum": ["green", "yellow", "red", "paused"],
+                      "description": "The worst light of the project's tasks."},
+            "version": {"type": "integer"},
+            "tasks": {"type": "array", "items": _ref("Task")},
+        },
+    },
+    "ActionName": {"type": "string", "enum": sorted(ACTIONS)},
+    "ActionResult": {
+        "type": "object", "required": ["task"],
+        "properties": {
+            "task": _ref("Task"),
+            "request_id": {"type": "integer", "description": "The materials or extension "
+                           "request created or decided (request_materials, "
+                           "request_extension, decide_extension)."},
+            "comment_id": {"type": "integer", "description": "The comment created (comment)."},
+        },
+    },
+} | {body_schema_name(name): body for name, body in ACTION_BODIES.items()}
+
+
+_UNAUTHORIZED = _error("Not logged in, or the bearer token is unknown or revoked.")
+
+
+def _paths() -> dict[str, Any]:
+    bodies = ", ".join(f"`{a}` → `{body_schema_name(a)}`" for a in sorted(ACTION_BODIES))
+    return {
+        "/api/v1/openapi.json": {"get": {
+            "operationId": "openapi", "summary": "This document.", "security": [],
+            "tags": ["meta"],
+            "responses": {"200": {"description": "The OpenAPI document.",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
+        "/api/v1/inbox": {"get": {
+            "operationId": "inbox", "tags": ["agents"],
+            "summary": "My open tasks and my groups' unclaimed queue, earliest due first.",
+            "description": "Agents and lead handlers (as the inbox page), a page at a time.",
+            "parameters": _PAGE_PARAMETERS,
+            "responses": {"200": _ok("A page of the inbox.", "TaskList"),
+                          "400": _error("`limit` out of range, or a `cursor` of another "
+                                        "list."), "401": _UNAUTHORIZED,
+                          "403": _error("Not an agent or a lead handler.")},
+        }},
+        "/api/v1/projects/{code}": {"get": {
+            "operationId": "project", "tags": ["projects"],
+            "summary": "A project with all its tasks (一项目一档).",
+            "parameters": [{"name": "code", "in": "path", "required": True,
+                            "schema": {"type": "string"}, "description": "项目代码"}],
+            "responses": {"200": _ok("The project.", "Project"), "401": _UNAUTHORIZED,
+                          "404": _error("No such project, or one the caller may not see "
+                                        "(an enterprise sees only its own).")},
+        }},
+        "/api/v1/tasks/{task_id}/{action}": {"post": {
+            "operationId": "taskAction", "tags": ["agents"],
+            "summary": "Run one task action, as the task page's buttons do.",
+            "description": "With a session cookie send the CSRF token in `X-CSRFToken`; "
+                           "bearer calls need none. The body is a JSON object (an empty "
+                           "body counts as `{}`). Body per action: " + bodies + ".",
+            "parameters": [
+                {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {"name": "action", "in": "path", "required": True, "schema": _ref("ActionName")},
+            ],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "anyOf": [_ref(body_schema_name(a)) for a in sorted(ACTION_BODIES)]}}}},
+            "responses": {
+                "200": _ok("Done: the task as it is now.", "ActionResult"),
+                "400": _error("The body is not a JSON object, a field is invalid "
+                              "(`invalid_input`), or the CSRF token is missing (`csrf`)."),
+                "401": _UNAUTHORIZED,
+                "403": _error("The caller may see the task but not do this to it "
+                              "(`not_permitted`; e.g. a supervisor, or an agent of "
+                              "another group)."),
+                "404": _error("No such task or action, or a task the caller may not see."),
+                "409": _error("Not allowed in the task's current state (`invalid_transition`, "
+                              "with `details.state` and `details.allowed`), or the task "
+                              "changed since `version` (`conflict`)."),
+            },
+        }},
+        "/api/v1/supervision/overdue": {"get": {
+            "operationId": "overdue", "tags": ["supervision"],
+            "summary": "Every overdue task (督查), most overdue first, a page at a time.",
+            "description": "Supervisors and admins see every group; a lead handler sees "
+                           "their own groups.",
+            "parameters": _PAGE_PARAMETERS + [
+                {"name": "group", "in": "query", "schema": {"type": "string"},
+                 "description": "Industry group code."},
+                {"name": "agent", "in": "query", "schema": {"type": "string"},
+                 "description": "Assignee username."},
+                {"name": "department", "in": "query", "schema": {"type": "string"},
+                 "description": "Handling department code."},
+                {"name": "item", "in": "query", "schema": {"type": "string"},
+                 "description": "Item code."},
+                {"name": "min_days_late", "in": "query",
+                 "schema": {"type": "integer", "minimum": 0, "maximum": 3650},
+                 "description": "Only tasks at least this many working days late."},
+            ],
+            "responses": {"200": _ok("A page of the overdue tasks.", "OverdueList"),
+                          "400": _error("A filter value is invalid."), "401": _UNAUTHORIZED,
+                          "403": _error("Not a supervisor, admin or lead handler.")},
+        }},
+    }
+
+
+def document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document (a fresh dict each call)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Daiban (代办) API",
+            "version": "1",
+            "description": "Investment-project approvals of the zone: the same operations "
+                           "and permission rules as the web pages. Errors are JSON "
+                           "`{error, message, details}`.",
+        },
+        "security": [{"bearerToken": []}, {"session": []}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {
+                "bearerToken": {"type": "http", "scheme": "bearer",
+                                "description": "Issued by `daiban token create USERNAME`; "
+                                               "revoked by `daiban token revoke ID`."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "daiban_session",
+                            "description": "The web login session; state-changing calls "
+                                           "also need the CSRF token in `X-CSRFToken`."},
+            },
+            "schemas": copy.deepcopy(SCHEMAS),
+        },
+    }
