@@ -230,7 +230,8 @@ def test_the_enterprise_is_told_acceptance_materials_reminder_completion_and_mil
     ent = f.user(session, "ent", "enterprise", company=company)
     ent.email = "contact@qiye.example"
     project = f.project(session, at("2026-03-02"), company=company, lead=team["lead"])
-    assert kinds_for(session, ent) == ["milestone", "milestone"]  # mandated, approvals begin
+    # mandated, approvals begin; the 委托书 issued with the mandate
+    assert kinds_for(session, ent) == ["document_issued", "milestone", "milestone"]
     task = f.task(project, "u01_survey")
     alice = team["alice"]
     ops.claim_task(session, task.id, actor=alice, now=at("2026-03-02"))
@@ -260,15 +261,15 @@ def test_the_enterprise_is_told_acceptance_materials_reminder_completion_and_mil
     filing = f.task(project, "project_filing")
     ops.cover_task(session, filing.id, reference="承诺书 2026-017", kind="commitment",
                    actor=team["lead"], now=at("2026-03-13"))
-    assert kinds_for(session, ent) == ["item_accepted", "item_covered", "item_done",
-                                       "materials_deadline", "materials_requested", "milestone",
-                                       "milestone"]
+    assert kinds_for(session, ent) == ["document_issued", "item_accepted", "item_covered",
+                                       "item_done", "materials_deadline", "materials_requested",
+                                       "milestone", "milestone"]
     titles = {n.kind: n.title for n in notify.notifications_for(session, ent)}
     assert titles["item_done"].startswith("【已办结】")
     assert titles["item_covered"].startswith("【已免于办理】")
     # Every notification of the enterprise also went to its mailbox (email on).
     mails = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == ent.email)).all()
-    assert len(mails) == 7 and {m.status for m in mails} == {"pending"}
+    assert len(mails) == 8 and {m.status for m in mails} == {"pending"}
     # The agents were not told what the enterprise is told (only their own reminders).
     assert set(kinds_for(session, alice)) <= {"yellow", "red", "escalation", "notice"}
 
