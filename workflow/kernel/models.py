@@ -160,6 +160,12 @@ class LoginSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last request seen on it (kept to the minute): a staff session idle
+    # longer than the app's limit ends (``web.support.security``).
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Opened by a password alone for a user who must enrol a second factor
+    # first: it reaches nothing but the enrolment page until they do.
+    must_enrol: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     user: Mapped[User] = relationship()
 
@@ -194,6 +200,66 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+class SecondFactor(Base):
+    """A user's authenticator app (TOTP, RFC 6238): its secret sealed with a
+    key derived from the app's secret (``workflow.accounts.twofactor``), and
+    the last time step accepted so the same code is never taken twice. A row
+    without ``confirmed_at`` is an enrolment begun and not yet confirmed."""
+
+    __tablename__ = "second_factor"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code: only its keyed SHA-256 is kept."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+SECURITY_EVENTS = ("login", "login_failed", "logout", "session_idle", "lockout", "unlock",
+                   "factor_enrolled", "recovery_used", "recovery_regenerated", "factor_reset")
+
+
+class SecurityEvent(Base):
+    """The security log (等保 安全审计): logins, failures, logouts, second
+    factors, lockouts. ``username`` is the name typed (there may be no such
+    user); ``user_id`` the account, when there is one."""
+
+    __tablename__ = "security_event"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SECURITY_EVENTS), name="kind_known"),
+        # The admin's page, newest first: all, one user's, one kind's.
+        Index("ix_security_event_at", "at", "id"),
+        Index("ix_security_event_user", "user_id", "at", "id"),
+        Index("ix_security_event_kind", "kind", "at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    username: Mapped[str] = mapped_column(String(80), default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
 OUTBOX_CHANNELS = ("email", "webhook")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 
