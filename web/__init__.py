@@ -48,6 +48,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOGIN_FAILURES_PER_USER=5,
         LOGIN_FAILURES_PER_IP=20,
         LOGIN_WINDOW_MINUTES=15,
+        # Second factors (workflow.accounts.twofactor): admins, supervisors and
+        # lead handlers must enrol one; agents too when TOTP_REQUIRED_FOR_AGENTS
+        # (the zone's choice, made by its deployment). None: required except in
+        # the demo. The tests' fixtures switch it off and its own tests on.
+        TOTP_REQUIRED=_flag("DAIBAN_REQUIRE_TOTP"),
+        TOTP_REQUIRED_FOR_AGENTS=_flag("DAIBAN_TOTP_AGENTS") or False,
+        SECOND_STEP_MINUTES=5,  # between the password and the code
+        # A session with no request for this long ends (None: only the lifetime).
+        IDLE_MINUTES_STAFF=_minutes("DAIBAN_IDLE_MINUTES", 30),
+        IDLE_MINUTES_ENTERPRISE=_minutes("DAIBAN_IDLE_MINUTES_ENTERPRISE", 120),
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_CHECK_DEFAULT=False,  # web.support.security checks it, except for bearer API calls
         BABEL_DEFAULT_LOCALE="zh_CN",
@@ -60,6 +70,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["DEMO"]:
         # The local demo is served over plain http on localhost.
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
+    if app.config["TOTP_REQUIRED"] is None:
+        app.config["TOTP_REQUIRED"] = not app.config["DEMO"]
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(app)
 
@@ -127,6 +139,20 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(labels=labels, languages=LANGUAGES)
     app.jinja_env.filters["state_label"] = labels.state_label
     app.jinja_env.filters["stage_label"] = labels.stage_label
+
+
+def _flag(name: str) -> bool | None:
+    """An on/off environment setting: ``1`` or ``0``; ``None`` when unset."""
+    value = os.environ.get(name)
+    return None if value is None else value.strip() not in ("0", "", "false", "no", "off")
+
+
+def _minutes(name: str, default: int | None) -> int | None:
+    """Minutes from the environment; ``0`` or ``none`` is no limit."""
+    value = (os.environ.get(name) or "").strip().lower()
+    if not value:
+        return default
+    return None if value in ("0", "none") else int(value)
 
 
 def _select_locale() -> str:

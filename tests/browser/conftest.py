@@ -49,7 +49,8 @@ def live(sqlite_template, tmp_path):
     clock = Clock(f.at("2026-03-02", 10))
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "browser-test",
                       "CLOCK": clock, "SESSION_COOKIE_SECURE": False,
-                      "UPLOAD_FOLDER": str(tmp_path / "uploads")})
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+                      "TOTP_REQUIRED": False})  # test_twofactor.py switches it on
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

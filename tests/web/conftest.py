@@ -47,7 +47,10 @@ def app(sqlite_template, tmp_path, clock):
     shutil.copy(sqlite_template, path)
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}",
                       "SECRET_KEY": "test", "CLOCK": clock, "SESSION_COOKIE_SECURE": False,
-                      "UPLOAD_FOLDER": str(tmp_path / "uploads")})
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+                      # The fixtures' staff log in with a password; tests/web/test_twofactor.py
+                      # switches the second factor on.
+                      "TOTP_REQUIRED": False})
     yield app
     app.extensions["daiban_engine"].dispose()
 

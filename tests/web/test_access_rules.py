@@ -22,7 +22,8 @@ ENTERPRISE = frozenset({"enterprise"})
 STAFF = frozenset({"agent", "lead", "supervisor", "admin"})
 HOLDERS = frozenset({"agent", "lead"})
 
-PUBLIC = {"auth.root", "auth.login", "auth.set_language", "portal.lookup", "api.openapi"}
+PUBLIC = {"auth.root", "auth.login", "auth.login_code", "auth.set_language", "portal.lookup",
+          "api.openapi"}
 
 # Who each route let in when the pages listed roles themselves (roles_required,
 # the admin blueprint's gate, the API's role check); anything else was any
@@ -34,6 +35,7 @@ WHO = {
     **{f"chemicals.{name}": ADMIN for name in (
         "create_rule", "rule", "save_rule", "delete_rule", "create_chemical", "chemical",
         "save_chemical", "delete_chemical", "import_table")},
+    "auth.two_factor": STAFF, "auth.recovery_codes": STAFF,
     "commitments.sign": ENTERPRISE, "commitments.promise": ENTERPRISE,
     "commitments.credit": ADMIN, "commitments.clear": ADMIN,
     "desk.index": LEADERSHIP,

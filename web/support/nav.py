@@ -29,6 +29,7 @@ LINKS = {
               ("commitments.credit", _l("信用记录"), None),
               ("admin.deliveries", _l("消息投递"), "failed"),
               ("admin.changes", _l("变更记录"), None),
+              ("admin.security_events", _l("安全日志"), None),
               ("supervision.index", _l("超期督查"), None),
               ("notifications.index", _l("通知"), "unread")],
 }

@@ -6,6 +6,15 @@
   so the limit holds across every web worker.
 - The API also accepts ``Authorization: Bearer <token>`` issued by
   ``daiban token create USERNAME`` (only the SHA-256 is stored).
+- A user with a second factor logs in in two steps: the password leaves only a
+  short-lived mark in the signed cookie (``SECOND_STEP``), the code opens the
+  session. A user who must have a factor and has none gets a session marked
+  ``must_enrol``, which reaches nothing but the enrolment page.
+- A session unused for ``IDLE_MINUTES_STAFF`` (enterprises:
+  ``IDLE_MINUTES_ENTERPRISE``) ends: its row remembers the last request, to
+  the minute.
+- Logins, failures, logouts, idle ends and lockouts go to the security log
+  (``workflow.accounts.security_log``).
 """
 
 from __future__ import annotations
@@ -13,13 +22,16 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, current_app, request, session
-from flask_login import UserMixin, login_user, logout_user
+from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from web.support.db import db
 from web.support.extensions import csrf, login_manager
+from workflow.accounts import security_log, twofactor
+from workflow.accounts.lockout import Limit
+from workflow.accounts.security_log import Client
 from workflow.accounts.tokens import token_hash
 from workflow.kernel.moments import aware
 from workflow.models import ApiToken, LoginAttempt, LoginSession, User
@@ -34,10 +46,49 @@ def now() -> datetime:
 class SessionUser(UserMixin):
     """What Flask-Login keeps for a request: the engine's ``User`` row."""
 
-    def __init__(self, user: User, via_token: bool = False) -> None:
+    def __init__(self, user: User, via_token: bool = False,
+                 login: LoginSession | None = None) -> None:
         self.user = user
         self.id = str(user.id)
         self.via_token = via_token
+        self.login = login  # the session row (None for a bearer token)
+
+    @property
+    def must_enrol(self) -> bool:
+        return self.login is not None and self.login.must_enrol
+
+
+def client() -> Client:
+    """The request's address and browser, for the security log."""
+    return Client(request.remote_addr or "?", request.headers.get("User-Agent", "")[:300])
+
+
+def policy() -> twofactor.Policy:
+    cfg = current_app.config
+    return twofactor.Policy(enforced=bool(cfg["TOTP_REQUIRED"]),
+                            agents=bool(cfg["TOTP_REQUIRED_FOR_AGENTS"]))
+
+
+def keys() -> twofactor.Keys:
+    """The keys sealing second factors, derived from the app's secret key."""
+    found = current_app.extensions.get("daiban_totp_keys")
+    if found is None:
+        found = current_app.extensions["daiban_totp_keys"] = twofactor.Keys(
+            current_app.config["SECRET_KEY"])
+    return found
+
+
+def limit() -> Limit:
+    cfg = current_app.config
+    return Limit(failures=cfg["LOGIN_FAILURES_PER_USER"],
+                 window=timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"]))
+
+
+def log(kind: str, *, user: User | None = None, username: str | None = None,
+        detail: str = "") -> None:
+    """One event of the security log, from this request, in its transaction."""
+    security_log.record(db(), kind, now=now(), user=user, username=username, client=client(),
+                        detail=detail)
 
 
 class TooManyAttempts(Exception):
@@ -59,16 +110,21 @@ def record_attempt(username: str, ip: str, success: bool) -> None:
     db().add(LoginAttempt(username=username[:80], ip=ip[:64], at=now(), success=success))
 
 
-def start_session(user: User) -> None:
-    """Log ``user`` in with a fresh server-side session (no fixation)."""
-    token = secrets.token_urlsafe(32)
-    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    db().add(LoginSession(token_hash=token_hash(token), user_id=user.id, created_at=now(),
-                          expires_at=now() + lifetime))
+def _fresh_cookie() -> None:
+    """Empty the signed cookie but for the chosen language (no fixation)."""
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def start_session(user: User, *, must_enrol: bool = False) -> None:
+    """Log ``user`` in with a fresh server-side session (no fixation)."""
+    token = secrets.token_urlsafe(32)
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    db().add(LoginSession(token_hash=token_hash(token), user_id=user.id, created_at=now(),
+                          expires_at=now() + lifetime, last_seen_at=now(), must_enrol=must_enrol))
+    _fresh_cookie()
     session["sid"] = token
     session.permanent = True
     login_user(SessionUser(user))
@@ -81,10 +137,31 @@ def end_session() -> None:
         if row is not None and row.revoked_at is None:
             row.revoked_at = now()
     logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    _fresh_cookie()
+
+
+SECOND_STEP = "second_step"  # the cookie's mark: the password was right, the code is due
+
+
+def begin_second_step(user: User) -> None:
+    """The password was right and ``user`` has a factor: remember who, for a
+    few minutes, in the signed cookie (no session yet)."""
+    _fresh_cookie()
+    until = now() + timedelta(minutes=current_app.config["SECOND_STEP_MINUTES"])
+    session[SECOND_STEP] = {"user": user.id, "until": until.timestamp()}
+
+
+def second_step_user() -> User | None:
+    """The user whose code is due, while the mark is fresh."""
+    mark = session.get(SECOND_STEP)
+    if not isinstance(mark, dict) or mark.get("until", 0) <= now().timestamp():
+        return None
+    user = db().get(User, mark.get("user"))
+    return user if user is not None and user.active else None
+
+
+def end_second_step() -> None:
+    session.pop(SECOND_STEP, None)
 
 
 # The login session, its user and the user's groups in one statement: every
@@ -103,7 +180,36 @@ def _load_user(user_id: str) -> SessionUser | None:
     if (row is None or row.revoked_at is not None or row.user_id != int(user_id)
             or aware(row.expires_at) <= now()):
         return None
-    return SessionUser(row.user) if row.user.active else None
+    if not row.user.active:
+        return None
+    if _idle(row):
+        return None
+    return SessionUser(row.user, login=row)
+
+
+SEEN_EVERY = timedelta(minutes=1)
+
+
+def _idle(row: LoginSession) -> bool:
+    """End ``row`` when it has been idle too long (and say so); else note the
+    request, at most once a minute. Either commits at once, before the
+    request's own work, as ``_touch`` does for tokens."""
+    cfg = current_app.config
+    minutes = cfg["IDLE_MINUTES_ENTERPRISE" if row.user.role == "enterprise" else "IDLE_MINUTES_STAFF"]
+    at = now()
+    seen = aware(row.last_seen_at or row.created_at)
+    if minutes is not None and seen + timedelta(minutes=minutes) <= at:
+        row.revoked_at = at
+        security_log.record(db(), "session_idle", now=at, user=row.user, client=client(),
+                            detail=f"idle since {seen.isoformat()}")
+        db().commit()
+        return True
+    if seen <= at - SEEN_EVERY:
+        db().execute(update(LoginSession).where(LoginSession.id == row.id)
+                     .values(last_seen_at=at).execution_options(synchronize_session=False))
+        db().commit()
+        row.last_seen_at = at
+    return False
 
 
 @login_manager.request_loader
@@ -119,11 +225,13 @@ def _load_user_from_token(req) -> SessionUser | None:
 
 
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+ENROL_OPEN = {"auth.two_factor", "auth.logout", "auth.set_language", "auth.login",
+              "auth.login_code", "static"}
 MAX_FLASHES = 5
 # Pages that carry a project's, an enterprise's or the zone's particulars: never
 # kept by a browser or proxy cache, whatever their status. The one place for it.
 NO_STORE = ("/api/", "/tasks/", "/projects/", "/portal", "/admin", "/lookup", "/documents/",
-            "/commitments/", "/gaps/", "/rectifications/", "/land/", "/supervision")
+            "/commitments/", "/gaps/", "/rectifications/", "/land/", "/supervision", "/account/")
 
 
 def _touch(token: ApiToken) -> None:
@@ -153,6 +261,18 @@ def init_app(app: Flask) -> None:
                 "Authorization", "").startswith("Bearer "):
             return
         csrf.protect()
+
+    @app.before_request
+    def _enrol_first():
+        # A session opened by the password of someone who must have a second
+        # factor reaches the enrolment page, logging out and the language only.
+        if request.endpoint in ENROL_OPEN or not current_user.is_authenticated:
+            return None
+        if not current_user.must_enrol:
+            return None
+        if request.path.startswith("/api/"):
+            abort(403)
+        return redirect(url_for("auth.two_factor"))
 
     @app.after_request
     def _bounded_flashes(response):

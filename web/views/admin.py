@@ -9,23 +9,37 @@ commit, with the acting admin and what changed.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import csv
+import io
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from web.support import labels
+from web.support import labels, security
 from web.support.access import local_target, me, require_for_blueprint
 from web.support.db import db
 from web.support.paging import page_args
 from web.support.present import zone_time
 from web.support.security import now
+from workflow.accounts import lockout, security_log, twofactor
 from workflow.accounts import users as accounts
 from workflow.accounts.users import AdminChange
 from workflow.core import permissions
 from workflow.kernel import outbox, zone_audit
 from workflow.kernel.registry import current_version, definition_of
-from workflow.models import ROLES, User
+from workflow.models import ROLES, SECURITY_EVENTS, SecondFactor, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 require_for_blueprint(bp, permissions.can_administer)  # every admin page (others 403)
@@ -36,6 +50,8 @@ DONE = {
     "user.back": _l("%(name)s 已返岗"), "user.password_reset": _l("已重置 %(name)s 的密码"),
     "user.deactivated": _l("已停用 %(name)s（其登录会话已全部失效）"),
     "user.reactivated": _l("已重新启用 %(name)s"),
+    "user.unlocked": _l("已解除 %(name)s 的登录锁定"),
+    "user.factor_reset": _l("已重置 %(name)s 的二次验证，其下次登录时须重新绑定"),
 }
 WARNINGS = {
     "open_tasks": _l("该用户仍有 %(n)s 个未办结事项，请领办人在领办台改派"),
@@ -56,9 +72,11 @@ def users():
     cursor, limit = page_args()
     page = accounts.list_users(db(), accounts.UserFilter.parse(request.args), cursor=cursor,
                                 limit=limit)
+    locked = lockout.locked_users(db(), [u.username for u in page.rows], now=now(),
+                                  limit=security.limit())
     return render_template("admin/users.html", users=page.rows, page=page, args=request.args,
                            roles=ROLES, groups=accounts.all_groups(db()),
-                           departments=_departments())
+                           departments=_departments(), locked=locked, zone_time=zone_time)
 
 
 @bp.route("/users", methods=["POST"])
@@ -80,7 +98,12 @@ def user(user_id: int):
         "admin/user.html", person=person, roles=ROLES, groups=accounts.all_groups(db()),
         departments=_departments(), member_of={m.group_id for m in person.memberships},
         candidates=accounts.substitute_candidates(db(), person),
-        covering=accounts.substitute_for(db(), person))
+        covering=accounts.substitute_for(db(), person),
+        locked_until=lockout.locked_until(db(), person.username, now=now(),
+                                          limit=security.limit()),
+        factor=db().get(SecondFactor, person.id),
+        factor_required=security.policy().requires(person),
+        recovery_left=twofactor.recovery_codes_left(db(), person), zone_time=zone_time)
 
 
 @bp.route("/users/<int:user_id>/profile", methods=["POST"])
@@ -120,6 +143,18 @@ def deactivate(user_id: int):
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
 def reactivate(user_id: int):
     return _done(accounts.reactivate_user(db(), user_id, actor=me(), now=now()))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+def unlock(user_id: int):
+    return _done(lockout.unlock(db(), user_id, actor=me(), now=now(), limit=security.limit(),
+                                client=security.client()))
+
+
+@bp.route("/users/<int:user_id>/factor/reset", methods=["POST"])
+def reset_factor(user_id: int):
+    return _done(twofactor.reset_factor(db(), user_id, actor=me(), now=now(),
+                                        client=security.client()))
 
 
 @bp.route("/definitions")
@@ -177,3 +212,47 @@ def retry_delivery(message_id: int):
     db().commit()
     flash(_("已重新排队发送"), "ok")
     return redirect(local_target(request.form.get("next"), url_for("admin.deliveries")))
+
+
+@bp.route("/security")
+def security_events():
+    """The security log, newest first, a page at a time, by user and kind."""
+    cursor, limit = page_args()
+    filters = security_log.EventFilter.parse(request.args)
+    page = security_log.page(db(), filters, cursor=cursor, limit=limit)
+    return render_template("admin/security.html", events=page.rows, page=page, args=request.args,
+                           kinds=SECURITY_EVENTS, zone_time=zone_time)
+
+
+EXPORT_HEADERS = ("time", "kind", "username", "user_id", "actor_id", "ip", "user_agent", "detail")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(value) -> str:
+    """A cell a spreadsheet shows as typed: a text that would start a formula
+    (a username or user agent chosen by whoever typed it) gets a leading quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@bp.route("/security.csv")
+def security_export():
+    """The filtered security log as CSV (UTF-8 with BOM for Excel), streamed."""
+    filters = security_log.EventFilter.parse(request.args)
+    session = db()
+
+    def rows():
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_HEADERS)
+        yield "\ufeff" + out.getvalue()
+        for event in security_log.every(session, filters):
+            out.seek(0)
+            out.truncate()
+            writer.writerow([_as_text(v) for v in (
+                zone_time(event.at), event.kind, event.username, event.user_id, event.actor_id,
+                event.ip, event.user_agent, event.detail)])
+            yield out.getvalue()
+
+    return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=security-log.csv"})

@@ -280,6 +280,12 @@ def can_sign_in(user: User) -> bool:
     return user.active
 
 
+def can_use_second_factor(user: User) -> bool:
+    """Enrolling an authenticator app and its recovery codes: the zone's staff
+    (enterprises log in with their password alone)."""
+    return user.active and user.role != "enterprise"
+
+
 def can_administer(user: User) -> bool:
     """Accounts, the definitions in force and the failing deliveries: admins."""
     return user.active and user.role == "admin"
