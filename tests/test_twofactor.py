@@ -175,3 +175,27 @@ def test_the_security_log_pages_newest_first_by_user_and_kind(session):
     assert len(list(security_log.every(session, EventFilter(kind="login")))) >= 5
     with pytest.raises(ValidationError):
         EventFilter.parse({"kind": "bogus"})
+
+
+def test_the_operator_resets_the_last_admin_s_factor_from_the_console(tmp_path):
+    from click.testing import CliRunner
+
+    from web.cli import cli
+    from workflow.kernel.db import make_engine, make_session_factory, transaction
+
+    runner = CliRunner()
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'console.sqlite3'}"}
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    engine = make_engine(env["DATABASE_URL"])
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        enrolled(session, f.user(session, "root", role="admin"))
+    result = runner.invoke(cli, ["user", "reset-factor", "root"], env=env)
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(cli, ["user", "reset-factor", "nobody"], env=env).exit_code == 1
+    with transaction(factory) as session:
+        assert session.scalar(select(SecondFactor)) is None
+        reset = session.scalars(select(ZoneAuditEvent).where(
+            ZoneAuditEvent.action == "user.factor_reset")).one()
+        assert (reset.via, reset.actor_id, reset.subject) == ("cli", None, "user:root")
+    engine.dispose()

@@ -283,3 +283,37 @@ def token_revoke(token_id: int) -> None:
     finally:
         engine.dispose()
     click.echo(f"API token #{token_id} {'revoked' if revoked else 'was already revoked'}")
+
+
+# -- accounts (daiban user …) ------------------------------------------------------------------
+
+
+@cli.group("user")
+def user_group() -> None:
+    """Accounts, from the server's console."""
+
+
+@user_group.command("reset-factor")
+@click.argument("username")
+def user_reset_factor(username: str) -> None:
+    """Remove USERNAME's authenticator and recovery codes (the last admin lost
+    both): their sessions end and they enrol again at their next login. Written
+    to the zone's change log and the security log."""
+    from sqlalchemy import select
+
+    from workflow.accounts import twofactor
+    from workflow.kernel.db import make_engine, make_session_factory, transaction
+    from workflow.kernel.models import User
+
+    engine = make_engine()
+    try:
+        with transaction(make_session_factory(engine), info=_CLI) as session:
+            user_id = session.scalar(select(User.id).where(User.username == username))
+            if user_id is None:
+                raise click.ClickException(f"There is no user '{username}'.")
+            twofactor.reset_factor(session, user_id, actor=None, now=datetime.now(UTC))
+    except WorkflowError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"{username}'s second factor was reset; they enrol again at their next login")

@@ -258,12 +258,15 @@ def end_sessions(session: Session, user: User, now: datetime) -> int:
         .execution_options(synchronize_session=False)).rowcount or 0
 
 
-def reset_factor(session: Session, user_id: int, *, actor: User, now: datetime,
+def reset_factor(session: Session, user_id: int, *, actor: User | None, now: datetime,
                  client: Client = NOBODY) -> AdminChange:
     """Remove a user's second factor and recovery codes (a lost phone): their
     sessions end and they enrol again at their next login. Written to the
-    zone's change log and the security log in this transaction."""
-    _require_admin(actor)
+    zone's change log and the security log in this transaction. ``actor``
+    None is the operator at the server (``daiban user reset-factor``), for
+    the admin who lost both phone and recovery codes."""
+    if actor is not None:
+        _require_admin(actor)
     user = _load_user(session, user_id)
     factor = factor_of(session, user, lock=True)
     if factor is None:
