@@ -133,7 +133,7 @@ def test_the_enterprise_answers_a_materials_request(as_user, world, db, clock, a
     assert len(uploaded_files(app)) == 2
     assert "宗地界址图.pdf" in client.get("/portal/projects/P-ACME-1").get_data(as_text=True)
 
-    clock.moment += timedelta(hours=2)
+    clock.moment += timedelta(hours=1)  # (within the enterprise's idle limit, 2 hours)
     response = client.post(f"/portal/projects/P-ACME-1/requests/{request.id}/supplied",
                            data={"csrf_token": token, "version": task.version,
                                  "note": "已全部上传"})

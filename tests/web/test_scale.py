@@ -71,7 +71,8 @@ def big_app(tmp_path_factory):
     engine.dispose()
     app = create_app({"TESTING": True, "DATABASE_URL": pg_url(name), "SECRET_KEY": "test",
                       "CLOCK": Clock(at("2026-03-16", 10)), "SESSION_COOKIE_SECURE": False,
-                      "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads"))})
+                      "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
+                      "TOTP_REQUIRED": False})
     yield app
     app.extensions["daiban_engine"].dispose()
     drop_pg_database(name)
