@@ -94,6 +94,7 @@ def test_a_bogus_bearer_with_the_session_cookie_neither_skips_csrf_nor_authentic
                            headers={"Authorization": "Bearer dbn_bogus"})
     assert response.status_code == 401, response.get_data(as_text=True)
     assert db.scalar(select(Comment).where(Comment.body == "无令牌留言")) is None
+    db.commit()
     # A page with a bearer header does not fall back to the cookie either.
     page = client.get("/inbox", headers={"Authorization": "Bearer dbn_bogus"})
     assert page.status_code == 302 and "/login" in page.headers["Location"]

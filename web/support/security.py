@@ -13,8 +13,8 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, current_app, request, session
-from flask_login import UserMixin, login_user, logout_user
+from flask import Flask, current_app, g, jsonify, request, session
+from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -93,9 +93,19 @@ _SESSION_USER = (select(LoginSession)
                  .options(joinedload(LoginSession.user).joinedload(User.memberships)))
 
 
+def bearer_header(req=None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, or None."""
+    header = (req or request).headers.get("Authorization", "")
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> SessionUser | None:
     token = session.get("sid")
+    if bearer_header() is not None:
+        # A request that names a token is that token's or nobody's: never the
+        # cookie's (a bogus bearer must not ride on the session, past CSRF).
+        return None
     if not token or not user_id.isdigit():
         return None
     row = db().execute(_SESSION_USER.where(LoginSession.token_hash == token_hash(token))
@@ -108,10 +118,10 @@ def _load_user(user_id: str) -> SessionUser | None:
 
 @login_manager.request_loader
 def _load_user_from_token(req) -> SessionUser | None:
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
+    bearer = bearer_header(req)
+    if bearer is None or not req.path.startswith("/api/"):
         return None
-    row = db().scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(header[7:].strip())))
+    row = db().scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(bearer)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     _touch(row)
@@ -124,6 +134,15 @@ MAX_FLASHES = 5
 # kept by a browser or proxy cache, whatever their status. The one place for it.
 NO_STORE = ("/api/", "/tasks/", "/projects/", "/portal", "/admin", "/lookup", "/documents/",
             "/commitments/", "/gaps/", "/rectifications/", "/land/", "/supervision")
+
+
+def _signed_in() -> bool:
+    """Whether the response is for a signed-in user: every such page is
+    no-store (an inbox, a desk, notifications …), not only NO_STORE's. Asks
+    the login cookie and the user already loaded, never the database (a
+    static file's response would otherwise load the user)."""
+    loaded = g.get("_login_user")
+    return bool(session.get("sid")) or (loaded is not None and loaded.is_authenticated)
 
 
 def _touch(token: ApiToken) -> None:
@@ -145,14 +164,20 @@ def _touch(token: ApiToken) -> None:
 def init_app(app: Flask) -> None:
     @app.before_request
     def _csrf_unless_bearer():
-        # Bearer-token API calls carry no cookie, so they need no CSRF token;
-        # everything else (forms and cookie-authenticated API calls) does.
+        # A call the bearer token authenticated needs no CSRF token (a browser
+        # never sends it by itself); everything else (forms and cookie-
+        # authenticated API calls) does. A bearer header that authenticates
+        # nobody is a 401: the cookie never stands in for it (_load_user).
         if request.method in ("GET", "HEAD", "OPTIONS"):
-            return
-        if request.path.startswith("/api/") and request.headers.get(
-                "Authorization", "").startswith("Bearer "):
-            return
+            return None
+        if request.path.startswith("/api/") and bearer_header() is not None:
+            if current_user.is_authenticated and current_user.via_token:
+                return None
+            response = jsonify(error="unauthorized", message="The bearer token is not valid.")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="daiban", error="invalid_token"'
+            return response, 401
         csrf.protect()
+        return None
 
     @app.after_request
     def _bounded_flashes(response):
@@ -173,6 +198,6 @@ def init_app(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'")
-        if request.path.startswith(NO_STORE):
+        if request.path.startswith(NO_STORE) or _signed_in():
             response.headers["Cache-Control"] = "no-store"  # over send_file's no-cache too
         return response
