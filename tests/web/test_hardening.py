@@ -192,3 +192,15 @@ def test_an_upload_whose_row_fails_leaves_no_file_and_the_error_page_renders(
     assert response.status_code == 500
     assert "我的待办" in response.get_data(as_text=True)  # the navigation rendered
     assert upload_files(app) == []
+
+
+def test_an_enterprise_s_internal_comment_through_the_api_is_refused(app, world, db, clock):
+    from workflow.accounts import tokens
+
+    task = f.task(world["project"], "u01_survey")
+    _, token = tokens.issue_token(db, world["users"]["acme"], name="t", now=clock.moment)
+    db.commit()
+    response = app.test_client().post(
+        f"/api/v1/tasks/{task.id}/comment", json={"body": "内部", "public": False},
+        headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403

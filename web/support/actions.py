@@ -133,7 +133,7 @@ ACTIONS: dict[str, Action] = {
         now=n, note=_text(p, "note")),
     "comment": lambda s, t, a, n, p, v: ops.add_comment(
         s, _project_of(s, t), _text(p, "body"), actor=a, now=n, task_id=t,
-        public=_bool(p, "public") if "public" in p else False),
+        public=_bool(p, "public") if "public" in p else None),
 }
 
 

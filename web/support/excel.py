@@ -6,8 +6,9 @@ sheet of a million rows costs the memory of one row: the rows come from an itera
 reads the database a page (or a server-side cursor batch) at a time, the
 workbook is assembled in a temporary file, and the file is sent in chunks.
 
-Text is never a formula (``_cell``). Every sheet has one header row, bold on a grey fill, frozen so it stays in
-view, with an auto-filter and set column widths; dates are real date cells.
+Every sheet has one header row, bold on a grey fill, frozen so it stays in
+view, with an auto-filter and set column widths; dates are real date cells;
+text is never a formula (``_cell``).
 """
 
 from __future__ import annotations

@@ -358,7 +358,15 @@ def decide_extension(session: Session, request_id: int, *, approve: bool, actor:
 # -- comments -------------------------------------------------------------------------
 
 def add_comment(session: Session, project_id: int, body: str, *, actor: User, now: datetime,
-                task_id: int | None = None, public: bool = False) -> Comment:
+                task_id: int | None = None, public: bool | None = None) -> Comment:
+    """A comment on a project (or one of its tasks). ``public`` (visible to
+    the enterprise) defaults to the author's side: staff write internal notes,
+    an enterprise writes to the zone and always sees its own words, so an
+    internal comment from an enterprise is refused, not silently made public."""
+    if actor.role == "enterprise" and public is False:
+        raise permissions.NotPermitted(
+            f"{actor.username} writes as the enterprise: its comments are not internal.")
+    public = actor.role == "enterprise" if public is None else public
     body = _require_text(body, "comment text")
     if len(body) > 5000:
         raise ValidationError("A comment is at most 5000 characters.")
@@ -369,7 +377,7 @@ def add_comment(session: Session, project_id: int, body: str, *, actor: User, no
             ItemTask.id == task_id)) != project.id:
         raise NotFound(f"Task {task_id} is not part of project {project.code}.")
     comment = Comment(project_id=project.id, task_id=task_id, author_id=actor.id, body=body,
-                      public=public or actor.role == "enterprise", created_at=utc(now))
+                      public=public, created_at=utc(now))
     session.add(comment)
     flush(session)
     audit.record(session, project, actor=actor, now=utc(now), action="comment.added",
