@@ -104,7 +104,7 @@ ACTIONS: dict[str, Action] = {
     "request_item": _simple(ops.request_item),
     "assign": lambda s, t, a, n, p, v: ops.assign_task(
         s, t, _user(s, p, "assignee"), actor=a, now=n, expected_version=v,
-        reason=_text(p, "reason")),
+        reason=_text(p, "reason"), expected_state="ready"),
     "reassign": lambda s, t, a, n, p, v: ops.assign_task(
         s, t, _user(s, p, "assignee"), actor=a, now=n, expected_version=v,
         reason=_text(p, "reason")),
