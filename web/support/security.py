@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from web.support.db import db
 from web.support.extensions import csrf, login_manager
 from workflow.accounts.tokens import token_hash
+from workflow.kernel.db import is_postgres
 from workflow.kernel.moments import aware
 from workflow.models import ApiToken, LoginAttempt, LoginSession, User
 
@@ -44,13 +45,30 @@ class TooManyAttempts(Exception):
     pass
 
 
+# The first key of the login's advisory lock (the second is the username's hash).
+LOGIN_LOCK = 0x6C6F67  # "log"
+
+
 def check_login_allowed(username: str, ip: str) -> None:
+    """Refuse a login past the limits of failures per username and per address.
+
+    Counting and the attempt it admits are one step: on PostgreSQL the check
+    takes a transaction-level advisory lock on the username, held until the
+    request commits its attempt (``record_attempt``) or rolls back, so that
+    simultaneous wrong passwords over several workers are evaluated one after
+    the other and never more than the limit (24 at once were evaluated 8
+    times against a limit of 5). SQLite's ``BEGIN IMMEDIATE`` serialises them
+    already. The per-address count is not serialised (a shared office address
+    would queue all its logins); it may be passed by the few attempts in flight."""
+    session = db()
+    if is_postgres(session):
+        session.execute(select(func.pg_advisory_xact_lock(LOGIN_LOCK, func.hashtext(username))))
     cfg = current_app.config
     since = now() - timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"])
     failures = select(func.count(LoginAttempt.id)).where(
         LoginAttempt.success.is_(False), LoginAttempt.at >= since)
-    by_user = db().scalar(failures.where(LoginAttempt.username == username))
-    by_ip = db().scalar(failures.where(LoginAttempt.ip == ip))
+    by_user = session.scalar(failures.where(LoginAttempt.username == username))
+    by_ip = session.scalar(failures.where(LoginAttempt.ip == ip))
     if by_user >= cfg["LOGIN_FAILURES_PER_USER"] or by_ip >= cfg["LOGIN_FAILURES_PER_IP"]:
         raise TooManyAttempts()
 
