@@ -103,8 +103,10 @@ def unavailable():
         response = jsonify(error="unavailable", message="The database is unavailable; "
                                                          "retry later.")
     else:
-        response = current_app.response_class(
-            render_template("common/unavailable.html", message=message), mimetype="text/html")
+        # Rendered without the context processors: Flask-Login's would load the user.
+        page = current_app.jinja_env.get_template("common/unavailable.html")
+        response = current_app.response_class(page.render(message=message, path=request.path),
+                                              mimetype="text/html")
     response.status_code = 503
     response.headers["Retry-After"] = str(seconds)
     response.headers["Cache-Control"] = "no-store"
