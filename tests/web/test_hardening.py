@@ -112,9 +112,12 @@ def test_every_page_of_a_signed_in_user_is_no_store(as_user, path):
     assert response.headers.get("Cache-Control") == "no-store", path
 
 
-def test_the_public_login_page_and_static_files_may_be_cached(app, world):
-    client = app.test_client()
-    assert client.get("/login").headers.get("Cache-Control") != "no-store"
+def test_the_public_login_page_and_static_files_may_be_cached(app, as_user):
+    assert app.test_client().get("/login").headers.get("Cache-Control") != "no-store"
+    client, _ = as_user("lead")
+    style = client.get("/static/app.css")
+    assert style.status_code == 200 and style.headers.get("Cache-Control") != "no-store"
+    style.close()
 
 
 # -- finding 10: the enterprise on the staff routes -------------------------------------------

@@ -159,6 +159,8 @@ def _signed_in() -> bool:
     no-store (an inbox, a desk, notifications …), not only NO_STORE's. Asks
     the login cookie and the user already loaded, never the database (a
     static file's response would otherwise load the user)."""
+    if request.endpoint == "static":  # the app's own CSS and scripts: no one's particulars
+        return False
     loaded = g.get("_login_user")
     return bool(session.get("sid")) or (loaded is not None and loaded.is_authenticated)
 
