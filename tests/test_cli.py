@@ -208,3 +208,39 @@ def test_init_counts_the_done_items_once_on_a_database_that_has_no_count_yet(run
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(FigureClosedTotal)) == 0
     engine.dispose()
+
+
+def test_files_check_reports_orphan_and_missing_files(runner, tmp_path, monkeypatch, sqlite_template):
+    """Issue 10, finding 2: ``daiban files check`` compares the upload folder
+    with the attachment rows."""
+    from workflow.core import operations as ops
+
+    path = tmp_path / "files.sqlite3"
+    shutil.copy(sqlite_template, path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("DAIBAN_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("SECRET_KEY", "test")
+    folder = tmp_path / "instance" / "uploads"
+    folder.mkdir(parents=True)
+    engine = make_engine(f"sqlite:///{path}")
+    with transaction(make_session_factory(engine)) as session:
+        lead = f.user(session, "lead", "lead")
+        project = f.project(session, at("2026-03-02"), code="P-FILES-1", lead=lead)
+        for name in ("kept", "gone"):
+            ops.record_attachment(session, project.id, actor=lead, now=at("2026-03-02"),
+                                  original_name=f"{name}.pdf", storage_name=name,
+                                  content_type="application/pdf", size=1, sha256="0" * 64)
+    engine.dispose()
+    (folder / "kept").write_bytes(b"%PDF")
+    result = runner.invoke(cli, ["files", "check"])
+    assert result.exit_code == 1
+    assert "missing: attachment" in result.output and "P-FILES-1" in result.output
+    assert "gone" in result.output and "orphan" not in result.output.split("\n")[0]
+    (folder / "stray.part").write_bytes(b"x")
+    (folder / "gone").write_bytes(b"%PDF")
+    result = runner.invoke(cli, ["files", "check"])
+    assert result.exit_code == 1 and "orphan: " in result.output and "stray.part" in result.output
+    (folder / "stray.part").unlink()
+    result = runner.invoke(cli, ["files", "check"])
+    assert result.exit_code == 0, result.output
+    assert "2 attachment(s), 2 file(s): 0 orphan(s), 0 missing" in result.output

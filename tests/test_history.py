@@ -42,7 +42,7 @@ def survey(project):
     return f.task(project, "u01_survey")
 
 
-def comment(session, project, who, n, *, public=False, task=None, minutes=0):
+def comment(session, project, who, n, *, public=None, task=None, minutes=0):
     return ops.add_comment(session, project.id, f"留言{n}", actor=who, public=public,
                            task_id=task.id if task else None,
                            now=NOW + timedelta(minutes=minutes))
@@ -362,3 +362,15 @@ def test_each_list_reads_its_own_index(session, project, people):
         assert index in shown, (name, shown)
     audit_plan = plan(session, *first_select(session, lambda: history.audit_page(session, project)))
     assert "uq_audit_event_project_id" in audit_plan or "sqlite_autoindex_audit_event" in audit_plan
+
+
+def test_an_enterprise_s_comment_is_never_internal(session, project, people):
+    """Issue 10, finding 10: the engine refuses an internal comment from an
+    enterprise (it was made public silently); by default its comments are
+    public and the staff's internal."""
+    from workflow.kernel.errors import NotPermitted
+
+    with pytest.raises(NotPermitted):
+        ops.add_comment(session, project.id, "内部", actor=people["acme"], now=NOW, public=False)
+    assert ops.add_comment(session, project.id, "企业", actor=people["acme"], now=NOW).public
+    assert not ops.add_comment(session, project.id, "内部", actor=people["lead"], now=NOW).public

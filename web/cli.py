@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -50,6 +52,47 @@ def demo_command(seed_only: bool, host: str, port: int) -> None:
         app.run(host=host, port=port, debug=False, use_reloader=False)
     finally:
         scheduler.shutdown(wait=False)
+
+
+@cli.group("files")
+def files_group() -> None:
+    """Uploaded files: the upload folder against the attachment rows."""
+
+
+@files_group.command("check")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The upload folder (default: the app's UPLOAD_FOLDER).")
+def files_check(folder: Path | None) -> None:
+    """Report orphan files (in the folder, no attachment row: a crash between
+    the upload and its commit) and missing files (a row whose file is gone);
+    exit 1 if there is either."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from web import create_app
+    from workflow.models import Attachment, Project
+
+    app = create_app()
+    folder = folder or Path(app.config["UPLOAD_FOLDER"])
+    engine = app.extensions["daiban_engine"]
+    try:
+        with Session(engine) as session:
+            rows = {name: (file_id, code) for file_id, name, code in session.execute(
+                select(Attachment.id, Attachment.storage_name, Project.code)
+                .join(Project, Project.id == Attachment.project_id))}
+    finally:
+        engine.dispose()
+    on_disk = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
+    orphans, missing = sorted(on_disk - rows.keys()), sorted(rows.keys() - on_disk)
+    for name in orphans:
+        click.echo(f"orphan: {folder / name} (no attachment row)")
+    for name in missing:
+        file_id, code = rows[name]
+        click.echo(f"missing: attachment {file_id} of project {code}: {folder / name}")
+    click.echo(f"{len(rows)} attachment(s), {len(on_disk)} file(s): "
+               f"{len(orphans)} orphan(s), {len(missing)} missing")
+    if orphans or missing:
+        sys.exit(1)
 
 
 def _start_demo_scheduler(app):

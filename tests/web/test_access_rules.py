@@ -48,7 +48,11 @@ WHO = {
         "create_parcel", "update_parcel", "set_indicator", "remove_indicator",
         "attach_evaluation", "detach_evaluation", "save_evaluation")},
     **{f"portal.{name}": ENTERPRISE for name in ("index", "project", "upload", "supplied",
-                                                  "comment")},
+                                                  "comment", "request_item")},
+    # The staff's own routes of a project or task (issue 10: an enterprise
+    # posted an internal comment through them); the enterprise has its portal.
+    **{name: STAFF for name in ("inbox.act", "cases.comment", "cases.upload", "cases.lifecycle",
+                                "portal.issue_access_code")},
 }
 WHOLE_BLUEPRINTS = {"admin": ADMIN, "supervision": STEERING}
 

@@ -104,7 +104,7 @@ ACTIONS: dict[str, Action] = {
     "request_item": _simple(ops.request_item),
     "assign": lambda s, t, a, n, p, v: ops.assign_task(
         s, t, _user(s, p, "assignee"), actor=a, now=n, expected_version=v,
-        reason=_text(p, "reason")),
+        reason=_text(p, "reason"), expected_state="ready"),
     "reassign": lambda s, t, a, n, p, v: ops.assign_task(
         s, t, _user(s, p, "assignee"), actor=a, now=n, expected_version=v,
         reason=_text(p, "reason")),
@@ -133,7 +133,7 @@ ACTIONS: dict[str, Action] = {
         now=n, note=_text(p, "note")),
     "comment": lambda s, t, a, n, p, v: ops.add_comment(
         s, _project_of(s, t), _text(p, "body"), actor=a, now=n, task_id=t,
-        public=_bool(p, "public") if "public" in p else False),
+        public=_bool(p, "public") if "public" in p else None),
 }
 
 

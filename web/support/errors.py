@@ -2,15 +2,25 @@
 
 A user sees one clear sentence in their language; the log gets the details.
 API requests (``/api/``) get JSON ``{"error": code, "message": ..., "details": ...}``.
+
+Every handler first rolls the request's session back: a failed flush leaves
+it unusable, and the error page's navigation counts would otherwise fail
+again (``PendingRollbackError``) and turn the answer into a bare 500. When
+the database cannot be reached (an outage, a dropped connection, a pool that
+is exhausted) the answer is 503 with ``Retry-After``, on a page that asks
+nothing of the database; the engine replaces dropped connections
+(``pool_pre_ping``), so the next request after the outage succeeds.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from workflow.kernel.errors import (
@@ -61,9 +71,61 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+RETRY_AFTER_SECONDS = 30
+
+
+def end_failed_transaction() -> None:
+    """Roll the request's session back before an error page is rendered."""
+    session = g.get("db")
+    if session is None:
+        return
+    try:
+        session.rollback()
+    except SQLAlchemyError:  # the connection is gone: let the pool replace it
+        log.warning("rollback failed; the session's connection is dropped", exc_info=True)
+        session.invalidate()
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached now (rather than
+    that a statement was wrong)."""
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def unavailable():
+    """503 with Retry-After, on a page that needs no database (the usual
+    layout loads the user and counts the navigation's badges)."""
+    seconds = current_app.config.get("RETRY_AFTER_SECONDS", RETRY_AFTER_SECONDS)
+    message = _("系统暂时无法访问数据库，请稍后重试")
+    if wants_json():
+        response = jsonify(error="unavailable", message="The database is unavailable; "
+                                                         "retry later.")
+    else:
+        # Rendered without the context processors: Flask-Login's would load the user.
+        page = current_app.jinja_env.get_template("common/unavailable.html")
+        response = current_app.response_class(page.render(message=message, path=request.path),
+                                              mimetype="text/html")
+    response.status_code = 503
+    response.headers["Retry-After"] = str(seconds)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(exc: SQLAlchemyError):
+        if not is_unavailable(exc):
+            raise exc  # a wrong statement: Flask's 500 (below, or the test's traceback)
+        end_failed_transaction()
+        log.warning("database unavailable for %s %s: %s", request.method, request.path, exc)
+        return unavailable()
+
     @app.errorhandler(WorkflowError)
     def _workflow_error(exc: WorkflowError):
+        end_failed_transaction()
         status = status_of(exc)
         log.info("refused %s %s: %s %s", request.method, request.path, exc.code, exc.details)
         if wants_json():
@@ -72,6 +134,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
+        end_failed_transaction()
         message = _("表单已过期或缺少安全令牌，请刷新页面后重试")
         if wants_json():
             return jsonify(error="csrf", message=exc.description), 400
@@ -79,6 +142,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        end_failed_transaction()
+        original = getattr(exc, "original_exception", None)
+        if original is not None and is_unavailable(original):
+            return unavailable()
         if wants_json():
             return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code
         messages = {403: _("无权访问"), 404: _("页面不存在"), 413: _("文件太大"),

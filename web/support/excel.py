@@ -7,7 +7,8 @@ reads the database a page (or a server-side cursor batch) at a time, the
 workbook is assembled in a temporary file, and the file is sent in chunks.
 
 Every sheet has one header row, bold on a grey fill, frozen so it stays in
-view, with an auto-filter and set column widths; dates are real date cells.
+view, with an auto-filter and set column widths; dates are real date cells;
+text is never a formula (``_cell``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from workflow.kernel import tabular
 
 MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -43,7 +46,7 @@ def write(path: str | IO[bytes], sheet_title: str, headers: Sequence[str], rows:
     sheet.append([_header(sheet, h) for h in headers])
     count = 0
     for row in rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append([_cell(sheet, v) for v in row])
         count += 1
     if headers:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
@@ -57,14 +60,23 @@ def _header(sheet, text) -> WriteOnlyCell:
     return cell
 
 
-def _cell(value):
+def _cell(sheet, value):
     """A value as a cell holds it: dates as dates (openpyxl formats a date
-    ``yyyy-mm-dd``), numbers as numbers, anything else as text."""
+    ``yyyy-mm-dd``), numbers as numbers, anything else as text. Text that a
+    spreadsheet would take for a formula (a project named ``=HYPERLINK(…)``)
+    is a string cell with Excel's quote prefix, so it stays text even when
+    edited; a negative number is a number."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)  # Excel has no time zones
     if value is None or isinstance(value, (int, float, date)):
         return value
-    return str(value)
+    text = str(value)
+    if not tabular.is_formula_like(text):
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # openpyxl would make "=…" a formula
+    cell.quotePrefix = True
+    return cell
 
 
 def download(sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence],

@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
 from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
@@ -33,6 +33,7 @@ from workflow.accounts import security_log, twofactor
 from workflow.accounts.lockout import Limit
 from workflow.accounts.security_log import Client
 from workflow.accounts.tokens import token_hash
+from workflow.kernel.db import is_postgres
 from workflow.kernel.moments import aware
 from workflow.models import ApiToken, LoginAttempt, LoginSession, User
 
@@ -95,13 +96,30 @@ class TooManyAttempts(Exception):
     pass
 
 
+# The first key of the login's advisory lock (the second is the username's hash).
+LOGIN_LOCK = 0x6C6F67  # "log"
+
+
 def check_login_allowed(username: str, ip: str) -> None:
+    """Refuse a login past the limits of failures per username and per address.
+
+    Counting and the attempt it admits are one step: on PostgreSQL the check
+    takes a transaction-level advisory lock on the username, held until the
+    request commits its attempt (``record_attempt``) or rolls back, so that
+    simultaneous wrong passwords over several workers are evaluated one after
+    the other and never more than the limit (24 at once were evaluated 8
+    times against a limit of 5). SQLite's ``BEGIN IMMEDIATE`` serialises them
+    already. The per-address count is not serialised (a shared office address
+    would queue all its logins); it may be passed by the few attempts in flight."""
+    session = db()
+    if is_postgres(session):
+        session.execute(select(func.pg_advisory_xact_lock(LOGIN_LOCK, func.hashtext(username))))
     cfg = current_app.config
     since = now() - timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"])
     failures = select(func.count(LoginAttempt.id)).where(
         LoginAttempt.success.is_(False), LoginAttempt.at >= since)
-    by_user = db().scalar(failures.where(LoginAttempt.username == username))
-    by_ip = db().scalar(failures.where(LoginAttempt.ip == ip))
+    by_user = session.scalar(failures.where(LoginAttempt.username == username))
+    by_ip = session.scalar(failures.where(LoginAttempt.ip == ip))
     if by_user >= cfg["LOGIN_FAILURES_PER_USER"] or by_ip >= cfg["LOGIN_FAILURES_PER_IP"]:
         raise TooManyAttempts()
 
@@ -170,9 +188,19 @@ _SESSION_USER = (select(LoginSession)
                  .options(joinedload(LoginSession.user).joinedload(User.memberships)))
 
 
+def bearer_header(req=None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, or None."""
+    header = (req or request).headers.get("Authorization", "")
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> SessionUser | None:
     token = session.get("sid")
+    if bearer_header() is not None:
+        # A request that names a token is that token's or nobody's: never the
+        # cookie's (a bogus bearer must not ride on the session, past CSRF).
+        return None
     if not token or not user_id.isdigit():
         return None
     row = db().execute(_SESSION_USER.where(LoginSession.token_hash == token_hash(token))
@@ -214,10 +242,10 @@ def _idle(row: LoginSession) -> bool:
 
 @login_manager.request_loader
 def _load_user_from_token(req) -> SessionUser | None:
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
+    bearer = bearer_header(req)
+    if bearer is None or not req.path.startswith("/api/"):
         return None
-    row = db().scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(header[7:].strip())))
+    row = db().scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(bearer)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     _touch(row)
@@ -232,6 +260,17 @@ MAX_FLASHES = 5
 # kept by a browser or proxy cache, whatever their status. The one place for it.
 NO_STORE = ("/api/", "/tasks/", "/projects/", "/portal", "/admin", "/lookup", "/documents/",
             "/commitments/", "/gaps/", "/rectifications/", "/land/", "/supervision", "/account/")
+
+
+def _signed_in() -> bool:
+    """Whether the response is for a signed-in user: every such page is
+    no-store (an inbox, a desk, notifications …), not only NO_STORE's. Asks
+    the login cookie and the user already loaded, never the database (a
+    static file's response would otherwise load the user)."""
+    if request.endpoint == "static":  # the app's own CSS and scripts: no one's particulars
+        return False
+    loaded = g.get("_login_user")
+    return bool(session.get("sid")) or (loaded is not None and loaded.is_authenticated)
 
 
 def _touch(token: ApiToken) -> None:
@@ -253,14 +292,20 @@ def _touch(token: ApiToken) -> None:
 def init_app(app: Flask) -> None:
     @app.before_request
     def _csrf_unless_bearer():
-        # Bearer-token API calls carry no cookie, so they need no CSRF token;
-        # everything else (forms and cookie-authenticated API calls) does.
+        # A call the bearer token authenticated needs no CSRF token (a browser
+        # never sends it by itself); everything else (forms and cookie-
+        # authenticated API calls) does. A bearer header that authenticates
+        # nobody is a 401: the cookie never stands in for it (_load_user).
         if request.method in ("GET", "HEAD", "OPTIONS"):
-            return
-        if request.path.startswith("/api/") and request.headers.get(
-                "Authorization", "").startswith("Bearer "):
-            return
+            return None
+        if request.path.startswith("/api/") and bearer_header() is not None:
+            if current_user.is_authenticated and current_user.via_token:
+                return None
+            response = jsonify(error="unauthorized", message="The bearer token is not valid.")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="daiban", error="invalid_token"'
+            return response, 401
         csrf.protect()
+        return None
 
     @app.before_request
     def _enrol_first():
@@ -293,6 +338,6 @@ def init_app(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'")
-        if request.path.startswith(NO_STORE):
+        if request.path.startswith(NO_STORE) or _signed_in():
             response.headers["Cache-Control"] = "no-store"  # over send_file's no-cache too
         return response

@@ -100,7 +100,7 @@ def _item_name(project, task) -> str | None:
 
 
 @bp.route("/projects/<code>/lifecycle/<action>", methods=["POST"])
-@requires(permissions.can_sign_in)
+@requires(permissions.can_work_as_staff)
 def lifecycle(code: str, action: str):
     project = project_or_404(code)
     step = LIFECYCLE.get(action)
@@ -113,7 +113,7 @@ def lifecycle(code: str, action: str):
 
 
 @bp.route("/projects/<code>/comments", methods=["POST"])
-@requires(permissions.can_sign_in)
+@requires(permissions.can_work_as_staff)
 def comment(code: str):
     project = project_or_404(code)
     ops.add_comment(db(), project.id, request.form.get("body", ""), actor=me(), now=now(),
@@ -123,7 +123,7 @@ def comment(code: str):
 
 
 @bp.route("/projects/<code>/files", methods=["POST"])
-@requires(permissions.can_sign_in)
+@requires(permissions.can_work_as_staff)
 def upload(code: str):
     project = project_or_404(code)
     task_id = request.form.get("task_id", type=int)

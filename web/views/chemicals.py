@@ -34,6 +34,7 @@ from web.support.paging import limit_arg, page_args
 from web.support.security import now
 from workflow.core import permissions
 from workflow.core.operations import zone_today
+from workflow.kernel import tabular
 from workflow.models import HazardousChemical, ScreeningRule
 from workflow.reforms import chemicals
 from workflow.reforms.chemicals import ImportRefused, TableChange
@@ -180,7 +181,8 @@ def export(target: str):
 
 def csv_lines(session, header, rows, batch: int = chemicals.EXPORT_BATCH):
     """The CSV file as it is written: a BOM (Excel then reads UTF-8) and the
-    header, then the rows ``batch`` at a time. Before each batch is sent, the
+    header, then the rows ``batch`` at a time (formula-like text quoted,
+    ``tabular.guarded``). Before each batch is sent, the
     read transaction ends (the rows are plain values), so a slow download
     holds no database lock; the next batch starts a new one."""
     out = io.StringIO()
@@ -188,7 +190,7 @@ def csv_lines(session, header, rows, batch: int = chemicals.EXPORT_BATCH):
     writer.writerow(header)
     yield "\ufeff" + _drain(out)
     for n, row in enumerate(rows, start=1):
-        writer.writerow(row)
+        writer.writerow([tabular.guarded(v) for v in row])
         if n % batch == 0:
             session.rollback()
             yield _drain(out)

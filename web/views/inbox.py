@@ -81,7 +81,7 @@ def _group_agents(task):
 
 
 @bp.route("/tasks/<int:task_id>/<action>", methods=["POST"])
-@requires(permissions.can_sign_in)
+@requires(permissions.can_work_as_staff)
 def act(task_id: int, action: str):
     task, _result = act_on_task(db(), action, task_id, me(), now(), request.form)
     db().commit()

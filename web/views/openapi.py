@@ -56,7 +56,9 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
     "request_item": _body("Apply for an item that opens on request (completion acceptance when "
                           "the building is finished); its clock starts now."),
     "assign": _body("A lead handler assigns a queued task (to the substitute if the agent is "
-                    "away).", ("assignee",),
+                    "away). A task that is no longer queued (an agent claimed it meanwhile) "
+                    "answers 409 `conflict` naming its assignee; `reassign` moves a task in work.",
+                    ("assignee",),
                     assignee=_text("Username of an agent of the task's group."),
                     reason=_text("Why (optional when assigning from the queue).")),
     "reassign": _body("A lead handler gives a task in work to another agent.",

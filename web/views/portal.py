@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -114,6 +115,20 @@ def upload(code: str, request_id: int):
     return redirect(url_for("portal.project", code=code, _anchor=f"request-{request_id}"))
 
 
+@bp.route("/portal/projects/<code>/tasks/<int:task_id>/request", methods=["POST"])
+@requires(permissions.can_act_for_enterprise)
+def request_item(code: str, task_id: int):
+    """The enterprise applies for an item that waits for its application
+    (completion acceptance): its own route, the staff's task actions are not its."""
+    project = project_or_404(code)
+    if task_id not in {t.id for t in project.tasks}:
+        abort(404)
+    run_action(db(), "request_item", task_id, me(), now(), request.form)
+    db().commit()
+    flash(_("已完成：%(action)s", action=labels.ACTIONS.get("request_item", "request_item")), "ok")
+    return redirect(url_for("portal.project", code=code))
+
+
 @bp.route("/portal/projects/<code>/requests/<int:request_id>/supplied", methods=["POST"])
 @requires(permissions.can_act_for_enterprise)
 def supplied(code: str, request_id: int):
@@ -140,7 +155,7 @@ def comment(code: str):
 # -- staff: issue an access code --------------------------------------------------------
 
 @bp.route("/projects/<code>/access-code", methods=["POST"])
-@requires(permissions.can_sign_in)
+@requires(permissions.can_work_as_staff)
 def issue_access_code(code: str):
     project = project_or_404(code)
     access_code = access_codes.issue_access_code(db(), project.id, actor=me(), now=now())

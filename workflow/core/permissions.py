@@ -286,6 +286,13 @@ def can_use_second_factor(user: User) -> bool:
     return user.active and user.role != "enterprise"
 
 
+def can_work_as_staff(user: User) -> bool:
+    """The zone's own routes of a project or a task (act on a task, comment,
+    upload to the project file, move its lifecycle, issue an access code):
+    the zone's staff. An enterprise acts through its portal."""
+    return user.active and user.role in ("agent", "lead", "supervisor", "admin")
+
+
 def can_administer(user: User) -> bool:
     """Accounts, the definitions in force and the failing deliveries: admins."""
     return user.active and user.role == "admin"

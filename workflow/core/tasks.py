@@ -17,7 +17,14 @@ from workflow.core import audit, hooks, permissions, rollups
 from workflow.core.lifecycle import _auto_advance, _stage_reached, release_ready_tasks
 from workflow.core.models import Attachment, Comment, ExtensionRequest, ItemTask, MaterialRequest, Project
 from workflow.core.taskstep import _end_pause, _require_text, _start_pause, _transition, recompute_due
-from workflow.core.unitofwork import definition_for, flush, load_task, lock_project, machine_for
+from workflow.core.unitofwork import (
+    definition_for,
+    flush,
+    holder_phrase,
+    load_task,
+    lock_project,
+    machine_for,
+)
 from workflow.kernel.errors import Conflict, InvalidTransition, NoEligibleAgent, NotFound, ValidationError
 from workflow.kernel.models import GroupMembership, User
 from workflow.kernel.moments import utc, zone_today
@@ -53,11 +60,22 @@ def _resolve_assignee(session: Session, task: ItemTask, assignee: User) -> tuple
 
 
 def assign_task(session: Session, task_id: int, assignee: User, *, actor: User, now: datetime,
-                expected_version: int | None = None, reason: str = "") -> ItemTask:
+                expected_version: int | None = None, reason: str = "",
+                expected_state: str | None = None) -> ItemTask:
     """A lead handler assigns a queued task, or reassigns a task in work (also
-    to a substitute when the agent is away). Reassigning requires a reason."""
+    to a substitute when the agent is away). Reassigning requires a reason.
+
+    ``expected_state="ready"`` is an assign (the web's and the API's
+    ``assign``): if an agent claimed the task meanwhile it is a ``Conflict``
+    naming the agent, never a reassignment away from them."""
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "assign", task)
+    if expected_state is not None and task.state != expected_state:
+        raise Conflict(
+            f"Task {task_id} is no longer {expected_state}: it is {task.state}"
+            f"{holder_phrase(task)}; reload and reassign it if you must.",
+            task=task_id, expected_state=expected_state, state=task.state,
+            assignee=task.assignee.username if task.assignee else None)
     target, original = _resolve_assignee(session, task, assignee)
     event = "assign" if task.state == "ready" else "reassign"
     if event == "reassign":
@@ -358,7 +376,15 @@ def decide_extension(session: Session, request_id: int, *, approve: bool, actor:
 # -- comments -------------------------------------------------------------------------
 
 def add_comment(session: Session, project_id: int, body: str, *, actor: User, now: datetime,
-                task_id: int | None = None, public: bool = False) -> Comment:
+                task_id: int | None = None, public: bool | None = None) -> Comment:
+    """A comment on a project (or one of its tasks). ``public`` (visible to
+    the enterprise) defaults to the author's side: staff write internal notes,
+    an enterprise writes to the zone and always sees its own words, so an
+    internal comment from an enterprise is refused, not silently made public."""
+    if actor.role == "enterprise" and public is False:
+        raise permissions.NotPermitted(
+            f"{actor.username} writes as the enterprise: its comments are not internal.")
+    public = actor.role == "enterprise" if public is None else public
     body = _require_text(body, "comment text")
     if len(body) > 5000:
         raise ValidationError("A comment is at most 5000 characters.")
@@ -369,7 +395,7 @@ def add_comment(session: Session, project_id: int, body: str, *, actor: User, no
             ItemTask.id == task_id)) != project.id:
         raise NotFound(f"Task {task_id} is not part of project {project.code}.")
     comment = Comment(project_id=project.id, task_id=task_id, author_id=actor.id, body=body,
-                      public=public or actor.role == "enterprise", created_at=utc(now))
+                      public=public, created_at=utc(now))
     session.add(comment)
     flush(session)
     audit.record(session, project, actor=actor, now=utc(now), action="comment.added",

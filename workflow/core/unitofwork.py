@@ -54,7 +54,7 @@ def _locked_get(session: Session, model: type, row_id: int):
 
 # Built once: every task operation runs it.
 _LOAD_TASK = (select(ItemTask, Project).join(Project, Project.id == ItemTask.project_id)
-              .where(ItemTask.id == bindparam("task_id")).with_for_update(of=Project)
+              .where(ItemTask.id == bindparam("task_id")).with_for_update(of=(Project, ItemTask))
               .execution_options(populate_existing=True))
 
 
@@ -69,10 +69,13 @@ def load_task(session: Session, task_id: int, expected_version: int | None = Non
     and check the caller's version.
 
     The project row lock serialises every operation on the project and its
-    tasks (each operation takes it first), so the task row needs no lock of
-    its own. A caller that waited for the lock may read the task as it was
-    before the winner committed; its write then fails the version check and
-    the loser gets a ``Conflict``, never an overwrite."""
+    tasks (each operation takes it first). The task row is locked in the same
+    statement too: a caller that waited for the lock then reads the task as
+    the winner left it (PostgreSQL re-reads only the locked rows of a waiting
+    ``FOR UPDATE``), so its refusal says what changed (the version, the
+    state, who holds the task now) and a check of the state (an assign of a
+    task claimed meanwhile) sees the claim. A write that still loses fails
+    the version check at the flush: a ``Conflict``, never an overwrite."""
     try:
         row = session.execute(_LOAD_TASK, {"task_id": task_id}).first()
     except StaleDataError as exc:
@@ -89,10 +92,17 @@ def load_task(session: Session, task_id: int, expected_version: int | None = Non
     if expected_version is not None and task.version != expected_version:
         raise Conflict(
             f"Task {task_id} was changed by someone else (version {expected_version} → "
-            f"{task.version}, now {task.state}); reload and try again.",
+            f"{task.version}, now {task.state}{holder_phrase(task)}); reload and try again.",
             task=task_id, expected=expected_version, actual=task.version, state=task.state,
+            assignee=task.assignee.username if task.assignee else None,
         )
     return task
+
+
+def holder_phrase(task: ItemTask) -> str:
+    """", with <agent>" when the task has an assignee (for a refusal's message:
+    the user learns who holds the task now, not only that it changed)."""
+    return f", with {task.assignee.display_name} ({task.assignee.username})" if task.assignee else ""
 
 
 def load_project_by_code(session: Session, code: str) -> Project:

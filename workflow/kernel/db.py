@@ -39,10 +39,12 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    # A ping before every checkout costs a round trip per transaction; recycle
-    # connections instead, and let operators turn pinging on where the network
-    # drops idle connections (DAIBAN_DB_PRE_PING=1).
-    kwargs.setdefault("pool_pre_ping", os.environ.get("DAIBAN_DB_PRE_PING") == "1")
+    # A connection the server or the network dropped (a restart, a failover,
+    # pg_terminate_backend) is found by a ping at checkout and replaced, so
+    # the request after an outage succeeds instead of failing on a dead
+    # connection. The ping costs a round trip per transaction; operators who
+    # would rather not pay it may turn it off (DAIBAN_DB_PRE_PING=0).
+    kwargs.setdefault("pool_pre_ping", os.environ.get("DAIBAN_DB_PRE_PING", "1") != "0")
     kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
 

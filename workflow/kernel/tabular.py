@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,28 @@ REASONS = {
     "duplicate": "duplicate of row {value}",
     "conflict": "already used by another row of the table ({value})",
 }
+
+
+# A cell whose text begins with one of these is a formula to a spreadsheet
+# (OWASP's CSV injection): an export writes such text as text, never live.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def is_formula_like(text: str) -> bool:
+    """Whether a spreadsheet would take ``text`` as a formula: it begins with
+    a trigger and is not simply a number ("-5" is a number, not a formula)."""
+    return text.startswith(FORMULA_TRIGGERS) and not _NUMBER.fullmatch(text)
+
+
+def guarded(value: Any) -> Any:
+    """A CSV cell as written: formula-like text gets Excel's text marker, a
+    leading apostrophe (``read_table`` takes it off again); anything else as is."""
+    return "'" + value if isinstance(value, str) and is_formula_like(value) else value
+
+
+def _unguarded(text: str) -> str:
+    return text[1:] if text.startswith("'") and is_formula_like(text[1:]) else text
 
 
 @dataclass(frozen=True)
@@ -81,7 +104,7 @@ def read_table(filename: str, data: bytes) -> Table:
     except UnicodeDecodeError:
         raise ImportRefused([RowError(0, "", "unreadable", "not UTF-8 text (save as CSV UTF-8)")]) \
             from None
-    lines = list(csv.reader(io.StringIO(text, newline="")))
+    lines = [[_unguarded(c) for c in line] for line in csv.reader(io.StringIO(text, newline=""))]
     return _table(lines)
 
 
