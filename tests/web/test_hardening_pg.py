@@ -43,7 +43,8 @@ def pg_app(tmp_path):
         task_id = f.task(project, "u01_survey").id
     app = create_app({"TESTING": True, "DATABASE_URL": pg_url(name), "SECRET_KEY": "test",
                       "CLOCK": Clock(NOW), "SESSION_COOKIE_SECURE": False,
-                      "UPLOAD_FOLDER": str(tmp_path / "uploads")})
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+                      "TOTP_REQUIRED": False})  # logged in by password, like the other fixtures
     app.daiban_test = {"name": name, "factory": factory, "task_id": task_id}
     yield app
     app.extensions["daiban_engine"].dispose()
