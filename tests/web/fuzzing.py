@@ -36,11 +36,15 @@ JSON_VALUES = ['"a\\u0000b"', '"a\\u001bb"', HUGE, "-" + HUGE, "1e999", "NaN", "
 TEXT_ALONE = ["a\x00b", "a\x1b\x7fb", HUGE, "1e999", ""]
 JSON_ALONE = ['"a\\u0000b"', HUGE, "1e999", "[]", "null"]
 JSON_BODIES = ["1e999", "[]", '"x"', "{", "null", "NaN", '{"a": 1e999}', "\x00"]
-INT_PATH_VALUES = ["0", "999999", HUGE, "9223372036854775808"]
-STR_PATH_VALUES = ["a%00b", "a%1Bb", "%E9%9B", "x" * 2000, HUGE]
+INT_PATH_VALUES = ["999999", HUGE, "9223372036854775808"]
+STR_PATH_VALUES = ["a%00b", "%E9%9B", "x" * 2000]
 EXTRA_METHODS = ("PUT", "PATCH", "DELETE", "TRACE")
 
 ROLES = ("anonymous", "acme", "alice", "lead", "sup", "admin")
+# The fields of a URL are fuzzed as the first audiences (in this order) that
+# the route lets read them: the roles it refuses mostly read nothing.
+FIELD_ROLES = 2
+FIELD_ORDER = ("admin", "acme", "alice", "lead", "sup", "anonymous")
 SKIP = {"static", "auth.logout"}  # a logout would end the walk's own session
 
 # Plausible values of the fields the pages send, by name, so that a single
@@ -192,18 +196,16 @@ class Walk:
                 self.send("anonymous", method, self.build(rule, {
                     p: self.good_value(rule.endpoint, p) for p in rule.arguments}), "method")
         for method in methods:
-            for role in ROLES:
+            fuzzed: dict[str, int] = {}  # URL -> audiences whose fields were fuzzed
+            for role in FIELD_ORDER:
                 for url, what in self.urls(rule):
-                    reads = self.send(role, method, url, what, **self.benign(method, is_api, set()))
-                    if what != "good path":
-                        continue
-                    for variant in self.variants(rule):
-                        reads |= self.send(role, method, variant, "variant",
-                                           **self.benign(method, is_api, set()))
-                    if reads:
+                    self.send(role, method, url, what, **self.benign(method, is_api, set()))
+                for url in [self.urls(rule)[0][0], *self.variants(rule)]:
+                    reads = self.send(role, method, url, "benign",
+                                      **self.benign(method, is_api, set()))
+                    if reads and fuzzed.get(url, 0) < FIELD_ROLES:
+                        fuzzed[url] = fuzzed.get(url, 0) + 1
                         self.fields(role, method, url, is_api, reads)
-                        for variant in self.variants(rule):
-                            self.fields(role, method, variant, is_api, reads)
 
     def variants(self, rule) -> list[str]:
         """Other real values of a path parameter that selects behaviour (the action)."""

@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from sqlalchemy import select
 
 from tests.web import fuzzing
-from tests.web.conftest import csrf_token
+from tests.web.conftest import app_on, csrf_token
 from web.support.actions import ACTIONS
 from web.views.cases import LIFECYCLE
 from web.views.chemicals import TARGETS
@@ -28,7 +29,6 @@ CHOICES = {
 
 
 def _walk(app, world, as_user, db) -> fuzzing.Walk:
-    app.config["PROPAGATE_EXCEPTIONS"] = False  # a crash answers 500, as in production
     app.request_class = fuzzing.RecordingRequest
     clients = {"anonymous": (app.test_client(), None)}
     anonymous, _ = clients["anonymous"]
@@ -46,11 +46,29 @@ def _walk(app, world, as_user, db) -> fuzzing.Walk:
                         log=open(log, "w") if log else None)  # noqa: SIM115 - the walk's
 
 
+# On PostgreSQL (which refuses NUL bytes in text and integers beyond a column's
+# range where SQLite's driver or SQLite itself differ), the routes that read
+# text and numbers most: the API, the intentions, supervision and task actions.
+PG_SUBSET = ("/api/", "/intentions", "/supervision", "/tasks/", "/projects/<code>/comments",
+             "/portal/projects/<code>/comments")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app(request, sqlite_template, tmp_path, clock):
+    yield from app_on(request.param, sqlite_template, tmp_path, clock, "fuzz")
+
+
 def test_no_route_answers_5xx_to_hostile_input(app, world, as_user, db):
     walk = _walk(app, world, as_user, db)
     started = time.monotonic()
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
-    fuzzing.run(walk, rules)
+    if app.config["DATABASE_URL"].startswith("postgresql"):
+        rules = [r for r in rules if r.rule.startswith(PG_SUBSET)]
+    try:
+        fuzzing.run(walk, rules)
+    finally:
+        if walk.log:
+            walk.log.close()
     took = time.monotonic() - started
     print(f"{walk.requests} hostile requests in {took:.0f} s, {len(walk.findings)} answered 5xx")
     report = "\n".join(str(f) for f in walk.findings)

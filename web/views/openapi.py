@@ -213,6 +213,8 @@ def _paths() -> dict[str, Any]:
             "summary": "A project with all its tasks (一项目一档).",
             "parameters": parameters(PATHS["project"], "path"),
             "responses": {"200": _ok("The project.", "Project"), "401": _UNAUTHORIZED,
+                          "400": _error("The code is longer than a project code or holds "
+                                        "characters that cannot be typed."),
                           "404": _error("No such project, or one the caller may not see "
                                         "(an enterprise sees only its own).")},
         }},
