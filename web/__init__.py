@@ -90,7 +90,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from web.support import errors, labels, nav, paging, security
+    from web.support import errors, inputs, labels, nav, paging, security
+
+    # <int:…> in every route is a row id within INTEGER's range: a larger
+    # number matches no route (404) instead of reaching the database.
+    app.url_map.converters["int"] = inputs.RowId
+    inputs.init_app(app)
 
     labels.init_app(app)  # after Babel: its catalogue binding and template gettext
     security.init_app(app)

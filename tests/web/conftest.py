@@ -55,6 +55,31 @@ def app(sqlite_template, tmp_path, clock):
     app.extensions["daiban_engine"].dispose()
 
 
+def app_on(kind, sqlite_template, tmp_path, clock, suffix):
+    """A web app on SQLite (a copy of the template) or on a fresh PostgreSQL
+    database of its own (``kind``); crashes answer 500 as in production.
+    A test module overrides ``app`` with it to run on both."""
+    from tests.conftest import PG_DB, drop_pg_database, fresh_pg_engine, pg_url
+
+    config = {"TESTING": True, "SECRET_KEY": "test", "CLOCK": clock,
+              "SESSION_COOKIE_SECURE": False, "UPLOAD_FOLDER": str(tmp_path / "uploads")}
+    name = None
+    if kind == "sqlite":
+        path = tmp_path / "web.sqlite3"
+        shutil.copy(sqlite_template, path)
+        config["DATABASE_URL"] = f"sqlite:///{path}"
+    else:
+        name = f"{PG_DB}_{suffix}"
+        fresh_pg_engine(name).dispose()
+        config["DATABASE_URL"] = pg_url(name)
+    app = create_app(config)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    yield app
+    app.extensions["daiban_engine"].dispose()
+    if name:
+        drop_pg_database(name)
+
+
 @pytest.fixture
 def db(app):
     engine = make_engine(app.config["DATABASE_URL"])

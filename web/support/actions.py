@@ -1,7 +1,8 @@
 """Task actions shared by the pages and the JSON API.
 
-Each action reads its parameters from a plain mapping (a form or a JSON
-body), validates them into the engine's types and calls exactly one engine
+Each action declares the model of its parameters (``INPUTS``: a page's form
+or the API's JSON body, parsed at the edge by ``web.support.inputs``; the
+OpenAPI document is generated from them) and calls exactly one engine
 operation. Pages and API therefore share the same operations, the same
 permission rules and the same errors.
 """
@@ -9,91 +10,170 @@ permission rules and the same errors.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from web.support.inputs import Day, Flag, Id, Input, Line, Maybe, Text, Whole, parse
 from workflow.core import operations as ops
 from workflow.kernel.errors import NotFound, ValidationError
 from workflow.models import User
 
 
-def _text(params: Mapping[str, Any], key: str, default: str = "") -> str:
-    value = params.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise ValidationError(f"'{key}' must be text.")
-    return value.strip()
+class Versioned(Input):
+    version: Maybe(Id) = Field(None, description=(
+        "The task version the caller last saw; a different current version answers 409 "
+        "`conflict` and changes nothing."))
 
 
-def _int(params: Mapping[str, Any], key: str) -> int:
-    value = params.get(key)
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"'{key}' must be a whole number.") from None
+class AssignBody(Versioned):
+    """A lead handler assigns a queued task (to the substitute if the agent is away)."""
+
+    assignee: Line(80, 1) = Field(description="Username of an agent of the task's group.")
+    reason: Text(2000) = Field("", description="Why (optional when assigning from the queue).")
 
 
-def _date(params: Mapping[str, Any], key: str) -> date:
-    value = params.get(key)
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError(f"'{key}' must be a date as YYYY-MM-DD.") from None
+class ReassignBody(Versioned):
+    """A lead handler gives a task in work to another agent."""
+
+    assignee: Line(80, 1) = Field(description="Username of the new agent.")
+    reason: Text(2000) = Field(description="Why the task changes hands.")
 
 
-def _bool(params: Mapping[str, Any], key: str) -> bool:
-    value = params.get(key)
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("1", "true", "yes", "on", "approve"):
-        return True
-    if str(value).lower() in ("0", "false", "no", "off", "refuse", ""):
-        return False
-    raise ValidationError(f"'{key}' must be true or false.")
+class HandoffBody(Versioned):
+    """The assignee hands the task to another agent of the group (续办)."""
+
+    to: Line(80, 1) = Field(description="Username of the receiving agent.")
+    reason: Text(2000) = Field(description="Why the task is handed off.")
 
 
-def _user(session: Session, params: Mapping[str, Any], key: str) -> User:
-    name = _text(params, key)
-    if not name:
-        raise ValidationError(f"Choose a user for '{key}'.")
+class Material(Input):
+    code: Line(64) = Field("", description="Short code of the material (default m1, m2, ...).")
+    name: Line(200, 1) = Field(description="What is missing.")
+    note: Text(500) = Field("", description="What exactly is wrong or needed.")
+
+
+class RequestMaterialsBody(Versioned):
+    """一次性告知: one notice listing everything missing, with a deadline; the clock pauses."""
+
+    materials: list[Material] | Text(20000, 1) = Field(description=(
+        "The missing materials: a list, or text with one material per line."))
+    deadline: Day = Field(description="A day after today (zone time).")
+    note: Text(2000) = Field("", description="A note to the enterprise.")
+
+
+class NoteBody(Versioned):
+    """A note goes with the step (the materials supplied, the submission)."""
+
+    note: Text(2000) = Field("", description="A note for the record.")
+
+
+class ApproveBody(Versioned):
+    """Record the department's approval."""
+
+    reference: Line(300) = Field("", description="Number of the approval document, if any.")
+
+
+class DepartmentReturnBody(Versioned):
+    """The department sent the application back."""
+
+    reason: Text(2000, 1) = Field(description="The department's reason.")
+
+
+class CoverBody(Versioned):
+    """Waive the item: a regional evaluation or a commitment covers it."""
+
+    reference: Line(300, 1) = Field(description="Reference of what covers the item.")
+    kind: Literal["evaluation", "commitment"]
+
+
+class RequestExtensionBody(Versioned):
+    """Ask a lead handler for more working days."""
+
+    days: Whole(1, 3650) = Field(description="Working days asked for.")
+    reason: Text(2000, 1) = Field(description="Why the extension is needed.")
+
+
+class DecideExtensionBody(Input):
+    """A lead handler approves or refuses an extension request (identified by
+    `request_id`; the task version is not checked)."""
+
+    request_id: Id = Field(description="The extension request being decided.")
+    approve: Flag = Field(description="true approves, false refuses.")
+    note: Text(2000) = Field("", description="Required when refusing.")
+
+
+class CommentBody(Input):
+    """Add a comment to the task's project."""
+
+    body: Text(5000, 1) = Field(description="The comment.")
+    public: Flag = Field(False, description="Visible to the enterprise.")
+
+
+def _user(session: Session, name: str, key: str) -> User:
     user = session.scalar(select(User).where(User.username == name))
     if user is None:
-        raise ValidationError(f"There is no user '{name}'.")
+        raise ValidationError(f"There is no user '{name}'.", field=key)
     return user
 
 
-def _materials(params: Mapping[str, Any]) -> list[dict[str, str]]:
-    """A JSON list of {code, name, note}, or form text with one material per line."""
-    raw = params.get("materials")
-    if isinstance(raw, list):
-        items = raw
-    else:
-        lines = [line.strip() for line in str(raw or "").splitlines() if line.strip()]
-        items = [{"code": f"m{n}", "name": line} for n, line in enumerate(lines, 1)]
-    cleaned = []
-    for n, item in enumerate(items, 1):
-        if not isinstance(item, Mapping) or not str(item.get("name", "")).strip():
-            raise ValidationError(f"Material #{n} needs a name.")
-        cleaned.append({"code": str(item.get("code") or f"m{n}")[:64],
-                        "name": str(item["name"]).strip()[:200],
-                        "note": str(item.get("note") or "").strip()[:500]})
-    return cleaned
+def _materials(raw: list[Material] | str) -> list[dict[str, str]]:
+    """A list of materials, or text with one material per line."""
+    if isinstance(raw, str):
+        lines = [line.strip() for line in raw.splitlines() if line.strip()]
+        if any(len(line) > 200 for line in lines):
+            raise ValidationError("A material is at most 200 characters.", field="materials")
+        return [{"code": f"m{n}", "name": line, "note": ""} for n, line in enumerate(lines, 1)]
+    return [{"code": m.code or f"m{n}", "name": m.name, "note": m.note}
+            for n, m in enumerate(raw, 1)]
 
 
-Action = Callable[[Session, int, User, datetime, Mapping[str, Any], int | None], Any]
+Action = Callable[[Session, int, User, datetime, Any], Any]
 
 
 def _simple(operation) -> Action:
-    def run(session, task_id, actor, now, params, version):
-        return operation(session, task_id, actor=actor, now=now, expected_version=version)
+    def run(session, task_id, actor, now, p):
+        return operation(session, task_id, actor=actor, now=now, expected_version=p.version)
     return run
 
+
+def _simply(name: str, description: str) -> type[Versioned]:
+    """The model of an action that takes nothing but the version."""
+    title = "".join(part.title() for part in name.split("_")) + "Body"
+    return type(title, (Versioned,), {"__doc__": description, "__module__": __name__})
+
+
+# Each action: the model of its parameters (a page's form or the API's JSON
+# body) and what it runs. The OpenAPI document is generated from the models.
+INPUTS: dict[str, type[Input]] = {
+    "claim": _simply("claim", "An agent of the task's group takes it from the group queue."),
+    "start": _simply("start", "The assignee starts work on the item."),
+    "unassign": _simply("unassign", "Put the task back into the group queue."),
+    "rework": _simply("rework", "Work again on an item the department returned."),
+    "complete": _simply("complete",
+                        "The result is handed over; dependent items enter their queues."),
+    "request_item": _simply("request_item",
+                            "Apply for an item that opens on request (completion acceptance "
+                            "when the building is finished); its clock starts now."),
+    "assign": AssignBody,
+    "reassign": ReassignBody,
+    "auto_assign": _simply("auto_assign",
+                           "Assign to the least-loaded available agent of the item's "
+                           "department."),
+    "handoff": HandoffBody,
+    "request_materials": RequestMaterialsBody,
+    "supply_materials": NoteBody,
+    "submit": NoteBody,
+    "approve": ApproveBody,
+    "department_return": DepartmentReturnBody,
+    "cover": CoverBody,
+    "request_extension": RequestExtensionBody,
+    "decide_extension": DecideExtensionBody,
+    "comment": CommentBody,
+}
 
 ACTIONS: dict[str, Action] = {
     "claim": _simple(ops.claim_task),
@@ -102,38 +182,36 @@ ACTIONS: dict[str, Action] = {
     "rework": _simple(ops.rework_task),
     "complete": _simple(ops.complete_task),
     "request_item": _simple(ops.request_item),
-    "assign": lambda s, t, a, n, p, v: ops.assign_task(
-        s, t, _user(s, p, "assignee"), actor=a, now=n, expected_version=v,
-        reason=_text(p, "reason"), expected_state="ready"),
-    "reassign": lambda s, t, a, n, p, v: ops.assign_task(
-        s, t, _user(s, p, "assignee"), actor=a, now=n, expected_version=v,
-        reason=_text(p, "reason")),
-    "auto_assign": lambda s, t, a, n, p, v: ops.auto_assign(s, t, actor=a, now=n,
-                                                            expected_version=v),
-    "handoff": lambda s, t, a, n, p, v: ops.handoff_task(
-        s, t, _user(s, p, "to"), actor=a, now=n, reason=_text(p, "reason"), expected_version=v),
-    "request_materials": lambda s, t, a, n, p, v: ops.request_materials(
-        s, t, _materials(p), deadline=_date(p, "deadline"), actor=a, now=n,
-        note=_text(p, "note"), expected_version=v),
-    "supply_materials": lambda s, t, a, n, p, v: ops.supply_materials(
-        s, t, actor=a, now=n, note=_text(p, "note"), expected_version=v),
-    "submit": lambda s, t, a, n, p, v: ops.submit_task(
-        s, t, actor=a, now=n, note=_text(p, "note"), expected_version=v),
-    "approve": lambda s, t, a, n, p, v: ops.approve_task(
-        s, t, actor=a, now=n, reference=_text(p, "reference"), expected_version=v),
-    "department_return": lambda s, t, a, n, p, v: ops.return_task(
-        s, t, actor=a, now=n, reason=_text(p, "reason"), expected_version=v),
-    "cover": lambda s, t, a, n, p, v: ops.cover_task(
-        s, t, reference=_text(p, "reference"), kind=_text(p, "kind"), actor=a, now=n,
-        expected_version=v),
-    "request_extension": lambda s, t, a, n, p, v: ops.request_extension(
-        s, t, _int(p, "days"), reason=_text(p, "reason"), actor=a, now=n, expected_version=v),
-    "decide_extension": lambda s, t, a, n, p, v: ops.decide_extension(
-        s, _extension_of(s, t, _int(p, "request_id")), approve=_bool(p, "approve"), actor=a,
-        now=n, note=_text(p, "note")),
-    "comment": lambda s, t, a, n, p, v: ops.add_comment(
-        s, _project_of(s, t), _text(p, "body"), actor=a, now=n, task_id=t,
-        public=_bool(p, "public") if "public" in p else None),
+    "assign": lambda s, t, a, n, p: ops.assign_task(
+        s, t, _user(s, p.assignee, "assignee"), actor=a, now=n, expected_version=p.version,
+        reason=p.reason, expected_state="ready"),
+    "reassign": lambda s, t, a, n, p: ops.assign_task(
+        s, t, _user(s, p.assignee, "assignee"), actor=a, now=n, expected_version=p.version,
+        reason=p.reason),
+    "auto_assign": lambda s, t, a, n, p: ops.auto_assign(s, t, actor=a, now=n,
+                                                         expected_version=p.version),
+    "handoff": lambda s, t, a, n, p: ops.handoff_task(
+        s, t, _user(s, p.to, "to"), actor=a, now=n, reason=p.reason,
+        expected_version=p.version),
+    "request_materials": lambda s, t, a, n, p: ops.request_materials(
+        s, t, _materials(p.materials), deadline=p.deadline, actor=a, now=n, note=p.note,
+        expected_version=p.version),
+    "supply_materials": lambda s, t, a, n, p: ops.supply_materials(
+        s, t, actor=a, now=n, note=p.note, expected_version=p.version),
+    "submit": lambda s, t, a, n, p: ops.submit_task(
+        s, t, actor=a, now=n, note=p.note, expected_version=p.version),
+    "approve": lambda s, t, a, n, p: ops.approve_task(
+        s, t, actor=a, now=n, reference=p.reference, expected_version=p.version),
+    "department_return": lambda s, t, a, n, p: ops.return_task(
+        s, t, actor=a, now=n, reason=p.reason, expected_version=p.version),
+    "cover": lambda s, t, a, n, p: ops.cover_task(
+        s, t, reference=p.reference, kind=p.kind, actor=a, now=n, expected_version=p.version),
+    "request_extension": lambda s, t, a, n, p: ops.request_extension(
+        s, t, p.days, reason=p.reason, actor=a, now=n, expected_version=p.version),
+    "decide_extension": lambda s, t, a, n, p: ops.decide_extension(
+        s, _extension_of(s, t, p.request_id), approve=p.approve, actor=a, now=n, note=p.note),
+    "comment": lambda s, t, a, n, p: ops.add_comment(
+        s, _project_of(s, t), p.body, actor=a, now=n, task_id=t, public=p.public),
 }
 
 
@@ -157,18 +235,20 @@ def _project_of(session: Session, task_id: int) -> int:
 
 
 def run_action(session: Session, name: str, task_id: int, actor: User, now: datetime,
-               params: Mapping[str, Any]) -> Any:
-    """Run action ``name`` on a task with the submitted parameters. The
-    ``version`` parameter, when present, is the task version the user saw."""
+               params: Mapping[str, Any] | Input) -> Any:
+    """Run action ``name`` on a task with the submitted parameters (a form,
+    a JSON object, or its model already parsed). The ``version`` parameter,
+    when present, is the task version the user saw."""
     action = ACTIONS.get(name)
     if action is None:
         raise NotFound(f"There is no task action '{name}'.")
-    version = _int(params, "version") if params.get("version") not in (None, "") else None
-    return action(session, task_id, actor, now, params, version)
+    if not isinstance(params, Input):
+        params = parse(INPUTS[name], params)
+    return action(session, task_id, actor, now, params)
 
 
 def act_on_task(session: Session, name: str, task_id: int, actor: User, now: datetime,
-                params: Mapping[str, Any]) -> tuple[Any, Any]:
+                params: Mapping[str, Any] | Input) -> tuple[Any, Any]:
     """Run a task action for a request: ``(task, result)``, the task as the
     operation left it. A task the actor may not see answers 404 whatever the
     refusal would have said (its existence does not leak).

@@ -146,12 +146,16 @@ def init_app(app: Flask) -> None:
         original = getattr(exc, "original_exception", None)
         if original is not None and is_unavailable(original):
             return unavailable()
+        # The exception's own headers (a 405's Allow, a 401's WWW-Authenticate)
+        # go with the page or the JSON that replaces its body.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if wants_json():
-            return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code
+            return (jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description),
+                    exc.code, headers)
         messages = {403: _("无权访问"), 404: _("页面不存在"), 413: _("文件太大"),
                     429: _("尝试次数过多，请稍后再试")}
         return render_template("common/error.html", status=exc.code,
-                               message=messages.get(exc.code, exc.description)), exc.code
+                               message=messages.get(exc.code, exc.description)), exc.code, headers
 
 
 def _jsonable(details):

@@ -9,18 +9,41 @@ filters, the sort, the tab) is kept in the links, so paging never loses them.
 
 from __future__ import annotations
 
-from flask import Flask, request, url_for
+from functools import cache
 
-from workflow.kernel import paging, validate
+from flask import Flask, request, url_for
+from pydantic import Field, create_model
+
+from web.support.inputs import Input, Line, Maybe, Whole, parse
+from workflow.kernel import paging
+
+
+class Limit(Input):
+    limit: Maybe(Whole(1, paging.MAX_LIMIT)) = Field(
+        None, description=f"Rows on a page ({paging.DEFAULT_LIMIT} when omitted).")
+
+
+class Page(Limit):
+    """A page of a list: its size and where it starts."""
+
+    cursor: Maybe(Line(1000)) = Field(None, description=(
+        "`next` or `prev` of a page of the same list; omit for the first page."))
+
+
+@cache
+def _cursor_model(param: str) -> type[Input]:
+    return create_model(f"Cursor_{param}", __base__=Input,
+                        **{param: (Maybe(Line(1000)), None)})
 
 
 def page_args(param: str = "cursor") -> tuple[str | None, int]:
     """The cursor in ``param`` and the page size of the request."""
-    return request.args.get(param) or None, limit_arg()
+    cursor = getattr(parse(_cursor_model(param), request.args), param)
+    return cursor, limit_arg()
 
 
 def limit_arg() -> int:
-    limit = validate.number(request.args.get("limit"), "limit", low=1, high=paging.MAX_LIMIT)
+    limit = parse(Limit, request.args).limit
     return paging.DEFAULT_LIMIT if limit is None else limit
 
 

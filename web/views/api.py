@@ -16,19 +16,21 @@ from datetime import date
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from web.support.access import is_public, me, project_or_404, public, requires
-from web.support.actions import act_on_task
+from web.support.actions import INPUTS, act_on_task
 from web.support.db import db
-from web.support.paging import page_args
+from web.support.inputs import Input, Line, Maybe, Whole, json_body, parse, query
+from web.support.paging import Page
 from web.support.security import now
 from web.views.openapi import document
 from workflow.core import figures, lights, permissions, queries
 from workflow.core.operations import available_actions, definition_for, zone_today
-from workflow.kernel import paging, validate
-from workflow.kernel.errors import ValidationError
+from workflow.kernel import paging
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.models import (
     Comment,
     ExtensionRequest,
@@ -59,10 +61,31 @@ def openapi():
     return jsonify(document())
 
 
+class OverdueArgs(Page):
+    """The overdue list's filters (codes and usernames exactly)."""
+
+    group: Maybe(Line(64)) = Field(None, description="Industry group code.")
+    agent: Maybe(Line(80)) = Field(None, description="Assignee username.")
+    department: Maybe(Line(64)) = Field(None, description="Handling department code.")
+    item: Maybe(Line(64)) = Field(None, description="Item code.")
+    min_days_late: Maybe(Whole(0, figures.MAX_DAYS_LATE)) = Field(
+        None, description="Only tasks at least this many working days late.")
+
+
+class ProjectPath(Input):
+    code: Line(40, 1) = Field(description="项目代码")
+
+
+# What each route reads, for the OpenAPI document (web.views.openapi).
+QUERIES = {"inbox": Page, "overdue": OverdueArgs}
+PATHS = {"project": ProjectPath}
+
+
 @bp.get("/inbox")
 @requires(permissions.can_use_inbox)
 def inbox():
-    cursor, limit = page_args()
+    args = query(Page)
+    cursor, limit = args.cursor, args.limit or paging.DEFAULT_LIMIT
     today = zone_today(now())
     page = queries.inbox_page(db(), me(), cursor=cursor, limit=limit)
     return jsonify(_listed([task_json(t, today) for t in page.rows], page, today))
@@ -71,7 +94,7 @@ def inbox():
 @bp.get("/projects/<code>")
 @requires(permissions.can_sign_in)
 def project(code: str):
-    project = project_or_404(code)
+    project = project_or_404(parse(ProjectPath, {"code": code}).code)
     # Every task's group and assignee in one statement, not one per task.
     db().scalars(select(ItemTask).where(ItemTask.project_id == project.id)
                  .options(joinedload(ItemTask.group), joinedload(ItemTask.assignee))).all()
@@ -81,7 +104,9 @@ def project(code: str):
 @bp.post("/tasks/<int:task_id>/<action>")
 @requires(permissions.can_sign_in)
 def act(task_id: int, action: str):
-    body = _json_object()
+    if action not in INPUTS:
+        raise NotFound(f"There is no task action '{action[:64]}'.")
+    body = json_body(INPUTS[action])
     task, result = act_on_task(db(), action, task_id, me(), now(), body)
     if isinstance(result, ExtensionRequest) and result.task_id != task.id:
         # decide_extension finds its request by id: keep it to the task in the URL.
@@ -98,11 +123,11 @@ def act(task_id: int, action: str):
 @bp.get("/supervision/overdue")
 @requires(permissions.can_supervise)
 def overdue():
-    user = me()
-    cursor, limit = page_args()
+    user, args = me(), query(OverdueArgs)
+    cursor, limit = args.cursor, args.limit or paging.DEFAULT_LIMIT
     today = zone_today(now())
     scope = permissions.group_ids(user) if user.role == "lead" else None
-    filters = overdue_filter(request.args, scope)
+    filters = overdue_filter(args, scope)
     page = figures.watch_page(db(), today, filters, scope, cursor=cursor, limit=limit)
     rows = [dict(task_json(r.task, today), days_late=max(r.days_late, 0)) for r in page.rows]
     return jsonify(_listed(rows, page, today))
@@ -116,35 +141,19 @@ def _listed(rows: list[dict], page: paging.Page, today: date) -> dict:
 
 # -- helpers: request input ----------------------------------------------------------------
 
-def _json_object() -> dict:
-    """The body as a JSON object; an empty body is ``{}``; anything else is 400."""
-    if not request.get_data(cache=True):
-        return {}
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError("The request body must be a JSON object.")
-    return body
-
-
-def overdue_filter(args, scope: set[int] | None) -> figures.WatchFilter:
-    """The overdue list's filters (codes and usernames exactly): red items
-    only; a group or agent that does not exist (or is outside a lead's
-    groups) matches nothing."""
-    group = validate.code(args.get("group"), "group")
-    agent = validate.code(args.get("agent"), "agent", limit=80)
+def overdue_filter(args: OverdueArgs, scope: set[int] | None) -> figures.WatchFilter:
+    """The overdue list's filters: red items only; a group or agent that does
+    not exist (or is outside a lead's groups) matches nothing."""
     group_id = agent_id = None
-    if group is not None:
-        group_id = queries.group_id_of(db(), group)
+    if args.group is not None:
+        group_id = queries.group_id_of(db(), args.group)
         group_id = group_id if group_id is not None and (scope is None or group_id in scope) else -1
-    if agent is not None:
-        agent_id = queries.user_id_of(db(), agent)
+    if args.agent is not None:
+        agent_id = queries.user_id_of(db(), args.agent)
         agent_id = agent_id if agent_id is not None else -1
     return figures.WatchFilter(
-        group_id=group_id, agent_id=agent_id, department=validate.code(args.get("department"),
-                                                                       "department"),
-        item_code=validate.code(args.get("item"), "item"), light="red",
-        min_days_late=validate.number(args.get("min_days_late"), "min_days_late", low=0,
-                                      high=figures.MAX_DAYS_LATE) or None)
+        group_id=group_id, agent_id=agent_id, department=args.department,
+        item_code=args.item, light="red", min_days_late=args.min_days_late or None)
 
 
 # -- helpers: JSON shapes (documented in web.views.openapi) -----------------------------------------

@@ -16,14 +16,16 @@ time (``step``), a page at a time (``cursor``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web.support import charts, excel, labels
 from web.support.access import me, project_or_404, requires
 from web.support.db import db
+from web.support.inputs import Day, Flag, Id, Input, Line, Maybe, Text, Wan, form, query
 from web.support.paging import limit_arg, page_args
 from web.support.security import now
 from web.views.chemicals import VERDICTS
@@ -61,6 +63,53 @@ def zone_day(moment: datetime | None) -> str:
     return zone_today(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
+class LedgerArgs(Input):
+    """The ledger's filters (``workflow.reforms.intentions.LedgerFilter``)."""
+
+    group: Maybe(Line(64)) = None
+    lead: Maybe(Id) = None
+    q: Maybe(Line(100)) = None
+
+
+class IntentionForm(Input):
+    name: Line(200) = ""
+    industry: Line(64) = ""
+    investment_wan: Maybe(Wan) = None
+    enterprise_id: Maybe(Id) = None
+    enterprise: Line(200) = ""
+    enterprise_name: Line(200) = ""
+    credit_code: Line(18) = ""
+    contact_name: Line(100) = ""
+    contact_phone: Line(40) = ""
+    lead: Maybe(Id) = None
+    hesitation: Text(5000) = ""
+    asks: Text(5000) = ""
+    is_chemical: Flag = False
+
+
+class FollowUpForm(Input):
+    contacted_on: Maybe(Day) = None
+    summary: Text(5000) = ""
+    contact: Line(200) = ""
+    channel: Line(40) = ""
+    hesitation: Maybe(Text(5000)) = None
+    asks: Maybe(Text(5000)) = None
+
+
+class UpdateForm(Input):
+    investment_wan: Maybe(Wan) = None
+    lead: Maybe(Id) = None
+
+
+class StepArgs(Input):
+    step: Maybe(Literal[tuple(STEPS)]) = None  # type: ignore[valid-type]
+
+
+def _ledger_filter() -> intentions.LedgerFilter:
+    args = query(LedgerArgs)
+    return intentions.LedgerFilter(group=args.group, lead_id=args.lead, text=args.q)
+
+
 # The ledger's three lists, each paged with its own cursor argument.
 LISTS = {"open": "cursor", "converted": "ccursor", "dropped": "dcursor"}
 
@@ -68,10 +117,10 @@ LISTS = {"open": "cursor", "converted": "ccursor", "dropped": "dcursor"}
 @bp.route("/intentions")
 @requires(permissions.can_read_ledger)
 def ledger():
-    filters = intentions.LedgerFilter.parse(request.args)
+    filters = _ledger_filter()
     today = zone_today(now())
     book = intentions.ledger(db(), me(), filters, today=today, limit=limit_arg(),
-                             cursors={name: request.args.get(param) for name, param in LISTS.items()})
+                             cursors={name: page_args(param)[0] for name, param in LISTS.items()})
     return render_template("intentions/ledger.html", book=book, args=request.args, today=today,
                            lists=LISTS, can_create=permissions.can_keep_intentions(me()),
                            verdicts=VERDICTS, **_choices())
@@ -80,16 +129,14 @@ def ledger():
 @bp.route("/intentions", methods=["POST"])
 @requires(permissions.can_keep_intentions)
 def create():
-    form = request.form
+    f = form(IntentionForm)
     project = intentions.create_intention(
-        db(), name=form.get("name", ""), industry=form.get("industry", ""),
-        investment_wan=form.get("investment_wan", ""), actor=me(), now=now(),
-        enterprise_id=form.get("enterprise_id", type=int), enterprise_ref=form.get("enterprise", ""),
-        enterprise_name=form.get("enterprise_name", ""),
-        credit_code=form.get("credit_code", ""), contact_name=form.get("contact_name", ""),
-        contact_phone=form.get("contact_phone", ""), lead=_lead(form.get("lead", type=int)),
-        hesitation=form.get("hesitation", ""), asks=form.get("asks", ""),
-        is_chemical=form.get("is_chemical") == "1")
+        db(), name=f.name, industry=f.industry,
+        investment_wan="" if f.investment_wan is None else f.investment_wan, actor=me(),
+        now=now(), enterprise_id=f.enterprise_id, enterprise_ref=f.enterprise,
+        enterprise_name=f.enterprise_name, credit_code=f.credit_code,
+        contact_name=f.contact_name, contact_phone=f.contact_phone, lead=_lead(f.lead),
+        hesitation=f.hesitation, asks=f.asks, is_chemical=f.is_chemical)
     db().commit()
     flash(_("已登记意向项目：%(name)s", name=project.name), "ok")
     return redirect(url_for("cases.project", code=project.code))
@@ -98,11 +145,11 @@ def create():
 @bp.route("/projects/<code>/follow-ups", methods=["POST"])
 @requires(permissions.can_keep_intentions)
 def follow_up(code: str):
-    project, form = project_or_404(code), request.form
+    project, f = project_or_404(code), form(FollowUpForm)
     intentions.record_follow_up(
-        db(), project.id, contacted_on=form.get("contacted_on", ""), summary=form.get("summary", ""),
-        contact=form.get("contact", ""), channel=form.get("channel", ""),
-        hesitation=form.get("hesitation"), asks=form.get("asks"), actor=me(), now=now())
+        db(), project.id, contacted_on=f.contacted_on or "", summary=f.summary,
+        contact=f.contact, channel=f.channel, hesitation=f.hesitation, asks=f.asks, actor=me(),
+        now=now())
     db().commit()
     flash(_("已记录跟进情况"), "ok")
     return redirect(url_for("cases.project", code=code, _anchor="intention"))
@@ -111,10 +158,9 @@ def follow_up(code: str):
 @bp.route("/projects/<code>/intention", methods=["POST"])
 @requires(permissions.can_keep_intentions)
 def update(code: str):
-    project = project_or_404(code)
+    project, f = project_or_404(code), form(UpdateForm)
     intentions.update_intention(db(), project.id, actor=me(), now=now(),
-                                investment_wan=request.form.get("investment_wan"),
-                                lead=_lead(request.form.get("lead", type=int)))
+                                investment_wan=f.investment_wan, lead=_lead(f.lead))
     db().commit()
     flash(_("已保存"), "ok")
     return redirect(url_for("cases.project", code=code, _anchor="intention"))
@@ -135,7 +181,7 @@ def convert(code: str):
 def export():
     """The open intentions the user may read (with the page's filters), written
     to the sheet as they are read, a batch at a time."""
-    filters = intentions.LedgerFilter.parse(request.args)
+    filters = _ledger_filter()
     names = _industry_names()
     rows = ([line.project.code, line.project.name, line.project.enterprise.name,
              names.get(line.project.industry, line.project.industry),
@@ -157,9 +203,7 @@ def pipeline():
     """The totals from the scheduler's rollup (with when they were counted) and
     one step's projects, a page at a time (``step``, ``cursor``)."""
     session, user = db(), me()
-    step = request.args.get("step", "").strip() or "intention"
-    if step not in STEPS:
-        raise ValidationError(f"Unknown pipeline step '{step[:40]}'.", field="step")
+    step = query(StepArgs).step or "intention"
     cursor, limit = page_args()
     view = intentions.pipeline(session)
     page = intentions.step_projects(session, step, cursor=cursor, limit=limit)
@@ -191,7 +235,10 @@ def intention_panel(project) -> dict | None:
 def _lead(user_id: int | None) -> User | None:
     if not user_id:
         return None
-    return db().get(User, user_id) or abort(400)
+    user = db().get(User, user_id)
+    if user is None:
+        raise ValidationError(f"There is no user {user_id}.", field="lead")
+    return user
 
 
 def _industry_names() -> dict[str, str]:

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from web.support import excel
 from web.support.access import me, project_or_404, requires
 from web.support.db import db
+from web.support.inputs import Id, Input, Line, Maybe, form
 from web.support.paging import limit_arg, page_args
 from web.support.security import now
 from workflow.core import permissions
@@ -249,14 +250,19 @@ def _back(code: str):
     return redirect(url_for("cases.project", code=code) + "#land")
 
 
+class ParcelChoice(Input):
+    parcel_id: Maybe(Id) = None
+    parcel_code: Line(64) = ""
+
+
 @bp.route("/projects/<code>/land/parcel", methods=["POST"])
 @requires(permissions.can_sign_in)
 def assign(code: str):
-    project = project_or_404(code)
-    parcel_id = request.form.get("parcel_id", type=int)
+    project, f = project_or_404(code), form(ParcelChoice)
+    parcel_id = f.parcel_id
     if parcel_id is None:  # typed by its code; who may place the project is checked first
         permissions.require_project(me(), project)
-        parcel_id = land.parcel_id_of(db(), request.form.get("parcel_code"))
+        parcel_id = land.parcel_id_of(db(), f.parcel_code)
     result = land.assign_parcel(db(), project.id, parcel_id, actor=me(), now=now())
     db().commit()
     flash(_("已落地到 %(parcel)s，区域评估覆盖 %(n)s 个事项", parcel=result.parcel.code,

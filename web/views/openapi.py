@@ -1,7 +1,10 @@
-"""The OpenAPI 3.1 document of ``/api/v1``, written by hand.
+"""The OpenAPI 3.1 document of ``/api/v1``.
 
-A test checks that every ``/api/v1`` route Flask knows is described here and
-that every path described here exists, and that the action enum and the body
+The request bodies and parameters are generated from the models that parse
+them (``web.support.actions.INPUTS``, ``web.views.api.QUERIES``): one
+declaration, no hand-written copy. The responses are described here. A test
+checks that every ``/api/v1`` route Flask knows is described here and that
+every path described here exists, and that the action enum and the body
 schemas match ``web.support.actions.ACTIONS``: the document cannot drift unnoticed.
 """
 
@@ -10,96 +13,53 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from web.support.actions import ACTIONS
+from web.support.actions import ACTIONS, INPUTS
+from web.support.inputs import INT_MAX, Input
 
 ERROR_CODES = ("invalid_input", "invalid_transition", "conflict", "not_permitted", "not_found",
                "no_eligible_agent", "csrf", "unauthorized", "forbidden", "bad_request",
                "method_not_allowed", "request_entity_too_large")
 
-_VERSION = {"type": "integer", "minimum": 1,
-            "description": "The task version the caller last saw; a different current "
-                           "version answers 409 `conflict` and changes nothing."}
 _DATE = {"type": "string", "format": "date"}
 
 
-def _text(description: str, max_length: int | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "description": description}
-    if max_length:
-        schema["maxLength"] = max_length
-    return schema
+def _schemas_of(model: type[Input]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A model's JSON schema and the schemas it refers to, with references
+    into the document's components."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    return schema, schema.pop("$defs", {})
 
 
-def _body(description: str, required: tuple[str, ...] = (), versioned: bool = True,
-          **fields: dict[str, Any]) -> dict[str, Any]:
-    properties = ({"version": _VERSION} if versioned else {}) | fields
-    schema: dict[str, Any] = {"type": "object", "description": description,
-                              "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return schema
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional parameter's schema: absent rather than null."""
+    options = [o for o in schema.get("anyOf", []) if o.get("type") != "null"]
+    if len(options) == 1:
+        schema = {k: v for k, v in schema.items() if k != "anyOf"} | options[0]
+    return {k: v for k, v in schema.items()
+            if k not in ("title", "description") and not (k == "default" and v is None)}
 
 
-_MATERIAL = {
-    "type": "object", "required": ["name"],
-    "properties": {"code": _text("Short code of the material (default m1, m2, ...).", 64),
-                   "name": _text("What is missing.", 200),
-                   "note": _text("What exactly is wrong or needed.", 500)},
-}
+def parameters(model: type[Input], where: str = "query") -> list[dict[str, Any]]:
+    """The parameters a route reads, from the model that parses them."""
+    schema, _defs = _schemas_of(model)
+    required = set(schema.get("required", ()))
+    out = []
+    for name, prop in schema["properties"].items():
+        parameter = {"name": name, "in": where, "required": where == "path" or name in required,
+                     "schema": _not_null(prop)}
+        if prop.get("description"):
+            parameter["description"] = prop["description"]
+        out.append(parameter)
+    return out
 
-# The JSON body each task action reads (web.support.actions), by action name.
-ACTION_BODIES: dict[str, dict[str, Any]] = {
-    "claim": _body("An agent of the task's group takes it from the group queue."),
-    "start": _body("The assignee starts work on the item."),
-    "unassign": _body("Put the task back into the group queue."),
-    "rework": _body("Work again on an item the department returned."),
-    "complete": _body("The result is handed over; dependent items enter their queues."),
-    "request_item": _body("Apply for an item that opens on request (completion acceptance when "
-                          "the building is finished); its clock starts now."),
-    "assign": _body("A lead handler assigns a queued task (to the substitute if the agent is "
-                    "away). A task that is no longer queued (an agent claimed it meanwhile) "
-                    "answers 409 `conflict` naming its assignee; `reassign` moves a task in work.",
-                    ("assignee",),
-                    assignee=_text("Username of an agent of the task's group."),
-                    reason=_text("Why (optional when assigning from the queue).")),
-    "reassign": _body("A lead handler gives a task in work to another agent.",
-                      ("assignee", "reason"), assignee=_text("Username of the new agent."),
-                      reason=_text("Why the task changes hands.")),
-    "auto_assign": _body("Assign to the least-loaded available agent of the item's department."),
-    "handoff": _body("The assignee hands the task to another agent of the group (续办).",
-                     ("to", "reason"), to=_text("Username of the receiving agent."),
-                     reason=_text("Why the task is handed off.")),
-    "request_materials": _body(
-        "一次性告知: one notice listing everything missing, with a deadline; the clock pauses.",
-        ("materials", "deadline"),
-        materials={"oneOf": [{"type": "array", "minItems": 1, "items": _MATERIAL},
-                             {"type": "string",
-                              "description": "One missing material per line."}]},
-        deadline=_DATE | {"description": "A day after today (zone time)."},
-        note=_text("A note to the enterprise.")),
-    "supply_materials": _body("The requested materials arrived; the clock runs again.",
-                              note=_text("What was supplied.")),
-    "submit": _body("Record the submission to the handling department.",
-                    note=_text("Submission note.")),
-    "approve": _body("Record the department's approval.",
-                     reference=_text("Number of the approval document, if any.")),
-    "department_return": _body("The department sent the application back.", ("reason",),
-                               reason=_text("The department's reason.")),
-    "cover": _body("Waive the item: a regional evaluation or a commitment covers it.",
-                   ("reference", "kind"), reference=_text("Reference of what covers the item."),
-                   kind={"type": "string", "enum": ["evaluation", "commitment"]}),
-    "request_extension": _body("Ask a lead handler for more working days.", ("days", "reason"),
-                               days={"type": "integer", "minimum": 1},
-                               reason=_text("Why the extension is needed.")),
-    "decide_extension": _body(
-        "A lead handler approves or refuses an extension request (identified by "
-        "`request_id`; the task version is not checked).", ("request_id", "approve"),
-        versioned=False, request_id={"type": "integer"}, approve={"type": "boolean"},
-        note=_text("Required when refusing.")),
-    "comment": _body("Add a comment to the task's project.", ("body",), versioned=False,
-                     body=_text("The comment.", 5000),
-                     public={"type": "boolean", "default": False,
-                             "description": "Visible to the enterprise."}),
-}
+
+# The JSON body each task action reads, by action name: the models of
+# web.support.actions.INPUTS, which parse the bodies (and the pages' forms).
+ACTION_BODIES: dict[str, dict[str, Any]] = {}
+_DEFS: dict[str, Any] = {}
+for _name, _model in INPUTS.items():
+    ACTION_BODIES[_name], _more = _schemas_of(_model)
+    _DEFS.update(_more)
 
 
 def body_schema_name(action: str) -> str:
@@ -135,13 +95,6 @@ def _page_of(schema: str) -> dict[str, Any]:
                            "next": _CURSOR, "prev": _CURSOR}}
 
 
-# Every list is paged: `limit` rows (50 by default, at most 200) from `cursor` on.
-_PAGE_PARAMETERS = [
-    {"name": "limit", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
-    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "`next` or `prev` of a page of the same list; omit for the first page."},
-]
 _NAMED = {"type": "object", "required": ["code", "name_zh", "name_en"],
           "properties": {"code": {"type": "string"}, "name_zh": {"type": "string"},
                          "name_en": {"type": "string"}}}
@@ -228,13 +181,15 @@ SCHEMAS: dict[str, Any] = {
             "comment_id": {"type": "integer", "description": "The comment created (comment)."},
         },
     },
-} | {body_schema_name(name): body for name, body in ACTION_BODIES.items()}
+} | {body_schema_name(name): body for name, body in ACTION_BODIES.items()} | _DEFS
 
 
 _UNAUTHORIZED = _error("Not logged in, or the bearer token is unknown or revoked.")
 
 
 def _paths() -> dict[str, Any]:
+    from web.views.api import PATHS, QUERIES  # the API renders this document: import late
+
     bodies = ", ".join(f"`{a}` → `{body_schema_name(a)}`" for a in sorted(ACTION_BODIES))
     return {
         "/api/v1/openapi.json": {"get": {
@@ -247,7 +202,7 @@ def _paths() -> dict[str, Any]:
             "operationId": "inbox", "tags": ["agents"],
             "summary": "My open tasks and my groups' unclaimed queue, earliest due first.",
             "description": "Agents and lead handlers (as the inbox page), a page at a time.",
-            "parameters": _PAGE_PARAMETERS,
+            "parameters": parameters(QUERIES["inbox"]),
             "responses": {"200": _ok("A page of the inbox.", "TaskList"),
                           "400": _error("`limit` out of range, or a `cursor` of another "
                                         "list."), "401": _UNAUTHORIZED,
@@ -256,9 +211,10 @@ def _paths() -> dict[str, Any]:
         "/api/v1/projects/{code}": {"get": {
             "operationId": "project", "tags": ["projects"],
             "summary": "A project with all its tasks (一项目一档).",
-            "parameters": [{"name": "code", "in": "path", "required": True,
-                            "schema": {"type": "string"}, "description": "项目代码"}],
+            "parameters": parameters(PATHS["project"], "path"),
             "responses": {"200": _ok("The project.", "Project"), "401": _UNAUTHORIZED,
+                          "400": _error("The code is longer than a project code or holds "
+                                        "characters that cannot be typed."),
                           "404": _error("No such project, or one the caller may not see "
                                         "(an enterprise sees only its own).")},
         }},
@@ -269,7 +225,8 @@ def _paths() -> dict[str, Any]:
                            "bearer calls need none. The body is a JSON object (an empty "
                            "body counts as `{}`). Body per action: " + bodies + ".",
             "parameters": [
-                {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {"name": "task_id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": INT_MAX}},
                 {"name": "action", "in": "path", "required": True, "schema": _ref("ActionName")},
             ],
             "requestBody": {"required": False, "content": {"application/json": {"schema": {
@@ -293,19 +250,7 @@ def _paths() -> dict[str, Any]:
             "summary": "Every overdue task (督查), most overdue first, a page at a time.",
             "description": "Supervisors and admins see every group; a lead handler sees "
                            "their own groups.",
-            "parameters": _PAGE_PARAMETERS + [
-                {"name": "group", "in": "query", "schema": {"type": "string"},
-                 "description": "Industry group code."},
-                {"name": "agent", "in": "query", "schema": {"type": "string"},
-                 "description": "Assignee username."},
-                {"name": "department", "in": "query", "schema": {"type": "string"},
-                 "description": "Handling department code."},
-                {"name": "item", "in": "query", "schema": {"type": "string"},
-                 "description": "Item code."},
-                {"name": "min_days_late", "in": "query",
-                 "schema": {"type": "integer", "minimum": 0, "maximum": 3650},
-                 "description": "Only tasks at least this many working days late."},
-            ],
+            "parameters": parameters(QUERIES["overdue"]),
             "responses": {"200": _ok("A page of the overdue tasks.", "OverdueList"),
                           "400": _error("A filter value is invalid."), "401": _UNAUTHORIZED,
                           "403": _error("Not a supervisor, admin or lead handler.")},

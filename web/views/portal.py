@@ -33,6 +33,7 @@ from web.support import labels, uploads
 from web.support.access import me, project_or_404, public, requires
 from web.support.actions import run_action
 from web.support.db import db
+from web.support.inputs import Id, Input, Maybe, Text, form
 from web.support.paging import limit_arg, page_args
 from web.support.portal_graph import dependency_graph, progress_bar
 from web.support.present import task_rows, zone_time
@@ -140,13 +141,16 @@ def supplied(code: str, request_id: int):
     return redirect(url_for("portal.project", code=code))
 
 
+class EnterpriseComment(Input):
+    body: Text(5000) = ""
+    task_id: Maybe(Id) = None
+
+
 @bp.route("/portal/projects/<code>/comments", methods=["POST"])
 @requires(permissions.can_act_for_enterprise)
 def comment(code: str):
-    project = project_or_404(code)
-    task_id = request.form.get("task_id", type=int) or None
-    ops.add_comment(db(), project.id, request.form.get("body", ""), actor=me(), now=now(),
-                    task_id=task_id)
+    project, f = project_or_404(code), form(EnterpriseComment)
+    ops.add_comment(db(), project.id, f.body, actor=me(), now=now(), task_id=f.task_id)
     db().commit()
     flash(_("留言已发送"), "ok")
     return redirect(url_for("portal.project", code=code, _anchor="timeline"))

@@ -11,21 +11,21 @@ live in ``workflow.core.figures``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from pydantic import Field
 
 from web.support import charts, excel, labels
 from web.support.access import local_target, me, requires, task_or_404
 from web.support.db import db
+from web.support.inputs import Day, Id, Input, Line, Maybe, Text, Whole, form, parse, query
 from web.support.paging import page_args
 from web.support.security import now
 from workflow.core import figures as fig
 from workflow.core import permissions, supervision
 from workflow.core.operations import definition_for, zone_today
-from workflow.kernel import validate
 from workflow.kernel.errors import ValidationError
 from workflow.kernel.registry import current_version, definition_of
 
@@ -102,7 +102,8 @@ def export_ledger():
 @requires(permissions.can_supervise)
 def figures_page():
     today = zone_today(now())
-    closed_from, closed_to = _date_arg("from"), _date_arg("to")
+    dates = query(RangeArgs)
+    closed_from, closed_to = dates.from_, dates.to
     if closed_from and closed_to and closed_from > closed_to:
         raise ValidationError("The start of the range is after its end.")
     result = fig.figures(db(), today, closed_from=closed_from, closed_to=closed_to,
@@ -116,7 +117,7 @@ def figures_page():
 @bp.route("/supervision/notices")
 @requires(permissions.can_supervise)
 def notices():
-    status = request.args.get("status", "")
+    status = query(StatusArgs).status
     status = status if status in fig.NOTICE_STATUSES else None
     today = zone_today(now())
     cursor, limit = page_args()
@@ -126,18 +127,41 @@ def notices():
                            item_name=item_name)
 
 
+class NoticeForm(Input):
+    task_id: Id
+    reason: Text(2000) = ""
+    next: Line(2000) = ""
+
+
+class WatchArgs(Input):
+    """The watch list's filters (codes and usernames)."""
+
+    group: Line(64) = ""
+    agent: Line(80) = ""
+    light: Line(16) = ""
+    late: Maybe(Whole(0, fig.MAX_DAYS_LATE)) = None
+    department: Maybe(Line(64)) = None
+    item: Maybe(Line(64)) = None
+
+
+class RangeArgs(Input):
+    from_: Maybe(Day) = Field(None, alias="from")
+    to: Maybe(Day) = None
+
+
+class StatusArgs(Input):
+    status: Line(32) = ""
+
+
 @bp.route("/supervision/notices", methods=["POST"])
 @requires(permissions.can_supervise)
 def issue_notice():
-    task_id = request.form.get("task_id", type=int)
-    if task_id is None:
-        raise ValidationError("Choose the item to supervise.")
-    task = task_or_404(task_id)
-    supervision.issue_notice(db(), task.id, actor=me(), reason=request.form.get("reason", ""),
-                             now=now())
+    f = form(NoticeForm)
+    task = task_or_404(f.task_id)
+    supervision.issue_notice(db(), task.id, actor=me(), reason=f.reason, now=now())
     db().commit()
     flash(_("督办单已签发"), "ok")
-    return redirect(local_target(request.form.get("next"), url_for("supervision.index")))
+    return redirect(local_target(f.next, url_for("supervision.index")))
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -192,16 +216,13 @@ def watch_filter(args, choices: fig.FilterChoices | None = None) -> fig.WatchFil
     """The watch list's filters from query arguments (codes and usernames);
     a group or agent outside the user's scope matches nothing."""
     choices = choices or fig.filter_choices(db(), scope())
-    group, agent = args.get("group", "").strip(), args.get("agent", "").strip()
+    f = parse(WatchArgs, args)
+    group, agent = f.group, f.agent
     group_id = next((g.id for g in choices.groups if g.code == group), -1) if group else None
     agent_id = next((a.id for a in choices.agents if a.username == agent), -1) if agent else None
-    light = args.get("light", "").strip()
-    late = validate.number(args.get("late"), "late", low=0, high=fig.MAX_DAYS_LATE)
     return fig.WatchFilter(
-        group_id=group_id, agent_id=agent_id,
-        department=validate.code(args.get("department"), "department"),
-        item_code=validate.code(args.get("item"), "item"),
-        min_days_late=late, light=light if light in ("red", "yellow") else None)
+        group_id=group_id, agent_id=agent_id, department=f.department, item_code=f.item,
+        min_days_late=f.late, light=f.light if f.light in ("red", "yellow") else None)
 
 
 def watch_line(row: fig.WatchRow, notices: int = 0) -> WatchLine:
@@ -258,13 +279,3 @@ def figure_charts(result: fig.Figures, names: dict[str, dict]) -> dict:
                         "red" if f.overdue else "grey") for f in overdue],
             title=_("各部门超期事项数"), css_class="overdue"),
     }
-
-
-def _date_arg(key: str) -> date | None:
-    value = request.args.get(key, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"'{key}' must be a date as YYYY-MM-DD.") from None
