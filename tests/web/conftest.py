@@ -62,7 +62,8 @@ def app_on(kind, sqlite_template, tmp_path, clock, suffix):
     from tests.conftest import PG_DB, drop_pg_database, fresh_pg_engine, pg_url
 
     config = {"TESTING": True, "SECRET_KEY": "test", "CLOCK": clock,
-              "SESSION_COOKIE_SECURE": False, "UPLOAD_FOLDER": str(tmp_path / "uploads")}
+              "SESSION_COOKIE_SECURE": False, "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+              "TOTP_REQUIRED": False}  # staff log in by password, like the app fixture
     name = None
     if kind == "sqlite":
         path = tmp_path / "web.sqlite3"
