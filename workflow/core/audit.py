@@ -9,11 +9,9 @@ no longer matches the head.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,32 +20,14 @@ from sqlalchemy.orm import Session
 from workflow.core.models import AuditEvent, ItemTask, Project
 from workflow.kernel import paging
 from workflow.kernel.models import User
-
-GENESIS = "0" * 64
-
-
-def _utc_text(at: datetime) -> str:
-    # SQLite hands timestamps back naive; the engine stores UTC only.
-    if at.tzinfo is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
-    return at.isoformat(timespec="microseconds")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+from workflow.kernel.zone_audit import GENESIS, chain_hash, jsonable, utc_text  # noqa: F401 - GENESIS re-exported
 
 
 def event_hash(event: AuditEvent) -> str:
     body = {
         "project": event.project_id,
         "seq": event.seq,
-        "at": _utc_text(event.at),
+        "at": utc_text(event.at),
         "actor": event.actor_id,
         "action": event.action,
         "task": event.task_id,
@@ -57,8 +37,7 @@ def event_hash(event: AuditEvent) -> str:
         "public": bool(event.public),
         "prev": event.prev_hash,
     }
-    raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return chain_hash(body)
 
 
 def record(
@@ -87,7 +66,7 @@ def record(
         task_id=task.id if task is not None else None,
         from_state=from_state,
         to_state=to_state,
-        data=_jsonable(data or {}),
+        data=jsonable(data or {}),
         public=public,
         prev_hash=project.audit_head or GENESIS,
     )

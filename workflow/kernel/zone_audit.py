@@ -33,28 +33,36 @@ VIA = "daiban.via"  # session.info key: where the session's changes come from
 DEFAULT_ZONE = "zone"
 
 
-def _jsonable(value: Any) -> Any:
+# -- what both chains share (a project's, in workflow.core.audit, and the zone's) ----------
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data (dates as ISO text), as an event stores it."""
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
-def _utc_text(at: datetime) -> str:
+def utc_text(at: datetime) -> str:
+    """A stored moment as hashed: naive UTC (SQLite hands timestamps back naive)."""
     if at.tzinfo is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)
     return at.isoformat(timespec="microseconds")
 
 
-def event_hash(event: ZoneAuditEvent) -> str:
-    body = {"zone": event.zone, "seq": event.seq, "at": _utc_text(event.at),
-            "actor": event.actor_id, "via": event.via, "action": event.action,
-            "subject": event.subject, "data": event.data, "prev": event.prev_hash}
+def chain_hash(body: dict[str, Any]) -> str:
+    """SHA-256 of an event's canonical JSON: what links it into its chain."""
     raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def event_hash(event: ZoneAuditEvent) -> str:
+    return chain_hash({"zone": event.zone, "seq": event.seq, "at": utc_text(event.at),
+                       "actor": event.actor_id, "via": event.via, "action": event.action,
+                       "subject": event.subject, "data": event.data, "prev": event.prev_hash})
 
 
 def zone_of(session: Session) -> str:
@@ -82,7 +90,7 @@ def record(session: Session, *, actor: User | None, now: datetime, action: str, 
         session.flush()
     event = ZoneAuditEvent(zone=zone, seq=chain.seq + 1, at=now.astimezone(UTC),
                            actor_id=actor.id if actor is not None else None, via=via,
-                           action=action, subject=subject[:200], data=_jsonable(data or {}),
+                           action=action, subject=subject[:200], data=jsonable(data or {}),
                            prev_hash=chain.head)
     event.hash = event_hash(event)
     chain.seq, chain.head = event.seq, event.hash
