@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from workflow.core.models import AuditEvent, ItemTask, Project
 from workflow.kernel import paging
 from workflow.kernel.models import User
-from workflow.kernel.zone_audit import GENESIS, chain_hash, jsonable, utc_text  # noqa: F401 - GENESIS re-exported
+from workflow.kernel.zone_audit import GENESIS, chain_hash, jsonable, utc_text
 
 
 def event_hash(event: AuditEvent) -> str:
