@@ -130,6 +130,10 @@ def init_app(app: Flask) -> None:
         log.info("refused %s %s: %s %s", request.method, request.path, exc.code, exc.details)
         if wants_json():
             return jsonify(error=exc.code, message=exc.message, details=_jsonable(exc.details)), status
+        if status in ECHOED:
+            page = _form_again(exc, status)
+            if page is not None:
+                return page
         return render_template("common/error.html", status=status, message=user_message(exc)), status
 
     @app.errorhandler(CSRFError)
@@ -156,6 +160,20 @@ def init_app(app: Flask) -> None:
                     429: _("尝试次数过多，请稍后再试")}
         return render_template("common/error.html", status=exc.code,
                                message=messages.get(exc.code, exc.description)), exc.code, headers
+
+
+ECHOED = (400, 409)  # refusals a user can act on by changing what was typed
+
+
+def _form_again(exc: WorkflowError, status: int):
+    """The page the user was on, its form filled again with the reason beside
+    the field (``web.support.echo``)."""
+    from web.support import echo
+
+    field = getattr(exc, "field", None) or exc.details.get("field")
+    field = field if isinstance(field, str) else None
+    reason = getattr(exc, "reason", None) or (exc.message if field else None)
+    return echo.again(status, user_message(exc), field=field, reason=reason)
 
 
 def _jsonable(details):

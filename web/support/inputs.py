@@ -241,6 +241,7 @@ def input_error(exc: PydanticError, model: type[Input] | None = None) -> InputEr
         what = _reason(first)
     error = InputError(f"'{field}': {what}", field=field, problem=first["type"])
     error.field = field
+    error.reason = what  # shown beside the field when the page's form comes back
     return error
 
 
@@ -340,8 +341,10 @@ def _backstop(field: str, value: str, allowed: str) -> None:
         _typeable(value, allowed)
     except ValueError:
         field = field if field.isprintable() and len(field) <= 64 else "?"
-        raise InputError(f"'{field}': " + _("含有无法输入的字符（如控制字符）"), field=field) \
-            from None
+        reason = _("含有无法输入的字符（如控制字符）")
+        error = InputError(f"'{field}': " + reason, field=field)
+        error.field, error.reason = field, reason
+        raise error from None
 
 
 def init_app(app) -> None:
