@@ -4,6 +4,9 @@
 
 PYTHON ?= python3
 VENV ?= .venv
+# `make demo PORT=8080` when 5000 is taken (macOS AirPlay holds it, for one).
+PORT ?= 5000
+HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -16,7 +19,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/daiban demo
+	$(BIN)/daiban demo --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
