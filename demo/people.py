@@ -81,15 +81,17 @@ def add_people(seeder: Seeder) -> None:
         return row
 
     user("admin", "系统管理员", "admin")
-    user("supervisor", "周明辉（督查）", "supervisor")
+    # Display names are people's names: the pages add the role where it helps
+    # (the header), and formal documents (the mandate) print the name alone.
+    user("supervisor", "周明辉", "supervisor")
     for username, name, codes in LEADS:
-        lead = user(username, f"{name}（领办人）", "lead")
+        lead = user(username, name, "lead")
         for code in codes:
             session.add(GroupMembership(group=groups[code], user=lead))
     for username, name, code, department in AGENTS:
         if department not in seeder.definition.groups[code].departments:
             raise ValueError(f"{username}: {department} is not a department of {code}")
-        agent = user(username, f"{name}（代办员）", "agent", department=department)
+        agent = user(username, name, "agent", department=department)
         session.add(GroupMembership(group=groups[code], user=agent))
         seeder.groups.setdefault(code, []).append(agent)
     for n, (username, company, short, body, contact) in enumerate(ENTERPRISES, 1):

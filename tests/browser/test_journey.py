@@ -23,13 +23,13 @@ pytestmark = pytest.mark.browser
 def zone(live):
     """A small zone: one fresh project, one long overdue, the people around them."""
     db = live["db"]
-    lead = add_user(db, "lead01", "lead", groups=("equipment",), display="王建国（领办人）")
+    lead = add_user(db, "lead01", "lead", groups=("equipment",), display="王建国")
     add_user(db, "agent01", "agent", groups=("equipment",), department="nature_resources",
-             display="李娜（代办员）")
+             display="李娜")
     add_user(db, "supervisor", "supervisor", display="赵督查")
     add_user(db, "admin", "admin", display="系统管理员")
     acme = f.enterprise(db, "左云县恒达装备制造有限公司")
-    add_user(db, "ent01", "enterprise", company=acme, display="恒达装备（企业）")
+    add_user(db, "ent01", "enterprise", company=acme, display="刘恒达（恒达装备）")
     fresh = f.project(db, f.at("2026-03-02"), company=acme, lead=lead, code="2026-140226-34-03-000101")
     fresh.name = "风电装备制造基地项目"
     late = f.project(db, f.at("2026-01-05"), company=f.enterprise(db, "大同市塞北食品有限公司"),
