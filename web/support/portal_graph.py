@@ -23,11 +23,16 @@ from web.support import labels
 from web.support.present import TaskRow
 from workflow.core.portal import Progress
 
-BOX_W, BOX_H = 156, 66
-GAP_X, GAP_Y = 46, 12
-PAD = 12
-LINE_UNITS = 12.0  # width of a name line, in CJK characters (12px)
-DEPT_UNITS = 13.5  # the department line (10.5px)
+# Narrow boxes (a name on up to three lines) and narrow gaps: the zone's ten
+# columns of dependency come to about 1,500 units, which the page scales to its
+# width (app.css: the picture always fits its container, never cut off), so at
+# 1366 px the names still read at about 10 px.
+BOX_W, BOX_H = 128, 80
+GAP_X, GAP_Y = 26, 10
+PAD = 10
+LINE_UNITS = 9.5  # width of a name line, in CJK characters (12px)
+NAME_LINES = 3
+DEPT_UNITS = 10.8  # the department line (10.5px)
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class Node:
     light: str | None
     x: int
     y: int
-    lines: tuple[str, ...]  # the name, wrapped to at most two lines
+    lines: tuple[str, ...]  # the name, wrapped to at most NAME_LINES lines
     title: str  # full name, for the tooltip
     department: str
     due: str  # the due date or the closing date, as shown
@@ -156,7 +161,7 @@ def dependency_graph(definition: Definition, rows: list[TaskRow], today: date) -
             nodes[code] = Node(
                 code=code, task_id=row.task.id, state=row.task.state, light=row.light,
                 x=PAD + col * (BOX_W + GAP_X), y=top + n * (BOX_H + GAP_Y),
-                lines=wrap(row.item_name), title=row.item_name,
+                lines=wrap(row.item_name, LINE_UNITS, NAME_LINES), title=row.item_name,
                 department=wrap(row.department, DEPT_UNITS, 1)[0],
                 due=_due_text(row, today))
     edges = []
