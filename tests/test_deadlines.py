@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.factories import at
-from workflow.core import audit, deadlines, notify, supervision
+from workflow.core import audit, deadlines, notify, staffnotices, supervision
 from workflow.core import operations as ops
 from workflow.kernel.config import Channels, DeadlinePolicy
 from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError
@@ -64,7 +64,9 @@ def walk(session, first: date, last: date, task_id: int) -> dict[str, deadlines.
 
 
 def kinds_for(session, user, task=None) -> list[str]:
-    query = select(Notification.kind).where(Notification.user_id == user.id)
+    """The deadline messages ``user`` got (not the staff notices of the same acts)."""
+    query = select(Notification.kind).where(Notification.user_id == user.id,
+                                            Notification.kind.not_in(staffnotices.KINDS))
     if task is not None:
         query = query.where(Notification.task_id == task.id)
     return sorted(session.scalars(query))

@@ -117,6 +117,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from web.views import (
+        account,
         admin,
         api,
         auth,
@@ -134,7 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
-                   commitments, land, intentions, chemicals, documents):
+                   commitments, land, intentions, chemicals, documents, account):
         app.register_blueprint(module.bp)
 
 

@@ -56,8 +56,11 @@ def run_sweep(config: Config, factory: sessionmaker[Session], now: datetime) -> 
 def run_digest(config: Config, factory: sessionmaker[Session], now: datetime) -> int:
     with transaction(factory, info=notify.session_info(config.channels)) as session:
         sent = deadlines.send_digests(session, now=now, at_time=config.digest_time)
+        bundled = notify.send_bundles(session, now=now, at_time=config.digest_time)
     if sent:
         log.info("digest: sent to %s", ", ".join(d.username for d in sent))
+    if bundled:
+        log.info("daily email bundle: written for %s", ", ".join(bundled))
     return len(sent)
 
 

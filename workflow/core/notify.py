@@ -22,18 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from workflow.core.models import AuditEvent, ItemTask, Notification, Project, SupervisionNotice
-from workflow.kernel import paging
+from workflow.kernel import clock, paging
 from workflow.kernel.config import Channels
 from workflow.kernel.errors import ValidationError
-from workflow.kernel.models import GroupMembership, OutboxMessage, User
-from workflow.kernel.moments import utc
+from workflow.kernel.models import EMAIL_CHOICES, GroupMembership, OutboxMessage, User
+from workflow.kernel.moments import ZONE_TZ, utc
 from workflow.kernel.registry import definition_of
 
 CHANNELS_KEY = "daiban.channels"
@@ -60,7 +61,9 @@ class Message:
 
 def tell(session: Session, users: Iterable[User | None], message: Message, *, now: datetime,
          key: str, project: Project | None = None, task: ItemTask | None = None) -> list[User]:
-    """Notify each distinct active user once, in-app and on every channel that is on.
+    """Notify each distinct active user once, in-app and on every channel that
+    is on and that the user chose (email now, not in the daily bundle or never;
+    the webhook on or off).
 
     ``key`` names the cause (``audit:<project>:<seq>``, ``reminder:<id>``,
     ``digest:<day>`` …) and must be unique per cause: the outbox rows' dedupe
@@ -79,9 +82,9 @@ def tell(session: Session, users: Iterable[User | None], message: Message, *, no
             user_id=user.id, kind=message.kind, title=message.title[:300], body=message.body,
             project_id=project.id if project is not None else None,
             task_id=task.id if task is not None else None, created_at=at))
-        if channels.email and user.email:
+        if channels.email and user.email and user.notify_email == "now":
             session.add(_outbox("email", user.email, message, f"email:{key}:u{user.id}", at))
-        if channels.webhook:
+        if channels.webhook and user.notify_webhook:
             row = _outbox("webhook", user.username, message, f"webhook:{key}:u{user.id}", at)
             row.payload = _webhook_payload(user, message, project, task, at)
             session.add(row)
@@ -109,6 +112,65 @@ def _webhook_payload(user: User, message: Message, project: Project | None,
         "task": {"id": task.id, "item": task.item_code} if task is not None else None,
         "created_at": at.isoformat(),
     }
+
+
+def set_channels(session: Session, user: User, *, email: str, webhook: bool) -> None:
+    """``user``'s own choice: email for each message, in the daily bundle or
+    never; the webhook on or off. The in-app list is always on."""
+    if email not in EMAIL_CHOICES:
+        raise ValidationError(f"Unknown email choice {email!r}.", field="email")
+    if not isinstance(webhook, bool):
+        raise ValidationError("The webhook choice is yes or no.", field="webhook")
+    user.notify_email, user.notify_webhook = email, webhook
+    session.flush()
+
+
+# -- the daily email bundle -----------------------------------------------------------------
+
+def send_bundles(session: Session, *, now: datetime, at_time: time) -> list[str]:
+    """On a working day (Asia/Shanghai), at or after ``at_time``: one email to
+    each person who chose the daily bundle, listing the notifications written
+    for them since the previous working day's bundle time (Monday's covers the
+    weekend). The outbox row's key names the day and the person, so calling
+    this often, or from two schedulers at once, sends each bundle once.
+    Returns the usernames a bundle was written for."""
+    if not channels_of(session).email:
+        return []
+    local = utc(now).astimezone(ZONE_TZ)
+    today = local.date()
+    if not clock.is_working_day(today) or local.time().replace(tzinfo=None) < at_time:
+        return []
+    start = datetime.combine(clock.working_day_before(today, 1), at_time, ZONE_TZ)
+    end = datetime.combine(today, at_time, ZONE_TZ)
+    rows = session.execute(
+        select(User, Notification)
+        .join(Notification, Notification.user_id == User.id)
+        .where(User.notify_email == "digest", User.active.is_(True), User.email.is_not(None),
+               Notification.created_at >= utc(start), Notification.created_at < utc(end))
+        .order_by(User.id, Notification.created_at, Notification.id)).all()
+    by_user: dict[int, tuple[User, list[Notification]]] = {}
+    for user, note in rows:
+        by_user.setdefault(user.id, (user, []))[1].append(note)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    sent: list[str] = []
+    at = utc(now)
+    for user, notes in by_user.values():
+        lines = [f"{_local(n.created_at)} {n.title}\n{n.body}" for n in notes]
+        subject = f"【每日汇总】{today.isoformat()}：{len(notes)} 条通知"
+        statement = insert(OutboxMessage).values(
+            channel="email", recipient=user.email, subject=subject,
+            body="\n\n".join(lines), dedupe_key=f"bundle:{today.isoformat()}:u{user.id}",
+            status="pending", attempts=0, next_attempt_at=at, created_at=at,
+        ).on_conflict_do_nothing().returning(OutboxMessage.id)
+        if session.execute(statement).scalar_one_or_none() is not None:
+            sent.append(user.username)
+    return sent
+
+
+def _local(value: datetime) -> str:
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZONE_TZ).strftime("%m-%d %H:%M")
 
 
 # -- who ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from definitions import Item
-from workflow.core import audit, lights, notify
+from workflow.core import audit, lights, notify, staffnotices
 from workflow.core.models import ItemTask, Pause
 from workflow.core.unitofwork import machine_for
 from workflow.kernel import clock, validate
@@ -69,6 +69,7 @@ def _transition(session: Session, task: ItemTask, event: str, *, actor: User | N
                          task=task, from_state=before, to_state=task.state,
                          data={"item": task.item_code, **(data or {})}, public=public)
     notify.task_event(session, task, entry)
+    staffnotices.task_event(session, task, entry)
     return before
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -30,6 +31,7 @@ NAMING = {
 }
 
 ROLES = ("enterprise", "agent", "lead", "supervisor", "admin")
+EMAIL_CHOICES = ("now", "digest", "off")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -102,6 +104,7 @@ class User(Base):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(_in("role", ROLES), name="role_known"),
+        CheckConstraint(_in("notify_email", EMAIL_CHOICES), name="notify_email_known"),
         # The admin's user list: by role then username, one range per active
         # flag (and per role when filtered), e.g. the zone's enterprise accounts.
         Index("ix_user_account_list", "active", "role", "username", "id"),
@@ -124,6 +127,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     away: Mapped[bool] = mapped_column(Boolean, default=False)
     substitute_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # How the person wants to hear of things besides the in-app list (always on):
+    # email for each message ("now"), bundled once a working day ("digest") or
+    # never ("off"); the webhook (an SMS or chat gateway) on or off.
+    notify_email: Mapped[str] = mapped_column(String(10), default="now", server_default="now")
+    notify_webhook: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     enterprise: Mapped[Enterprise | None] = relationship()
     substitute: Mapped[User | None] = relationship(remote_side=[id])

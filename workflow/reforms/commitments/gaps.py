@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from definitions import Item
-from workflow.core import hooks, notify, permissions
+from workflow.core import hooks, notify, permissions, staffnotices
 from workflow.core import operations as ops
 from workflow.core.models import ItemTask, Project
 from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError
@@ -153,9 +153,17 @@ def sign_promise(session: Session, gap_id: int, *, actor: User, now: datetime, s
     if consent is not True:
         raise ValidationError("Tick the box to confirm the promise before signing.")
     gap.promised_by_id, gap.promised_at = actor.id, ops.utc(now)
-    _record(session, project, "gap.promised", actor=actor, now=now, task=task,
-            data={"gap": gap.id, "signatory": signatory, "sha256": sha256_of(gap.promise_text),
-                  "deadline": gap.deadline})
+    entry = _record(session, project, "gap.promised", actor=actor, now=now, task=task,
+                    data={"gap": gap.id, "signatory": signatory,
+                          "sha256": sha256_of(gap.promise_text), "deadline": gap.deadline})
+    with session.no_autoflush:
+        item = notify.item_name(project, task.item_code)
+        staffnotices.tell_staff(
+            session, [task.assignee, project.lead], notify.Message(
+                "promise_signed", f"【容缺承诺书已签署】{item}",
+                f"企业已签署「{project.name}」（{project.code}）事项「{item}」的容缺受理承诺书，"
+                f"须于 {gap.deadline.isoformat()} 前补齐所缺材料。"),
+            entry, project=project, task=task)
     ops.flush(session)
     return gap
 

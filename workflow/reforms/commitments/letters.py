@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from definitions import Item
-from workflow.core import notify, permissions
+from workflow.core import notify, permissions, staffnotices
 from workflow.core import operations as ops
 from workflow.core.models import Project
 from workflow.kernel import clock
@@ -221,9 +221,18 @@ def sign_commitment(session: Session, letter_id: int, *, actor: User, now: datet
     letter.signed_by_id, letter.signed_at = actor.id, ops.utc(now)
     letter.signature, letter.text_sha256 = signatory, digest
     letter.check_due = clock.add_working_days(ops.zone_today(now), days).date
-    _record(session, project, "commitment.signed", actor=actor, now=now, task=task,
-            data={"letter": letter.id, "reference": letter.number, "signatory": signatory,
-                  "sha256": digest, "check_due": letter.check_due})
+    entry = _record(session, project, "commitment.signed", actor=actor, now=now, task=task,
+                    data={"letter": letter.id, "reference": letter.number,
+                          "signatory": signatory, "sha256": digest,
+                          "check_due": letter.check_due})
+    with session.no_autoflush:
+        item = notify.item_name(project, task.item_code)
+        staffnotices.tell_staff(
+            session, [task.assignee, project.lead], notify.Message(
+                "commitment_signed", f"【承诺书已签署】{item}",
+                f"企业已签署「{project.name}」（{project.code}）事项「{item}」的告知承诺书"
+                f" {letter.number}，事项以承诺方式办结；核查时限 {letter.check_due.isoformat()}。"),
+            entry, project=project, task=task)
     ops.flush(session)
     # The system completes the item: the enterprise is not a staff member who may cover.
     ops.cover_task(session, task.id, reference=letter.number, kind="commitment", actor=None, now=now)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow.core import audit, notify, permissions
+from workflow.core import audit, notify, permissions, staffnotices
 from workflow.core import operations as ops
 from workflow.core.models import AuditEvent, ItemTask, Project
 from workflow.kernel import clock, validate
@@ -112,12 +112,30 @@ def rate(session: Session, project_id: int, *, level: str, comment: str, actor: 
             session.flush()
     except IntegrityError as exc:
         raise Conflict("You have already rated this.", task=task_id) from exc
-    audit.record(session, project, actor=actor, now=ops.utc(now), action="rating.recorded",
-                 task=task, data={"rating": rating.id, "level": level, "comment": comment})
+    entry = audit.record(session, project, actor=actor, now=ops.utc(now),
+                         action="rating.recorded", task=task,
+                         data={"rating": rating.id, "level": level, "comment": comment})
+    _tell_rated(session, project, task, entry, level, comment)
     if level in BAD_LEVELS:
         _open_rectification(session, project, rating, task, now=now, days=rectify_days)
     ops.flush(session)
     return rating
+
+
+def _tell_rated(session: Session, project: Project, task: ItemTask | None, entry, level: str,
+                comment: str) -> None:
+    """The agent of a rated item and the lead handler hear of the rating (of a
+    bad one the lead hears through the rectification it opens)."""
+    what = f"事项「{notify.item_name(project, task.item_code)}」" if task is not None else "项目整体"
+    said = f"：{comment}" if comment else ""
+    with session.no_autoflush:
+        staffnotices.tell_staff(
+            session, [task.assignee if task is not None else None,
+                      None if level in BAD_LEVELS else project.lead],
+            notify.Message("rating_received", f"【企业评价】{project.name}：{LEVEL_NAMES[level]}",
+                           f"企业对「{project.name}」（{project.code}）{what}的评价为"
+                           f"「{LEVEL_NAMES[level]}」{said}。"),
+            entry, project=project, task=task)
 
 
 def _open_rectification(session: Session, project: Project, rating: Rating, task: ItemTask | None,
