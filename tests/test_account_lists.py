@@ -318,22 +318,6 @@ def test_an_unknown_credit_code_finds_no_records(session, records):
     assert cm.credit_records(session, credit_code="91140226MA99999999").rows == []
 
 
-@pytest.mark.parametrize("args", [
-    {"severity": "grave"}, {"cleared": "maybe"}, {"enterprise": "x1"}, {"enterprise": "-1"},
-    {"enterprise": "99999999999"}, {"enterprise": "１２"}, {"code": "91140226"},
-    {"code": "91140226MA0000000\x00"},
-])
-def test_bad_credit_filters_are_refused(args):
-    with pytest.raises(ValidationError):
-        cm.CreditFilter.parse(args)
-
-
-def test_credit_filters_parse(session):
-    assert cm.CreditFilter.parse({"enterprise": "7", "severity": "minor", "cleared": "no",
-                                  "code": "91140226ma0bingc01"}) == cm.CreditFilter(
-        enterprise_id=7, credit_code="91140226MA0BINGC01", severity="minor", cleared=False)
-
-
 # -- open notices of the addressee ---------------------------------------------------------------
 
 @pytest.fixture

@@ -31,11 +31,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    InstanceOf,
     PlainSerializer,
     WithJsonSchema,
 )
 from pydantic import ValidationError as PydanticError
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.routing import IntegerConverter
 
 from workflow.kernel.errors import ValidationError
@@ -152,6 +153,22 @@ Day = Annotated[date, BeforeValidator(_iso_day),
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
+class _FileField:
+    """Marks a field ``form`` fills from the request's files, not its text fields."""
+
+
+def _chosen(upload: FileStorage) -> FileStorage:
+    if not upload.filename:  # the browser sends an empty part when no file was chosen
+        raise ValueError("file_missing")
+    return upload
+
+
+# An uploaded file (a multipart part with a file name); ``web.support.uploads``
+# checks its size and its kind by content.
+File = Annotated[InstanceOf[FileStorage], AfterValidator(_chosen), _FileField(),
+                 WithJsonSchema({"type": "string", "format": "binary"})]
+
+
 class Input(BaseModel):
     """A route's input. Unknown fields are ignored (a form carries its CSRF
     token and its buttons); text is stripped; numbers are finite."""
@@ -200,7 +217,15 @@ def parse(model: type[M], source: Any) -> M:
 
 
 def form(model: type[M]) -> M:
-    return parse(model, request.form)
+    """``model`` from the request's form; its ``File`` fields from the uploaded files."""
+    files = [info.alias or name for name, info in model.model_fields.items()
+             if any(isinstance(m, _FileField) for m in info.metadata)]
+    if not files:
+        return parse(model, request.form)
+    source = request.form.copy()
+    for key in files:
+        source.setlist(key, request.files.getlist(key))
+    return parse(model, source)
 
 
 def query(model: type[M]) -> M:
@@ -278,6 +303,8 @@ def _reason(error: dict) -> str:
         return _("含有无法输入的字符（如控制字符）")
     if message == "int_type" or kind.startswith("int_"):
         return _("须为整数")
+    if message == "file_missing" or kind == "is_instance_of":
+        return _("请选择要上传的文件")
     if message == "bool_type" or kind.startswith("bool"):
         return _("须为是或否")
     if message == "date_type" or kind.startswith("date"):

@@ -27,6 +27,7 @@ from web.support.inputs import Input, Line, Maybe, Whole, json_body, parse, quer
 from web.support.paging import Page
 from web.support.security import now
 from web.views.openapi import document
+from web.views.supervision import WatchScope
 from workflow.core import figures, lights, permissions, queries
 from workflow.core.operations import available_actions, definition_for, zone_today
 from workflow.kernel import paging
@@ -61,13 +62,10 @@ def openapi():
     return jsonify(document())
 
 
-class OverdueArgs(Page):
-    """The overdue list's filters (codes and usernames exactly)."""
+class OverdueArgs(WatchScope, Page):
+    """The overdue list's filters (codes and usernames exactly): the watch
+    list's (``web.views.supervision.WatchScope``), red items only."""
 
-    group: Maybe(Line(64)) = Field(None, description="Industry group code.")
-    agent: Maybe(Line(80)) = Field(None, description="Assignee username.")
-    department: Maybe(Line(64)) = Field(None, description="Handling department code.")
-    item: Maybe(Line(64)) = Field(None, description="Item code.")
     min_days_late: Maybe(Whole(0, figures.MAX_DAYS_LATE)) = Field(
         None, description="Only tasks at least this many working days late.")
 

@@ -4,31 +4,57 @@ list a page of its own (``workflow.core.history``)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from web.support import labels, uploads
 from web.support.access import local_target, me, project_or_404, requires, row_or_404
+from web.support.actions import CommentBody
 from web.support.db import db
+from web.support.inputs import File, Id, Input, Line, Maybe, Text, form, query
 from web.support.paging import limit_arg, page_args, url_with
 from web.support.present import task_rows
 from web.support.security import now
 from workflow.core import audit, history, lights, permissions
 from workflow.core import operations as ops
-from workflow.kernel.errors import ValidationError, WorkflowError
+from workflow.kernel.errors import WorkflowError
 from workflow.models import Attachment
 
 bp = Blueprint("cases", __name__)
 
+
+class AuditArgs(Input):
+    """The audit page: one task's events, the direction, the whole chain checked."""
+
+    task: Maybe(Id) = None
+    order: Maybe(Literal[tuple(history.AUDIT_ORDERS)]) = None  # type: ignore[valid-type]
+    verify: Maybe(Literal["all"]) = None
+
+
+class ReasonForm(Input):
+    """Why the project is suspended or terminated."""
+
+    reason: Text(2000, 1)
+
+
+class UploadForm(Input):
+    file: File
+    task_id: Maybe(Id) = None  # the task the file belongs to (the task page's form)
+    next: Line(2000) = ""  # the page to return to (this site's only)
+
+
+# Each lifecycle step: the model of its form (nothing, or the reason) and the operation.
 LIFECYCLE = {
-    "sign": lambda s, p, a, n, f: ops.sign_project(s, p, actor=a, now=n),
-    "mandate": lambda s, p, a, n, f: ops.mandate_project(s, p, actor=a, now=n),
-    "advance": lambda s, p, a, n, f: ops.advance_project(s, p, actor=a, now=n),
-    "suspend": lambda s, p, a, n, f: ops.suspend_project(s, p, actor=a, now=n,
-                                                         reason=f.get("reason", "")),
-    "resume": lambda s, p, a, n, f: ops.resume_project(s, p, actor=a, now=n),
-    "terminate": lambda s, p, a, n, f: ops.terminate_project(s, p, actor=a, now=n,
-                                                             reason=f.get("reason", "")),
+    "sign": (Input, lambda s, p, a, n, f: ops.sign_project(s, p, actor=a, now=n)),
+    "mandate": (Input, lambda s, p, a, n, f: ops.mandate_project(s, p, actor=a, now=n)),
+    "advance": (Input, lambda s, p, a, n, f: ops.advance_project(s, p, actor=a, now=n)),
+    "suspend": (ReasonForm, lambda s, p, a, n, f: ops.suspend_project(s, p, actor=a, now=n,
+                                                                      reason=f.reason)),
+    "resume": (Input, lambda s, p, a, n, f: ops.resume_project(s, p, actor=a, now=n)),
+    "terminate": (ReasonForm, lambda s, p, a, n, f: ops.terminate_project(s, p, actor=a, now=n,
+                                                                          reason=f.reason)),
 }
 
 
@@ -66,9 +92,9 @@ def audit_trail(code: str):
     project = project_or_404(code)
     if me().role == "enterprise":
         abort(404)
-    task = history.task_of(project, request.args.get("task"))
-    order = history.audit_order(request.args.get("order"))
-    whole = _verify_arg(request.args.get("verify"))
+    args = query(AuditArgs)
+    task = history.task_of(project, args.task)
+    order, whole = args.order or "newest", args.verify == "all"
     cursor, limit = page_args()
     page = history.audit_page(db(), project, task=task, order=order, cursor=cursor, limit=limit)
     findings = (audit.verify(db(), [project.code]) if whole
@@ -82,13 +108,6 @@ def audit_trail(code: str):
         all_tasks_url=url_with(task=None, cursor=None))
 
 
-def _verify_arg(value: str | None) -> bool:
-    value = (value or "").strip()
-    if value not in ("", "all"):
-        raise ValidationError("'verify' is 'all' (check the whole chain) or empty.", field="verify")
-    return value == "all"
-
-
 def _item_name(project, task) -> str | None:
     if task is None:
         return None
@@ -96,17 +115,14 @@ def _item_name(project, task) -> str | None:
     return labels.name_of(item) if item else task.item_code
 
 
-
-
-
 @bp.route("/projects/<code>/lifecycle/<action>", methods=["POST"])
 @requires(permissions.can_work_as_staff)
 def lifecycle(code: str, action: str):
     project = project_or_404(code)
-    step = LIFECYCLE.get(action)
-    if step is None:
+    if action not in LIFECYCLE:
         abort(404)
-    step(db(), project.id, me(), now(), request.form)
+    model, step = LIFECYCLE[action]
+    step(db(), project.id, me(), now(), form(model))
     db().commit()
     flash(_("已完成：%(action)s", action=labels.ACTIONS.get(action, action)), "ok")
     return redirect(url_for("cases.project", code=code))
@@ -115,9 +131,8 @@ def lifecycle(code: str, action: str):
 @bp.route("/projects/<code>/comments", methods=["POST"])
 @requires(permissions.can_work_as_staff)
 def comment(code: str):
-    project = project_or_404(code)
-    ops.add_comment(db(), project.id, request.form.get("body", ""), actor=me(), now=now(),
-                    public=request.form.get("public") == "1")
+    project, f = project_or_404(code), form(CommentBody)
+    ops.add_comment(db(), project.id, f.body, actor=me(), now=now(), public=f.public)
     db().commit()
     return redirect(local_target(request.referrer, url_for("cases.project", code=code)))
 
@@ -125,19 +140,18 @@ def comment(code: str):
 @bp.route("/projects/<code>/files", methods=["POST"])
 @requires(permissions.can_work_as_staff)
 def upload(code: str):
-    project = project_or_404(code)
-    task_id = request.form.get("task_id", type=int)
-    stored = uploads.store(request.files.get("file"))
+    project, f = project_or_404(code), form(UploadForm)
+    stored = uploads.store(f.file)
     try:
-        ops.record_attachment(db(), project.id, actor=me(), now=now(), task_id=task_id, **stored)
+        ops.record_attachment(db(), project.id, actor=me(), now=now(), task_id=f.task_id,
+                              **stored)
         db().commit()
     except WorkflowError:
         db().rollback()
         uploads.discard(stored["storage_name"])
         raise
     flash(_("文件已上传"), "ok")
-    return redirect(local_target(request.form.get("next"),
-                                 url_for("cases.project", code=code)))
+    return redirect(local_target(f.next, url_for("cases.project", code=code)))
 
 
 @bp.route("/files/<int:file_id>")

@@ -20,22 +20,26 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Annotated, Literal
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from pydantic import AfterValidator, Field
 
 from web.support import labels
 from web.support.access import local_target, me, requires, row_or_404, task_or_404
 from web.support.db import db
+from web.support.inputs import Day, Flag, Id, Input, Line, Maybe, Text, form, query
 from web.support.paging import page_args
 from web.support.present import zone_time
 from web.support.security import now
 from workflow.core import permissions
 from workflow.core.operations import definition_for, zone_today
-from workflow.kernel.errors import ValidationError
+from workflow.kernel.validate import CREDIT_CODE
 from workflow.models import CommitmentLetter, CreditRecord, GapAcceptance, ItemTask, Project
 from workflow.reforms import commitments as cm
+from workflow.reforms.commitments.models import CREDIT_SEVERITIES
 
 bp = Blueprint("commitments", __name__)
 
@@ -77,14 +81,76 @@ def _back(project: Project):
     return redirect(url_for("cases.project", code=project.code, _anchor="commitments"))
 
 
-def _date(name: str, required: bool = True) -> date | None:
-    value = request.form.get(name, "").strip()
-    if not value and not required:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"'{name}' must be a date as YYYY-MM-DD.") from None
+# -- the forms and the filter ----------------------------------------------------------------
+
+class ReasonForm(Input):
+    """Why a letter is withdrawn."""
+
+    reason: Text(2000, 1)
+
+
+class NoteForm(Input):
+    """A note with the step (materials received)."""
+
+    note: Text(2000) = ""
+
+
+class SignForm(Input):
+    """The enterprise signs: the signatory's typed name and explicit consent
+    (the engine refuses a signature without them, naming what is missing)."""
+
+    signatory: Line(200) = ""  # CommitmentLetter.signature
+    consent: Flag = False
+
+
+class LetterSignForm(SignForm):
+    # The SHA-256 of the letter as it was shown (lower-case hex): a different
+    # one is a conflict (the letter changed since).
+    sha256: Maybe(Annotated[str, Field(pattern="^[0-9a-f]{64}$")]) = None
+
+
+class CheckForm(Input):
+    """The department's compliance check; a rectification has its deadline."""
+
+    outcome: Literal[cm.CHECK_OUTCOMES]  # type: ignore[valid-type]
+    note: Text(2000) = ""
+    rectify_by: Maybe(Day) = None
+
+
+class GapForm(Input):
+    """容缺受理: the secondary materials missing (their codes) and by when."""
+
+    missing: list[Line(64, 1)] = Field(default_factory=list, max_length=100)
+    deadline: Day
+
+
+class ClearForm(Input):
+    """Why an admin clears a credit record, and the page to return to."""
+
+    note: Text(2000, 1)
+    next: Line(2000) = ""
+
+
+def _credit_code(value: str) -> str:
+    value = value.upper()
+    if not CREDIT_CODE.fullmatch(value):
+        raise ValueError("credit_code")  # "格式不正确": 18 digits or capital letters
+    return value
+
+
+class CreditArgs(Input):
+    """The credit list's filters: the enterprise (by id, or by its unified
+    social credit code), the severity, and whether the record is cleared."""
+
+    enterprise: Maybe(Id) = None
+    code: Maybe(Annotated[Line(18), AfterValidator(_credit_code)]) = None
+    severity: Maybe(Literal[CREDIT_SEVERITIES]) = None  # type: ignore[valid-type]
+    cleared: Maybe(Literal["yes", "no"]) = None
+
+    def credit_filter(self) -> cm.CreditFilter:
+        return cm.CreditFilter(enterprise_id=self.enterprise, credit_code=self.code,
+                               severity=self.severity,
+                               cleared=None if self.cleared is None else self.cleared == "yes")
 
 
 # -- 承诺制 --------------------------------------------------------------------------------
@@ -110,9 +176,8 @@ def offer(task_id: int):
 @bp.route("/commitments/<int:letter_id>/withdraw", methods=["POST"])
 @requires(permissions.can_sign_in)
 def withdraw(letter_id: int):
-    letter = row_or_404(CommitmentLetter, letter_id)
-    cm.withdraw_commitment(db(), letter.id, actor=me(), now=now(),
-                           reason=request.form.get("reason", ""))
+    letter, f = row_or_404(CommitmentLetter, letter_id), form(ReasonForm)
+    cm.withdraw_commitment(db(), letter.id, actor=me(), now=now(), reason=f.reason)
     db().commit()
     flash(_("承诺书已撤回"), "ok")
     return _back(letter.project)
@@ -121,11 +186,9 @@ def withdraw(letter_id: int):
 @bp.route("/commitments/<int:letter_id>/sign", methods=["POST"])
 @requires(permissions.can_act_for_enterprise)
 def sign(letter_id: int):
-    letter = row_or_404(CommitmentLetter, letter_id)
-    cm.sign_commitment(db(), letter.id, actor=me(), now=now(),
-                       signatory=request.form.get("signatory", ""),
-                       consent=request.form.get("consent") == "1",
-                       shown_sha256=request.form.get("sha256") or None)
+    letter, f = row_or_404(CommitmentLetter, letter_id), form(LetterSignForm)
+    cm.sign_commitment(db(), letter.id, actor=me(), now=now(), signatory=f.signatory,
+                       consent=f.consent, shown_sha256=f.sha256)
     db().commit()
     flash(_("承诺书已签署，该事项已按承诺制办结"), "ok")
     return _back(letter.project)
@@ -134,13 +197,11 @@ def sign(letter_id: int):
 @bp.route("/commitments/<int:letter_id>/check", methods=["POST"])
 @requires(permissions.can_sign_in)
 def check(letter_id: int):
-    letter = row_or_404(CommitmentLetter, letter_id)
-    outcome = request.form.get("outcome", "")
-    cm.record_check(db(), letter.id, outcome=outcome, actor=me(), now=now(),
-                    note=request.form.get("note", ""),
-                    rectify_by=_date("rectify_by", required=False) if outcome == "rectify" else None)
+    letter, f = row_or_404(CommitmentLetter, letter_id), form(CheckForm)
+    cm.record_check(db(), letter.id, outcome=f.outcome, actor=me(), now=now(), note=f.note,
+                    rectify_by=f.rectify_by if f.outcome == "rectify" else None)
     db().commit()
-    flash(_("已记录承诺核查结果：%(outcome)s", outcome=OUTCOMES.get(outcome, outcome)), "ok")
+    flash(_("已记录承诺核查结果：%(outcome)s", outcome=OUTCOMES[f.outcome]), "ok")
     return _back(letter.project)
 
 
@@ -149,9 +210,9 @@ def check(letter_id: int):
 @bp.route("/tasks/<int:task_id>/gap", methods=["POST"])
 @requires(permissions.can_sign_in)
 def accept_gap(task_id: int):
-    task = task_or_404(task_id)
-    gap = cm.accept_with_gaps(db(), task.id, request.form.getlist("missing"),
-                              deadline=_date("deadline"), actor=me(), now=now())
+    task, f = task_or_404(task_id), form(GapForm)
+    gap = cm.accept_with_gaps(db(), task.id, f.missing, deadline=f.deadline, actor=me(),
+                              now=now())
     db().commit()
     flash(_("已容缺受理，企业须于 %(day)s 前补齐材料", day=gap.deadline.isoformat()), "ok")
     return _back(task.project)
@@ -160,9 +221,9 @@ def accept_gap(task_id: int):
 @bp.route("/gaps/<int:gap_id>/promise", methods=["POST"])
 @requires(permissions.can_act_for_enterprise)
 def promise(gap_id: int):
-    gap = row_or_404(GapAcceptance, gap_id)
-    cm.sign_promise(db(), gap.id, actor=me(), now=now(), signatory=request.form.get("signatory", ""),
-                    consent=request.form.get("consent") == "1")
+    gap, f = row_or_404(GapAcceptance, gap_id), form(SignForm)
+    cm.sign_promise(db(), gap.id, actor=me(), now=now(), signatory=f.signatory,
+                    consent=f.consent)
     db().commit()
     flash(_("容缺受理承诺书已签署"), "ok")
     return _back(gap.project)
@@ -171,8 +232,8 @@ def promise(gap_id: int):
 @bp.route("/gaps/<int:gap_id>/fulfil", methods=["POST"])
 @requires(permissions.can_sign_in)
 def fulfil(gap_id: int):
-    gap = row_or_404(GapAcceptance, gap_id)
-    cm.fulfil_gap(db(), gap.id, actor=me(), now=now(), note=request.form.get("note", ""))
+    gap, f = row_or_404(GapAcceptance, gap_id), form(NoteForm)
+    cm.fulfil_gap(db(), gap.id, actor=me(), now=now(), note=f.note)
     db().commit()
     flash(_("容缺材料已补齐，事项继续办理"), "ok")
     return _back(gap.project)
@@ -184,7 +245,7 @@ def fulfil(gap_id: int):
 @requires(permissions.can_read_credit)
 def credit():
     """One page of the credit records, filtered and ordered in the database."""
-    filters = cm.CreditFilter.parse(request.args)
+    filters = query(CreditArgs).credit_filter()
     cursor, limit = page_args()
     page = cm.credit_records(db(), enterprise_id=filters.enterprise_id,
                              credit_code=filters.credit_code, severity=filters.severity,
@@ -199,10 +260,11 @@ def credit():
 def clear(record_id: int):
     if db().get(CreditRecord, record_id) is None:
         abort(404)
-    cm.clear_credit_record(db(), record_id, actor=me(), now=now(), note=request.form.get("note", ""))
+    f = form(ClearForm)
+    cm.clear_credit_record(db(), record_id, actor=me(), now=now(), note=f.note)
     db().commit()
     flash(_("信用记录已清除"), "ok")
-    return redirect(local_target(request.form.get("next"), url_for("commitments.credit")))
+    return redirect(local_target(f.next, url_for("commitments.credit")))
 
 
 # -- the panels on the project pages ---------------------------------------------------------

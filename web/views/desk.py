@@ -12,9 +12,11 @@ from markupsafe import Markup
 
 from web.support.access import me, requires
 from web.support.db import db
+from web.support.inputs import Line, Maybe, query
 from web.support.paging import page_args
 from web.support.present import TaskRow, item_choices, task_row, task_rows
 from web.support.security import now
+from web.views.inbox import TaskArgs
 from workflow.core import desk as lead_desk
 from workflow.core import permissions, queries, rollups, supervision
 from workflow.core.operations import available_actions, zone_today
@@ -27,6 +29,15 @@ QUEUE = "-"  # the agent filter's value for "not yet assigned"
 ASSIGN_ACTIONS = ("assign", "reassign")
 
 
+class DeskArgs(TaskArgs):
+    """The desk's filters: the inbox's, one of the lead's groups (by code) and
+    an agent of them (by username, or ``QUEUE``). A group or agent that is not
+    the lead's matches nothing (the page shows an empty list, not an error)."""
+
+    group: Maybe(Line(64)) = None
+    agent: Maybe(Line(80)) = None
+
+
 @bp.route("/desk")
 @requires(permissions.can_lead)
 def index():
@@ -34,10 +45,10 @@ def index():
     groups = lead_desk.desk_groups(session, user)
     group_ids = [g.id for g in groups]
     agents = lead_desk.group_agents(session, group_ids)
+    args = query(DeskArgs)
     cursor, limit = page_args()
-    page = queries.group_tasks(session, shown_groups(groups, request.args), today,
-                               filters=desk_filter(request.args, agents), cursor=cursor,
-                               limit=limit)
+    page = queries.group_tasks(session, shown_groups(groups, args.group), today,
+                               filters=desk_filter(args, agents), cursor=cursor, limit=limit)
     rows = task_rows(page.rows, today)
     extensions = lead_desk.pending_extensions(session, group_ids, cursor=page_args("xcursor")[0],
                                               limit=limit)
@@ -70,24 +81,22 @@ def desk_counts(session, group_ids: list[int], today) -> dict:
     return counts | paging.counts_upto(session, live | {"extensions": lead_desk.pending_query(group_ids)})
 
 
-def shown_groups(groups: list[IndustryGroup], args) -> list[int]:
+def shown_groups(groups: list[IndustryGroup], group: str | None) -> list[int]:
     """The desk's groups, or the one chosen in the filter (none when the
     chosen code is not one of them)."""
-    group = args.get("group", "").strip()
     return [g.id for g in groups if not group or g.code == group]
 
 
-def desk_filter(args, agents: dict[int, list[User]]) -> queries.TaskFilter:
+def desk_filter(args: DeskArgs, agents: dict[int, list[User]]) -> queries.TaskFilter:
     """The inbox filters (state, item, light, project) plus the agent: a
     username of the groups' agents, or ``QUEUE`` for tasks nobody holds."""
-    agent = args.get("agent", "").strip()
-    if agent == QUEUE:
-        return queries.TaskFilter.parse(args, unassigned=True)
-    if agent:
+    if args.agent == QUEUE:
+        return args.task_filter(unassigned=True)
+    if args.agent:
         found = next((u.id for members in agents.values() for u in members
-                      if u.username == agent), -1)  # not one of theirs: nothing matches
-        return queries.TaskFilter.parse(args, assignee_id=found)
-    return queries.TaskFilter.parse(args)
+                      if u.username == args.agent), -1)  # not one of theirs: nothing matches
+        return args.task_filter(assignee_id=found)
+    return args.task_filter()
 
 
 class AgentOptions:

@@ -3,6 +3,8 @@ task page where the work is done."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -10,10 +12,12 @@ from web.support import labels
 from web.support.access import local_target, me, requires, task_or_404
 from web.support.actions import act_on_task
 from web.support.db import db
+from web.support.inputs import Input, Line, Maybe, form, query
 from web.support.paging import limit_arg, page_args
 from web.support.present import item_choices, task_row, task_rows
 from web.support.security import now
 from workflow.core import history, permissions, queries, supervision
+from workflow.core.models import TASK_STATES
 from workflow.core.operations import available_actions, definition_for, zone_today
 
 bp = Blueprint("inbox", __name__)
@@ -22,21 +26,47 @@ TABS = ("mine", "queue", "archive")
 PAGES = {"mine": queries.my_tasks, "queue": queries.group_queue}
 
 
+class TaskArgs(Input):
+    """The filters of the task lists (the inbox's tabs, the desk): a state, an
+    item, a light, a fragment of the project's code or name."""
+
+    state: Maybe(Literal[TASK_STATES]) = None  # type: ignore[valid-type]
+    item: Maybe(Line(64)) = None
+    light: Maybe(Literal[queries.LIGHTS]) = None  # type: ignore[valid-type]
+    project: Maybe(Line(100)) = None
+
+    def task_filter(self, **extra) -> queries.TaskFilter:
+        """The engine's filter (``extra``: the desk's agent or queue)."""
+        return queries.TaskFilter(state=self.state, item_code=self.item, light=self.light,
+                                  project=self.project, **extra)
+
+
+class InboxArgs(TaskArgs):
+    tab: Maybe(Literal[TABS]) = None  # mine when not given
+    sort: Maybe(Literal[queries.SORTS]) = None  # type: ignore[valid-type]
+
+
+class NextForm(Input):
+    """Where a task action's form returns to (this site's pages only)."""
+
+    next: Line(2000) = ""
+
+
 @bp.route("/inbox")
 @requires(permissions.can_use_inbox)
 def index():
     """One page of a tab (mine, my groups' queue, my archive), filtered and
     sorted in the database; the tab counts come from the database too."""
-    tab = request.args.get("tab", "mine")
-    tab = tab if tab in TABS else "mine"
+    args = query(InboxArgs)
+    tab = args.tab or "mine"
     session, user, today = db(), me(), zone_today(now())
     cursor, limit = page_args()
-    filters = queries.TaskFilter.parse(request.args)
+    filters = args.task_filter()
     if tab == "archive":
         page = queries.archive(session, user, today, filters=filters, cursor=cursor, limit=limit)
     else:
         page = PAGES[tab](session, user, today, filters=filters, cursor=cursor, limit=limit,
-                          sort=request.args.get("sort") or "due")
+                          sort=args.sort or "due")
     return render_template("inbox/index.html", tab=tab, page=page, rows=task_rows(page.rows, today),
                            counts=queries.inbox_counts(session, user), items=item_choices(),
                            today=today, args=request.args,
@@ -83,8 +113,8 @@ def _group_agents(task):
 @bp.route("/tasks/<int:task_id>/<action>", methods=["POST"])
 @requires(permissions.can_work_as_staff)
 def act(task_id: int, action: str):
+    target = form(NextForm).next
     task, _result = act_on_task(db(), action, task_id, me(), now(), request.form)
     db().commit()
     flash(_("已完成：%(action)s", action=labels.ACTIONS.get(action, action)), "ok")
-    return redirect(local_target(request.form.get("next"),
-                                 url_for("inbox.task", task_id=task.id)))
+    return redirect(local_target(target, url_for("inbox.task", task_id=task.id)))

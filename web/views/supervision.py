@@ -11,6 +11,7 @@ live in ``workflow.core.figures``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,7 +21,7 @@ from pydantic import Field
 from web.support import charts, excel, labels
 from web.support.access import local_target, me, requires, task_or_404
 from web.support.db import db
-from web.support.inputs import Day, Id, Input, Line, Maybe, Text, Whole, form, parse, query
+from web.support.inputs import Day, Id, Input, Line, Maybe, Text, Whole, form, query
 from web.support.paging import page_args
 from web.support.security import now
 from workflow.core import figures as fig
@@ -30,7 +31,6 @@ from workflow.kernel.errors import ValidationError
 from workflow.kernel.registry import current_version, definition_of
 
 bp = Blueprint("supervision", __name__)
-
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class WatchLine:
 def index():
     today = zone_today(now())
     choices = fig.filter_choices(db(), scope())
-    filters = watch_filter(request.args, choices)
+    filters = watch_filter(query(WatchArgs), choices)
     cursor, limit = page_args()
     page = fig.watch_page(db(), today, filters, scope(), cursor=cursor, limit=limit)
     open_notices = fig.open_notice_counts(db(), [r.task.id for r in page.rows])
@@ -81,7 +81,8 @@ def index():
 def export_overdue():
     today = zone_today(now())
     rows = (overdue_cells(watch_line(row)) for row in
-            fig.watch_list(db(), today, watch_filter(request.args), scope(), end_reads=True))
+            fig.watch_list(db(), today, watch_filter(query(WatchArgs)), scope(),
+                           end_reads=True))
     return excel.download(_("超期事项"), OVERDUE_COLUMNS, rows, OVERDUE_WIDTHS,
                           _("超期事项清单-%(day)s.xlsx", day=today.isoformat()),
                           f"overdue-{today.isoformat()}.xlsx")
@@ -118,7 +119,6 @@ def figures_page():
 @requires(permissions.can_supervise)
 def notices():
     status = query(StatusArgs).status
-    status = status if status in fig.NOTICE_STATUSES else None
     today = zone_today(now())
     cursor, limit = page_args()
     page = fig.notices(db(), today, status=status, group_ids=scope(), cursor=cursor, limit=limit)
@@ -133,15 +133,23 @@ class NoticeForm(Input):
     next: Line(2000) = ""
 
 
-class WatchArgs(Input):
-    """The watch list's filters (codes and usernames)."""
+class WatchScope(Input):
+    """The watch list's filters by code and username, shared by the page and
+    the API's overdue list (``web.views.api.OverdueArgs``). A group or agent
+    outside the user's scope matches nothing."""
 
-    group: Line(64) = ""
-    agent: Line(80) = ""
-    light: Line(16) = ""
+    group: Maybe(Line(64)) = Field(None, description="Industry group code.")
+    agent: Maybe(Line(80)) = Field(None, description="Assignee username.")
+    department: Maybe(Line(64)) = Field(None, description="Handling department code.")
+    item: Maybe(Line(64)) = Field(None, description="Item code.")
+
+
+class WatchArgs(WatchScope):
+    """The watch list's page and export: also the light (both when not given)
+    and the working days late."""
+
+    light: Maybe(Literal["red", "yellow"]) = None
     late: Maybe(Whole(0, fig.MAX_DAYS_LATE)) = None
-    department: Maybe(Line(64)) = None
-    item: Maybe(Line(64)) = None
 
 
 class RangeArgs(Input):
@@ -150,7 +158,7 @@ class RangeArgs(Input):
 
 
 class StatusArgs(Input):
-    status: Line(32) = ""
+    status: Maybe(Literal[fig.NOTICE_STATUSES]) = None  # type: ignore[valid-type]
 
 
 @bp.route("/supervision/notices", methods=["POST"])
@@ -212,17 +220,16 @@ def current_definition():
     return definition_of(current_version(db()))
 
 
-def watch_filter(args, choices: fig.FilterChoices | None = None) -> fig.WatchFilter:
-    """The watch list's filters from query arguments (codes and usernames);
-    a group or agent outside the user's scope matches nothing."""
+def watch_filter(f: WatchArgs, choices: fig.FilterChoices | None = None) -> fig.WatchFilter:
+    """The watch list's filters (codes and usernames) as the engine takes
+    them; a group or agent outside the user's scope matches nothing."""
     choices = choices or fig.filter_choices(db(), scope())
-    f = parse(WatchArgs, args)
     group, agent = f.group, f.agent
     group_id = next((g.id for g in choices.groups if g.code == group), -1) if group else None
     agent_id = next((a.id for a in choices.agents if a.username == agent), -1) if agent else None
     return fig.WatchFilter(
         group_id=group_id, agent_id=agent_id, department=f.department, item_code=f.item,
-        min_days_late=f.late, light=f.light if f.light in ("red", "yellow") else None)
+        min_days_late=f.late, light=f.light)
 
 
 def watch_line(row: fig.WatchRow, notices: int = 0) -> WatchLine:

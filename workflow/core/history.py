@@ -54,17 +54,14 @@ def audit_order(value: str | None) -> str:
     return value
 
 
-def task_of(project: Project, value: str | None) -> ItemTask | None:
-    """The task named by ``value`` (its id) among ``project``'s, for the audit
-    page's filter; ``None`` when empty. Anything else is refused."""
-    value = (value or "").strip()
-    if not value:
+def task_of(project: Project, task_id: int | None) -> ItemTask | None:
+    """The task ``task_id`` among ``project``'s, for the audit page's filter;
+    ``None`` when not given. A task of another project is refused."""
+    if task_id is None:
         return None
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        raise ValidationError("'task' is the number of a task of this project.", field="task")
-    task = next((t for t in project.tasks if t.id == int(value)), None)
+    task = next((t for t in project.tasks if t.id == task_id), None)
     if task is None:
-        raise ValidationError(f"Task {value} is not part of project {project.code}.",
+        raise ValidationError(f"Task {task_id} is not part of project {project.code}.",
                               field="task")
     return task
 

@@ -36,7 +36,6 @@ from workflow.core.models import (
     DESK_STATES,
     INBOX_STATES,
     PAUSED_STATES,
-    TASK_STATES,
     ItemTask,
     Project,
 )
@@ -205,21 +204,6 @@ class TaskFilter:
     department: str | None = None
     min_days_late: int | None = None
 
-    @classmethod
-    def parse(cls, args, **extra) -> TaskFilter:
-        """The filters in query arguments (``state``, ``item``, ``light``,
-        ``project``), checked: unknown states and lights are refused, texts
-        are bounded and printable."""
-        state = _code(args.get("state"), "state")
-        if state is not None and state not in TASK_STATES:
-            raise ValidationError(f"Unknown state '{state}'.", field="state")
-        light = _code(args.get("light"), "light")
-        if light is not None and light not in LIGHTS:
-            raise ValidationError(f"Unknown light '{light}'; choose one of {', '.join(LIGHTS)}.",
-                                  field="light")
-        return cls(state=state, item_code=_code(args.get("item"), "item"), light=light,
-                   project=validate.code(args.get("project"), "project", limit=100), **extra)
-
     def clauses(self, today: date) -> list:
         where = []
         if self.state:
@@ -245,10 +229,6 @@ class TaskFilter:
 
             where.append(ItemTask.due_on < clock.late_bound(today, self.min_days_late))
         return where
-
-
-def _code(value, what: str) -> str | None:
-    return validate.code(value, what)
 
 
 DUE = (Key(ItemTask.due_on, date), Key(ItemTask.id, int))

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from workflow.reforms.commitments.common import sha256_of
 from workflow.reforms.commitments.credit import (
-    CLEARED_ARGS,
     CREDIT_ORDER,
     CreditFilter,
     clear_credit_record,
@@ -68,7 +67,6 @@ from workflow.reforms.commitments.periodic import sweep
 __all__ = [
     "CHECKABLE",
     "CHECK_OUTCOMES",
-    "CLEARED_ARGS",
     "CREDIT_ORDER",
     "CreditFilter",
     "DEFAULT_CHECK_DAYS",

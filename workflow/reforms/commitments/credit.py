@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session, joinedload
 from workflow.core import notify, permissions
 from workflow.core import operations as ops
 from workflow.core.models import ItemTask, Project
-from workflow.kernel import paging, validate
+from workflow.kernel import paging
 from workflow.kernel.errors import Conflict, NotFound, NotPermitted, ValidationError
 from workflow.kernel.models import Enterprise, User
-from workflow.kernel.validate import CREDIT_CODE
 from workflow.reforms.commitments.common import _record, _tell
 from workflow.reforms.commitments.models import CREDIT_SEVERITIES, CreditRecord
 
@@ -27,9 +26,6 @@ def has_serious_record(session: Session, enterprise_id: int) -> bool:
     return bool(session.scalar(select(exists().where(
         CreditRecord.enterprise_id == enterprise_id, CreditRecord.severity == "serious",
         CreditRecord.cleared_at.is_(None)))))
-
-
-CLEARED_ARGS = {"yes": True, "no": False}
 
 
 @dataclass(frozen=True)
@@ -42,29 +38,6 @@ class CreditFilter:
     credit_code: str | None = None
     severity: str | None = None
     cleared: bool | None = None
-
-    @classmethod
-    def parse(cls, args) -> CreditFilter:
-        """The filters in query arguments (``enterprise``, ``code``,
-        ``severity``, ``cleared`` as yes or no), checked: anything else is refused."""
-        enterprise = validate.text(args.get("enterprise"), "enterprise", required=False, limit=18)
-        if enterprise and not (enterprise.isascii() and enterprise.isdigit()
-                               and 0 < int(enterprise) < 2**31):
-            raise ValidationError("'enterprise' is the number of an enterprise.", field="enterprise")
-        code = validate.text(args.get("code"), "credit code", required=False, limit=18).upper()
-        if code and not CREDIT_CODE.fullmatch(code):
-            raise ValidationError("A unified social credit code (统一社会信用代码) has 18 digits "
-                                  "or capital letters.", field="code")
-        severity = validate.text(args.get("severity"), "severity", required=False, limit=16)
-        if severity and severity not in CREDIT_SEVERITIES:
-            raise ValidationError(f"Unknown severity '{severity}'; choose one of "
-                                  f"{', '.join(CREDIT_SEVERITIES)}.", field="severity")
-        cleared = validate.text(args.get("cleared"), "cleared", required=False, limit=3)
-        if cleared and cleared not in CLEARED_ARGS:
-            raise ValidationError("'cleared' is yes or no.", field="cleared")
-        return cls(enterprise_id=int(enterprise) if enterprise else None,
-                   credit_code=code or None, severity=severity or None,
-                   cleared=CLEARED_ARGS.get(cleared))
 
 
 CREDIT_ORDER = paging.Order.by("credit", paging.Key(CreditRecord.created_at, datetime, True),
