@@ -23,6 +23,7 @@ from web.support import security
 from web.support.access import local_target, me, public, requires
 from web.support.db import db
 from web.support.extensions import LANGUAGES
+from web.support.inputs import BackTo, Input, Line, Password, form
 from workflow.accounts import lockout, twofactor
 from workflow.accounts.passwords import verify_password
 from workflow.core import permissions
@@ -30,6 +31,21 @@ from workflow.kernel.errors import ValidationError
 from workflow.models import User
 
 bp = Blueprint("auth", __name__)
+
+class LoginForm(Input):
+    """The password step. The password is taken as typed (never stripped);
+    the username as the column holds it."""
+
+    username: Line(80) = ""
+    password: Password(1024) = ""
+
+
+class CodeForm(Input):
+    """A code from the authenticator app (6 digits) or a recovery code (10
+    letters and digits, often typed with a dash or spaces)."""
+
+    code: Line(64) = ""
+
 
 HOME = {"agent": "inbox.index", "lead": "desk.index", "enterprise": "portal.index",
         "supervisor": "supervision.index", "admin": "admin.users"}
@@ -57,7 +73,8 @@ def root():
 def login():
     if request.method == "GET":
         return render_template("auth/login.html")
-    username = request.form.get("username", "").strip()
+    typed = form(LoginForm)
+    username = typed.username
     ip = request.remote_addr or "?"
     try:
         security.check_login_allowed(username, ip)
@@ -68,7 +85,7 @@ def login():
         return render_template("auth/login.html"), 429
     user = db().scalar(select(User).where(User.username == username))
     ok = (user is not None and user.active
-          and verify_password(user.password_hash, request.form.get("password", "")))
+          and verify_password(user.password_hash, typed.password))
     if not ok:
         _failed(username, user, "password")
         flash(_("用户名或密码错误"), "error")
@@ -96,6 +113,7 @@ def login_code():
         return redirect(url_for("auth.login"))
     if request.method == "GET":
         return render_template("auth/code.html", person=user)
+    code = form(CodeForm).code
     ip = request.remote_addr or "?"
     try:
         security.check_login_allowed(user.username, ip)
@@ -105,8 +123,8 @@ def login_code():
         db().commit()
         flash(_("登录失败次数过多，请15分钟后再试"), "error")
         return render_template("auth/login.html"), 429
-    how = twofactor.verify(db(), user, request.form.get("code", ""), keys=security.keys(),
-                           now=security.now(), client=security.client())
+    how = twofactor.verify(db(), user, code, keys=security.keys(), now=security.now(),
+                           client=security.client())
     if how is None:
         _failed(user.username, user, "code")
         flash(_("验证码错误或已使用"), "error")
@@ -154,9 +172,9 @@ def two_factor():
         return _no_store(render_template("auth/two_factor.html", enrolled=True,
                                          left=twofactor.recovery_codes_left(db(), user)))
     if request.method == "POST":
+        code = form(CodeForm).code
         try:
-            codes = twofactor.confirm_enrolment(db(), user, request.form.get("code", ""),
-                                                keys=keys, now=security.now(),
+            codes = twofactor.confirm_enrolment(db(), user, code, keys=keys, now=security.now(),
                                                 client=security.client())
         except ValidationError:
             db().rollback()
@@ -178,8 +196,9 @@ def two_factor():
 def recovery_codes():
     """Ten new recovery codes (the old ones stop working), after a current code."""
     user = me()
-    if twofactor.verify(db(), user, request.form.get("code", ""), keys=security.keys(),
-                        now=security.now(), client=security.client()) != "totp":
+    code = form(CodeForm).code
+    if twofactor.verify(db(), user, code, keys=security.keys(), now=security.now(),
+                        client=security.client()) != "totp":
         db().rollback()
         flash(_("验证码不正确，请输入手机上当前显示的6位数字"), "error")
         return redirect(url_for("auth.two_factor"))
@@ -200,7 +219,8 @@ def _no_store(body):
 def set_language(code: str):
     if code not in LANGUAGES:
         abort(404)
+    back = form(BackTo).next
     session["lang"] = code
-    response = redirect(local_target(request.form.get("next"), url_for("auth.root")))
+    response = redirect(local_target(back, url_for("auth.root")))
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
