@@ -10,6 +10,8 @@ login limit, and a login's second step and an enrolment open a new session.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -21,6 +23,7 @@ from tests.web.conftest import PASSWORD, csrf_token, login
 from workflow.accounts import twofactor
 from workflow.core import operations as ops
 from workflow.core import supervision
+from workflow.kernel.tabular import is_formula_like
 from workflow.models import (
     Enterprise,
     GroupMembership,
@@ -331,3 +334,24 @@ def test_a_bad_report_on_a_notice_is_400_and_answers_nothing(as_user, told, db, 
     notice, _ = told
     client, token = as_user("alice")
     refused(db, client, "POST", f"/notices/{notice}/report", {"report": report}, token)
+
+
+# -- follow-up (a): the security log's CSV by the rule of every export -----------------------------
+
+def test_the_security_export_writes_formula_like_cells_as_text_and_numbers_as_numbers(app, world,
+                                                                                     as_user):
+    for typed in ("=1+1", "@SUM(A1)", "+cmd", "-2+3", "-5", "+86"):
+        login(app.test_client(), typed, "guess-password")
+    intruder = app.test_client()
+    token = csrf_token(intruder)
+    intruder.post("/login", data={"username": "nobody", "password": "guess-password",
+                                  "csrf_token": token},
+                  headers={"User-Agent": "=HYPERLINK(\"http://x\",\"y\")"})
+    admin, _ = as_user("admin")
+    export = admin.get("/admin/security.csv?kind=login_failed")
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    typed = {r[2] for r in rows[1:]}
+    assert typed == {"'=1+1", "'@SUM(A1)", "'+cmd", "'-2+3", "-5", "+86", "nobody"}
+    agents = {r[6] for r in rows[1:] if r[2] == "nobody"}
+    assert agents == {"'=HYPERLINK(\"http://x\",\"y\")"}
+    assert not [cell for row in rows for cell in row if is_formula_like(cell)]

@@ -43,6 +43,7 @@ from workflow.core import permissions
 from workflow.kernel import outbox, zone_audit
 from workflow.kernel.paging import MAX_LIMIT
 from workflow.kernel.registry import current_version, definition_of
+from workflow.kernel.tabular import guarded
 from workflow.models import ROLES, SECURITY_EVENTS, SecondFactor, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -291,14 +292,11 @@ def security_events():
 EXPORT_HEADERS = ("time", "kind", "username", "user_id", "actor_id", "ip", "user_agent", "detail")
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _as_text(value) -> str:
-    """A cell a spreadsheet shows as typed: a text that would start a formula
-    (a username or user agent chosen by whoever typed it) gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """A cell a spreadsheet shows as typed: text that would start a formula
+    (a username or user agent chosen by whoever typed it) gets a leading quote,
+    by the rule every export follows (``workflow.kernel.tabular``)."""
+    return guarded("" if value is None else str(value))
 
 
 @bp.route("/security.csv")
