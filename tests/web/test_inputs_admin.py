@@ -355,3 +355,46 @@ def test_the_security_export_writes_formula_like_cells_as_text_and_numbers_as_nu
     agents = {r[6] for r in rows[1:] if r[2] == "nobody"}
     assert agents == {"'=HYPERLINK(\"http://x\",\"y\")"}
     assert not [cell for row in rows for cell in row if is_formula_like(cell)]
+
+
+# -- follow-up (b): wrong codes while enrolling count toward the login limit ------------------------
+
+def failures(db, username):
+    count = db.scalar(select(func.count(LoginAttempt.id)).where(
+        LoginAttempt.username == username, LoginAttempt.success.is_(False)))
+    db.commit()
+    return count
+
+
+def test_wrong_enrolment_codes_lock_the_account_like_wrong_login_codes(app, world, db):
+    app.config["TOTP_REQUIRED"] = True
+    client = app.test_client()
+    assert login(client, "lead").location.endswith("/account/two-factor")
+    token = csrf_token(client, "/account/two-factor")
+    for n in range(5):
+        wrong = client.post("/account/two-factor", data={"code": f"00000{n}", "csrf_token": token})
+        assert wrong.status_code == 302 and wrong.location.endswith("/account/two-factor")
+    assert failures(db, "lead") == 5
+    refused_ = client.post("/account/two-factor", data={"code": "000009", "csrf_token": token})
+    assert refused_.status_code == 429
+    assert client.get("/account/two-factor").location.startswith("/login")  # the session ended
+    assert login(app.test_client(), "lead").status_code == 429  # the password step too
+    kinds = [e.kind for e in db.scalars(select(SecurityEvent).order_by(SecurityEvent.id))]
+    db.commit()
+    assert kinds.count("lockout") == 1 and kinds.count("factor_enrolled") == 0
+
+
+def test_wrong_codes_when_regenerating_recovery_codes_count_toward_the_limit(app, world, db, clock):
+    secret, _ = enrolled(db, world["users"]["lead"], clock.moment - timedelta(minutes=1))
+    client = app.test_client()
+    login(client, "lead")
+    client.post("/login/code", data={"code": twofactor.code_at(secret, clock.moment),
+                                     "csrf_token": csrf_token(client, "/login/code")})
+    token = csrf_token(client, "/account/two-factor")
+    for n in range(5):
+        assert client.post("/account/two-factor/recovery-codes", data={
+            "code": f"00000{n}", "csrf_token": token}).status_code == 302
+    assert failures(db, "lead") == 5
+    assert client.post("/account/two-factor/recovery-codes", data={
+        "code": "000009", "csrf_token": token}).status_code == 429
+    assert login(app.test_client(), "lead").status_code == 429

@@ -115,14 +115,8 @@ def login_code():
         return render_template("auth/code.html", person=user)
     code = form(CodeForm).code
     ip = request.remote_addr or "?"
-    try:
-        security.check_login_allowed(user.username, ip)
-    except security.TooManyAttempts:
-        security.end_second_step()
-        security.log("login_failed", user=user, detail="refused: too many attempts")
-        db().commit()
-        flash(_("登录失败次数过多，请15分钟后再试"), "error")
-        return render_template("auth/login.html"), 429
+    if (refused := _refused(user, security.end_second_step)) is not None:
+        return refused
     how = twofactor.verify(db(), user, code, keys=security.keys(), now=security.now(),
                            client=security.client())
     if how is None:
@@ -137,6 +131,23 @@ def login_code():
         left = twofactor.recovery_codes_left(db(), user)
         flash(_("已使用一个恢复码，还剩 %(n)s 个；用完前请重新生成", n=left), "warn")
     return redirect(home_url(user))
+
+
+def _refused(user: User, end):
+    """The login limit's answer when ``user``'s failures (passwords and codes,
+    at the door or while enrolling) have reached it: ``end`` closes the step
+    the request is in, the page says why (429). None when the code may be
+    tried; on PostgreSQL the limit's locks are then held until the request
+    commits its attempt."""
+    try:
+        security.check_login_allowed(user.username, request.remote_addr or "?")
+    except security.TooManyAttempts:
+        end()
+        security.log("login_failed", user=user, detail="refused: too many attempts")
+        db().commit()
+        flash(_("登录失败次数过多，请15分钟后再试"), "error")
+        return render_template("auth/login.html"), 429
+    return None
 
 
 def _failed(username: str, user: User | None, step: str) -> None:
@@ -173,10 +184,16 @@ def two_factor():
                                          left=twofactor.recovery_codes_left(db(), user)))
     if request.method == "POST":
         code = form(CodeForm).code
+        if (refused := _refused(user, security.end_session)) is not None:
+            return refused
         try:
             codes = twofactor.confirm_enrolment(db(), user, code, keys=keys, now=security.now(),
                                                 client=security.client())
-        except ValidationError:
+        except twofactor.WrongCode:  # a guess: counted like a wrong code at the door
+            _failed(user.username, user, "enrolment code")
+            flash(_("验证码不正确，请输入手机上当前显示的6位数字"), "error")
+            return redirect(url_for("auth.two_factor"))
+        except ValidationError:  # nothing to confirm (begun in another tab, reset meanwhile)
             db().rollback()
             flash(_("验证码不正确，请输入手机上当前显示的6位数字"), "error")
             return redirect(url_for("auth.two_factor"))
@@ -197,9 +214,15 @@ def recovery_codes():
     """Ten new recovery codes (the old ones stop working), after a current code."""
     user = me()
     code = form(CodeForm).code
-    if twofactor.verify(db(), user, code, keys=security.keys(), now=security.now(),
-                        client=security.client()) != "totp":
-        db().rollback()
+    if (refused := _refused(user, security.end_session)) is not None:
+        return refused
+    how = twofactor.verify(db(), user, code, keys=security.keys(), now=security.now(),
+                           client=security.client())
+    if how != "totp":
+        if how is None:  # a guess: counted like a wrong code at the door
+            _failed(user.username, user, "recovery-codes code")
+        else:  # a recovery code does not make new ones: it stays unused
+            db().rollback()
         flash(_("验证码不正确，请输入手机上当前显示的6位数字"), "error")
         return redirect(url_for("auth.two_factor"))
     codes = twofactor.regenerate_recovery_codes(db(), user, keys=security.keys(),
