@@ -398,3 +398,60 @@ def test_wrong_codes_when_regenerating_recovery_codes_count_toward_the_limit(app
     assert client.post("/account/two-factor/recovery-codes", data={
         "code": "000009", "csrf_token": token}).status_code == 429
     assert login(app.test_client(), "lead").status_code == 429
+
+
+# -- follow-up (c): a new session after the second step and after enrolling --------------------------
+
+def cookie(client) -> str:
+    return client.get_cookie(client.application.config["SESSION_COOKIE_NAME"]).value
+
+
+def opens(app, value: str, path: str) -> bool:
+    """Whether a browser holding the session cookie ``value`` (a copy of it) opens ``path``."""
+    other = app.test_client()
+    other.set_cookie(app.config["SESSION_COOKIE_NAME"], value)
+    return other.get(path).status_code == 200
+
+
+def test_enrolling_replaces_the_session_the_password_alone_opened(app, world, db, clock):
+    app.config["TOTP_REQUIRED"] = True
+    client = app.test_client()
+    login(client, "lead")
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r"<code data-secret>([A-Z2-7]+)</code>", page).group(1)
+    before = cookie(client)
+    done = client.post("/account/two-factor", data={
+        "code": twofactor.code_at(secret, clock.moment),
+        "csrf_token": csrf_token(client, "/account/two-factor")})
+    assert done.status_code == 200 and client.get("/desk").status_code == 200
+    assert cookie(client) != before
+    assert not opens(app, before, "/desk")  # the password-only session is over
+    assert opens(app, cookie(client), "/desk")
+    rows = db.execute(select(LoginSession.must_enrol, LoginSession.revoked_at).where(
+        LoginSession.user_id == world["users"]["lead"].id).order_by(LoginSession.id)).all()
+    db.commit()
+    assert [(must, revoked is not None) for must, revoked in rows] == [(True, True),
+                                                                      (False, False)]
+
+
+def test_each_login_replaces_the_session_the_browser_had(app, world, db, clock):
+    secret, _ = enrolled(db, world["users"]["admin"], clock.moment - timedelta(minutes=1))
+    client = app.test_client()
+
+    def sign_in():
+        login(client, "admin")
+        return client.post("/login/code", data={
+            "code": twofactor.code_at(secret, clock.moment),
+            "csrf_token": csrf_token(client, "/login/code")})
+
+    assert sign_in().status_code == 302
+    first = cookie(client)
+    assert opens(app, first, "/admin/users")
+    clock.moment += timedelta(seconds=30)  # the next code
+    assert sign_in().status_code == 302
+    assert not opens(app, first, "/admin/users")  # the earlier session ended with the new login
+    assert opens(app, cookie(client), "/admin/users")
+    live = db.scalar(select(func.count(LoginSession.id)).where(
+        LoginSession.user_id == world["users"]["admin"].id, LoginSession.revoked_at.is_(None)))
+    db.commit()
+    assert live == 1

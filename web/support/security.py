@@ -136,8 +136,21 @@ def _fresh_cookie() -> None:
         session["lang"] = lang
 
 
+def _revoke_cookie_session() -> None:
+    """End the server-side session the cookie names, if any."""
+    token = session.get("sid")
+    if token:
+        row = db().scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = now()
+
+
 def start_session(user: User, *, must_enrol: bool = False) -> None:
-    """Log ``user`` in with a fresh server-side session (no fixation)."""
+    """Log ``user`` in with a fresh server-side session (no fixation): the
+    session the cookie named before (a login over an open session, the
+    password-only session of an enrolment) ends, and a new row and token
+    replace it; the caller commits."""
+    _revoke_cookie_session()
     token = secrets.token_urlsafe(32)
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
     db().add(LoginSession(token_hash=token_hash(token), user_id=user.id, created_at=now(),
@@ -149,11 +162,7 @@ def start_session(user: User, *, must_enrol: bool = False) -> None:
 
 
 def end_session() -> None:
-    token = session.get("sid")
-    if token:
-        row = db().scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
-        if row is not None and row.revoked_at is None:
-            row.revoked_at = now()
+    _revoke_cookie_session()
     logout_user()
     _fresh_cookie()
 
@@ -163,7 +172,9 @@ SECOND_STEP = "second_step"  # the cookie's mark: the password was right, the co
 
 def begin_second_step(user: User) -> None:
     """The password was right and ``user`` has a factor: remember who, for a
-    few minutes, in the signed cookie (no session yet)."""
+    few minutes, in the signed cookie (no session yet; one the cookie had
+    before ends)."""
+    _revoke_cookie_session()
     _fresh_cookie()
     until = now() + timedelta(minutes=current_app.config["SECOND_STEP_MINUTES"])
     session[SECOND_STEP] = {"user": user.id, "until": until.timestamp()}

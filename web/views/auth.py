@@ -93,6 +93,7 @@ def login():
     if twofactor.is_enrolled(db(), user):
         # The login counts as a success only once the code is right too.
         security.begin_second_step(user)
+        db().commit()  # the session the browser had before ends here
         return redirect(url_for("auth.login_code"))
     security.record_attempt(username, ip, True)
     must_enrol = security.policy().requires(user)
@@ -197,8 +198,7 @@ def two_factor():
             db().rollback()
             flash(_("验证码不正确，请输入手机上当前显示的6位数字"), "error")
             return redirect(url_for("auth.two_factor"))
-        if current_user.login is not None:
-            current_user.login.must_enrol = False
+        security.start_session(user)  # a new session replaces the one a password alone opened
         db().commit()
         return _no_store(render_template("auth/recovery_codes.html", codes=codes, first=True))
     enrolment = twofactor.begin_enrolment(db(), user, keys=keys, now=security.now())
