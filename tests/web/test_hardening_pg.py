@@ -155,6 +155,29 @@ def test_simultaneous_wrong_passwords_are_evaluated_at_most_the_limit(pg_app, mo
     assert len(failures) == len(evaluated)
 
 
+def test_simultaneous_wrong_passwords_from_one_address_are_evaluated_at_most_its_limit(pg_app):
+    """24 people behind one address, one wrong password each, at once: the
+    address's limit (5 here) holds as the username's does, so at most 5
+    attempts are counted and the rest are refused."""
+    limit = pg_app.config["LOGIN_FAILURES_PER_IP"] = 5
+    with transaction(pg_app.daiban_test["factory"]) as session:
+        for n in range(24):
+            f.user(session, f"clerk{n}", "agent").password_hash = password_hash()
+    clients = []
+    for n in range(24):
+        client = pg_app.test_client()
+        clients.append((client, csrf_token(client), f"clerk{n}"))
+    results = run_together(*[
+        lambda c=c, t=t, u=u: c.post("/login", data={"username": u, "password": "wrong",
+                                                     "csrf_token": t})
+        for c, t, u in clients])
+    statuses = sorted(getattr(r, "status_code", r) for r in results)
+    with transaction(pg_app.daiban_test["factory"]) as session:
+        failures = session.scalars(select(LoginAttempt).where(LoginAttempt.success.is_(False))).all()
+    assert len(failures) <= limit, statuses
+    assert statuses.count(401) == len(failures) and statuses.count(429) == 24 - len(failures)
+
+
 # -- finding 7: the database drops its connections, or refuses them ----------------------------
 
 def _admin(sql: str) -> None:

@@ -71,7 +71,8 @@ def test_a_lead_without_a_factor_enrols_before_anything_else(required, world, db
     page = client.get("/account/two-factor").get_data(as_text=True)
     assert secret not in page and 'data-recovery-left="10"' in page  # never shown again
     assert [(e.kind, e.detail) for e in events(db)] == [
-        ("login", "password; must enrol"), ("factor_enrolled", "")]
+        ("login", "password; must enrol"), ("login_failed", "enrolment code"),
+        ("factor_enrolled", "")]
 
 
 def test_agents_need_a_factor_only_when_the_zone_says_so_and_enterprises_never(required, world):

@@ -33,6 +33,7 @@ from pydantic import (
     Field,
     InstanceOf,
     PlainSerializer,
+    StringConstraints,
     WithJsonSchema,
 )
 from pydantic import ValidationError as PydanticError
@@ -132,6 +133,13 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802
                      AfterValidator(_multi_line)]
 
 
+def Password(max_length: int = 1024):  # noqa: N802
+    """A password as typed: never stripped (spaces count), any character but
+    control characters, at most ``max_length``. The engine checks its strength."""
+    return Annotated[str, StringConstraints(strip_whitespace=False, max_length=max_length),
+                     AfterValidator(_one_line)]
+
+
 def Whole(low: int = 0, high: int = INT_MAX):  # noqa: N802
     """A whole number within ``low``–``high`` (by default an INTEGER column)."""
     return Annotated[int, Field(ge=low, le=high), BeforeValidator(_whole)]
@@ -175,6 +183,13 @@ class Input(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True,
                               allow_inf_nan=False, hide_input_in_errors=True)
+
+
+class BackTo(Input):
+    """Where a form returns to: ``next``, a page of this site (the view checks
+    it with ``web.support.access.local_target``)."""
+
+    next: Maybe(Line(2048)) = None
 
 
 # -- reading a source ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Annotated, Literal
 
 from flask import (
     Blueprint,
@@ -25,11 +26,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from pydantic import Field
 from sqlalchemy import select
 
 from web.support import labels, security
 from web.support.access import local_target, me, require_for_blueprint
 from web.support.db import db
+from web.support.inputs import BackTo, Flag, Input, Line, Maybe, Password, form, query
 from web.support.paging import page_args
 from web.support.present import zone_time
 from web.support.security import now
@@ -38,7 +41,9 @@ from workflow.accounts import users as accounts
 from workflow.accounts.users import AdminChange
 from workflow.core import permissions
 from workflow.kernel import outbox, zone_audit
+from workflow.kernel.paging import MAX_LIMIT
 from workflow.kernel.registry import current_version, definition_of
+from workflow.kernel.tabular import guarded
 from workflow.models import ROLES, SECURITY_EVENTS, SecondFactor, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -66,12 +71,73 @@ CATEGORIES = {
 }
 
 
+# -- the inputs (lengths as the columns of ``user_account``, ``enterprise``, ``industry_group``)
+
+Role = Literal[ROLES]  # type: ignore[valid-type]
+GroupCodes = Annotated[list[Line(64)], Field(max_length=MAX_LIMIT)]
+
+
+class UserArgs(Input):
+    """The user list's filters (``workflow.accounts.users.UserFilter``)."""
+
+    role: Maybe(Role) = None
+    group: Maybe(Line(64)) = None
+    active: Maybe(Literal["1", "0"]) = None
+    q: Maybe(Line(100)) = None
+
+
+class ProfileForm(Input):
+    display_name: Line(200) = ""
+    role: Role
+    email: Maybe(Line(200)) = None
+    department: Maybe(Line(64)) = None
+    enterprise_name: Maybe(Line(200)) = None
+    credit_code: Maybe(Line(18)) = None
+
+
+class NewUserForm(ProfileForm):
+    username: Line(80) = ""
+    password: Password(accounts.MAX_PASSWORD) = ""
+    groups: GroupCodes = []
+
+
+class GroupsForm(Input):
+    groups: GroupCodes = []
+
+
+class AwayForm(Input):
+    away: Flag = False
+    substitute: Maybe(Line(80)) = None
+
+
+class PasswordForm(Input):
+    password: Password(accounts.MAX_PASSWORD) = ""
+
+
+class SecurityArgs(Input):
+    """The security log's filters (``workflow.accounts.security_log.EventFilter``)."""
+
+    user: Maybe(Line(80)) = None
+    kind: Maybe(Literal[SECURITY_EVENTS]) = None  # type: ignore[valid-type]
+
+
+def _user_filter() -> accounts.UserFilter:
+    args = query(UserArgs)
+    return accounts.UserFilter(role=args.role, group=args.group, text=args.q,
+                               active=None if args.active is None else args.active == "1")
+
+
+def _event_filter() -> security_log.EventFilter:
+    args = query(SecurityArgs)
+    return security_log.EventFilter(username=args.user, kind=args.kind)
+
+
 @bp.route("/users")
 def users():
     """One page of the users, filtered and ordered in the database."""
+    filters = _user_filter()
     cursor, limit = page_args()
-    page = accounts.list_users(db(), accounts.UserFilter.parse(request.args), cursor=cursor,
-                                limit=limit)
+    page = accounts.list_users(db(), filters, cursor=cursor, limit=limit)
     locked = lockout.locked_users(db(), [u.username for u in page.rows], now=now(),
                                   limit=security.limit())
     return render_template("admin/users.html", users=page.rows, page=page, args=request.args,
@@ -81,13 +147,12 @@ def users():
 
 @bp.route("/users", methods=["POST"])
 def create_user():
-    form = request.form
+    f = form(NewUserForm)
     change = accounts.create_user(
-        db(), username=form.get("username", ""), display_name=form.get("display_name", ""),
-        role=form.get("role", ""), password=form.get("password", ""), actor=me(), now=now(),
-        department=form.get("department"), enterprise_name=form.get("enterprise_name"),
-        credit_code=form.get("credit_code"), email=form.get("email"),
-        groups=form.getlist("groups"))
+        db(), username=f.username, display_name=f.display_name, role=f.role,
+        password=f.password, actor=me(), now=now(), department=f.department,
+        enterprise_name=f.enterprise_name, credit_code=f.credit_code, email=f.email,
+        groups=f.groups)
     return _done(change)
 
 
@@ -108,30 +173,29 @@ def user(user_id: int):
 
 @bp.route("/users/<int:user_id>/profile", methods=["POST"])
 def update_user(user_id: int):
-    form = request.form
+    f = form(ProfileForm)
     return _done(accounts.update_user(
-        db(), user_id, display_name=form.get("display_name", ""), role=form.get("role", ""),
-        actor=me(), now=now(), department=form.get("department"),
-        enterprise_name=form.get("enterprise_name"), credit_code=form.get("credit_code"),
-        email=form.get("email")))
+        db(), user_id, display_name=f.display_name, role=f.role, actor=me(), now=now(),
+        department=f.department, enterprise_name=f.enterprise_name, credit_code=f.credit_code,
+        email=f.email))
 
 
 @bp.route("/users/<int:user_id>/groups", methods=["POST"])
 def set_groups(user_id: int):
-    return _done(accounts.set_groups(db(), user_id, request.form.getlist("groups"),
-                                      actor=me(), now=now()))
+    return _done(accounts.set_groups(db(), user_id, form(GroupsForm).groups, actor=me(),
+                                      now=now()))
 
 
 @bp.route("/users/<int:user_id>/away", methods=["POST"])
 def set_away(user_id: int):
-    return _done(accounts.set_away(db(), user_id, away=request.form.get("away") == "1",
-                                    substitute=request.form.get("substitute"),
+    f = form(AwayForm)
+    return _done(accounts.set_away(db(), user_id, away=f.away, substitute=f.substitute,
                                     actor=me(), now=now()))
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 def reset_password(user_id: int):
-    return _done(accounts.reset_password(db(), user_id, request.form.get("password", ""),
+    return _done(accounts.reset_password(db(), user_id, form(PasswordForm).password,
                                           actor=me(), now=now()))
 
 
@@ -208,37 +272,37 @@ def deliveries():
 
 @bp.route("/deliveries/<int:message_id>/retry", methods=["POST"])
 def retry_delivery(message_id: int):
+    back = form(BackTo).next
     outbox.retry_delivery(db(), message_id, now())
     db().commit()
     flash(_("已重新排队发送"), "ok")
-    return redirect(local_target(request.form.get("next"), url_for("admin.deliveries")))
+    return redirect(local_target(back, url_for("admin.deliveries")))
 
 
 @bp.route("/security")
 def security_events():
     """The security log, newest first, a page at a time, by user and kind."""
+    filters = _event_filter()
     cursor, limit = page_args()
-    filters = security_log.EventFilter.parse(request.args)
     page = security_log.page(db(), filters, cursor=cursor, limit=limit)
     return render_template("admin/security.html", events=page.rows, page=page, args=request.args,
                            kinds=SECURITY_EVENTS, zone_time=zone_time)
 
 
 EXPORT_HEADERS = ("time", "kind", "username", "user_id", "actor_id", "ip", "user_agent", "detail")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _as_text(value) -> str:
-    """A cell a spreadsheet shows as typed: a text that would start a formula
-    (a username or user agent chosen by whoever typed it) gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """A cell a spreadsheet shows as typed: text that would start a formula
+    (a username or user agent chosen by whoever typed it) gets a leading quote,
+    by the rule every export follows (``workflow.kernel.tabular``)."""
+    return guarded("" if value is None else str(value))
 
 
 @bp.route("/security.csv")
 def security_export():
     """The filtered security log as CSV (UTF-8 with BOM for Excel), streamed."""
-    filters = security_log.EventFilter.parse(request.args)
+    filters = _event_filter()
     session = db()
 
     def rows():

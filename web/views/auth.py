@@ -23,6 +23,7 @@ from web.support import security
 from web.support.access import local_target, me, public, requires
 from web.support.db import db
 from web.support.extensions import LANGUAGES
+from web.support.inputs import BackTo, Input, Line, Password, form
 from workflow.accounts import lockout, twofactor
 from workflow.accounts.passwords import verify_password
 from workflow.core import permissions
@@ -30,6 +31,21 @@ from workflow.kernel.errors import ValidationError
 from workflow.models import User
 
 bp = Blueprint("auth", __name__)
+
+class LoginForm(Input):
+    """The password step. The password is taken as typed (never stripped);
+    the username as the column holds it."""
+
+    username: Line(80) = ""
+    password: Password(1024) = ""
+
+
+class CodeForm(Input):
+    """A code from the authenticator app (6 digits) or a recovery code (10
+    letters and digits, often typed with a dash or spaces)."""
+
+    code: Line(64) = ""
+
 
 HOME = {"agent": "inbox.index", "lead": "desk.index", "enterprise": "portal.index",
         "supervisor": "supervision.index", "admin": "admin.users"}
@@ -57,7 +73,8 @@ def root():
 def login():
     if request.method == "GET":
         return render_template("auth/login.html")
-    username = request.form.get("username", "").strip()
+    typed = form(LoginForm)
+    username = typed.username
     ip = request.remote_addr or "?"
     try:
         security.check_login_allowed(username, ip)
@@ -68,7 +85,7 @@ def login():
         return render_template("auth/login.html"), 429
     user = db().scalar(select(User).where(User.username == username))
     ok = (user is not None and user.active
-          and verify_password(user.password_hash, request.form.get("password", "")))
+          and verify_password(user.password_hash, typed.password))
     if not ok:
         _failed(username, user, "password")
         flash(_("用户名或密码错误"), "error")
@@ -76,6 +93,7 @@ def login():
     if twofactor.is_enrolled(db(), user):
         # The login counts as a success only once the code is right too.
         security.begin_second_step(user)
+        db().commit()  # the session the browser had before ends here
         return redirect(url_for("auth.login_code"))
     security.record_attempt(username, ip, True)
     must_enrol = security.policy().requires(user)
@@ -96,17 +114,12 @@ def login_code():
         return redirect(url_for("auth.login"))
     if request.method == "GET":
         return render_template("auth/code.html", person=user)
+    code = form(CodeForm).code
     ip = request.remote_addr or "?"
-    try:
-        security.check_login_allowed(user.username, ip)
-    except security.TooManyAttempts:
-        security.end_second_step()
-        security.log("login_failed", user=user, detail="refused: too many attempts")
-        db().commit()
-        flash(_("登录失败次数过多，请15分钟后再试"), "error")
-        return render_template("auth/login.html"), 429
-    how = twofactor.verify(db(), user, request.form.get("code", ""), keys=security.keys(),
-                           now=security.now(), client=security.client())
+    if (refused := _refused(user, security.end_second_step)) is not None:
+        return refused
+    how = twofactor.verify(db(), user, code, keys=security.keys(), now=security.now(),
+                           client=security.client())
     if how is None:
         _failed(user.username, user, "code")
         flash(_("验证码错误或已使用"), "error")
@@ -119,6 +132,23 @@ def login_code():
         left = twofactor.recovery_codes_left(db(), user)
         flash(_("已使用一个恢复码，还剩 %(n)s 个；用完前请重新生成", n=left), "warn")
     return redirect(home_url(user))
+
+
+def _refused(user: User, end):
+    """The login limit's answer when ``user``'s failures (passwords and codes,
+    at the door or while enrolling) have reached it: ``end`` closes the step
+    the request is in, the page says why (429). None when the code may be
+    tried; on PostgreSQL the limit's locks are then held until the request
+    commits its attempt."""
+    try:
+        security.check_login_allowed(user.username, request.remote_addr or "?")
+    except security.TooManyAttempts:
+        end()
+        security.log("login_failed", user=user, detail="refused: too many attempts")
+        db().commit()
+        flash(_("登录失败次数过多，请15分钟后再试"), "error")
+        return render_template("auth/login.html"), 429
+    return None
 
 
 def _failed(username: str, user: User | None, step: str) -> None:
@@ -154,16 +184,21 @@ def two_factor():
         return _no_store(render_template("auth/two_factor.html", enrolled=True,
                                          left=twofactor.recovery_codes_left(db(), user)))
     if request.method == "POST":
+        code = form(CodeForm).code
+        if (refused := _refused(user, security.end_session)) is not None:
+            return refused
         try:
-            codes = twofactor.confirm_enrolment(db(), user, request.form.get("code", ""),
-                                                keys=keys, now=security.now(),
+            codes = twofactor.confirm_enrolment(db(), user, code, keys=keys, now=security.now(),
                                                 client=security.client())
-        except ValidationError:
+        except twofactor.WrongCode:  # a guess: counted like a wrong code at the door
+            _failed(user.username, user, "enrolment code")
+            flash(_("验证码不正确，请输入手机上当前显示的6位数字"), "error")
+            return redirect(url_for("auth.two_factor"))
+        except ValidationError:  # nothing to confirm (begun in another tab, reset meanwhile)
             db().rollback()
             flash(_("验证码不正确，请输入手机上当前显示的6位数字"), "error")
             return redirect(url_for("auth.two_factor"))
-        if current_user.login is not None:
-            current_user.login.must_enrol = False
+        security.start_session(user)  # a new session replaces the one a password alone opened
         db().commit()
         return _no_store(render_template("auth/recovery_codes.html", codes=codes, first=True))
     enrolment = twofactor.begin_enrolment(db(), user, keys=keys, now=security.now())
@@ -178,9 +213,16 @@ def two_factor():
 def recovery_codes():
     """Ten new recovery codes (the old ones stop working), after a current code."""
     user = me()
-    if twofactor.verify(db(), user, request.form.get("code", ""), keys=security.keys(),
-                        now=security.now(), client=security.client()) != "totp":
-        db().rollback()
+    code = form(CodeForm).code
+    if (refused := _refused(user, security.end_session)) is not None:
+        return refused
+    how = twofactor.verify(db(), user, code, keys=security.keys(), now=security.now(),
+                           client=security.client())
+    if how != "totp":
+        if how is None:  # a guess: counted like a wrong code at the door
+            _failed(user.username, user, "recovery-codes code")
+        else:  # a recovery code does not make new ones: it stays unused
+            db().rollback()
         flash(_("验证码不正确，请输入手机上当前显示的6位数字"), "error")
         return redirect(url_for("auth.two_factor"))
     codes = twofactor.regenerate_recovery_codes(db(), user, keys=security.keys(),
@@ -200,7 +242,8 @@ def _no_store(body):
 def set_language(code: str):
     if code not in LANGUAGES:
         abort(404)
+    back = form(BackTo).next
     session["lang"] = code
-    response = redirect(local_target(request.form.get("next"), url_for("auth.root")))
+    response = redirect(local_target(back, url_for("auth.root")))
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -3,17 +3,36 @@ the signed-in user, which stay in view until answered."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from typing import Annotated
+
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from pydantic import Field
 
 from web.support.access import local_target, me, requires
 from web.support.db import db
+from web.support.inputs import BackTo, Flag, Id, Input, Text, form, query
 from web.support.paging import page_args
 from web.support.security import now
 from workflow.core import notify, permissions, supervision
-from workflow.kernel.errors import ValidationError
+from workflow.kernel.paging import MAX_LIMIT
 
 bp = Blueprint("notifications", __name__)
+
+
+class ListArgs(Input):
+    unread: Flag = False
+
+
+class MarkReadForm(BackTo):
+    """The notifications ticked on a page (``id``, a page at most), or ``all``."""
+
+    id: Annotated[list[Id], Field(max_length=MAX_LIMIT)] = []
+    all: Flag = False
+
+
+class ReportForm(Input):
+    report: Text(5000, 1)
 
 
 @bp.route("/notifications")
@@ -21,7 +40,7 @@ bp = Blueprint("notifications", __name__)
 def index():
     """A page of the user's notifications (all or unread, newest first) and a
     page of their open notices (oldest first), each list with its own cursor."""
-    unread_only = request.args.get("unread") == "1"
+    unread_only = query(ListArgs).unread
     cursor, limit = page_args()
     notices_cursor = page_args("notices")[0]
     page = notify.notifications_for(db(), me(), unread_only=unread_only, cursor=cursor, limit=limit)
@@ -34,19 +53,14 @@ def index():
 @requires(permissions.can_sign_in)
 def mark_read():
     """Mark the ticked notifications (a page at most) read, or all of the user's."""
-    if request.form.get("all") == "1":
+    f = form(MarkReadForm)
+    if f.all:
         changed = notify.mark_all_read(db(), me(), now())
     else:
-        changed = notify.mark_read(db(), me(), _ids(request.form.getlist("id")), now())
+        changed = notify.mark_read(db(), me(), f.id, now())
     db().commit()
     flash(_("已标记 %(n)s 条为已读", n=changed), "ok")
-    return redirect(local_target(request.form.get("next"), url_for("notifications.index")))
-
-
-def _ids(values: list[str]) -> list[int]:
-    if not all(v.isascii() and v.isdigit() and len(v) <= 10 for v in values):
-        raise ValidationError("Notification ids are numbers.", field="id")
-    return [int(v) for v in values]
+    return redirect(local_target(f.next, url_for("notifications.index")))
 
 
 @bp.route("/notices/<int:notice_id>/acknowledge", methods=["POST"])
@@ -61,7 +75,7 @@ def acknowledge(notice_id: int):
 @bp.route("/notices/<int:notice_id>/report", methods=["POST"])
 @requires(permissions.can_sign_in)
 def report(notice_id: int):
-    supervision.report_on_notice(db(), notice_id, request.form.get("report", ""), me(), now())
+    supervision.report_on_notice(db(), notice_id, form(ReportForm).report, me(), now())
     db().commit()
     flash(_("已反馈督办单"), "ok")
     return redirect(url_for("notifications.index"))

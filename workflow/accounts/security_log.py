@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.kernel import paging
+from workflow.kernel import paging, validate
 from workflow.kernel.errors import ValidationError
 from workflow.kernel.models import SECURITY_EVENTS, SecurityEvent, User
 
@@ -53,20 +53,19 @@ def record(session: Session, kind: str, *, now: datetime, user: User | None = No
 
 @dataclass(frozen=True)
 class EventFilter:
-    """The admin page's filters: a username (exact) and a kind; ``None`` is any."""
+    """The admin page's filters: a username (exact) and a kind; ``None`` is
+    any. The web parses its query arguments into these; checked again here."""
 
     username: str | None = None
     kind: str | None = None
 
-    @classmethod
-    def parse(cls, args) -> EventFilter:
-        username = (args.get("user") or "").strip() or None
-        kind = (args.get("kind") or "").strip() or None
-        if username is not None and len(username) > 80:
-            raise ValidationError("A username has at most 80 characters.", field="user")
-        if kind is not None and kind not in SECURITY_EVENTS:
-            raise ValidationError(f"Unknown kind of event '{kind[:40]}'.", field="kind")
-        return cls(username=username, kind=kind)
+    def __post_init__(self) -> None:
+        if self.username is not None and (len(self.username) > 80
+                                          or not validate.typeable(self.username)):
+            raise ValidationError("A username has at most 80 typeable characters.",
+                                  field="user")
+        if self.kind is not None and self.kind not in SECURITY_EVENTS:
+            raise ValidationError(f"Unknown kind of event '{self.kind[:40]}'.", field="kind")
 
 
 _KEYS = (paging.Key(SecurityEvent.at, datetime, descending=True),

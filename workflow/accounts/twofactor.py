@@ -87,6 +87,10 @@ def _derive(secret: bytes, label: bytes) -> bytes:
     return hmac.new(secret, label, hashlib.sha256).digest()
 
 
+class WrongCode(ValidationError):
+    """The code typed does not match (a guess counts toward the login limit)."""
+
+
 @dataclass(frozen=True)
 class Enrolment:
     """What the enrolment page shows: the secret and the URI its QR code carries."""
@@ -156,8 +160,8 @@ def confirm_enrolment(session: Session, user: User, code: str, *, keys: Keys, no
         raise ValidationError("There is no enrolment to confirm; start again.", field="code")
     step = _matching_step(keys.unseal(factor.secret), code, now, after=None)
     if step is None:
-        raise ValidationError("The code does not match; check the phone's time and try "
-                              "the current code.", field="code")
+        raise WrongCode("The code does not match; check the phone's time and try "
+                        "the current code.", field="code")
     factor.confirmed_at, factor.last_step = now.astimezone(UTC), step
     codes = _new_recovery_codes(session, user, keys=keys, now=now)
     security_log.record(session, "factor_enrolled", now=now, user=user, client=client)

@@ -451,38 +451,28 @@ def reactivate_user(session: Session, user_id: int, *, actor: User, now: datetim
 
 # -- queries: the admin pages ----------------------------------------------------------------
 
-ACTIVE_ARGS = {"1": True, "0": False}
-
-
 @dataclass(frozen=True)
 class UserFilter:
     """Filters of the admin's user list; ``None`` is "any". ``text`` matches a
-    fragment of the username or the display name."""
+    fragment of the username or the display name. The web parses its query
+    arguments into these typed values; they are checked again here: an unknown
+    role is refused, texts are bounded and typeable (the group is checked by
+    ``list_users``)."""
 
     role: str | None = None
     group: str | None = None
     active: bool | None = None
     text: str | None = None
 
-    @classmethod
-    def parse(cls, args) -> UserFilter:
-        """The filters in query arguments (``role``, ``group``, ``active`` as
-        1 or 0, ``q``), checked: an unknown role or active flag is refused,
-        texts are bounded and printable (the group is checked by ``list_users``)."""
-        role = _arg(args.get("role"), "role", 20)
-        if role is not None:
-            _role(role)
-        raw_active = _arg(args.get("active"), "active", 1)
-        if raw_active is not None and raw_active not in ACTIVE_ARGS:
-            raise ValidationError("'active' is 1 (active users) or 0 (deactivated ones).",
-                                  field="active")
-        return cls(role=role, group=_arg(args.get("group"), "group", 64),
-                   active=ACTIVE_ARGS.get(raw_active or ""),
-                   text=_arg(args.get("q"), "search", 100))
-
-
-def _arg(value: Any, what: str, limit: int) -> str | None:
-    return validate.code(value, what, limit=limit)
+    def __post_init__(self) -> None:
+        if self.role is not None:
+            _role(self.role)
+        if self.active not in (None, True, False):
+            raise ValidationError("'active' is true, false or any.", field="active")
+        for name, value, limit in (("group", self.group, 64), ("q", self.text, 100)):
+            if value is not None and (len(value) > limit or not validate.typeable(value)):
+                raise ValidationError(f"The {name} filter is at most {limit} typeable "
+                                      "characters.", field=name)
 
 
 BY_USERNAME = paging.Keyset(paging.Key(User.username, str), paging.Key(User.id, int))
