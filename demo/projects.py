@@ -270,9 +270,12 @@ class ProjectRun:
     def sign(self, t: int) -> None:
         if self.project.is_chemical:
             # 化工准入: screened before signing, inside the zone's chemical park.
+            # New projects, invested at once; the land is about 6 % of the total.
+            total = self.spec.investment_wan or 5400
             chemicals.screen_project(self.session, self.project.id, {
                 "in_chemical_park": True, "park_name": "左云经开区化工园区",
-                "fixed_investment_wan": self.spec.investment_wan or 5000,
+                "project_kind": "new", "phased": False, "total_investment_wan": total,
+                "land_cost_wan": round(total * 0.06),
                 "products": [{"name": self.spec.name.removeprefix("年产")}],
                 "processes": [], "project_type": self.spec.name,
                 "attested": [r.code for r in chemicals.rules(self.session, active_only=True)

@@ -1,16 +1,16 @@
 """The demo's reform data: the zone's regional evaluations and its eight
 standard-land parcels with their control indicators (``add_land``), and the
-intention ledger beyond the two intention projects, each followed up
-(``add_intentions``)."""
+intention ledger beyond the two intention projects, each followed up, three
+chemical ones screened for entry (``add_intentions``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workflow.core import operations as ops
-from workflow.reforms import intentions, land
+from workflow.reforms import chemicals, intentions, land
 
 if TYPE_CHECKING:
     from demo.projects import Spec
@@ -122,6 +122,29 @@ def add_land(seeder: Seeder, specs: Iterable[Spec]) -> None:
         seeder.parcels[label] = parcel
 
 
+# The entry screenings of three chemical intentions (化工项目准入), by name:
+# one passes, one is prohibited for the cyanide its acrylonitrile line yields
+# as a by-product (氢氰酸, matched by class), one for the phased investment
+# of a new project (不得分期投入).
+SCREENINGS: dict[str, dict[str, Any]] = {
+    "年产60万吨煤制烯烃项目": {
+        "project_kind": "new", "phased": False, "total_investment_wan": 320000,
+        "land_cost_wan": 14000, "products": [{"name": "聚乙烯", "cas": ""},
+                                             {"name": "聚丙烯", "cas": ""}],
+        "processes": ["coal_gasification", "polymerization"], "project_type": "煤制烯烃"},
+    "煤基高端碳材料产业园": {
+        "project_kind": "new", "phased": False, "total_investment_wan": 180000,
+        "land_cost_wan": 9000, "products": [{"name": "碳纤维原丝", "cas": ""},
+                                            {"name": "丙烯腈", "cas": "107-13-1"},
+                                            {"name": "副产氢氰酸", "cas": ""}],
+        "processes": ["oxidation", "polymerization"], "project_type": "碳纤维及原丝"},
+    "年产10万吨可降解塑料项目": {
+        "project_kind": "new", "phased": True, "total_investment_wan": 45000,
+        "land_cost_wan": 2600, "products": [{"name": "PBAT", "cas": ""}],
+        "processes": ["polymerization"], "project_type": "可降解塑料"},
+}
+
+
 def add_intentions(seeder: Seeder) -> None:
     """The rest of the intention ledger (意向项目台账): with the two intention
     projects of ``PROJECTS``, 20 enterprises weighing ¥23 bn+, each followed up."""
@@ -139,3 +162,9 @@ def add_intentions(seeder: Seeder) -> None:
                 seeder.session, project.id, contacted_on=seeder.day(t), summary=summary,
                 channel=channel, actor=seeder.users[lead], now=seeder.at(t),
                 hesitation=hesitation if k == 0 else None)
+        if name in SCREENINGS:
+            admission = [r.code for r in chemicals.rules(seeder.session, active_only=True)
+                         if r.kind == "admission"]
+            chemicals.screen_project(seeder.session, project.id, {
+                "in_chemical_park": True, "park_name": "左云经开区化工园区", "attested": admission,
+                **SCREENINGS[name]}, actor=seeder.users[lead], now=seeder.at(3))

@@ -144,8 +144,8 @@ def test_parcels_and_chemical_tables_are_recorded_by_their_operations(session):
     land.set_indicator(session, parcel.id, code="tax_per_mu", name="", unit="", bound="min",
                        value="20", actor=admin, now=NOW)
     land.remove_indicator(session, parcel.id, "tax_per_mu", actor=admin, now=NOW)
-    saved = chemicals.save_chemical(session, None, {"name": "审计化学品", "cas": "",
-                                                    "level": "controlled"}, actor=admin, now=NOW)
+    saved = chemicals.save_chemical(session, None, name="审计化学品", cas="", level="controlled",
+                                    actor=admin, now=NOW)
     recorded = changes(session)[before:]
     assert [(e.action, e.subject, e.via) for e in recorded] == [
         ("parcel.created", "parcel:ZY-AUDIT-01", "api"),

@@ -58,6 +58,7 @@ from workflow.reforms.chemicals.models import (  # noqa: F401
     CHEMICAL_LEVELS,
     RULE_KINDS,
     SCREENING_VERDICTS,
+    ChemicalClass,
     HazardousChemical,
     Screening,
     ScreeningRule,

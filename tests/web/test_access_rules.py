@@ -34,7 +34,8 @@ WHO = {
     "chemicals.screen": LEADERSHIP, "chemicals.review": LEADERSHIP, "chemicals.mark": LEADERSHIP,
     **{f"chemicals.{name}": ADMIN for name in (
         "create_rule", "rule", "save_rule", "delete_rule", "create_chemical", "chemical",
-        "save_chemical", "delete_chemical", "import_table")},
+        "save_chemical", "delete_chemical", "import_table", "create_class", "chemical_class",
+        "save_class", "delete_class")},
     "auth.two_factor": STAFF, "auth.recovery_codes": STAFF,
     "commitments.sign": ENTERPRISE, "commitments.promise": ENTERPRISE,
     "commitments.credit": ADMIN, "commitments.clear": ADMIN,

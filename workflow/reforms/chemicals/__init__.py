@@ -1,14 +1,21 @@
 """化工项目准入: the chemical-project entry screening.
 
-Two editable tables drive it: ``ScreeningRule`` (the provincial conditions of
-山西省化工项目安全准入条件(试行), the zone's admission rules and its prohibited
-project types) and ``HazardousChemical`` (the 禁限控 catalogue: prohibited,
-restricted or controlled chemicals). A rule names the ``check`` the engine
+Three editable tables drive it: ``ScreeningRule`` (the provincial conditions
+of 山西省化工项目安全准入条件(试行), the zone's admission rules and its
+prohibited project types), ``HazardousChemical`` (the 禁限控 catalogue:
+prohibited, restricted or controlled chemicals, each with its aliases and
+classes) and ``ChemicalClass`` (classes banned as a whole: 氰化物, 氯酸盐,
+剧毒化学品, 特别管控危险化学品, recognised by name patterns and by the
+catalogue rows that list them). A rule names the ``check`` the engine
 applies and the ``params`` it needs:
 
 - ``in_chemical_park``: the project must sit inside a chemical park;
-- ``min_fixed_investment`` ``{min_wan}``: fixed investment excluding land;
-- ``no_catalogue_level`` ``{levels}``: no product listed at those levels;
+- ``min_fixed_investment`` ``{min_wan, kinds}``: fixed investment excluding
+  land (the total less the land cost, computed), for the project kinds named
+  (新建 only, for the provincial ¥50 M);
+- ``no_phasing`` ``{kinds}``: the investment not declared in phases (分期投入);
+- ``no_catalogue_level`` ``{levels}``: no product listed at those levels, by
+  its CAS number, its name, an alias, or a class (``matching``);
 - ``no_process`` ``{processes}``: none of those processes (batch nitration …);
 - ``project_type`` ``{keywords}``: the project type matches a prohibited type;
 - ``attested``: the screener confirms the condition holds (what no data shows).
@@ -24,17 +31,26 @@ Excel. An import is validated row by row and refused whole, listing every
 problem, or applied whole (reading the file is the kernel's:
 ``workflow.kernel.tabular``).
 
-The code lives in the package's modules: ``editing`` (what the two tables
-share, one way to save or delete a row), ``rulebook`` (the rules),
-``hazardous`` (the catalogue), ``transfer`` (installing, importing and
-exporting the tables) and ``screening`` (screening a project, the expert
-review and the signing guard). Their public names are re-exported here;
+The code lives in the package's modules: ``editing`` (what the tables
+share, one way to save or delete a row), ``classes`` (the classes),
+``hazardous`` (the catalogue), ``matching`` (which rows and classes a
+product is, and why), ``rulebook`` (the rules), ``transfer`` (installing,
+importing and exporting the tables) and ``screening`` (screening a project,
+the expert review and the signing guard). Their public names are re-exported here;
 importing the package plugs the guard into the core.
 """
 
 from __future__ import annotations
 
 from workflow.kernel.tabular import ImportRefused, Table, read_table
+from workflow.reforms.chemicals.classes import (
+    chemical_classes,
+    class_lookup,
+    delete_class,
+    parse_class,
+    pattern_in,
+    save_class,
+)
 from workflow.reforms.chemicals.editing import REASONS, RowError, TableChange
 from workflow.reforms.chemicals.hazardous import (
     CATALOGUE_HEADERS,
@@ -45,14 +61,17 @@ from workflow.reforms.chemicals.hazardous import (
     catalogue_page,
     catalogue_size,
     delete_chemical,
+    names_of,
     parse_chemical,
     save_chemical,
     valid_cas,
 )
+from workflow.reforms.chemicals.matching import Catalogue, Match
 from workflow.reforms.chemicals.rulebook import (
     CHECKS,
     KIND_ORDER,
     PROCESSES,
+    PROJECT_KINDS,
     RULE_HEADERS,
     RULE_ORDERS,
     RULE_REQUIRED,
@@ -66,6 +85,7 @@ from workflow.reforms.chemicals.rulebook import (
 )
 from workflow.reforms.chemicals.screening import (
     REVIEW_CONCLUSIONS,
+    amount_wan,
     evaluate,
     latest_screening,
     mark_chemical,
@@ -91,6 +111,17 @@ from workflow.reforms.chemicals.transfer import (
 
 __all__ = [
     "CATALOGUE_COLUMNS",
+    "PROJECT_KINDS",
+    "Catalogue",
+    "Match",
+    "amount_wan",
+    "chemical_classes",
+    "class_lookup",
+    "delete_class",
+    "names_of",
+    "parse_class",
+    "pattern_in",
+    "save_class",
     "CATALOGUE_HEADERS",
     "CATALOGUE_ORDER",
     "CATALOGUE_REQUIRED",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,9 @@ from workflow.kernel.errors import NotFound, ValidationError
 from workflow.kernel.models import User
 
 _SPLIT = re.compile(r"[|,，;；、\s]+")
+# Lists of names (aliases, patterns): a name may hold spaces ("sodium cyanide")
+# and ASCII commas ("1,2-二氯乙烷").
+_NAMES = re.compile(r"[|，;；、\n\r]+")
 
 # The problems a row of a rule or of the catalogue may have, beyond those of
 # any table.
@@ -35,6 +39,12 @@ REASONS = {
     "bad_cas": "'{value}' is not a valid CAS number",
     "bad_flag": "'{value}' is not yes/no",
     "unknown_process": "unknown process '{value}'",
+    "unknown_project_kind": "unknown project kind '{value}' (new, expansion or renovation)",
+    "unknown_class": "unknown class of chemicals '{value}'",
+    "untypeable": "the value holds a character that cannot be typed (a control character)",
+    "provincial": "'{value}' is named by the provincial conditions: it stays prohibited",
+    "too_many": "at most {value} names",
+    "bad_code": "'{value}' is not a code (lower-case letters, digits and _)",
 }
 
 
@@ -47,6 +57,26 @@ class RowError(tabular.RowError):
 
 def _split(value: str) -> list[str]:
     return [part for part in _SPLIT.split(value or "") if part]
+
+
+def _names(value: str) -> list[str]:
+    """A list of names written in one cell (``|``, ；, 、, a full-width comma
+    or a line break between them)."""
+    return [part.strip() for part in _NAMES.split(value or "") if part.strip()]
+
+
+def _untypeable(row: Mapping[str, Any], number: int) -> list[RowError]:
+    """A problem for each cell holding a control character (a NUL would fail
+    PostgreSQL's text; tabs and line breaks are allowed in long text)."""
+    return [RowError(number, column, "untypeable") for column, value in row.items()
+            if isinstance(value, str)
+            and any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in value)]
+
+
+def _normal(name: str) -> str:
+    """A name as it is compared: full-width forms folded (NFKC), no spaces,
+    lower case (液氯 = 液 氯, （） = (), Chlorine = chlorine)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or "")).lower()
 
 
 def _number(value: Any) -> float | None:
@@ -84,17 +114,19 @@ def _refuse(errors: list[RowError]) -> None:
 
 @dataclass(frozen=True)
 class EditedTable:
-    """How ``save_row`` and ``delete_row`` handle one of the two tables: its
+    """How ``save_row`` and ``delete_row`` handle one of the tables: its
     model, the word of its change actions ("rule" → ``rule.created``), how a
-    missing row is named, the attribute naming a row in a change, how a form
-    is parsed, and what refuses a clash with another row."""
+    missing row is named, the attribute naming a row in a change, how a row
+    is parsed (with the session: a catalogue row names classes), what
+    refuses a clash with another row, and what refuses a deletion."""
 
     model: type[Any]
     noun: str
     missing: str  # "Rule {id} does not exist."
     subject: str  # the attribute naming a row: "code", "name"
-    parse: Callable[[Mapping[str, str]], tuple[dict[str, Any] | None, list[RowError]]]
+    parse: Callable[[Session, Mapping[str, str]], tuple[dict[str, Any] | None, list[RowError]]]
     check_clash: Callable[[Session, Any, dict[str, Any]], None]
+    check_delete: Callable[[Session, Any], None] = lambda session, row: None
 
 
 def _row(session: Session, table: EditedTable, row_id: int) -> Any:
@@ -109,19 +141,21 @@ def save_row(session: Session, table: EditedTable, row_id: int | None, form: Map
     """Create a row (``row_id`` None) or change one; an edited example is the
     zone's own row from then on (its example mark goes)."""
     _require_admin(actor)
-    fields, errors = table.parse(form)
+    fields, errors = table.parse(session, form)
     if errors:
         _refuse(errors)
     row = _row(session, table, row_id) if row_id is not None else None
     table.check_clash(session, row, fields)
+    marked = hasattr(table.model, "example")  # the classes have no examples
     if row is None:
-        row = table.model(**fields, example=False)
+        row = table.model(**fields, **({"example": False} if marked else {}))
         session.add(row)
         action = f"{table.noun}.created"
     else:
         for key, value in fields.items():
             setattr(row, key, value)
-        row.example = False
+        if marked:
+            row.example = False
         action = f"{table.noun}.updated"
     flush(session)
     change = TableChange(action, getattr(row, table.subject), {**fields, "at": utc(now).isoformat()})
@@ -133,6 +167,7 @@ def delete_row(session: Session, table: EditedTable, row_id: int, *, actor: User
     """Delete a row of the table."""
     _require_admin(actor)
     row = _row(session, table, row_id)
+    table.check_delete(session, row)
     session.delete(row)
     flush(session)
     change = TableChange(f"{table.noun}.deleted", getattr(row, table.subject),

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -14,6 +15,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,7 +53,10 @@ class ScreeningRule(Base):
 
 
 class HazardousChemical(Base):
-    """The 禁限控 catalogue: prohibited, restricted or controlled chemicals."""
+    """The 禁限控 catalogue: prohibited, restricted or controlled chemicals,
+    each with the other names it goes by (液氯 for 氯气) and the classes it
+    belongs to (``ChemicalClass.code``). A ``provincial`` row is a substance
+    the provincial conditions name: it stays prohibited and is never removed."""
 
     __tablename__ = "hazardous_chemical"
     __table_args__ = (UniqueConstraint("name"),
@@ -64,6 +70,32 @@ class HazardousChemical(Base):
     level: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
     example: Mapped[bool] = mapped_column(Boolean, default=False)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    classes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    provincial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ChemicalClass(Base):
+    """A class of chemicals a rule bans as a whole (氰化物, 氯酸盐, 剧毒化学品):
+    a product belongs to it when its name holds one of ``patterns`` once the
+    ``excludes`` are taken out (亚铁氰化钾 is no cyanide, 高氯酸铵 no chlorate),
+    or when the catalogue row it matches lists the class. A ``provincial``
+    class is one the provincial conditions name: it stays prohibited."""
+
+    __tablename__ = "chemical_class"
+    __table_args__ = (UniqueConstraint("code"),
+                      UniqueConstraint("name", name="uq_chemical_class_name"),
+                      CheckConstraint(_in("level", CHEMICAL_LEVELS), name="level_known"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))
+    patterns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    excludes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(300), default="")
+    provincial: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Screening(Base):

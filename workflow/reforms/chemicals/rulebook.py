@@ -15,23 +15,30 @@ from sqlalchemy.orm import Session
 from workflow.kernel import paging
 from workflow.kernel.errors import ValidationError
 from workflow.kernel.models import User
+from workflow.reforms.chemicals.classes import _LEVELS
 from workflow.reforms.chemicals.editing import (
     EditedTable,
     RowError,
     TableChange,
     _number,
     _split,
+    _untypeable,
     _whole,
     delete_row,
     save_row,
 )
-from workflow.reforms.chemicals.hazardous import _LEVELS
 from workflow.reforms.chemicals.models import ScreeningRule
 
 # Industries whose projects are chemical projects from the start.
 RULE_VERDICTS = ("prohibited", "restricted", "notice")
-CHECKS = ("in_chemical_park", "min_fixed_investment", "no_catalogue_level", "no_process",
-          "project_type", "attested")
+CHECKS = ("in_chemical_park", "min_fixed_investment", "no_phasing", "no_catalogue_level",
+          "no_process", "project_type", "attested")
+# What a project builds (建设性质): the provincial minimum investment and the
+# ban on phasing bind new projects (新建) only.
+PROJECT_KINDS: dict[str, str] = {"new": "新建", "expansion": "改扩建", "renovation": "技术改造"}
+_PROJECT_KINDS = {**{code: code for code in PROJECT_KINDS},
+                  **{name: code for code, name in PROJECT_KINDS.items()},
+                  "扩建": "expansion", "改建": "expansion", "技改": "renovation"}
 KIND_ORDER = {"provincial": 0, "admission": 1, "prohibited_type": 2}
 
 # Processes a screening asks about; the hazardous ones of the national list of
@@ -76,7 +83,7 @@ def parse_rule(row: Mapping[str, str], number: int = 0, *, kind: str | None = No
     """Validate one rule row (``code, kind, text, check, value, verdict,
     active, source``) into model fields, or return its problems. ``kind``
     fixes the kind the row must have (an import of one table)."""
-    errors: list[RowError] = []
+    errors: list[RowError] = _untypeable(row, number)
 
     def problem(column: str, code: str, value: str = "") -> None:
         errors.append(RowError(number, column, code, value))
@@ -124,15 +131,31 @@ def parse_rule(row: Mapping[str, str], number: int = 0, *, kind: str | None = No
             "verdict": verdict, "active": active, "source": source}, []
 
 
+def _kinds(parts: list[str], problem) -> list[str]:
+    kinds = []
+    for part in parts:
+        kind = _PROJECT_KINDS.get(part.lower()) or _PROJECT_KINDS.get(part)
+        if kind is None:
+            problem("value", "unknown_project_kind", part)
+        elif kind not in kinds:
+            kinds.append(kind)
+    return kinds
+
+
 def _params(check: str, value: str, problem) -> dict[str, Any] | None:
     if check in ("in_chemical_park", "attested"):
         return {}
-    if check == "min_fixed_investment":
-        number = _number(value)
+    if check == "min_fixed_investment":  # "5000" or "5000|new": the kinds it binds
+        amount, _, kinds = value.partition("|")
+        number = _number(amount)
         if number is None or number <= 0:
-            problem("value", "bad_number", value)
+            problem("value", "bad_number", amount)
             return None
-        return {"min_wan": _whole(number)}
+        bound = _kinds(_split(kinds), problem)
+        return {"min_wan": _whole(number), **({"kinds": bound} if bound else {})}
+    if check == "no_phasing":  # the kinds it binds ("new"); empty: every kind
+        bound = _kinds(_split(value), problem)
+        return {"kinds": bound} if bound else {}
     parts = _split(value)
     if not parts:
         problem("value", "required")
@@ -163,8 +186,8 @@ def rule_value(rule: ScreeningRule) -> str:
     ``rule`` may be any row with the rule's ``check`` and ``params``."""
     params = rule.params or {}
     if rule.check == "min_fixed_investment":
-        return str(params.get("min_wan", ""))
-    for key in ("levels", "processes", "keywords"):
+        return "|".join([str(params.get("min_wan", "")), *params.get("kinds", [])])
+    for key in ("levels", "processes", "keywords", "kinds"):
         if key in params:
             return "|".join(params[key])
     return ""
@@ -214,16 +237,28 @@ def _rule_clash(session: Session, rule: ScreeningRule | None, fields: dict[str, 
         raise ValidationError(f"Rule code {fields['code']} is already used.", code=fields["code"])
 
 
+def _keep_provincial(session: Session, rule: ScreeningRule) -> None:
+    if rule.kind == "provincial":
+        raise ValidationError(f"{rule.code} is a provincial condition: switch it off instead of "
+                              "deleting it.", code=rule.code)
+
+
 RULE_TABLE = EditedTable(ScreeningRule, "rule", "Rule {id} does not exist.", "code",
-                         parse_rule, _rule_clash)
+                         lambda session, row: parse_rule(row), _rule_clash, _keep_provincial)
 
 
-def save_rule(session: Session, rule_id: int | None, form: Mapping[str, str], *,
+def save_rule(session: Session, rule_id: int | None, *, code: str, kind: str, text: str,
+              check: str, verdict: str, value: str = "", active: bool = True, source: str = "",
               actor: User | None, now: datetime) -> TableChange:
     """Create a rule, or change one (an edited example is the zone's own rule
-    from then on: its example mark goes)."""
-    return save_row(session, RULE_TABLE, rule_id, form, actor=actor, now=now)
+    from then on: its example mark goes). ``value`` is the rule's parameter
+    as the tables write it (``5000|new``, ``prohibited``, ``batch_nitration``)."""
+    return save_row(session, RULE_TABLE, rule_id,
+                    {"code": code, "kind": kind, "text": text, "check": check, "value": value,
+                     "verdict": verdict, "active": "1" if active else "0", "source": source},
+                    actor=actor, now=now)
 
 
 def delete_rule(session: Session, rule_id: int, *, actor: User | None, now: datetime) -> TableChange:
+    """Delete a rule of the zone (a provincial condition is switched off instead)."""
     return delete_row(session, RULE_TABLE, rule_id, actor=actor, now=now)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
@@ -20,12 +20,15 @@ from workflow.core.operations import definition_for, flush, lock_project, utc, z
 from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.kernel.models import User
 from workflow.kernel.moments import parse_day
-from workflow.reforms.chemicals.editing import _number, _whole
-from workflow.reforms.chemicals.hazardous import _CAS, LEVEL_NAMES, _normal, catalogue, valid_cas
-from workflow.reforms.chemicals.models import HazardousChemical, Screening, ScreeningRule
-from workflow.reforms.chemicals.rulebook import KIND_ORDER, PROCESSES, rules
+from workflow.reforms.chemicals.classes import chemical_classes
+from workflow.reforms.chemicals.hazardous import _CAS, catalogue, valid_cas
+from workflow.reforms.chemicals.matching import Catalogue
+from workflow.reforms.chemicals.models import ChemicalClass, HazardousChemical, Screening, ScreeningRule
+from workflow.reforms.chemicals.rulebook import KIND_ORDER, PROCESSES, PROJECT_KINDS, rules
 
 REVIEW_CONCLUSIONS = ("approve", "refuse")
+MAX_PRODUCTS = 100
+MAX_WAN = Decimal(10) ** 9  # 万元: ten trillion yuan, beyond any project
 
 
 def products_from_text(text: str) -> list[dict[str, str]]:
@@ -45,30 +48,80 @@ def products_from_text(text: str) -> list[dict[str, str]]:
     return products
 
 
+def amount_wan(value: Any) -> Decimal | None:
+    """An amount in 万元 (a number, or text with thousands separated by
+    commas), exact to the yuan: at most four decimals, finite, at least 0."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        amount = Decimal(value if isinstance(value, (int, Decimal)) else
+                         str(value).replace(",", "").strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_WAN or amount != round(amount, 4):
+        return None
+    return amount
+
+
+def stored_wan(amount: Decimal) -> int | float:
+    """An amount as the screening's inputs keep it (JSON): whole 万元 as an integer."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def wan_text(amount: Any) -> str:
+    """4,999 or 4,999.5 (万元 as a reason shows them)."""
+    value = Decimal(str(amount))
+    return f"{int(value):,}" if value == value.to_integral_value() else f"{value.normalize():,}"
+
+
 def screening_inputs(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate what a screening is decided on: in a chemical park (and which),
-    fixed investment excluding land (万元), products (names, CAS), processes,
-    the project type, and the admission conditions the screener confirms."""
+    """Validate what a screening is decided on: in a chemical park (and which);
+    what the project builds (新建, 改扩建, 技术改造) and whether its fixed
+    investment is declared to come in phases (分期投入); the total fixed
+    investment and the land cost (万元), from which the fixed investment
+    excluding land is computed (never typed); the products (names, CAS),
+    processes, the project type, and the admission conditions the screener
+    confirms."""
     in_park = raw.get("in_chemical_park")
     if not isinstance(in_park, bool):
         raise ValidationError("Say whether the project is inside a chemical park.")
     park = str(raw.get("park_name") or "").strip()
     if in_park and not park:
         raise ValidationError("Name the chemical park the project is in.")
-    investment = _number(raw.get("fixed_investment_wan"))
-    if investment is None or investment < 0:
-        raise ValidationError("The fixed investment excluding land (万元) is a number of at least 0.")
+    if len(park) > 200:
+        raise ValidationError("The name of the park is at most 200 characters.")
+    kind = raw.get("project_kind")
+    if kind not in PROJECT_KINDS:
+        raise ValidationError("Say whether the project is new (新建), an expansion (改扩建) or a "
+                              "technical renovation (技术改造).", project_kind=str(kind))
+    phased = raw.get("phased")
+    if not isinstance(phased, bool):
+        raise ValidationError("Say whether the fixed investment is declared to come in phases "
+                              "(分期投入).")
+    total = amount_wan(raw.get("total_investment_wan"))
+    if total is None:
+        raise ValidationError("The total fixed investment (万元) is a number of at least 0, "
+                              "exact to the yuan.")
+    land = amount_wan(raw.get("land_cost_wan"))
+    if land is None:
+        raise ValidationError("The land cost (万元) is a number of at least 0, exact to the yuan.")
+    if land > total:
+        raise ValidationError("The land cost cannot exceed the total fixed investment.")
     products = []
     for product in raw.get("products") or []:
         name = str(product.get("name") or "").strip()
         cas = str(product.get("cas") or "").strip()
         if not name:
             raise ValidationError("Each product needs a name.")
+        if len(name) > 200:
+            raise ValidationError("A product's name is at most 200 characters.")
         if cas and not valid_cas(cas):
             raise ValidationError(f"{cas} is not a valid CAS number ({name}).", cas=cas)
         products.append({"name": name, "cas": cas})
     if not products:
         raise ValidationError("List the project's products (at least one).")
+    if len(products) > MAX_PRODUCTS:
+        raise ValidationError(f"At most {MAX_PRODUCTS} products.")
     processes = list(dict.fromkeys(raw.get("processes") or []))
     unknown = [p for p in processes if p not in PROCESSES]
     if unknown:
@@ -77,86 +130,73 @@ def screening_inputs(raw: Mapping[str, Any]) -> dict[str, Any]:
     if len(project_type) > 200:
         raise ValidationError("The project type is at most 200 characters.")
     attested = sorted({str(code) for code in raw.get("attested") or []})
-    return {"in_chemical_park": in_park, "park_name": park,
-            "fixed_investment_wan": _whole(investment), "products": products,
-            "processes": processes, "project_type": project_type, "attested": attested}
+    return {"in_chemical_park": in_park, "park_name": park, "project_kind": kind,
+            "phased": phased, "total_investment_wan": stored_wan(total),
+            "land_cost_wan": stored_wan(land), "fixed_investment_wan": stored_wan(total - land),
+            "products": products, "processes": processes, "project_type": project_type,
+            "attested": attested}
 
 
-@dataclass
-class _Catalogue:
-    by_cas: dict[str, list[HazardousChemical]]
-    by_name: dict[str, list[HazardousChemical]]
-
-    @classmethod
-    def of(cls, entries: Iterable[HazardousChemical]) -> _Catalogue:
-        index = cls({}, {})
-        for entry in entries:
-            if entry.cas:
-                index.by_cas.setdefault(entry.cas, []).append(entry)
-            index.by_name.setdefault(_normal(entry.name), []).append(entry)
-        return index
-
-    def matches(self, product: Mapping[str, str]) -> list[HazardousChemical]:
-        found = list(self.by_cas.get(product.get("cas") or "", []))
-        found += [e for e in self.by_name.get(_normal(product["name"]), []) if e not in found]
-        return found
+def _binds(params: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
+    """Whether a rule bound to some project kinds (``kinds``) binds this project."""
+    kinds = params.get("kinds") or []
+    return not kinds or inputs["project_kind"] in kinds
 
 
-def _label(product: Mapping[str, str]) -> str:
-    return f"“{product['name']}”" + (f"（CAS {product['cas']}）" if product.get("cas") else "")
-
-
-def _check(rule: ScreeningRule, inputs: Mapping[str, Any], index: _Catalogue,
-           project_name: str) -> list[str]:
-    """The reasons ``rule`` is hit by ``inputs`` (empty: not hit)."""
+def _check(rule: ScreeningRule, inputs: Mapping[str, Any], index: Catalogue,
+           project_name: str) -> list[tuple[str, dict[str, Any]]]:
+    """The reasons ``rule`` is hit by ``inputs`` (empty: not hit), each with
+    what the hit keeps beside it (how a product matched)."""
     params = rule.params or {}
+    kind = PROJECT_KINDS.get(inputs.get("project_kind"), "")
     if rule.check == "in_chemical_park":
         if inputs["in_chemical_park"]:
             return []
-        return ["项目拟选址不在化工园区内"]
+        return [("项目拟选址不在化工园区内", {})]
     if rule.check == "min_fixed_investment":
-        minimum = params.get("min_wan", 0)
-        amount = inputs["fixed_investment_wan"]
-        if amount >= minimum:
+        minimum = Decimal(str(params.get("min_wan", 0)))
+        amount = Decimal(str(inputs["fixed_investment_wan"]))
+        if not _binds(params, inputs) or amount >= minimum:
             return []
-        return [f"固定资产投资（不含土地）{amount:,} 万元，低于 {minimum:,} 万元"]
+        return [(f"{kind}项目固定资产投资（不含土地）{wan_text(amount)} 万元"
+                 f"（总投资 {wan_text(inputs['total_investment_wan'])} 万元，扣除土地费用 "
+                 f"{wan_text(inputs['land_cost_wan'])} 万元），低于 {wan_text(minimum)} 万元", {})]
+    if rule.check == "no_phasing":
+        if not inputs["phased"] or not _binds(params, inputs):
+            return []
+        return [(f"{kind}项目申报固定资产投资分期投入", {})]
     if rule.check == "no_catalogue_level":
         levels = params.get("levels", [])
-        reasons = []
-        for product in inputs["products"]:
-            for entry in index.matches(product):
-                if entry.level in levels:
-                    marked = "（示例目录）" if entry.example else ""
-                    note = f"：{entry.note}" if entry.note else ""
-                    reasons.append(f"产品{_label(product)}为{entry.name}，列入{LEVEL_NAMES[entry.level]}"
-                                   f"危险化学品目录{marked}{note}")
-        return reasons
+        return [(match.reason(index.class_names), match.record)
+                for product in inputs["products"] for match in index.matches(product)
+                if match.level in levels]
     if rule.check == "no_process":
         banned = params.get("processes") or ([params["process"]] if params.get("process") else [])
-        return [f"采用{PROCESSES.get(p, p)}工艺" for p in inputs["processes"] if p in banned]
+        return [(f"采用{PROCESSES.get(p, p)}工艺", {}) for p in inputs["processes"] if p in banned]
     if rule.check == "project_type":
         described = f"{inputs['project_type']} {project_name}"
         for keyword in params.get("keywords", []):
             if keyword and keyword in described:
-                return [f"项目类型“{inputs['project_type'] or project_name}”涉及“{keyword}”"]
+                return [(f"项目类型“{inputs['project_type'] or project_name}”涉及“{keyword}”", {})]
         return []
     if rule.check == "attested":
-        return [] if rule.code in inputs["attested"] else ["未确认满足该条件"]
+        return [] if rule.code in inputs["attested"] else [("未确认满足该条件", {})]
     raise ValidationError(f"Rule {rule.code} names an unknown check '{rule.check}'.")
 
 
 def evaluate(rule_rows: Iterable[ScreeningRule], chemicals: Iterable[HazardousChemical],
-             inputs: Mapping[str, Any], *, project_name: str = "") -> list[dict[str, Any]]:
+             inputs: Mapping[str, Any], *, project_name: str = "",
+             classes: Iterable[ChemicalClass] = ()) -> list[dict[str, Any]]:
     """Every hit of the active rules on ``inputs``, with its reason, in rule order."""
-    index = _Catalogue.of(chemicals)
+    index = Catalogue(chemicals, classes)
     hits = []
     for rule in sorted(rule_rows, key=lambda r: (KIND_ORDER.get(r.kind, 9), r.code)):
         if not rule.active:
             continue
-        for reason in _check(rule, inputs, index, project_name):
+        for reason, found in _check(rule, inputs, index, project_name):
             hits.append({"rule": rule.code, "kind": rule.kind, "check": rule.check,
                          "verdict": rule.verdict, "text": rule.text, "reason": reason,
-                         "example": rule.example})
+                         "example": rule.example, **found})
     return hits
 
 
@@ -204,7 +244,8 @@ def screen_project(session: Session, project_id: int, raw_inputs: Mapping[str, A
     if not active:
         raise ValidationError("No chemical-entry rules are installed: an admin installs or "
                               "imports them first.")
-    hits = evaluate(active, catalogue(session), inputs, project_name=project.name)
+    hits = evaluate(active, catalogue(session), inputs, project_name=project.name,
+                    classes=chemical_classes(session))
     verdict = verdict_of(hits)
     screening = Screening(project_id=project.id, inputs=inputs, verdict=verdict,
                           hits={"hits": hits, "rules_checked": len(active)},
