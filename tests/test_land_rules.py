@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests import factories as f
+from tests import test_land as base
 from tests.factories import at
-from tests.test_land import (  # noqa: F401 - team is a fixture
+from tests.test_land import (
     MONDAY,
     agreement,
     figures,
@@ -22,13 +22,14 @@ from tests.test_land import (  # noqa: F401 - team is a fixture
     make_parcel,
     new_project,
     placed,
-    team,
     walk_to,
 )
 from workflow.core import operations as ops
 from workflow.kernel.errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from workflow.models import Checkpoint, Notification
 from workflow.reforms import land
+
+team = base.team  # the fixture: a lead, an agent, an admin, the enterprise and its user
 
 
 def placed_on(session, team, code, *, stage=None, **agreement_kw):
