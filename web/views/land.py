@@ -404,7 +404,7 @@ def record_stoppage(code: str):
     row = land.record_stoppage(db(), project.id, actor=me(), now=now(), **f.model_dump())
     db().commit()
     flash(_("已登记中止开发建设") if not land.idle_share(row)["idle"] else
-          _("已登记中止开发建设：开发面积不足三分之一或投资不足25%，中止满一年将认定为闲置土地"), "ok")
+          _("已登记中止开发建设：开发面积不足三分之一或投资不足百分之二十五，中止满一年将认定为闲置土地"), "ok")
     return _back(code)
 
 
