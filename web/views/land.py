@@ -403,8 +403,11 @@ def record_stoppage(code: str):
     project, f = project_or_404(code), form(StoppageForm)
     row = land.record_stoppage(db(), project.id, actor=me(), now=now(), **f.model_dump())
     db().commit()
-    flash(_("已登记中止开发建设") if not land.idle_share(row)["idle"] else
-          _("已登记中止开发建设：开发面积不足三分之一或投资不足百分之二十五，中止满一年将认定为闲置土地"), "ok")
+    if land.idle_share(row)["idle"]:
+        flash(_("已登记中止开发建设：开发面积不足三分之一或投资不足百分之二十五，"
+                "中止满一年将认定为闲置土地"), "warn")
+    else:
+        flash(_("已登记中止开发建设"), "ok")
     return _back(code)
 
 
