@@ -22,25 +22,26 @@ import datetime as _dt
 import hashlib
 import heapq
 import json
-import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from definitions.model import (
     CATEGORIES,
+    ESSENTIAL_MATERIALS,
     Coverage,
     Definition,
     Department,
     Industry,
     IndustryGroup,
     Item,
+    ItemCheckpoint,
     Material,
     Stage,
     TimeLimit,
 )
+from definitions.reading import _CODE, WHOLE, DefinitionError, _entries, _kind, _Table
 
 __all__ = [
     "DefinitionError",
@@ -53,9 +54,6 @@ __all__ = [
 LIMIT_UNITS: tuple[str, ...] = ("working_days", "calendar_days")
 SECTIONS: tuple[str, ...] = ("zone", "stages", "departments", "groups", "industries", "items")
 REQUIRED_SECTIONS: tuple[str, ...] = SECTIONS
-WHOLE = "<definition>"  # the "file" of an error about the definition as a whole
-
-_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 ZONE_KEYS = ({"code", "name_zh", "name_en"}, set())
 STAGE_KEYS = ({"code", "name_zh", "name_en"}, {"auto_advance", "terminal", "side"})
@@ -65,23 +63,13 @@ INDUSTRY_KEYS = ({"code", "name_zh", "name_en", "group"}, {"chemical"})
 ITEM_KEYS = (
     {"code", "name_zh", "name_en", "category", "department", "limit"},
     {"requires", "gates", "available_from", "materials", "coverage", "basis",
-     "max_extension_days", "opens_on_request"},
+     "max_extension_days", "opens_on_request", "chemical_only", "choice", "choice_default",
+     "checkpoint", "applicant_limit"},
 )
 LIMIT_KEYS = ({"amount"}, {"unit"})
 MATERIAL_KEYS = ({"code", "name_zh", "name_en"}, {"secondary"})
 COVERAGE_KEYS = (set(), {"evaluation", "commitment"})
-
-
-class DefinitionError(ValueError):
-    """A definition was refused. ``file`` is the source file (or
-    ``<definition>`` for a problem of the whole), ``key`` the dotted path of
-    the offending value, ``reason`` the sentence without them."""
-
-    def __init__(self, file: str, key: str, reason: str) -> None:
-        self.file = file
-        self.key = key
-        self.reason = reason
-        super().__init__(f"{file}: {key}: {reason}" if key else f"{file}: {reason}")
+CHECKPOINT_KEYS = ({"reach", "months"}, {"extensions", "extension_months", "basis"})
 
 
 # -- reading files --------------------------------------------------------------------
@@ -133,129 +121,22 @@ def definition_version(source: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(source).encode("utf-8")).hexdigest()[:16]
 
 
-# -- field readers --------------------------------------------------------------------
-
-
-@dataclass
-class _Table:
-    """One TOML table being read, with where it came from for error messages."""
-
-    file: str
-    key: str
-    data: Mapping[str, Any]
-
-    def fail(self, field: str | None, reason: str) -> DefinitionError:
-        return DefinitionError(self.file, f"{self.key}.{field}" if field else self.key, reason)
-
-    def check_keys(self, keys: tuple[set[str], set[str]]) -> None:
-        required, optional = keys
-        for name in self.data:
-            if name not in required and name not in optional:
-                allowed = ", ".join(sorted(required | optional))
-                raise self.fail(name, f"unknown key '{name}' (allowed: {allowed})")
-        for name in sorted(required):
-            if name not in self.data:
-                raise self.fail(name, f"missing required key '{name}'")
-
-    def string(self, name: str, default: str | None = None) -> str | None:
-        value = self.data.get(name, default)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.fail(name, f"expected a string, got {_kind(value)}")
-        if not value.strip():
-            raise self.fail(name, "must not be empty")
-        return value
-
-    def text(self, name: str, default: str = "") -> str:
-        value = self.data.get(name, default)
-        if not isinstance(value, str):
-            raise self.fail(name, f"expected a string, got {_kind(value)}")
-        return value
-
-    def code(self, name: str = "code") -> str:
-        value = self.string(name)
-        assert value is not None
-        if not _CODE.match(value):
-            raise self.fail(name, f"invalid code '{value}' (use lower-case letters, digits, _)")
-        return value
-
-    def boolean(self, name: str, default: bool = False) -> bool:
-        value = self.data.get(name, default)
-        if not isinstance(value, bool):
-            raise self.fail(name, f"expected true or false, got {_kind(value)}")
-        return value
-
-    def integer(self, name: str, default: int = 0) -> int:
-        value = self.data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(name, f"expected an integer, got {_kind(value)}")
-        return value
-
-    def codes(self, name: str) -> tuple[str, ...]:
-        value = self.data.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(name, f"expected a list of strings, got {_kind(value)}")
-        seen: set[str] = set()
-        for v in value:
-            if v in seen:
-                raise self.fail(name, f"'{v}' is listed twice")
-            seen.add(v)
-        return tuple(value)
-
-    def table(self, name: str) -> _Table | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, Mapping):
-            raise self.fail(name, f"expected a table, got {_kind(value)}")
-        return _Table(self.file, f"{self.key}.{name}", value)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return f"the integer {value}"
-    if isinstance(value, float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string '{value}'"
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
-def _entries(file: str, section: str, value: Any) -> list[tuple[_Table, str]]:
-    """The tables of an ``[[section]]`` array, each with its code checked and
-    its key renamed to ``section.code`` for the errors that follow."""
-    if not isinstance(value, list):
-        raise DefinitionError(file, section, f"expected a list of tables, got {_kind(value)}")
-    out = []
-    for index, entry in enumerate(value):
-        if not isinstance(entry, Mapping):
-            raise DefinitionError(file, f"{section}[{index}]",
-                                  f"expected a table, got {_kind(entry)}")
-        table = _Table(file, f"{section}[{index}]", entry)
-        if "code" not in entry:
-            raise table.fail("code", "missing required key 'code'")
-        code = table.code()
-        table.key = f"{section}.{code}"
-        out.append((table, code))
-    return out
-
-
 # -- building -------------------------------------------------------------------------
 
 
-def load_definition_from_source(source: Mapping[str, Mapping[str, Any]]) -> Definition:
+def load_definition_from_source(source: Mapping[str, Mapping[str, Any]], *,
+                                stored: bool = False) -> Definition:
     """Validate ``{filename: parsed TOML}`` and build the frozen definition.
 
     Files are read in sorted name order whatever the mapping's order, so a
     source stored as JSON and reloaded gives the same definition and the same
-    ``version``. Raises :class:`DefinitionError` at the first problem."""
+    ``version``. Raises :class:`DefinitionError` at the first problem.
+
+    ``stored``: the source of a version already installed, rebuilt for the
+    projects that run on it. It was validated when it was installed; rules
+    added since then about what a *new* definition may say (an essential
+    material marked secondary) do not refuse it: the engine enforces those
+    rules itself, so a running project keeps its definition."""
     if not isinstance(source, Mapping):
         raise DefinitionError(WHOLE, "", f"expected a mapping of file names, got {_kind(source)}")
     plain: dict[str, Any] = _plain(source)
@@ -283,7 +164,7 @@ def load_definition_from_source(source: Mapping[str, Mapping[str, Any]]) -> Defi
     departments = _departments(sections["departments"])
     groups = _groups(sections["groups"], departments)
     industries = _industries(sections["industries"], groups)
-    items = _items(sections["items"], stages, departments, groups)
+    items = _items(sections["items"], stages, departments, groups, stored=stored)
     return Definition(
         zone=zone[0], name_zh=zone[1], name_en=zone[2],
         version=definition_version(plain),
@@ -381,10 +262,10 @@ def _industries(parts: list[tuple[str, Any]], groups: Mapping[str, IndustryGroup
     return out
 
 
-def _limit(table: _Table) -> TimeLimit:
-    limit = table.table("limit")
+def _limit(table: _Table, name: str = "limit") -> TimeLimit:
+    limit = table.table(name)
     if limit is None:
-        raise table.fail("limit", "missing required key 'limit'")
+        raise table.fail(name, f"missing required key '{name}'")
     limit.check_keys(LIMIT_KEYS)
     amount = limit.data["amount"]
     if isinstance(amount, bool) or not isinstance(amount, int):
@@ -398,7 +279,7 @@ def _limit(table: _Table) -> TimeLimit:
     return TimeLimit(amount, unit)  # type: ignore[arg-type]
 
 
-def _materials(table: _Table) -> tuple[Material, ...]:
+def _materials(table: _Table, *, stored: bool = False) -> tuple[Material, ...]:
     value = table.data.get("materials", [])
     out: list[Material] = []
     seen: set[str] = set()
@@ -407,9 +288,45 @@ def _materials(table: _Table) -> tuple[Material, ...]:
             raise sub.fail(None, f"duplicate material code '{code}'")
         seen.add(code)
         sub.check_keys(MATERIAL_KEYS)
+        secondary = sub.boolean("secondary")
+        if secondary and code in ESSENTIAL_MATERIALS and not stored:
+            raise sub.fail("secondary", f"'{code}' can never be missing at acceptance "
+                           "(容缺受理): it may not be secondary")
         out.append(Material(code, sub.string("name_zh") or "", sub.string("name_en") or "",
-                            sub.boolean("secondary")))
+                            secondary))
     return tuple(out)
+
+
+def _checkpoint(table: _Table, stages: Mapping[str, Stage]) -> ItemCheckpoint | None:
+    """``checkpoint = {reach, months, extensions, extension_months, basis}``:
+    the stage must come after the one the item gates (else it is reached
+    already), the months are positive, extensions come with their length."""
+    sub = table.table("checkpoint")
+    if sub is None:
+        return None
+    sub.check_keys(CHECKPOINT_KEYS)
+    reach = sub.string("reach") or ""
+    if reach not in stages:
+        raise sub.fail("reach", f"unknown stage '{reach}'")
+    if stages[reach].side:
+        raise sub.fail("reach", f"'{reach}' is a side stage")
+    gates = table.data.get("gates")
+    if isinstance(gates, str) and gates in stages and stages[reach].order <= stages[gates].order:
+        raise sub.fail("reach", f"'{reach}' does not come after '{gates}', the stage the item "
+                       "gates: the project is there already")
+    months = sub.integer("months")
+    if months <= 0:
+        raise sub.fail("months", f"must be a positive number of months, got {months}")
+    extensions = sub.integer("extensions")
+    if extensions < 0:
+        raise sub.fail("extensions", f"must not be negative, got {extensions}")
+    length = sub.integer("extension_months")
+    if extensions and length <= 0:
+        raise sub.fail("extension_months", "an extension needs a positive number of months")
+    if not extensions and length:
+        raise sub.fail("extension_months", "given without any extensions")
+    return ItemCheckpoint(reach=reach, months=months, extensions=extensions,
+                          extension_months=length, basis=sub.text("basis"))
 
 
 def _coverage(table: _Table) -> Coverage:
@@ -424,8 +341,8 @@ def _coverage(table: _Table) -> Coverage:
 
 
 def _items(parts: list[tuple[str, Any]], stages: Mapping[str, Stage],
-           departments: Mapping[str, Department], groups: Mapping[str, IndustryGroup]
-           ) -> dict[str, Item]:
+           departments: Mapping[str, Department], groups: Mapping[str, IndustryGroup], *,
+           stored: bool = False) -> dict[str, Item]:
     declared: dict[str, Item] = {}  # declaration (file, then position) order
     tables: dict[str, _Table] = {}
     covered = {d for g in groups.values() for d in g.departments}
@@ -464,11 +381,17 @@ def _items(parts: list[tuple[str, Any]], stages: Mapping[str, Stage],
                 requires=table.codes("requires"),
                 gates=table.string("gates"),
                 available_from=table.string("available_from"),
-                materials=_materials(table),
+                materials=_materials(table, stored=stored),
                 coverage=_coverage(table),
                 basis=table.text("basis"),
                 max_extension_days=extension,
                 opens_on_request=table.boolean("opens_on_request"),
+                chemical_only=table.boolean("chemical_only"),
+                choice=_choice(table),
+                choice_default=table.boolean("choice_default"),
+                checkpoint=_checkpoint(table, stages),
+                applicant_limit=(_limit(table, "applicant_limit")
+                                 if "applicant_limit" in table.data else None),
             )
             tables[code] = table
     for code, item in declared.items():
@@ -480,7 +403,51 @@ def _items(parts: list[tuple[str, Any]], stages: Mapping[str, Stage],
     ordered = _topological(declared, tables)
     _check_stages(ordered, tables, stages)
     _check_evaluations(ordered, tables)
+    _check_choices(ordered, tables)
     return ordered
+
+
+def _choice(table: _Table) -> str | None:
+    choice = table.string("choice")
+    if choice is not None and not _CODE.match(choice):
+        raise table.fail("choice", f"invalid choice code '{choice}' (use lower-case letters, "
+                         "digits, _)")
+    if choice is None and table.boolean("choice_default"):
+        raise table.fail("choice_default", "only an item of a choice can be its default")
+    return choice
+
+
+def _check_choices(ordered: dict[str, Item], tables: dict[str, _Table]) -> None:
+    """A choice has at least two alternatives and exactly one default; no
+    alternative requires another of its choice; an item that requires one
+    alternative requires all of them (a project does only one, and the item
+    waits for whichever it does)."""
+    groups: dict[str, list[str]] = {}
+    for code, item in ordered.items():
+        if item.choice:
+            groups.setdefault(item.choice, []).append(code)
+    for choice, codes in groups.items():
+        first = tables[codes[0]]
+        if len(codes) < 2:
+            raise first.fail("choice", f"choice '{choice}' has a single alternative")
+        defaults = [c for c in codes if ordered[c].choice_default]
+        if len(defaults) != 1:
+            raise first.fail("choice_default", f"choice '{choice}' needs exactly one default "
+                             f"alternative, has {len(defaults)}"
+                             + (f" ({', '.join(defaults)})" if defaults else ""))
+    for code, item in ordered.items():
+        for choice, codes in groups.items():
+            needed = [c for c in codes if c in item.requires]
+            if not needed:
+                continue
+            if item.choice == choice:
+                raise tables[code].fail("requires", f"'{needed[0]}' is an alternative of the same "
+                                        f"choice '{choice}'")
+            missing = [c for c in codes if c not in item.requires]
+            if missing:
+                raise tables[code].fail("requires", f"requires '{needed[0]}' of choice "
+                                        f"'{choice}' but not its alternative "
+                                        f"'{missing[0]}'")
 
 
 def _topological(declared: dict[str, Item], tables: dict[str, _Table]) -> dict[str, Item]:

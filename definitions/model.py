@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Literal
 
@@ -65,9 +66,39 @@ class Coverage:
     commitment: bool = False
 
 
+# Materials that can never be missing at acceptance, whatever a definition
+# says: the 项目代码 is the project's lifetime identity that every department
+# checks (企业投资项目核准和备案管理条例 第三条; 固定资产投资项目代码管理规范,
+# 发改投资〔2020〕1439号), so no item is accepted under 容缺 without it.
+ESSENTIAL_MATERIALS: tuple[str, ...] = ("project_code",)
+
+
+@dataclass(frozen=True)
+class ItemCheckpoint:
+    """What must follow once an item is done, by a deadline in months: the
+    project reaches the stage ``reach`` within ``months`` of the day the item
+    closed; the period may be extended at most ``extensions`` times by
+    ``extension_months`` each (施工许可: start within 3 months of issue, at
+    most two extensions of 3 months, 建筑法 第九条)."""
+
+    reach: str
+    months: int
+    extensions: int = 0
+    extension_months: int = 0
+    basis: str = ""
+
+
 @dataclass(frozen=True)
 class Item:
-    """One service item on a project's approval path."""
+    """One service item on a project's approval path.
+
+    ``chemical_only``: the item applies to chemical projects only (the
+    hazardous-chemical safety reviews). ``choice``: the item is one of
+    alternatives of that code, one of which a project does (the EIA report
+    or the report form); ``choice_default`` marks the one a project does
+    unless it chose another. ``applicant_limit``: the applicant's own legal
+    deadline to file the item, counted from the day it opens (竣工验收备案:
+    within 15 days of the acceptance)."""
 
     code: str
     name_zh: str
@@ -86,6 +117,11 @@ class Item:
     # is applied for when construction ends, not when it starts): its clock must
     # not run during construction.
     opens_on_request: bool = False
+    chemical_only: bool = False
+    choice: str | None = None
+    choice_default: bool = False
+    checkpoint: ItemCheckpoint | None = None
+    applicant_limit: TimeLimit | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +211,37 @@ class Definition:
     def items_covered_by(self, evaluation: str) -> tuple[Item, ...]:
         """Items that a valid ``evaluation`` on the project's parcel covers."""
         return tuple(i for i in self.items.values() if i.coverage.evaluation == evaluation)
+
+    def choices(self) -> dict[str, tuple[Item, ...]]:
+        """The choice groups: code → its alternatives, in item order."""
+        groups: dict[str, list[Item]] = {}
+        for item in self.items.values():
+            if item.choice:
+                groups.setdefault(item.choice, []).append(item)
+        return {code: tuple(items) for code, items in groups.items()}
+
+    @cached_property
+    def _defaults(self) -> dict[str, str]:
+        return {i.choice: i.code for i in self.items.values() if i.choice and i.choice_default}
+
+    def default_choice(self, choice: str) -> str:
+        """The item a project does in ``choice`` unless it chose another."""
+        return self._defaults[choice]
+
+    def applies(self, item: Item, *, chemical: bool, chosen: Mapping[str, str]) -> bool:
+        """Whether a project does ``item``: a chemical-only item only for a
+        chemical project; of a choice, only the alternative the project chose
+        (``chosen``: choice code → item code), else the default one."""
+        if item.chemical_only and not chemical:
+            return False
+        if item.choice:
+            return item.code == (chosen.get(item.choice) or self.default_choice(item.choice))
+        return True
+
+    def items_for(self, *, chemical: bool, chosen: Mapping[str, str]) -> tuple[Item, ...]:
+        """The items a project does, in dependency order."""
+        return tuple(i for i in self.items.values()
+                     if self.applies(i, chemical=chemical, chosen=chosen))
 
     def group_for_industry(self, industry: str) -> IndustryGroup:
         return self.groups[self.industries[industry].group]

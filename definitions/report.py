@@ -89,7 +89,24 @@ def summary(defn: Definition) -> str:
             cover.append("commitment 承诺制")
         if cover:
             details.append("covered by " + " or ".join(cover))
+        if item.chemical_only:
+            details.append("chemical projects only")
+        if item.choice:
+            details.append(f"choice {item.choice}" + (" (default)" if item.choice_default else ""))
+        if item.applicant_limit:
+            details.append(f"applicant files within {_limit_text(item.applicant_limit)}")
+        if item.checkpoint:
+            check = item.checkpoint
+            details.append(f"then reach {check.reach} within {check.months} months"
+                           + (f" (at most {check.extensions} extensions of "
+                              f"{check.extension_months})" if check.extensions else ""))
         lines.append(" " * (7 + width) + "; ".join(details))
+    choices = defn.choices()
+    if choices:
+        lines += ["", "Choices (a project does one alternative; the critical path counts "
+                  "the longest):"]
+        lines += [f"  {code}: " + " | ".join(i.code + ("*" if i.choice_default else "")
+                                           for i in items) for code, items in choices.items()]
     lines += ["", "Evaluations (区域评估): " + (", ".join(defn.evaluation_codes()) or "—"),
               "", "Groups:"]
     for group in defn.groups.values():

@@ -62,6 +62,9 @@ class Spec:
     begin: bool = True
     evaluations: bool = True  # its parcel carries the zone's regional evaluations
     eia_commitment: bool = True  # EIA report form decided on a commitment (承诺制)
+    eia: str | None = None  # the EIA it does when not the report form: "eia_report" (报告书)
+    stoppage: tuple[int, str, str, str] | None = None  # t, 亩 built, 万元 invested, note
+    exemption: tuple[int, str, str] | None = None  # t, cause (闲置土地处置办法 第八条), reason
     milestones: dict[str, int] = field(default_factory=dict)  # stage -> t
     plans: dict[str, Plan] = field(default_factory=dict)
     suspend: tuple[int, str] | None = None
@@ -86,23 +89,24 @@ def _later(mandated: int, started: int, accepted: int, producing: int | None = N
 PROJECTS: tuple[Spec, ...] = (
     # -- 煤化工精细化工组 --------------------------------------------------------------
     Spec(1, "年产20万吨煤焦油深加工项目", "coal_chemical", "ent01", 98000, "producing", 560,
-         parcel=PARCELS[0], signed=540, eia_commitment=False,
+         parcel=PARCELS[0], signed=540, eia_commitment=False, eia="eia_report",
          **_later(520, 430, 250, producing=230),
          comments=((229, "lead", "一期装置投料试车成功，转入试生产。", True),)),
     Spec(2, "焦炉煤气综合利用制LNG项目", "coal_chemical", "ent01", 62000, "approving", 75,
-         parcel="ZY2025-06地块", mandated=60, eia_commitment=False,
-         plans={"eia_approval": work(16, returned=3, materials=(2, 4))},
-         comments=((30, "agent02", "环评报告表已按审批局意见补充大气预测章节后重新报送。", True),)),
+         parcel="ZY2025-06地块", mandated=60, eia_commitment=False, eia="eia_report",
+         plans={"eia_report": work(16, returned=3, materials=(2, 4))},
+         comments=((30, "agent02", "环评报告书已按审批局意见补充大气预测章节后重新报送。", True),)),
     Spec(3, "年产30万吨针状焦项目", "coal_chemical", "ent01", 350000, "intention", 120,
          comments=((118, "lead01", "观望原因：针状焦市场价格波动大，企业等待下游负极材料订单落实。"
                     "企业要求：配套建设铁路专用线，蒸汽由园区集中供热管网接入。", False),
                    (40, "lead01", "回访：企业已完成可研初稿，拟明年一季度签约。", False))),
     Spec(4, "年产5万吨电子级化学品项目", "fine_chemical", "ent02", 36300, "approving", 60,
-         parcel="ZY2025-07地块", mandated=45, eia_commitment=False,
-         plans={"eia_approval": work(14, materials=(3, 5))}),
+         parcel="ZY2025-07地块", mandated=45, eia_commitment=False, eia="eia_report",
+         plans={"eia_report": work(14, materials=(3, 5))}),
     Spec(5, "年产2万吨医药中间体项目", "fine_chemical", "ent02", 28000, "started", 150,
-         parcel=PARCELS[4], mandated=130, eia_commitment=False,
-         milestones={"started": 7}, plans={"completion_acceptance": HOLD}),
+         parcel=PARCELS[4], mandated=130, eia_commitment=False, eia="eia_report",
+         milestones={"started": 7}, plans={"completion_acceptance": HOLD},
+         stoppage=(3, "30", "5000", "主体结构施工中，因设备采购资金未到位暂停施工")),
     Spec(6, "年产10万吨煤基可降解材料项目", "fine_chemical", "ent02", 36000, "signed", 60,
          signed=5,
          comments=((59, "lead06", "观望原因：化工项目准入评估尚未完成。"
@@ -114,7 +118,8 @@ PROJECTS: tuple[Spec, ...] = (
          parcel="ZY2025-08地块", mandated=48,
          plans={"u14_site_servicing": work(12, handoff=3)}),
     Spec(9, "煤机配件再制造项目", "equipment_manufacturing", "ent03", 16000, "ready_to_start", 110,
-         parcel=PARCELS[6], mandated=95),
+         parcel=PARCELS[6], mandated=95,
+         exemption=(2, "land_not_delivered", "园区供水主管网未按出让合同约定接入地块，暂不具备动工条件")),
     Spec(10, "精密铸锻件加工项目", "machinery", "ent04", 12500, "approving", 45,
          parcel="ZY2025-09地块", mandated=40,
          plans={"u01_survey": work(8, finish_at=32), "u07_soil_water": work(40, until="submit")},
@@ -235,6 +240,10 @@ class ProjectRun:
             self.push(spec.terminate[0], self.terminate)
         for t, author, body, public in spec.comments:
             self.push(t, self.comment(author, body, public))
+        if spec.stoppage is not None:
+            self.push(spec.stoppage[0], self.stop)
+        if spec.exemption is not None:
+            self.push(spec.exemption[0], self.exempt)
         while self.queue:
             t, _, action = heapq.heappop(self.queue)
             if -t < 1:  # today and later: not yet happened
@@ -261,6 +270,21 @@ class ProjectRun:
             industry=spec.industry, actor=self.lead, now=self.at(t), lead=self.lead,
             parcel=spec.parcel, investment_wan=spec.investment_wan,
             stage="intention" if spec.signed is not None or spec.stage == "intention" else "signed")
+        if spec.eia:  # 建设项目环境影响评价分类管理名录: this one needs the report (报告书)
+            ops.choose_item(self.session, self.project.id, spec.eia, actor=self.lead, now=self.at(t))
+
+    def stop(self, t: int) -> None:
+        """Construction stopped after the start (闲置土地: the second criterion)."""
+        _t, built, invested, note = self.spec.stoppage
+        land.record_stoppage(self.session, self.project.id, stopped_on=self.s.day(t),
+                             built_area_mu=built, invested_wan=invested, note=note,
+                             actor=self.lead, now=self.at(t))
+
+    def exempt(self, t: int) -> None:
+        """A delay the government caused (闲置土地处置办法 第八条)."""
+        _t, cause, reason = self.spec.exemption
+        land.record_exemption(self.session, self.project.id, cause=cause, reason=reason,
+                              since=self.s.day(t), actor=self.lead, now=self.at(t))
 
     def lead_name(self) -> str:
         group = self.s.definition.group_for_industry(self.spec.industry).code

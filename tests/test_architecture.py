@@ -41,6 +41,9 @@ def test_every_area_guard_is_plugged_into_its_moment():
     assert hooks.plugged("project.sign") == (chemicals.require_entry_cleared,)
     assert hooks.plugged("project.produce") == (land.ensure_may_produce,)
     assert hooks.plugged("task.complete") == (commitments.require_no_open_gap,)
+    # 施工许可 → the start deadline; 竣工验收 → the enterprise's filing deadline.
+    assert [f.__module__ for f in hooks.plugged("task.completed")] == [
+        "workflow.reforms.land.deadlines"]
     # Paperwork last: the 委托书 records what the parcel's evaluations covered.
     assert [f.__name__ for f in hooks.plugged("project.mandated")] == [
         "_cover_after_mandate", "_on_mandate"]

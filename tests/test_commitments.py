@@ -256,22 +256,23 @@ def eia(session, zone):
 
 def test_accept_with_gaps_starts_the_item_and_records_the_promise(session, zone, eia):
     assert eia.due_on == date(2026, 4, 1)  # 30 calendar days from 2 March
-    gap = cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+    gap = cm.accept_with_gaps(session, eia.id, ["authorisation"], deadline=date(2026, 3, 20),
                               actor=zone["alice"], now=MONDAY)
-    assert gap.status == "open" and gap.missing["materials"][0]["code"] == "project_code"
+    assert gap.status == "open" and gap.missing["materials"][0]["code"] == "authorisation"
     assert task_of(session, zone["project"], "eia_approval").state == "in_progress"
-    assert "项目代码(备案证明)" in gap.promise_text and "2026-03-20" in gap.promise_text
+    assert "法定代表人授权委托书" in gap.promise_text and "2026-03-20" in gap.promise_text
     assert "甲科技有限公司" in gap.promise_text
     assert notes(session, zone["owner"], "gap_accepted")
 
 
 @pytest.mark.parametrize("missing, deadline, error", [
     (["application"], date(2026, 3, 20), ValidationError),  # a primary material
-    (["project_code", "eia_report_form"], date(2026, 3, 20), ValidationError),
+    (["authorisation", "eia_report_form"], date(2026, 3, 20), ValidationError),
+    (["project_code"], date(2026, 3, 20), ValidationError),  # the 项目代码: never a gap
     (["no_such_material"], date(2026, 3, 20), ValidationError),
     ([], date(2026, 3, 20), ValidationError),
-    (["project_code"], date(2026, 4, 2), ValidationError),  # after the item's own limit
-    (["project_code"], date(2026, 3, 2), ValidationError),  # not after today
+    (["authorisation"], date(2026, 4, 2), ValidationError),  # after the item's own limit
+    (["authorisation"], date(2026, 3, 2), ValidationError),  # not after today
 ])
 def test_gap_acceptance_refusals_change_nothing(session, zone, eia, missing, deadline, error):
     with pytest.raises(error):
@@ -281,8 +282,42 @@ def test_gap_acceptance_refusals_change_nothing(session, zone, eia, missing, dea
     assert cm.open_gap(session, eia.id) is None
 
 
+def test_the_project_code_is_never_a_gap_even_where_a_definition_says_secondary(session, zone,
+                                                                              monkeypatch):
+    """A definition installed before the rule marked the 项目代码 secondary: its
+    projects keep that definition, and still the code cannot be missing under
+    容缺受理 (accept_with_gaps refuses it whatever the definition says)."""
+    import copy
+
+    from definitions import load_definition_from_source
+    from workflow.kernel import registry
+    from workflow.kernel.registry import current_version, definition_of, install_definition
+
+    # Version ids repeat across the tests' databases: keep this one's mapping to itself.
+    monkeypatch.setattr(registry, "_version_of_id", {})
+
+    source = copy.deepcopy(dict(definition_of(current_version(session)).source))
+    for item in source["items.toml"]["items"]:
+        for material in item.get("materials", []):
+            if material["code"] == "project_code":
+                material["secondary"] = True
+    old = load_definition_from_source(source, stored=True)
+    install_definition(session, old, now=MONDAY)
+    project = f.project(session, MONDAY, company=zone["project"].enterprise, lead=zone["lead"])
+    assert ops.definition_for(project).items["eia_approval"].materials[3].secondary
+    filing = task_of(session, project, "project_filing")
+    ops.cover_task(session, filing.id, reference="承诺制备案", kind="commitment", actor=zone["lead"],
+                   now=MONDAY)
+    eia = task_of(session, project, "eia_approval")
+    ops.claim_task(session, eia.id, actor=zone["alice"], now=MONDAY)
+    with pytest.raises(ValidationError, match="can never be missing"):
+        cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+                            actor=zone["alice"], now=MONDAY)
+    assert cm.open_gap(session, eia.id) is None
+
+
 def test_the_deadline_may_be_the_item_limit_itself(session, zone, eia):
-    gap = cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=eia.due_on,
+    gap = cm.accept_with_gaps(session, eia.id, ["authorisation"], deadline=eia.due_on,
                               actor=zone["alice"], now=MONDAY)
     assert gap.deadline == date(2026, 4, 1)
 
@@ -290,7 +325,7 @@ def test_the_deadline_may_be_the_item_limit_itself(session, zone, eia):
 def test_a_serious_record_bars_acceptance_with_gaps(session, zone, eia):
     serious_record(session, zone)
     with pytest.raises(NotPermitted):
-        cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+        cm.accept_with_gaps(session, eia.id, ["authorisation"], deadline=date(2026, 3, 20),
                             actor=zone["alice"], now=at("2026-03-10"))
     assert cm.open_gap(session, eia.id) is None
 
@@ -298,12 +333,12 @@ def test_a_serious_record_bars_acceptance_with_gaps(session, zone, eia):
 def test_only_the_task_agent_accepts_with_gaps(session, zone, eia):
     for outsider in (zone["olga"], zone["owner"]):
         with pytest.raises(NotPermitted):
-            cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+            cm.accept_with_gaps(session, eia.id, ["authorisation"], deadline=date(2026, 3, 20),
                                 actor=outsider, now=MONDAY)
 
 
 def test_the_enterprise_signs_its_promise(session, zone, eia):
-    gap = cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+    gap = cm.accept_with_gaps(session, eia.id, ["authorisation"], deadline=date(2026, 3, 20),
                               actor=zone["alice"], now=MONDAY)
     with pytest.raises(NotPermitted):
         cm.sign_promise(session, gap.id, actor=zone["stranger"], now=MONDAY, signatory="李四",
@@ -320,7 +355,7 @@ def test_the_enterprise_signs_its_promise(session, zone, eia):
 
 def test_supplied_in_time_the_item_goes_on_to_completion(session, zone, eia):
     alice = zone["alice"]
-    gap = cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+    gap = cm.accept_with_gaps(session, eia.id, ["authorisation"], deadline=date(2026, 3, 20),
                               actor=alice, now=MONDAY)
     ops.submit_task(session, eia.id, actor=alice, now=MONDAY)
     ops.approve_task(session, eia.id, actor=alice, now=MONDAY, reference="左环审〔2026〕3号")
@@ -337,14 +372,14 @@ def test_supplied_in_time_the_item_goes_on_to_completion(session, zone, eia):
 
 
 def test_the_agent_may_record_the_materials_received(session, zone, eia):
-    gap = cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+    gap = cm.accept_with_gaps(session, eia.id, ["authorisation"], deadline=date(2026, 3, 20),
                               actor=zone["alice"], now=MONDAY)
     cm.fulfil_gap(session, gap.id, actor=zone["alice"], now=at("2026-03-05"))
     assert gap.status == "fulfilled" and notes(session, zone["owner"], "gap_fulfilled")
 
 
 def test_a_missed_deadline_terminates_the_item_with_a_notice_and_a_minor_record(session, zone, eia):
-    gap = cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+    gap = cm.accept_with_gaps(session, eia.id, ["authorisation"], deadline=date(2026, 3, 20),
                               actor=zone["alice"], now=MONDAY)
     assert cm.sweep(session, now=at("2026-03-20", 18)) == []  # the deadline day itself is in time
     with pytest.raises(InvalidTransition):
@@ -392,7 +427,7 @@ def test_an_admin_clears_a_record_and_the_enterprise_can_commit_again(session, z
 
 
 def test_credit_records_filter_by_enterprise_severity_and_cleared(session, zone, eia):
-    gap = cm.accept_with_gaps(session, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+    gap = cm.accept_with_gaps(session, eia.id, ["authorisation"], deadline=date(2026, 3, 20),
                               actor=zone["alice"], now=MONDAY)
     serious_record(session, zone)
     assert gap.status == "open"

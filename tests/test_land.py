@@ -468,7 +468,9 @@ def test_idle_land_warnings_come_once_at_one_and_two_years(session, team):
 def test_a_started_project_passes_its_start_check_and_gets_no_warning(session, team):
     project, _ = placed(session, team, stage="started")
     lines = land.sweep(session, now=MONDAY)
-    assert lines == [f"{project.code}: start check passed (started)"]
+    # The construction permit's own deadline (开工 within 3 months) is met too.
+    assert lines == [f"{project.code}: start check passed (started)",
+                     f"{project.code}: 建筑工程施工许可证 → 开工 met"]
     assert checkpoint(session, project, "start").status == "passed"
     assert land.sweep(session, now=at("2028-07-01")) == [
         f"{project.code}: completion checkpoint overdue since 2027-06-30",

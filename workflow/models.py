@@ -81,9 +81,12 @@ from workflow.reforms.intentions.models import (  # noqa: F401
 from workflow.reforms.land.models import (  # noqa: F401
     CHECKPOINT_KINDS,
     CHECKPOINT_STATES,
+    EXEMPTION_CAUSES,
     CapacityReport,
     Checkpoint,
+    IdleExemption,
     InvestmentAgreement,
+    LandStoppage,
     Parcel,
     ParcelEvaluation,
     ParcelIndicator,

@@ -187,8 +187,8 @@ def eia(as_user, world, db):
 
 @pytest.mark.parametrize("missing, deadline", [
     (["application"], "2026-03-20"),  # a primary material
-    (["project_code"], "2026-04-02"),  # after the item's limit (1 April)
-    (["project_code"], "soon"),
+    (["authorisation"], "2026-04-02"),  # after the item's limit (1 April)
+    (["authorisation"], "soon"),
     ([], "2026-03-20"),
 ])
 def test_gap_acceptance_refusals_are_400_and_change_nothing(eia, db, missing, deadline):
@@ -203,7 +203,7 @@ def test_gap_acceptance_refused_for_a_serious_record(eia, world, db):
     client, token, item = eia
     serious(db, world)
     response = client.post(f"/tasks/{item.id}/gap", data={
-        "csrf_token": token, "missing": ["project_code"], "deadline": "2026-03-20"})
+        "csrf_token": token, "missing": ["authorisation"], "deadline": "2026-03-20"})
     assert response.status_code == 403 and fresh(db, GapAcceptance) == []
 
 
@@ -212,7 +212,7 @@ def test_accept_with_gaps_then_the_enterprise_promises_and_supplies(eia, as_user
     page = client.get("/projects/P-ACME-1").get_data(as_text=True)
     assert 'data-action="accept_gap"' in page and "可容缺" in page
     response = client.post(f"/tasks/{item.id}/gap", data={
-        "csrf_token": token, "missing": ["project_code"], "deadline": "2026-03-20"})
+        "csrf_token": token, "missing": ["authorisation"], "deadline": "2026-03-20"})
     assert response.status_code == 302
     [gap] = fresh(db, GapAcceptance)
     assert gap.status == "open" and fresh(db, ItemTask, id=item.id)[0].state == "in_progress"
@@ -234,7 +234,7 @@ def test_accept_with_gaps_then_the_enterprise_promises_and_supplies(eia, as_user
 def test_a_missed_deadline_terminates_the_item_and_the_portal_says_so(eia, as_user, world, db, clock):
     client, token, item = eia
     client.post(f"/tasks/{item.id}/gap", data={
-        "csrf_token": token, "missing": ["project_code"], "deadline": "2026-03-20"})
+        "csrf_token": token, "missing": ["authorisation"], "deadline": "2026-03-20"})
     assert len(cm.sweep(db, now=f.at("2026-03-23"))) == 1
     db.commit()
     assert fresh(db, ItemTask, id=item.id)[0].state == "terminated"

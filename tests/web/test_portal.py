@@ -198,7 +198,7 @@ def test_the_graph_has_one_node_per_item_coloured_by_state(as_user, world, db, c
     tasks = db.scalars(select(ItemTask).where(ItemTask.project_id == world["project"].id)).all()
     db.commit()
     nodes = re.findall(r'<g class="node st-(\w+)[^"]*" data-item="(\w+)"', svg)
-    assert len(nodes) == len(tasks) == 26
+    assert len(nodes) == len(tasks) == 28  # the items a general project does
     assert dict((code, state) for state, code in nodes) == {t.item_code: t.state for t in tasks}
     assert ("awaiting_enterprise", "u01_survey") in nodes and ("blocked", "land_transfer") in nodes
     assert "地形图测绘及土" in svg and "自然资源局" in svg  # the name (wrapped) and department
@@ -317,7 +317,7 @@ def test_public_lookup_shows_a_minimal_status(app, as_user, world, db, clock):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert "P-ACME-1" in page and "审批中" in page and 'class="pbar"' in page
-    assert page.count('<tr data-item="') == 26 and "待企业补正" in page
+    assert page.count('<tr data-item="') == 28 and "待企业补正" in page
     for private in ("alice", "lead", "公开留言", "宗地界址图", "/files/"):
         assert private not in page
 

@@ -4,28 +4,50 @@ with their Excel export, and the land panels on the staff project page and
 the enterprise's portal page (parcel, coverage, agreement, checkpoints,
 达产复核).
 
-Each form calls one operation of ``workflow.reforms.land`` and commits once; bad
-input is a ``ValidationError`` (400) that changes nothing. Parcel edits belong
-to no project's audit chain, so they are logged here after the commit.
+Every form field and query argument is parsed by a declared model below
+(numbers as decimals within their column, dates, codes, texts of the column's
+length); a bad value answers 400 naming the field and changes nothing. Each
+form then calls one operation of ``workflow.reforms.land`` and commits once;
+the engine's own refusals are 400 too. The project panel also carries the
+items' deadlines (施工许可 → 开工, with its extensions; 竣工验收备案 by the
+enterprise), the stoppages of construction and a delay the government caused
+(闲置土地). Parcel edits belong to no project's audit chain, so they are
+logged here after the commit.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from web.support import excel
+from web.support import excel, labels
 from web.support.access import me, project_or_404, requires
 from web.support.db import db
-from web.support.inputs import Id, Input, Line, Maybe, form
+from web.support.inputs import form
 from web.support.paging import limit_arg, page_args
 from web.support.security import now
+from web.views.land_forms import (
+    AgreementForm,
+    AttachForm,
+    CheckForm,
+    EvaluationForm,
+    ExemptionForm,
+    ExtensionForm,
+    FiguresForm,
+    IndicatorForm,
+    NoteForm,
+    ParcelChoice,
+    ParcelForm,
+    ResumeForm,
+    StoppageForm,
+    prefixed,
+)
 from workflow.core import permissions
-from workflow.core.operations import zone_today
-from workflow.models import Parcel
+from workflow.core.operations import definition_for, zone_today
+from workflow.models import EXEMPTION_CAUSES, Parcel
 from workflow.reforms import land
 
 bp = Blueprint("land", __name__)
@@ -45,13 +67,38 @@ REPORT_LABELS = {"investment_wan": (_l("固定资产投资"), _l("万元")),
                  "floor_area_m2": (_l("总建筑面积"), _l("平方米")),
                  "tax_wan": (_l("年度税收"), _l("万元")), "output_wan": (_l("年度产值"), _l("万元")),
                  "energy_tce": (_l("年综合能耗"), _l("吨标准煤"))}
+TALL_LABEL = (_l("其中层高超过8米的建筑面积（计算容积率时加倍）"), _l("平方米"))
+CAUSES = {"land_not_delivered": _l("未按约定期限、条件交付土地"),
+          "plan_changed": _l("土地利用总体规划、城乡规划依法修改"),
+          "policy_changed": _l("国家出台相关政策需修改规划和建设条件"),
+          "petitions": _l("处置土地上相关群众信访事项"), "military_or_relics": _l("军事管制、文物保护"),
+          "other_government": _l("政府、政府有关部门的其他行为"), "force_majeure": _l("自然灾害等不可抗力")}
+assert tuple(CAUSES) == EXEMPTION_CAUSES
+labels.EVENTS.update({
+    "land.item_reach_opened": _l("施工许可后开工期限起算"), "land.item_submit_opened": _l("企业报送期限起算"),
+    "land.item_reach_met": _l("按期达到"), "land.item_submit_met": _l("按期报送"),
+    "land.item_reach_lapsed": _l("期满未开工，施工许可证自行废止"),
+    "land.item_submit_overdue": _l("逾期未报送"), "land.deadline_extended": _l("期限延期"),
+    "land.stoppage_recorded": _l("登记中止开发建设"), "land.construction_resumed": _l("恢复开发建设"),
+    "land.idle_exempted": _l("认定政府原因造成的延迟"), "land.exemption_withdrawn": _l("撤销政府原因认定"),
+    "project.item_chosen": _l("选定办理事项"),
+})
 
 
 @bp.app_context_processor
 def _panels():
     return {"land_panel": land_panel, "land_check_names": CHECK_NAMES,
             "land_check_states": CHECK_STATES, "land_coverage": COVERAGE,
-            "land_bound": BOUND_MARKS, "land_report_labels": REPORT_LABELS, "land_plain": land.plain}
+            "land_bound": BOUND_MARKS, "land_report_labels": REPORT_LABELS, "land_plain": land.plain,
+            "land_tall": TALL_LABEL, "land_causes": CAUSES, "land_checkpoint_name": checkpoint_name,
+            "land_idle_share": land.idle_share}
+
+
+def checkpoint_name(checkpoint, project) -> str:
+    """An agreement check by its kind; an item's deadline by its item."""
+    if checkpoint.kind in CHECK_NAMES:
+        return str(CHECK_NAMES[checkpoint.kind])
+    return land.deadline_name(definition_for(project), checkpoint)
 
 
 def land_panel(project):
@@ -60,9 +107,14 @@ def land_panel(project):
     data = land.project_land(db(), project, today)
     manage = permissions.can_manage_project(me(), project)
     can_place = manage and data.agreement is None
+    stages = definition_for(project).stages
+    current = stages.get(project.stage)
+    started = current is not None and not current.side and current.order >= stages["started"].order
+    running = next((s for s in data.stoppages if s.resumed_on is None), None)
     return {"land": data, "today": today, "can_manage": manage, "can_place": can_place,
             "can_report": permissions.can_report_capacity(me(), project),
-            "parcels": land.parcel_choices(db()) if can_place else []}
+            "parcels": land.parcel_choices(db()) if can_place else [],
+            "started": started, "running": running}
 
 
 # -- the parcel register ---------------------------------------------------------------------
@@ -82,7 +134,7 @@ def parcels():
 @bp.route("/land/parcels", methods=["POST"])
 @requires(permissions.can_edit_land)
 def create_parcel():
-    parcel = land.save_parcel(db(), actor=me(), now=now(), **_parcel_form())
+    parcel = land.save_parcel(db(), actor=me(), now=now(), **form(ParcelForm).model_dump())
     return _saved(parcel, _("已登记地块 %(code)s", code=parcel.code))
 
 
@@ -102,17 +154,17 @@ def parcel(parcel_id: int):
 @bp.route("/land/parcels/<int:parcel_id>", methods=["POST"])
 @requires(permissions.can_edit_land)
 def update_parcel(parcel_id: int):
-    row = land.save_parcel(db(), actor=me(), now=now(), parcel_id=parcel_id, **_parcel_form())
+    row = land.save_parcel(db(), actor=me(), now=now(), parcel_id=parcel_id,
+                           **form(ParcelForm).model_dump())
     return _saved(row, _("已保存地块 %(code)s", code=row.code))
 
 
 @bp.route("/land/parcels/<int:parcel_id>/indicators", methods=["POST"])
 @requires(permissions.can_edit_land)
 def set_indicator(parcel_id: int):
-    form = request.form
-    row = land.set_indicator(db(), parcel_id, code=form.get("code", ""), name=form.get("name", ""),
-                             unit=form.get("unit", ""), bound=form.get("bound", ""),
-                             value=form.get("value"), actor=me(), now=now())
+    f = form(IndicatorForm)
+    row = land.set_indicator(db(), parcel_id, code=f.code, name=f.name, unit=f.unit, bound=f.bound,
+                             value=f.value, actor=me(), now=now())
     return _saved(row.parcel, _("已保存控制指标 %(code)s", code=row.code))
 
 
@@ -126,9 +178,10 @@ def remove_indicator(parcel_id: int, code: str):
 @bp.route("/land/parcels/<int:parcel_id>/evaluations", methods=["POST"])
 @requires(permissions.can_edit_land)
 def attach_evaluation(parcel_id: int):
-    evaluation_id = request.form.get("evaluation_id", type=int)
+    f = form(AttachForm)
+    evaluation_id = f.evaluation_id
     if evaluation_id is None:  # typed by its reference (文号)
-        evaluation_id = land.evaluation_id_of(db(), request.form.get("reference"))
+        evaluation_id = land.evaluation_id_of(db(), f.reference)
     row = land.attach_evaluation(db(), parcel_id, evaluation_id, actor=me(), now=now())
     return _saved(row, _("已关联区域评估"))
 
@@ -143,19 +196,10 @@ def detach_evaluation(parcel_id: int, evaluation_id: int):
 @bp.route("/land/evaluations", methods=["POST"])
 @requires(permissions.can_edit_land)
 def save_evaluation():
-    form = request.form
-    row = land.save_evaluation(db(), actor=me(), now=now(), reference=form.get("reference", ""),
-                               kind=form.get("kind", ""), title=form.get("title", ""),
-                               done_on=form.get("done_on"), valid_until=form.get("valid_until"))
+    row = land.save_evaluation(db(), actor=me(), now=now(), **form(EvaluationForm).model_dump())
     db().commit()
     flash(_("已登记区域评估 %(ref)s", ref=row.reference), "ok")
     return redirect(url_for("land.parcels") + "#evaluations")
-
-
-def _parcel_form() -> dict:
-    form = request.form
-    return {name: form.get(name, "") for name in (
-        "code", "name", "area_mu", "park", "location", "servicing", "land_price_wan", "transferred_on")}
 
 
 def _saved(parcel, message: str):
@@ -250,11 +294,6 @@ def _back(code: str):
     return redirect(url_for("cases.project", code=code) + "#land")
 
 
-class ParcelChoice(Input):
-    parcel_id: Maybe(Id) = None
-    parcel_code: Line(64) = ""
-
-
 @bp.route("/projects/<code>/land/parcel", methods=["POST"])
 @requires(permissions.can_sign_in)
 def assign(code: str):
@@ -286,18 +325,16 @@ def cover(code: str):
 @bp.route("/projects/<code>/land/agreement", methods=["POST"])
 @requires(permissions.can_sign_in)
 def agreement(code: str):
-    project = project_or_404(code)
-    form = request.form
-    overrides = {key[4:]: {"value": value} for key, value in form.items()
-                 if key.startswith("ind_") and value.strip()}
-    if form.get("extra_code", "").strip():
-        overrides[form["extra_code"].strip()] = {
-            "name": form.get("extra_name", ""), "unit": form.get("extra_unit", ""),
-            "bound": form.get("extra_bound", ""), "value": form.get("extra_value")}
+    project, f = project_or_404(code), form(AgreementForm)
+    overrides = {code_: {"value": value} for code_, value in prefixed("ind_").items()
+                 if value is not None}
+    if f.extra_code:
+        overrides[f.extra_code] = {"name": f.extra_name, "unit": f.extra_unit,
+                                   "bound": f.extra_bound, "value": f.extra_value}
     land.record_agreement(db(), project.id, actor=me(), now=now(), indicators=overrides,
-                          land_price_wan=form.get("land_price_wan"),
-                          **{k: form.get(k) for k in ("signed_on", "start_by", "complete_by",
-                                                      "produce_by", "capacity_by")})
+                          land_price_wan=f.land_price_wan, signed_on=f.signed_on,
+                          start_by=f.start_by, complete_by=f.complete_by,
+                          produce_by=f.produce_by, capacity_by=f.capacity_by)
     db().commit()
     flash(_("已登记投资建设协议，生成 4 个核查节点"), "ok")
     return _back(code)
@@ -306,10 +343,9 @@ def agreement(code: str):
 @bp.route("/projects/<code>/land/checks/<kind>", methods=["POST"])
 @requires(permissions.can_sign_in)
 def check(code: str, kind: str):
-    project = project_or_404(code)
-    checkpoint = land.record_check(db(), project.id, kind, actor=me(), now=now(),
-                                   note=request.form.get("note", ""),
-                                   checked={c: True for c in request.form.getlist("met")})
+    project, f = project_or_404(code), form(CheckForm)
+    checkpoint = land.record_check(db(), project.id, kind, actor=me(), now=now(), note=f.note,
+                                   checked=dict.fromkeys(f.met, True))
     db().commit()
     flash(_("%(what)s：%(state)s", what=CHECK_NAMES.get(kind, kind),
             state=CHECK_STATES[checkpoint.status]), "ok" if checkpoint.status == "passed" else "warn")
@@ -319,9 +355,9 @@ def check(code: str, kind: str):
 @bp.route("/projects/<code>/land/capacity", methods=["POST"])
 @requires(permissions.can_sign_in)
 def review(code: str):
-    project = project_or_404(code)
-    checkpoint = land.review_capacity(db(), project.id, _figures(), actor=me(), now=now(),
-                                      extras=_extras(), note=request.form.get("note", ""))
+    project, f = project_or_404(code), form(FiguresForm)
+    checkpoint = land.review_capacity(db(), project.id, _figures(f), actor=me(), now=now(),
+                                      extras=prefixed("x_"), note=f.note)
     db().commit()
     return _verdict(checkpoint, code)
 
@@ -331,7 +367,7 @@ def review(code: str):
 def confirm(code: str):
     project = project_or_404(code)
     checkpoint = land.confirm_capacity(db(), project.id, actor=me(), now=now(),
-                                       note=request.form.get("note", ""))
+                                       note=form(NoteForm).note)
     db().commit()
     return _verdict(checkpoint, code)
 
@@ -342,12 +378,67 @@ def _verdict(checkpoint, code: str):
     return _back(code)
 
 
-def _figures() -> dict:
-    return {name: request.form.get(name, "") for name in land.REPORT_FIELDS}
+def _figures(f: FiguresForm) -> dict:
+    """The report's figures for the engine (a figure not given is refused there,
+    by name; the area of tall storeys not given is none)."""
+    return f.model_dump(exclude={"note"})
 
 
-def _extras() -> dict:
-    return {key[2:]: value for key, value in request.form.items() if key.startswith("x_")}
+# -- the items' deadlines and idle land (staff) ----------------------------------------------
+
+@bp.route("/projects/<code>/land/deadlines/<item_code>/extend", methods=["POST"])
+@requires(permissions.can_sign_in)
+def extend_deadline(code: str, item_code: str):
+    project, f = project_or_404(code), form(ExtensionForm)
+    row = land.extend_item_checkpoint(db(), project.id, item_code[:64], actor=me(), now=now(),
+                                      reason=f.reason)
+    db().commit()
+    flash(_("已延期至 %(day)s", day=row.due_on), "ok")
+    return _back(code)
+
+
+@bp.route("/projects/<code>/land/stoppages", methods=["POST"])
+@requires(permissions.can_sign_in)
+def record_stoppage(code: str):
+    project, f = project_or_404(code), form(StoppageForm)
+    row = land.record_stoppage(db(), project.id, actor=me(), now=now(), **f.model_dump())
+    db().commit()
+    if land.idle_share(row)["idle"]:
+        flash(_("已登记中止开发建设：开发面积不足三分之一或投资不足百分之二十五，"
+                "中止满一年将认定为闲置土地"), "warn")
+    else:
+        flash(_("已登记中止开发建设"), "ok")
+    return _back(code)
+
+
+@bp.route("/projects/<code>/land/stoppages/resume", methods=["POST"])
+@requires(permissions.can_sign_in)
+def resume(code: str):
+    project, f = project_or_404(code), form(ResumeForm)
+    land.resume_construction(db(), project.id, resumed_on=f.resumed_on, actor=me(), now=now())
+    db().commit()
+    flash(_("已登记恢复开发建设"), "ok")
+    return _back(code)
+
+
+@bp.route("/projects/<code>/land/exemption", methods=["POST"])
+@requires(permissions.can_sign_in)
+def exempt(code: str):
+    project, f = project_or_404(code), form(ExemptionForm)
+    land.record_exemption(db(), project.id, actor=me(), now=now(), **f.model_dump())
+    db().commit()
+    flash(_("已认定为政府原因造成的延迟，不作闲置土地处置"), "ok")
+    return _back(code)
+
+
+@bp.route("/projects/<code>/land/exemption/withdraw", methods=["POST"])
+@requires(permissions.can_sign_in)
+def withdraw(code: str):
+    project = project_or_404(code)
+    land.withdraw_exemption(db(), project.id, actor=me(), now=now())
+    db().commit()
+    flash(_("已撤销政府原因认定"), "ok")
+    return _back(code)
 
 
 # -- the enterprise's report (portal) ---------------------------------------------------------
@@ -355,8 +446,9 @@ def _extras() -> dict:
 @bp.route("/portal/projects/<code>/land/capacity", methods=["POST"])
 @requires(permissions.can_sign_in)
 def report(code: str):
-    project = project_or_404(code)
-    land.report_capacity(db(), project.id, _figures(), actor=me(), now=now(), extras=_extras())
+    project, f = project_or_404(code), form(FiguresForm)
+    land.report_capacity(db(), project.id, _figures(f), actor=me(), now=now(),
+                         extras=prefixed("x_"))
     db().commit()
     flash(_("达产复核数据已报送，领办人确认后生效"), "ok")
     return redirect(url_for("portal.project", code=code) + "#land")

@@ -28,6 +28,8 @@ MOMENTS: dict[str, tuple[str, str]] = {
                                           "after the project ended (终止); ``items`` are the codes "
                                           "of the items this ended"),
     "task.complete": ("guard", "(session, task): before an item task completes"),
+    "task.completed": ("consequence", "(session, task, *, actor, now): after an item task "
+                                      "completed and released its dependants"),
 }
 
 # moment -> [(order, callable)], kept sorted by order (then by registration)

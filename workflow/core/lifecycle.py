@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from definitions import Definition
+from definitions import Definition, Item
 from workflow.core import audit, hooks, notify, permissions
 from workflow.core.machines import project_machine
 from workflow.core.models import CLOSED_STATES, ItemTask, Project
 from workflow.core.taskstep import _end_pause, _require_text, _start_pause, _transition, recompute_due
 from workflow.core.unitofwork import definition_for, flush, lock_project, machine_for
+from workflow.kernel import validate
 from workflow.kernel.errors import InvalidTransition, ValidationError
 from workflow.kernel.models import Enterprise, GroupMembership, User
 from workflow.kernel.moments import utc, zone_today
@@ -32,6 +33,10 @@ def create_project(session: Session, *, code: str, name: str, enterprise: Enterp
     """Register a project and route it: the group of its industry and a lead
     handler (given, or the group's lead with the fewest live projects)."""
     code = _require_text(code, "project code (项目代码)")
+    if code[:1].isdigit():
+        # A code that begins with a digit is a national 项目代码 (the zone's
+        # own placeholders begin with letters: YX-2026-0001).
+        code = validate.project_code(code, today=zone_today(now))
     name = _require_text(name, "project name")
     version = current_version(session)
     definition = definition_of(version)
@@ -108,10 +113,10 @@ def mandate_project(session: Session, project_id: int, *, actor: User | None, no
     enter their group's queue."""
     project = lock_project(session, project_id)
     permissions.require_project(actor, project)
-    definition = definition_for(project)
+    items = project_items(definition_for(project), project)
     _fire_project(session, project, "mandate", actor=actor, now=now,
-                  data={"items": list(definition.items)})
-    for item in definition.items.values():
+                  data={"items": [item.code for item in items]})
+    for item in items:
         session.add(ItemTask(project=project, item_code=item.code, state="blocked",
                              group_id=project.group_id, department=item.department,
                              paused_working_days=0, extension_days=0))
@@ -122,6 +127,40 @@ def mandate_project(session: Session, project_id: int, *, actor: User | None, no
     flush(session)
     # The areas' consequences (标准地: the parcel's evaluations cover their items).
     hooks.run("project.mandated", session, project, actor=actor, now=now)
+    return project
+
+
+def project_items(definition: Definition, project: Project) -> tuple[Item, ...]:
+    """The items the project does: chemical-only ones if it is a chemical
+    project, of each choice the alternative it chose (else the default)."""
+    return definition.items_for(chemical=project.is_chemical, chosen=project.choices or {})
+
+
+def choose_item(session: Session, project_id: int, item_code: str, *, actor: User | None,
+                now: datetime) -> Project:
+    """The project does ``item_code`` of its choice (the EIA report rather than
+    the report form). Chosen before the mandate creates the tasks; afterwards
+    a different alternative is a change of the mandate's scope."""
+    project = lock_project(session, project_id)
+    permissions.require_project(actor, project)
+    definition = definition_for(project)
+    item = definition.items.get(item_code)
+    if item is None or item.choice is None:
+        raise ValidationError(f"'{item_code}' is not an alternative of a choice.", item=item_code)
+    chosen = dict(project.choices or {})
+    before = chosen.get(item.choice) or definition.default_choice(item.choice)
+    if before == item.code:
+        return project
+    if project.tasks:
+        raise InvalidTransition(
+            f"Project {project.code} is already mandated with {before}: doing {item.code} "
+            "instead changes the mandate's scope (续办委托书).", state=project.stage)
+    chosen[item.choice] = item.code
+    project.choices = chosen
+    audit.record(session, project, actor=actor, now=utc(now), action="project.item_chosen",
+                 data={"choice": item.choice, "item": item.code, "instead_of": before},
+                 public=True)
+    flush(session)
     return project
 
 
@@ -159,9 +198,12 @@ def release_ready_tasks(session: Session, project: Project, *, actor: User | Non
 
 
 def gating_items_open(definition: Definition, project: Project, stage: str) -> list[str]:
+    """The items gating ``stage`` the project does (has a task for) and has
+    not closed; an item it does not do (another alternative, a chemical-only
+    item of a general project) gates nothing."""
     states = {t.item_code: t.state for t in project.tasks}
     return [i.code for i in definition.items_gating(stage)
-            if states.get(i.code) not in ("done", "covered")]
+            if i.code in states and states[i.code] not in ("done", "covered")]
 
 
 def advance_project(session: Session, project_id: int, *, actor: User | None,

@@ -97,6 +97,8 @@ class Project(Base):
     hesitation: Mapped[str | None] = mapped_column(Text)
     asks: Mapped[str | None] = mapped_column(Text)
     is_chemical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The alternatives it does (choice → item code, e.g. {"eia": "eia_report"}).
+    choices: Mapped[dict[str, Any] | None]
     investment_wan: Mapped[int | None] = mapped_column(Integer)  # 万元
     stage: Mapped[str] = mapped_column(String(32))
     suspended_from: Mapped[str | None] = mapped_column(String(32))

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from workflow.core.lifecycle import (
     advance_project,
+    choose_item,
     create_project,
     gating_items_open,
     mandate_project,
     pick_lead,
+    project_items,
     release_ready_tasks,
     resume_project,
     sign_project,
@@ -80,6 +82,7 @@ __all__ = [
     "assign_task",
     "auto_assign",
     "available_actions",
+    "choose_item",
     "claim_task",
     "complete_task",
     "cover_task",
@@ -96,6 +99,7 @@ __all__ = [
     "mandate_project",
     "open_work_counts",
     "pick_lead",
+    "project_items",
     "project_with_tasks",
     "recompute_due",
     "record_attachment",

@@ -287,6 +287,9 @@ def complete_task(session: Session, task_id: int, *, actor: User, now: datetime,
     hooks.run("task.complete", session, task)
     _transition(session, task, "complete", actor=actor, now=now, public=True)
     _close_and_release(session, task, actor=actor, now=now)
+    # The areas' consequences (施工许可: the start checkpoint; 竣工验收: the
+    # enterprise's filing deadline).
+    hooks.run("task.completed", session, task, actor=actor, now=now)
     flush(session)
     rollups.task_done(session, task)
     return task

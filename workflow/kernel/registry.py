@@ -86,7 +86,9 @@ def definition_of(row: DefinitionVersion) -> Definition:
     version is the content hash, so the cache can never serve stale content)."""
     definition = _built.get(row.version)
     if definition is None:
-        definition = load_definition_from_source(row.source)
+        # Validated when it was installed: rules added since for new
+        # definitions do not refuse the version running projects keep.
+        definition = load_definition_from_source(row.source, stored=True)
         _built[row.version] = definition
     return definition
 

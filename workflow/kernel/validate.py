@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from typing import Any
 
 from workflow.kernel.errors import ValidationError
@@ -59,3 +60,60 @@ def like_pattern(fragment: str) -> str:
     ``%``, ``_`` and ``\\`` match literally."""
     escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+# -- the national project code (投资项目统一代码) --------------------------------------
+
+# YYYY-XXXXXX-XX-XX-XXXXXX: 24 characters in five groups (全国投资项目在线审批
+# 监管平台; 固定资产投资项目代码管理规范, 发改投资〔2020〕1439号; GB/T 40058-2021).
+NATIONAL_CODE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$")
+NATIONAL_FORMAT = "YYYY-XXXXXX-XX-XX-XXXXXX"
+# The first two digits of a 行政区划代码 (GB/T 2260): the provinces.
+PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
+    "50 51 52 53 54 61 62 63 64 65 71 81 82".split())
+# 项目类型: 01 审批 (government investment), 02 核准, 03 备案.
+PROJECT_TYPES = {"01": "审批", "02": "核准", "03": "备案"}
+FIRST_YEAR = 2014  # the online platform assigned its first codes in 2014–2015
+
+
+def project_code(value: Any, *, today: date) -> str:
+    """A national project code (项目代码) as recorded, or ``ValidationError``
+    naming the group that is wrong. Full-width digits and dashes are read as
+    ASCII (NFKC). The groups: the time code — the year of assignment (2014 to
+    this year), or its year and month (YYMM, GB/T 40058-2021), never in the
+    future; the 6-digit region code of a province (GB/T 2260); a 2-digit
+    industry or department code other than 00; the project type 01 审批, 02
+    核准 or 03 备案; a 6-digit serial other than 000000."""
+    raw = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip()
+    found = NATIONAL_CODE.match(raw)
+    if found is None:
+        raise ValidationError(
+            f"'{raw[:40]}' is not a project code (项目代码) of the national format "
+            f"{NATIONAL_FORMAT}: 24 characters, five groups of digits.", field="code")
+    time, region, industry, kind, serial = found.groups()
+    if not _time_code(time, today):
+        raise ValidationError(
+            f"The time code {time} of project code {raw} is neither a year from {FIRST_YEAR} "
+            f"to {today.year} nor a past year and month (YYMM).", field="code")
+    if region[:2] not in PROVINCES:
+        raise ValidationError(f"The region code {region} of project code {raw} names no "
+                              "province (GB/T 2260).", field="code")
+    if industry == "00":
+        raise ValidationError(f"The industry code of project code {raw} cannot be 00.",
+                              field="code")
+    if kind not in PROJECT_TYPES:
+        raise ValidationError(f"The project type {kind} of project code {raw} is none of 01 审批, "
+                              "02 核准, 03 备案.", field="code")
+    if serial == "000000":
+        raise ValidationError(f"The serial number of project code {raw} cannot be 000000.",
+                              field="code")
+    return raw
+
+
+def _time_code(time: str, today: date) -> bool:
+    year = int(time)
+    if FIRST_YEAR <= year <= today.year:
+        return True
+    yy, mm = int(time[:2]), int(time[2:])
+    return 20 <= yy and 1 <= mm <= 12 and (2000 + yy, mm) <= (today.year, today.month)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from definitions import Item
+from definitions import ESSENTIAL_MATERIALS, Item
 from workflow.core import hooks, notify, permissions, staffnotices
 from workflow.core import operations as ops
 from workflow.core.models import ItemTask, Project
@@ -84,8 +84,9 @@ def accept_with_gaps(session: Session, task_id: int, missing: Sequence[str], *, 
                      actor: User, now: datetime) -> GapAcceptance:
     """容缺受理: the agent accepts the item although the listed secondary
     materials are missing. Only materials the definition marks ``secondary``
-    may be missing; the deadline for them lies after today and no later than
-    the item's own due date. An assigned item is started (accepted) by this."""
+    may be missing, never an essential one (the 项目代码); the deadline for
+    them lies after today and no later than the item's own due date. An
+    assigned item is started (accepted) by this."""
     codes = list(dict.fromkeys(c.strip() for c in missing if c and c.strip()))
     if not codes:
         raise ValidationError("List the missing materials (at least one).")
@@ -98,6 +99,12 @@ def accept_with_gaps(session: Session, task_id: int, missing: Sequence[str], *, 
     if unknown:
         raise ValidationError(f"Item {item.code} has no material {', '.join(unknown)}.",
                               materials=unknown)
+    essential = [by_code[c].name_zh for c in codes if c in ESSENTIAL_MATERIALS]
+    if essential:
+        # Whatever the item's definition says: the 项目代码 is the identity every
+        # department checks, so an item is never accepted without it.
+        raise ValidationError(f"{'、'.join(essential)} can never be missing under 容缺受理.",
+                              materials=essential)
     primary = [by_code[c].name_zh for c in codes if not by_code[c].secondary]
     if primary:
         raise ValidationError(

@@ -21,6 +21,13 @@
 - **The sweep** passes start/production checks the project has reached, warns of
   idle land one and two years after a missed start (闲置土地处置办法 第十四条), and
   tells the lead once when a checkpoint passes its due date still open.
+- **Item deadlines** (``deadlines``): what an item of the definition sets once it
+  closes — 施工许可 → 开工 within 3 months, at most two 3-month extensions;
+  竣工验收备案 filed by the enterprise within 15 days of the acceptance.
+- **Idle land** (``idle``): the second criterion (started, under a third of the
+  area built or under 25 % of the investment made, stopped for a year) and the
+  exemption for a delay the government caused, recorded with its reason.
+- **Floor-area ratio**: a storey higher than 8 m counts twice.
 
 Rounding: every indicator is computed exactly, then rounded half-up to two
 decimal places (``CENT``); the rounded value is the one shown *and* the one
@@ -59,6 +66,13 @@ from workflow.reforms.land.coverage import (
     evaluation_reference,
     valid_evaluation,
 )
+from workflow.reforms.land.deadlines import (
+    ITEM_KINDS,
+    deadline_name,
+    extend_item_checkpoint,
+    item_checkpoints,
+    months_later,
+)
 from workflow.reforms.land.figures import (
     FIGURE_OPTIONS,
     FIGURE_ORDER,
@@ -70,6 +84,19 @@ from workflow.reforms.land.figures import (
     figure_rows,
     zone_figures,
 )
+from workflow.reforms.land.idle import (
+    CAUSE_NAMES,
+    idle_share,
+    record_exemption,
+    record_stoppage,
+    resume_construction,
+    running_stoppage,
+    standing_exemption,
+    stoppage_idle_from,
+    stoppages,
+    sweep_stoppages,
+    withdraw_exemption,
+)
 from workflow.reforms.land.indicators import (
     BOUNDS,
     CENT,
@@ -80,6 +107,7 @@ from workflow.reforms.land.indicators import (
     REPORT_FIELDS,
     RULES,
     STANDARD_INDICATORS,
+    TALL_STOREYS,
     Figures,
     IndicatorKind,
     LandRules,
@@ -125,6 +153,7 @@ from workflow.reforms.land.register import (
 
 __all__ = [
     "BOUNDS",
+    "CAUSE_NAMES",
     "CENT",
     "CHECKPOINT_ORDER",
     "CHECK_KINDS",
@@ -142,6 +171,7 @@ __all__ = [
     "FigureRow",
     "Figures",
     "HEADLINE",
+    "ITEM_KINDS",
     "IndicatorKind",
     "LandRules",
     "OPEN_CHECKS",
@@ -155,6 +185,7 @@ __all__ = [
     "SERVICING_LEVELS",
     "SHOWN_PER_PARCEL",
     "STANDARD_INDICATORS",
+    "TALL_STOREYS",
     "VERDICTS",
     "VERDICT_WORDS",
     "ZoneFigures",
@@ -168,17 +199,22 @@ __all__ = [
     "compute",
     "confirm_capacity",
     "coverage_rows",
+    "deadline_name",
     "detach_evaluation",
     "ensure_may_produce",
     "evaluation_choices",
     "evaluation_id_of",
     "evaluation_page",
     "evaluation_reference",
+    "extend_item_checkpoint",
     "figure_page",
     "figure_rows",
     "idle_due",
     "idle_fee",
+    "idle_share",
+    "item_checkpoints",
     "met",
+    "months_later",
     "open_checkpoints",
     "parcel_choices",
     "parcel_id_of",
@@ -189,18 +225,27 @@ __all__ = [
     "projects_on",
     "record_agreement",
     "record_check",
+    "record_exemption",
+    "record_stoppage",
     "remove_indicator",
     "report_capacity",
     "report_inputs",
+    "resume_construction",
     "review_capacity",
     "rounded",
+    "running_stoppage",
     "save_evaluation",
     "save_parcel",
     "set_indicator",
     "shortfall",
+    "standing_exemption",
+    "stoppage_idle_from",
+    "stoppages",
     "sweep",
+    "sweep_stoppages",
     "to_decimal",
     "valid_evaluation",
     "verdict_for",
+    "withdraw_exemption",
     "zone_figures",
 ]

@@ -22,6 +22,7 @@ from workflow.reforms.land.agreements import _agreement, _checkpoint, _reached, 
 from workflow.reforms.land.indicators import (
     REPORT_FIELDS,
     RULES,
+    TALL_STOREYS,
     Figures,
     LandRules,
     _text,
@@ -75,7 +76,8 @@ def _report(session: Session, project: Project, figures: Figures | Mapping[str, 
     assessment = assess(agreement.indicators, figures, Decimal(agreement.parcel.area_mu))
     report = CapacityReport(
         checkpoint_id=checkpoint.id, investment_wan=figures.investment_wan,
-        floor_area_m2=figures.floor_area_m2, tax_wan=figures.tax_wan, output_wan=figures.output_wan,
+        floor_area_m2=figures.floor_area_m2, tall_floor_area_m2=figures.tall_floor_area_m2,
+        tax_wan=figures.tax_wan, output_wan=figures.output_wan,
         energy_tce=figures.energy_tce, extras={k: str(v) for k, v in figures.extras.items()},
         reported_by_id=actor.id, reported_at=ops.utc(now))
     session.add(report)
@@ -84,6 +86,7 @@ def _report(session: Session, project: Project, figures: Figures | Mapping[str, 
     assessment.update(report=report.id, reported_on=today.isoformat(),
                       reported_by=actor.display_name,
                       figures={name: str(figures.get(name)) for name in REPORT_FIELDS}
+                      | {TALL_STOREYS[0]: str(figures.tall_floor_area_m2)}
                       | {k: str(v) for k, v in figures.extras.items()})
     proposal, rectify_by = verdict_for(assessment, checkpoint, today)
     assessment.update(proposal=proposal, rectify_by=rectify_by.isoformat() if rectify_by else None)

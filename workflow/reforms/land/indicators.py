@@ -72,6 +72,9 @@ REPORT_FIELDS = {
     "output_wan": ("年度产值", "万元"),
     "energy_tce": ("年综合能耗", "吨标准煤"),
 }
+# Of the floor area, the storeys higher than 8 m: counted twice in the
+# floor-area ratio (工业项目建设用地控制指标, 国土资发〔2008〕24号); 0 when none.
+TALL_STOREYS = ("tall_floor_area_m2", ("其中层高超过8米的建筑面积", "平方米"))
 # Figures beyond the five columns of a report, reported only when an
 # indicator needs them (kept in ``CapacityReport.extras``).
 EXTRA_FIGURES = {"value_added_wan": ("工业增加值", "万元")}
@@ -179,18 +182,32 @@ class Figures:
     output_wan: Decimal
     energy_tce: Decimal
     extras: Mapping[str, Decimal] = field(default_factory=dict)
+    tall_floor_area_m2: Decimal = Decimal(0)
 
     def get(self, name: str) -> Decimal | None:
-        if name in REPORT_FIELDS:
+        if name in REPORT_FIELDS or name == TALL_STOREYS[0]:
             return getattr(self, name)
         return self.extras.get(name)
 
+    @property
+    def counted_floor_area_m2(self) -> Decimal:
+        """The floor area the floor-area ratio counts: a storey higher than
+        8 m counts twice."""
+        return self.floor_area_m2 + self.tall_floor_area_m2
+
 
 def parse_figures(values: Mapping[str, Any], extras: Mapping[str, Any] | None = None) -> Figures:
-    """Validate a report: the five figures, each a non-negative number, plus the
-    ``extras`` (extra figures such as ``value_added_wan``, or a zone extra
+    """Validate a report: the five figures, each a non-negative number, the
+    optional area of storeys higher than 8 m (no more than the floor area), plus
+    the ``extras`` (extra figures such as ``value_added_wan``, or a zone extra
     indicator's value by its code)."""
     parsed = {name: to_decimal(values.get(name), label) for name, (label, _unit) in REPORT_FIELDS.items()}
+    tall_name, (tall_label, _unit) = TALL_STOREYS
+    tall = _optional_decimal(values.get(tall_name), tall_label) or Decimal(0)
+    if tall > parsed["floor_area_m2"]:
+        raise ValidationError(f"{tall_label} ({tall} m²) is part of the floor area "
+                              f"({parsed['floor_area_m2']} m²): it cannot exceed it.", field=tall_name)
+    parsed[tall_name] = tall
     more = {}
     for code, value in (extras or {}).items():
         if not CODE.match(str(code)):
@@ -205,7 +222,8 @@ def compute(code: str, figures: Figures, area_mu: Decimal) -> Decimal:
     """One indicator of a report on a parcel of ``area_mu`` 亩, rounded.
 
     investment_intensity = investment ÷ area (万元/亩); floor_area_ratio =
-    floor area ÷ (area × 10 000/15 m²); tax_per_mu = tax ÷ area; output_per_mu
+    counted floor area ÷ (area × 10 000/15 m²), where a storey higher than
+    8 m counts twice (工业项目建设用地控制指标); tax_per_mu = tax ÷ area; output_per_mu
     = output ÷ area; output_per_tce = output ÷ energy; value_added_per_tce =
     value added ÷ energy. A zone extra (any other code) is reported directly."""
     if area_mu <= 0:
@@ -215,7 +233,7 @@ def compute(code: str, figures: Figures, area_mu: Decimal) -> Decimal:
     if code in per_mu:
         return rounded(figures.get(per_mu[code]) / area_mu)
     if code == "floor_area_ratio":
-        return rounded(figures.floor_area_m2 * 15 / (area_mu * 10000))
+        return rounded(figures.counted_floor_area_m2 * 15 / (area_mu * 10000))
     if code in ("output_per_tce", "value_added_per_tce"):
         numerator = "output_wan" if code == "output_per_tce" else "value_added_wan"
         if figures.energy_tce == 0:

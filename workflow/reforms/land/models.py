@@ -28,8 +28,16 @@ from workflow.kernel.models import (
     _in,
 )
 
-CHECKPOINT_KINDS = ("start", "completion", "production", "capacity")
+# The agreement's four checks, and the deadlines an item of the definition
+# sets once it closes: ``item_reach`` (the project reaches a stage in time:
+# 施工许可 → 开工 within 3 months) and ``item_submit`` (the enterprise files the
+# item in time: 竣工验收备案 within 15 days of the acceptance).
+CHECKPOINT_KINDS = ("start", "completion", "production", "capacity", "item_reach", "item_submit")
 CHECKPOINT_STATES = ("open", "passed", "rectifying", "failed", "breached")
+# 闲置土地处置办法 第八条: delays the government caused (and force majeure), for
+# which the land is not idle land to be charged or taken back.
+EXEMPTION_CAUSES = ("land_not_delivered", "plan_changed", "policy_changed", "petitions",
+                    "military_or_relics", "other_government", "force_majeure")
 
 
 class RegionalEvaluation(Base):
@@ -126,7 +134,7 @@ class Checkpoint(Base):
 
     __tablename__ = "checkpoint"
     __table_args__ = (
-        UniqueConstraint("project_id", "kind"),
+        UniqueConstraint("project_id", "kind", "item_code"),
         CheckConstraint(_in("kind", CHECKPOINT_KINDS), name="kind_known"),
         CheckConstraint(_in("status", CHECKPOINT_STATES), name="status_known"),
         # The open checkpoints, earliest due first (the checkpoint list, the sweep).
@@ -140,6 +148,9 @@ class Checkpoint(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
     kind: Mapped[str] = mapped_column(String(16))
+    # The item an ``item_reach`` / ``item_submit`` deadline belongs to ('' for
+    # the agreement's checks, so that the unique key holds for them too).
+    item_code: Mapped[str] = mapped_column(String(64), default="", server_default="")
     due_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")
     rectify_by: Mapped[date | None] = mapped_column(Date)
@@ -162,9 +173,72 @@ class CapacityReport(Base):
     checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoint.id"), index=True)
     investment_wan: Mapped[float] = mapped_column(Numeric(16, 2))  # fixed-asset investment
     floor_area_m2: Mapped[float] = mapped_column(Numeric(16, 2))
+    # Of it, the area of storeys higher than 8 m, counted twice in the
+    # floor-area ratio (工业项目建设用地控制指标).
+    tall_floor_area_m2: Mapped[float] = mapped_column(Numeric(16, 2), default=0, server_default="0")
     tax_wan: Mapped[float] = mapped_column(Numeric(16, 2))  # annual tax
     output_wan: Mapped[float] = mapped_column(Numeric(16, 2))  # annual output value
     energy_tce: Mapped[float] = mapped_column(Numeric(16, 2))  # tonnes of standard coal
     extras: Mapped[dict[str, Any] | None]
     reported_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LandStoppage(Base):
+    """Construction stopped on a started project (中止开发建设), with how far it
+    had come: the developed area against the area to develop and the
+    investment made against the total. Started but under a third of the area
+    or under 25 % of the investment, and stopped for a year, the land is idle
+    land (闲置土地处置办法 第二条)."""
+
+    __tablename__ = "land_stoppage"
+    __table_args__ = (
+        CheckConstraint("built_area_mu >= 0 AND area_mu > 0 AND built_area_mu <= area_mu",
+                        name="area_within_parcel"),
+        CheckConstraint("invested_wan >= 0 AND total_investment_wan > 0", name="investment_known"),
+        CheckConstraint("resumed_on IS NULL OR resumed_on >= stopped_on", name="resumed_after"),
+        # A project's stoppages, newest first (the land panel); the sweep's
+        # stoppages still running.
+        Index("ix_land_stoppage_project", "project_id", "id"),
+        Index("ix_land_stoppage_running", "stopped_on", "id",
+              postgresql_where=text("resumed_on IS NULL"), sqlite_where=text("resumed_on IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    stopped_on: Mapped[date] = mapped_column(Date)
+    resumed_on: Mapped[date | None] = mapped_column(Date)
+    built_area_mu: Mapped[float] = mapped_column(Numeric(12, 2))
+    area_mu: Mapped[float] = mapped_column(Numeric(12, 2))  # the area to develop
+    invested_wan: Mapped[float] = mapped_column(Numeric(14, 2))
+    total_investment_wan: Mapped[float] = mapped_column(Numeric(14, 2))
+    note: Mapped[str] = mapped_column(Text, default="")
+    idle_warned_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    project: Mapped[Project] = relationship()
+
+
+class IdleExemption(Base):
+    """A delay the government caused (闲置土地处置办法 第八条), recorded with its
+    cause and reason: while it stands, the project's late start or stoppage
+    is not charged as idle land nor taken back (第十二条 applies instead)."""
+
+    __tablename__ = "idle_exemption"
+    __table_args__ = (
+        CheckConstraint(_in("cause", EXEMPTION_CAUSES), name="cause_known"),
+        # A project's exemptions, newest first; the one standing is unwithdrawn.
+        Index("ix_idle_exemption_project", "project_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    cause: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    since: Mapped[date] = mapped_column(Date)  # the day the government's delay began
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+
+    project: Mapped[Project] = relationship()

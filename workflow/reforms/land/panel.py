@@ -1,9 +1,10 @@
 """The project's land panel: its parcel, what the parcel covers, the
-agreement, the checkpoints and the idle fee, read in one place."""
+agreement, the checkpoints and the idle fee, the items' deadlines, the
+stoppages and a government-caused delay, read in one place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -13,9 +14,16 @@ from sqlalchemy.orm import Session
 from workflow.core.models import Project
 from workflow.reforms.land.agreements import CHECK_KINDS, _agreement
 from workflow.reforms.land.coverage import CoverageRow, coverage_rows
+from workflow.reforms.land.deadlines import item_checkpoints
+from workflow.reforms.land.idle import idle_fee, standing_exemption, stoppages
 from workflow.reforms.land.indicators import report_inputs
-from workflow.reforms.land.models import Checkpoint, InvestmentAgreement, Parcel
-from workflow.reforms.land.periodic import idle_fee
+from workflow.reforms.land.models import (
+    Checkpoint,
+    IdleExemption,
+    InvestmentAgreement,
+    LandStoppage,
+    Parcel,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,9 @@ class ProjectLand:
     checkpoints: dict[str, Checkpoint]
     inputs: list[tuple[str, str, str]]  # extra report inputs the agreement needs
     idle_fee: Decimal | None
+    deadlines: list[Checkpoint] = field(default_factory=list)  # the items' deadlines
+    stoppages: list[LandStoppage] = field(default_factory=list)  # newest first
+    exemption: IdleExemption | None = None  # a delay the government caused
 
     @property
     def capacity(self) -> Checkpoint | None:
@@ -53,4 +64,6 @@ def project_land(session: Session, project: Project, today: date) -> ProjectLand
     return ProjectLand(parcel, coverage_rows(project, parcel, today), agreement,
                        {k: checkpoints[k] for k in CHECK_KINDS if k in checkpoints},
                        report_inputs(agreement.indicators) if agreement else [],
-                       idle_fee(agreement) if agreement else None)
+                       idle_fee(agreement) if agreement else None,
+                       item_checkpoints(session, project), stoppages(session, project.id),
+                       standing_exemption(session, project.id))

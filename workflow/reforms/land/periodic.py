@@ -5,8 +5,7 @@ fee), and the lead told once when a checkpoint passes its due date."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -15,24 +14,11 @@ from workflow.core import audit, notify
 from workflow.core import operations as ops
 from workflow.core.models import Project
 from workflow.reforms.land.agreements import CHECK_STAGE, _agreement, _reached, _result
-from workflow.reforms.land.indicators import RULES, LandRules, add_years, rounded
+from workflow.reforms.land.deadlines import ITEM_KINDS, sweep_item_checkpoint
+from workflow.reforms.land.idle import idle_due, idle_fee, standing_exemption, sweep_stoppages
+from workflow.reforms.land.indicators import RULES, LandRules
 from workflow.reforms.land.lifecycle import CHECKPOINTS
-from workflow.reforms.land.models import Checkpoint, InvestmentAgreement
-
-
-def idle_fee(agreement: InvestmentAgreement, rules: LandRules = RULES) -> Decimal | None:
-    """The idle-land fee: ``idle_fee_rate`` (20 %) of the land price, in 万元."""
-    price = agreement.land_price_wan
-    if price is None and agreement.parcel is not None:
-        price = agreement.parcel.land_price_wan
-    return rounded(Decimal(price) * rules.idle_fee_rate) if price is not None else None
-
-
-def idle_due(start_by: date) -> tuple[date, date]:
-    """The first days on which the idle-land and recovery warnings are due: a
-    one-year (two-year) period from the agreed start ends on its corresponding
-    day (民法典 第二百零一、二百零二条), so "满一年" is reached the day after."""
-    return add_years(start_by, 1) + timedelta(days=1), add_years(start_by, 2) + timedelta(days=1)
+from workflow.reforms.land.models import Checkpoint
 
 
 def sweep(session: Session, *, now: datetime, rules: LandRules = RULES) -> list[str]:
@@ -40,9 +26,13 @@ def sweep(session: Session, *, now: datetime, rules: LandRules = RULES) -> list[
     twice (each status or marker is checked under the project's lock):
 
     - an open start / production check whose project reached "started" /
-      "producing" passes;
+      "producing" passes; an item's deadline met passes, one missed lapses or
+      is overdue (``deadlines``);
     - a start not made a year after the agreed date: the idle-land warning
-      with the fee; two years: the recovery warning (each once);
+      with the fee; two years: the recovery warning (each once), unless a
+      delay the government caused is recorded (``idle``);
+    - a stoppage after an insufficient start that lasted a year: the
+      idle-land warning (``idle.sweep_stoppages``);
     - a checkpoint still open after its due date (or a rectification after
       its deadline): the lead is told once per deadline."""
     today = ops.zone_today(now)
@@ -53,7 +43,8 @@ def sweep(session: Session, *, now: datetime, rules: LandRules = RULES) -> list[
     candidates = session.execute(
         select(Checkpoint.id, Checkpoint.project_id)
         .where(Checkpoint.status.in_(("open", "rectifying")),
-               or_(Checkpoint.due_on < today, Checkpoint.kind.in_(("start", "production"))))
+               or_(Checkpoint.due_on < today,
+                   Checkpoint.kind.in_(("start", "production", *ITEM_KINDS))))
         .order_by(Checkpoint.project_id, Checkpoint.id)).all()
     for checkpoint_id, project_id in candidates:
         project = ops.lock_project(session, project_id)
@@ -62,11 +53,14 @@ def sweep(session: Session, *, now: datetime, rules: LandRules = RULES) -> list[
             continue
         lines.extend(_sweep_one(session, project, checkpoint, today, now, rules))
     ops.flush(session)
+    lines.extend(sweep_stoppages(session, now=now, rules=rules))
     return lines
 
 
 def _sweep_one(session: Session, project: Project, checkpoint: Checkpoint, today: date,
                now: datetime, rules: LandRules) -> list[str]:
+    if checkpoint.kind in ITEM_KINDS:
+        return sweep_item_checkpoint(session, project, checkpoint, today, now)
     definition = ops.definition_for(project)
     at = ops.utc(now)
     if checkpoint.kind in ("start", "production") and checkpoint.status == "open" and _reached(
@@ -107,6 +101,8 @@ CHECK_NAMES = {"start": "开工核查", "completion": "竣工验收（对标）"
 
 def _idle_warnings(session: Session, project: Project, checkpoint: Checkpoint, today: date,
                    at: datetime, rules: LandRules) -> list[str]:
+    if standing_exemption(session, project.id) is not None:
+        return []  # 第八条: a delay the government caused is not charged nor taken back
     idle_day, recovery_day = idle_due(checkpoint.due_on)
     agreement = _agreement(session, project.id)
     people = ([project.lead] if project.lead is not None else []) + notify.enterprise_users(session, project)
