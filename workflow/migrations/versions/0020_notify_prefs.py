@@ -1,7 +1,7 @@
 """notify prefs: how each person wants to hear of things besides the in-app list
 
 Revision ID: 0020_notify_prefs
-Revises: 0014_security
+Revises: 0019_land
 Create Date: 2026-12-04
 
 Email for each message (as before, the default), in one daily bundle, or
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020_notify_prefs'
-down_revision = '0014_security'
+down_revision = '0019_land'
 branch_labels = None
 depends_on = None
 
