@@ -11,7 +11,7 @@ from importlinter.cli import lint_imports
 
 from workflow import sweeps, zone
 from workflow.core import hooks
-from workflow.reforms import chemicals, commitments, land
+from workflow.reforms import chemicals, commitments, documents, land
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,8 @@ def test_every_area_guard_is_plugged_into_its_moment():
     assert hooks.plugged("project.sign") == (chemicals.require_entry_cleared,)
     assert hooks.plugged("project.produce") == (land.ensure_may_produce,)
     assert hooks.plugged("task.complete") == (commitments.require_no_open_gap,)
+    # 帮办代办不包办: every task step a person takes passes the mandate's guard.
+    assert hooks.plugged("task.act") == (documents.require_signed_mandate,)
     # Paperwork last: the 委托书 records what the parcel's evaluations covered.
     assert [f.__name__ for f in hooks.plugged("project.mandated")] == [
         "_cover_after_mandate", "_on_mandate"]

@@ -28,6 +28,8 @@ MOMENTS: dict[str, tuple[str, str]] = {
                                           "after the project ended (终止); ``items`` are the codes "
                                           "of the items this ended"),
     "task.complete": ("guard", "(session, task): before an item task completes"),
+    "task.act": ("guard", "(session, task, *, actor, event): before a person (not the "
+                          "system) moves an item task by ``event``"),
 }
 
 # moment -> [(order, callable)], kept sorted by order (then by registration)
