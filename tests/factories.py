@@ -67,6 +67,9 @@ def project(session: Session, now: datetime, *, industry: str = "equipment_manuf
         operations.mandate_project(session, row.id, actor=actor, now=now)
         if signed:
             sign_mandate_on_paper(session, row, now)
+            # The signature reloaded the locked project row; load its items again
+            # now, so that tests read them after their commit without a query.
+            session.refresh(row, ["tasks"])
     return row
 
 
