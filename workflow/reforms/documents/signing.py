@@ -142,15 +142,20 @@ def _what(document: AgencyDocument) -> str:
     return "mandate" if document.kind == "mandate" else "continuation mandate"
 
 
-def _told(session: Session, document: AgencyDocument, project: Project, entry, *, now: datetime,
-          verdict: str) -> None:
-    """The lead handler (and whoever issued the document) learns the answer."""
+def _told(session: Session, document: AgencyDocument, project: Project, entry, *,
+          actor: User | None, now: datetime, verdict: str) -> None:
+    """The lead handler (and whoever issued the document) learns the answer,
+    unless they recorded it themselves; an answer the system records (the
+    demo's seed, old data) was known already and tells nobody."""
+    if actor is None:
+        return
     issuer = session.get(User, document.issued_by_id) if document.issued_by_id else None
+    told = [u for u in (project.lead, issuer) if u is not None and u.id != actor.id]
     message = notify.Message("document_answered", f"【{TITLES[document.kind]}】{verdict}",
                              f"「{project.name}」（{project.code}）的{TITLES[document.kind]}"
                              f"（{document.number}）{verdict}。")
-    notify.tell(session, [project.lead, issuer], message, now=now,
-                key=f"audit:{project.id}:{entry.seq}", project=project)
+    notify.tell(session, told, message, now=now, key=f"audit:{project.id}:{entry.seq}",
+                project=project)
 
 
 def sign_document(session: Session, document_id: int, *, actor: User, now: datetime,
@@ -174,7 +179,8 @@ def sign_document(session: Session, document_id: int, *, actor: User, now: datet
     entry = audit.record(session, project, actor=actor, now=ops.utc(now), action="document.signed",
                          data={"document": document.id, "number": document.number, "via": "portal",
                                "signatory": signatory, "sha256": digest}, public=True)
-    _told(session, document, project, entry, now=now, verdict=f"已由企业在线签署（签署人：{signatory}）")
+    _told(session, document, project, entry, actor=actor, now=now,
+          verdict=f"已由企业在线签署（签署人：{signatory}）")
     _take_effect(session, document, project, now=now)
     return document
 
@@ -197,7 +203,8 @@ def decline_document(session: Session, document_id: int, *, actor: User, now: da
                          action="document.declined", public=True,
                          data={"document": document.id, "number": document.number,
                                "reason": reason})
-    _told(session, document, project, entry, now=now, verdict=f"被企业拒绝签署（理由：{reason}）")
+    _told(session, document, project, entry, actor=actor, now=now,
+          verdict=f"被企业拒绝签署（理由：{reason}）")
     ops.flush(session)
     return document
 
@@ -238,7 +245,7 @@ def record_paper_signature(session: Session, document_id: int, *, actor: User | 
                          data={"document": document.id, "number": document.number, "via": "paper",
                                "signatory": signatory, "signed_on": signed_on, "sha256": digest,
                                "scan": row.sha256 if row is not None else None}, public=True)
-    _told(session, document, project, entry, now=now,
+    _told(session, document, project, entry, actor=actor, now=now,
           verdict=f"已纸质签署（签署人：{signatory}，{signed_on.isoformat()}）")
     _take_effect(session, document, project, now=now)
     return document
