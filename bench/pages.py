@@ -456,6 +456,7 @@ def _export_rows(path: str, body: bytes) -> int | None:
 
 def _engine_worker(database_url: str, user_id: int, commands, results) -> None:
     """One process calling the engine directly: claim then start, one transaction each."""
+    from workflow import zone  # noqa: F401 - plugs the reform areas (every task step runs their guards)
     from workflow.core import operations
     from workflow.kernel.db import make_engine, make_session_factory, transaction
 

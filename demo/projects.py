@@ -20,8 +20,9 @@ from demo.plans import HOLD, Plan, Step, cover, work
 from demo.reforms import PARCELS, REGIONAL_EVALUATIONS
 from workflow.core import operations as ops
 from workflow.kernel import clock
+from workflow.kernel.signatures import sha256_of
 from workflow.models import InvestmentAgreement, ItemTask, Project, User
-from workflow.reforms import chemicals, land
+from workflow.reforms import chemicals, documents, land
 
 if TYPE_CHECKING:
     from demo.seed import Seeder
@@ -134,6 +135,7 @@ PROJECTS: tuple[Spec, ...] = (
     Spec(13, "乳制品生产线建设项目", "food_processing", "ent05", 26000, "approving", 22,
          parcel="ZY2026-01地块", mandated=16,
          plans={"u01_survey": work(7, finish_at=9), "u02_planning_conditions": work(14, until="submit")}),
+    # The 委托书 was issued two days ago and waits for the enterprise's signature.
     Spec(14, "中央厨房及预制菜生产项目", "food_processing", "ent05", 11200, "mandated", 10,
          mandated=2, begin=False),
     Spec(15, "年产5万吨小杂粮精深加工项目", "agri_products", "ent06", 15800, "verified", 830,
@@ -312,7 +314,8 @@ class ProjectRun:
         ops.mandate_project(self.session, self.project.id, actor=self.lead, now=now,
                             begin=self.spec.begin)
         if not self.spec.begin:
-            return
+            return  # the 委托书 waits for the enterprise's signature, which begins the approvals
+        self.sign_mandate(t)
         # The parcel's regional evaluations and the filing on a commitment
         # (承诺制备案) close their items on the day of the mandate.
         # Every lock reloads the project and expires its task list; keep the
@@ -334,6 +337,16 @@ class ProjectRun:
                 self.scheduled.add(task.id)
         if self.spec.parcel in self.s.parcels:
             self.standard_land(t)
+
+    def sign_mandate(self, t: int) -> None:
+        """The enterprise reads the 委托书 in its portal and signs it the day it
+        is issued (帮办代办不包办: the agents act on its items from then on)."""
+        waiting = documents.awaiting(self.session, self.project.id, "mandate")
+        owner = self.s.users[self.spec.owner]
+        documents.sign_document(
+            self.session, waiting.id, actor=owner, now=self.at(t), consent=True,
+            signatory=self.project.enterprise.contact_name or owner.display_name,
+            shown_sha256=sha256_of(documents.document_text(waiting)))
 
     def standard_land(self, t: int) -> None:
         """The project lands on its standard-land parcel and the investment

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from workflow.core import operations
 from workflow.kernel.registry import group_by_code
 from workflow.models import Enterprise, GroupMembership, IndustryGroup, Project, User
+from workflow.reforms import documents
 
 _seq = itertools.count(1)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -53,14 +54,31 @@ def user(session: Session, username: str | None = None, role: str = "agent", *,
 
 def project(session: Session, now: datetime, *, industry: str = "equipment_manufacturing",
             company: Enterprise | None = None, lead: User | None = None,
-            mandate: bool = True, code: str | None = None, actor: User | None = None) -> Project:
+            mandate: bool = True, code: str | None = None, actor: User | None = None,
+            signed: bool = True) -> Project:
+    """A project routed to its group; ``mandate``: mandated (its tasks created,
+    approvals begun) and, ``signed``, its 委托书 signed on paper the same day
+    (recorded by the system), so that agents may act on its items."""
     company = company or enterprise(session)
     row = operations.create_project(
         session, code=code or f"2026-140226-34-03-{next(_seq):06d}", name="测试项目",
         enterprise=company, industry=industry, actor=actor, now=now, lead=lead)
     if mandate:
         operations.mandate_project(session, row.id, actor=actor, now=now)
+        if signed:
+            sign_mandate_on_paper(session, row, now)
+            # The signature reloaded the locked project row; load its items again
+            # now, so that tests read them after their commit without a query.
+            session.refresh(row, ["tasks"])
     return row
+
+
+def sign_mandate_on_paper(session: Session, project: Project, now: datetime) -> None:
+    """The enterprise signed the waiting 委托书 on paper (the system records it)."""
+    waiting = documents.awaiting(session, project.id, "mandate")
+    documents.record_paper_signature(session, waiting.id, actor=None, now=now,
+                                     signatory=project.enterprise.contact_name or "法定代表人",
+                                     signed_on=operations.zone_today(now))
 
 
 def task(project: Project, item_code: str):

@@ -11,7 +11,7 @@ from importlinter.cli import lint_imports
 
 from workflow import sweeps, zone
 from workflow.core import hooks
-from workflow.reforms import chemicals, commitments, land
+from workflow.reforms import chemicals, commitments, documents, land
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +44,8 @@ def test_every_area_guard_is_plugged_into_its_moment():
     # 施工许可 → the start deadline; 竣工验收 → the enterprise's filing deadline.
     assert [f.__module__ for f in hooks.plugged("task.completed")] == [
         "workflow.reforms.land.deadlines"]
+    # 帮办代办不包办: every task step a person takes passes the mandate's guard.
+    assert hooks.plugged("task.act") == (documents.require_signed_mandate,)
     # Paperwork last: the 委托书 records what the parcel's evaluations covered.
     assert [f.__name__ for f in hooks.plugged("project.mandated")] == [
         "_cover_after_mandate", "_on_mandate"]

@@ -100,6 +100,16 @@ def check_projects(session) -> None:
     mandates = session.scalars(select(AgencyDocument.project_id)
                                .where(AgencyDocument.kind == "mandate")).all()
     assert mandated and sorted(mandates) == sorted(mandated)
+    # Signed by the enterprise in its portal, but one still waits for it (the
+    # project mandated two days ago, whose approvals begin with the signature).
+    answers = Counter(session.scalars(select(AgencyDocument.status)
+                                      .where(AgencyDocument.kind == "mandate")))
+    assert answers["awaiting"] == 1 and answers["signed"] == len(mandated) - 1
+    waiting = session.scalar(select(Project).join(AgencyDocument).where(
+        AgencyDocument.status == "awaiting"))
+    assert waiting.stage == "mandated" and {t.state for t in waiting.tasks} == {"blocked"}
+    assert set(session.scalars(select(AgencyDocument.signed_via).where(
+        AgencyDocument.status == "signed"))) == {"portal"}
     landed = [p for p in projects if p.stage != "intention"]
     total = sum(p.investment_wan for p in landed)
     assert 850_000 <= total <= 890_000  # ¥8.684 bn in the zone's report

@@ -13,6 +13,7 @@ from tests.factories import at
 from workflow.core import operations as ops
 from workflow.kernel import clock
 from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError
+from workflow.kernel.signatures import sha256_of
 from workflow.models import AgencyDocument
 from workflow.reforms import documents
 
@@ -21,6 +22,12 @@ MONDAY = at("2026-03-02")
 
 @pytest.fixture
 def zone(session):
+    return make_zone(session)
+
+
+def make_zone(session):
+    """A lead and two agents of the equipment group, an enterprise with its
+    user, and its project routed but not yet mandated."""
     lead = f.user(session, "lead_doc", "lead", groups=("equipment",))
     alice = f.user(session, "alice_doc", "agent", groups=("equipment",),
                    department="nature_resources")
@@ -36,9 +43,23 @@ def zone(session):
             "project": project}
 
 
-def mandated(session, zone):
+def issued(session, zone, now=MONDAY):
+    """The lead side issues the 委托书; it waits for the enterprise's signature."""
     return documents.mandate_with_document(session, zone["project"].id, actor=zone["lead"],
-                                           now=MONDAY)
+                                           now=now)
+
+
+def sign(session, document, owner, now=MONDAY, **overrides):
+    """The enterprise signs in the portal what it was shown."""
+    answer = {"signatory": "张经理", "consent": True,
+              "shown_sha256": sha256_of(documents.document_text(document)),
+              **overrides}
+    return documents.sign_document(session, document.id, actor=owner, now=now, **answer)
+
+
+def mandated(session, zone):
+    """Issued and signed: the approvals begin."""
+    return sign(session, issued(session, zone), zone["owner"])
 
 
 def work(session, task, agent, now=MONDAY):
@@ -265,26 +286,37 @@ def test_a_handoff_needs_a_reason_and_an_agent_to_hand_over_from(session, zone):
     assert documents.documents_of(session, zone["project"].id, "continuation") == []
 
 
-def test_a_scope_change_records_the_items_added_and_removed(session, zone):
-    mandated(session, zone)
-    project = zone["project"]
+def test_a_scope_change_takes_effect_only_once_the_enterprise_signs_it(session, zone):
+    mandate = mandated(session, zone)
+    project, lead, owner = zone["project"], zone["lead"], zone["owner"]
+    everything = documents.current_scope(session, project)
+    power = f.task(project, "power_connection")
     removed = documents.change_scope(session, project.id, remove=["power_connection"],
-                                     reason="企业自行办理供电接入", actor=zone["lead"], now=MONDAY)
-    assert removed.data["change"] == "scope"
+                                     reason="企业自行办理供电接入", actor=lead, now=MONDAY)
+    assert removed.status == "awaiting" and removed.data["change"] == "scope"
+    assert removed.number == "左开代续〔2026〕0001号" and removed.data["mandate"] == mandate.number
     assert [i["code"] for i in removed.data["removed"]] == ["power_connection"]
     assert "power_connection" not in removed.data["scope"]
+    assert "企业自行办理供电接入" in removed.data["text"] and "供电" in removed.data["text"]
+    # Until the enterprise signs, the signed mandate still covers the item.
+    assert documents.current_scope(session, project) == everything
+    assert power.state == "blocked"
+    with pytest.raises(InvalidTransition, match="one change at a time"):
+        documents.change_scope(session, project.id, remove=["u05_seismic"], reason="x",
+                               actor=lead, now=MONDAY)
+    sign(session, removed, owner, now=at("2026-03-03"))
     assert documents.current_scope(session, project) == removed.data["scope"]
-    added = documents.change_scope(session, project.id, add=["power_connection"],
-                                   reason="企业重新委托", actor=zone["lead"], now=MONDAY)
-    assert [i["code"] for i in added.data["added"]] == ["power_connection"]
-    assert set(added.data["scope"]) == {t.item_code for t in project.tasks}
-    assert [removed.number, added.number] == ["左开代续〔2026〕0001号", "左开代续〔2026〕0002号"]
+    assert power.state == "terminated" and power.closed_on == date(2026, 3, 3)
+    with pytest.raises(ValidationError, match="terminated item"):
+        documents.change_scope(session, project.id, add=["power_connection"], reason="重新委托",
+                               actor=lead, now=MONDAY)
     with pytest.raises(ValidationError):
-        documents.change_scope(session, project.id, add=["power_connection"], reason="重复",
-                               actor=zone["lead"], now=MONDAY)
+        documents.change_scope(session, project.id, add=["u01_survey"], reason="已在范围内",
+                               actor=lead, now=MONDAY)
     with pytest.raises(ValidationError):
         documents.change_scope(session, project.id, remove=["no_such_item"], reason="x",
-                               actor=zone["lead"], now=MONDAY)
+                               actor=lead, now=MONDAY)
+    assert len(documents.documents_of(session, project.id, "continuation")) == 1
 
 
 def drive_to_the_end(session, project, agent, lead):
@@ -295,7 +327,7 @@ def drive_to_the_end(session, project, agent, lead):
     for _round in range(20):
         ready = [t for t in project.tasks if t.state == "ready"]
         if not ready:
-            if all(t.state in ("done", "covered") for t in project.tasks):
+            if all(t.state in ("done", "covered", "terminated") for t in project.tasks):
                 return
             on_request = [t for t in project.tasks
                           if "request_item" in ops.available_actions(t, lead)]
@@ -354,7 +386,8 @@ def test_a_number_taken_meanwhile_is_retried_with_the_next_one(session, zone, mo
         guesses.append(kind)
         return first.number if len(guesses) == 1 else real(s, kind, year)
 
-    monkeypatch.setattr(documents, "next_number", stale_then_real)
+    monkeypatch.setattr(documents.paperwork, "next_number", stale_then_real)
     second = documents.mandate_with_document(session, other.id, actor=zone["lead"], now=MONDAY)
     assert len(guesses) == 2 and second.number == "左开代委〔2026〕0002号"
-    assert other.stage == "approving" and documents.verify(second)
+    assert other.stage == "mandated" and documents.verify(second)
+    assert second.data["text"].startswith("代办服务委托书\n编号：左开代委〔2026〕0002号")

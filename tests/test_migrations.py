@@ -3,6 +3,8 @@ and upgrades a database that already holds data."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,7 +15,7 @@ from tests.factories import at
 from workflow import migrate
 from workflow.kernel.db import make_engine, make_session_factory, transaction
 from workflow.kernel.registry import install_from_dir
-from workflow.models import Base
+from workflow.models import Base, Project, User
 
 
 # SQLite cannot reflect indexes on expressions: Alembic skips them there (with
@@ -64,4 +66,54 @@ def test_upgrading_a_database_with_projects_keeps_them(tmp_path):
         assert conn.exec_driver_sql("SELECT name FROM enterprise").first()[0] == "旧企业"
     migrate.downgrade(engine, "0003_deadlines")
     migrate.upgrade(engine)
+    engine.dispose()
+
+
+def test_mandates_issued_before_signatures_are_recorded_as_signed_on_paper(tmp_path):
+    """0018_mandate: a mandate and a change of scope issued under the old
+    engine (the mandate was then the enterprise's signature) become signed on
+    paper on their issue day, by nobody recorded and without a scan; a change
+    of agent is not the enterprise's to sign."""
+    from sqlalchemy import select
+
+    from workflow.core import operations as ops
+    from workflow.models import AgencyDocument
+    from workflow.reforms import documents
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    migrate.upgrade(engine)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        install_from_dir(session, None, now=at("2026-01-05"))
+    with transaction(factory) as session:
+        lead = f.user(session, "lead_old", "lead", groups=("equipment",))
+        alice = f.user(session, "alice_old", "agent", groups=("equipment",))
+        bob = f.user(session, "bob_old", "agent", groups=("equipment",))
+        project = f.project(session, at("2026-03-02"), lead=lead, code="P-OLD-1")
+        survey = f.task(project, "u01_survey")
+        ops.claim_task(session, survey.id, actor=alice, now=at("2026-03-02"))
+        documents.handoff_with_continuation(session, survey.id, bob, reason="调岗", actor=lead,
+                                            now=at("2026-03-03"))
+        documents.change_scope(session, project.id, remove=["power_connection"], reason="自办",
+                               actor=lead, now=at("2026-03-04"))
+    # Back to the schema before signatures, and up again: what the upgrade of
+    # a database of that time does to its documents.
+    migrate.downgrade(engine, "0014_security")
+    migrate.upgrade(engine)
+    with transaction(factory) as session:
+        rows = {d.number: d for d in session.scalars(select(AgencyDocument))}
+        mandate, handoff, scope = (rows["左开代委〔2026〕0001号"], rows["左开代续〔2026〕0001号"],
+                                   rows["左开代续〔2026〕0002号"])
+        for document, day in ((mandate, date(2026, 3, 2)), (scope, date(2026, 3, 4))):
+            assert (document.status, document.signed_via, document.signed_on) == (
+                "signed", "paper", day)
+            assert document.answered_by_id is None and document.scan_id is None
+            assert document.answered_at == document.issued_at
+        assert handoff.status is None and handoff.signed_via is None
+        # The agents go on: the signed scope is the migrated change's.
+        project = session.scalar(select(Project).where(Project.code == "P-OLD-1"))
+        assert "power_connection" not in documents.current_scope(session, project)
+        ops.start_task(session, f.task(project, "u01_survey").id,
+                       actor=session.scalar(select(User).where(User.username == "bob_old")),
+                       now=at("2026-03-05"))
     engine.dispose()

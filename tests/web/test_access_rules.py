@@ -38,6 +38,9 @@ WHO = {
         "save_class", "delete_class")},
     "auth.two_factor": STAFF, "auth.recovery_codes": STAFF,
     "commitments.sign": ENTERPRISE, "commitments.promise": ENTERPRISE,
+    # The mandate: the enterprise answers it; a lead handler records a paper
+    # signature (the engine narrows it to the project's lead handlers).
+    "documents.sign": ENTERPRISE, "documents.decline": ENTERPRISE, "documents.paper": LEADERSHIP,
     "commitments.credit": ADMIN, "commitments.clear": ADMIN,
     "desk.index": LEADERSHIP,
     "inbox.index": HOLDERS,

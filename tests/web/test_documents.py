@@ -8,6 +8,7 @@ import io
 import re
 
 import pypdf
+import pytest
 from sqlalchemy import select
 
 from tests import factories as f
@@ -265,3 +266,77 @@ def test_the_project_as_a_whole_is_rated_once_every_item_is_closed(as_user, worl
     assert rating.task_id is None and rating.level == "basically_satisfied"
     page = client.get("/portal/projects/P-ACME-1").get_data(as_text=True)
     assert 'data-rate-task="project"' not in page
+
+
+# -- every field is parsed at the edge: a bad value answers 400 and changes nothing --------
+
+HUGE = "99999999999999999999"
+BAD_FIELDS = [
+    ("suspend", {"reason": ""}), ("suspend", {"reason": "x" * 2001}),
+    ("suspend", {"reason": "资金\x00未到位"}),
+    ("terminate", {"reason": " "}), ("terminate", {"reason": "x" * 2001}),
+    ("scope", {"remove": "x" * 65, "reason": "自办"}), ("scope", {"remove": "", "reason": "自办"}),
+    ("scope", {"remove": "power_connection"}),
+    ("scope", {"remove": "power_connection", "reason": "x" * 2001}),
+    ("handoff", {"task_id": "abc", "to": "bob", "reason": "调岗"}),
+    ("handoff", {"task_id": HUGE, "to": "bob", "reason": "调岗"}),
+    ("handoff", {"task_id": "{survey}", "to": "", "reason": "调岗"}),
+    ("handoff", {"task_id": "{survey}", "to": "b" * 81, "reason": "调岗"}),
+    ("handoff", {"task_id": "{survey}", "to": "bob", "reason": ""}),
+    ("handoff", {"task_id": "{survey}", "to": "bob", "reason": "调岗", "version": "abc"}),
+    ("handoff", {"task_id": "{survey}", "to": "nobody", "reason": "调岗"}),
+]
+
+
+def state_of(db, world):
+    """What a refused form must leave as it was."""
+    project = fresh(db, Project, id=world["project"].id)[0]
+    task = survey(db, world)
+    return (len(documents(db, world)), project.stage, project.version, task.state,
+            task.assignee_id, task.version, len(fresh(db, Rating)))
+
+
+@pytest.mark.parametrize(("route", "fields"), BAD_FIELDS,
+                         ids=[f"{r}-{i}" for i, (r, _f) in enumerate(BAD_FIELDS)])
+def test_a_bad_value_in_a_staff_form_answers_400_and_changes_nothing(as_user, world, db,
+                                                                    route, fields):
+    alice, alice_token = as_user("alice")
+    task = survey(db, world)
+    alice.post(f"/tasks/{task.id}/claim", data={"csrf_token": alice_token})
+    before = state_of(db, world)
+    client, token = as_user("lead")
+    data = {k: v.replace("{survey}", str(task.id)) for k, v in fields.items()}
+    response = client.post(f"/projects/P-ACME-1/documents/{route}",
+                           data={"csrf_token": token, **data})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert state_of(db, world) == before
+
+
+@pytest.mark.parametrize("fields", [
+    {"task_id": "{survey}", "level": "bogus"}, {"task_id": "{survey}", "level": ""},
+    {"task_id": "abc", "level": "satisfied"}, {"task_id": HUGE, "level": "satisfied"},
+    {"task_id": "{survey}", "level": "satisfied", "comment": "x" * 2001},
+    {"task_id": "{survey}", "level": "dissatisfied", "comment": ""},
+], ids=["level", "no-level", "task-text", "task-huge", "long-comment", "bad-without-why"])
+def test_a_bad_rating_form_answers_400_and_changes_nothing(as_user, world, db, fields):
+    task = finish_survey(db, world)
+    client, token = as_user("acme")
+    data = {k: v.replace("{survey}", str(task.id)) for k, v in fields.items()}
+    response = client.post("/portal/projects/P-ACME-1/ratings", data={"csrf_token": token, **data})
+    assert response.status_code == 400
+    assert fresh(db, Rating) == [] and fresh(db, Rectification) == []
+
+
+def test_a_bad_rectification_answer_answers_400_and_leaves_it_open(as_user, world, db):
+    task = finish_survey(db, world)
+    client, token = as_user("acme")
+    client.post("/portal/projects/P-ACME-1/ratings", data={
+        "csrf_token": token, "task_id": task.id, "level": "dissatisfied", "comment": "太慢"})
+    [row] = fresh(db, Rectification)
+    lead, token = as_user("lead")
+    for response_text in ("", "  ", "x" * 2001, "已\x00整改"):
+        answer = lead.post(f"/rectifications/{row.id}/answer",
+                           data={"csrf_token": token, "response": response_text})
+        assert answer.status_code == 400
+    [row] = fresh(db, Rectification)
+    assert row.closed_at is None and row.response is None

@@ -389,3 +389,53 @@ def test_the_enterprise_applies_for_completion_acceptance_from_the_portal(as_use
     rival, rival_token = as_user("other")
     assert rival.post(f"/portal/projects/{project.code}/tasks/{acceptance.id}/request",
                       data={"csrf_token": rival_token}).status_code == 404
+
+
+# -- every field and file is parsed at the edge: a bad value answers 400, changes nothing ---
+
+@pytest.mark.parametrize("fields", [
+    {"project_code": "P" * 41, "access_code": "ABCD-EFGH"},
+    {"project_code": "P-ACME-1", "access_code": "A" * 33},
+    {"project_code": "P-ACME-1\x1b", "access_code": "ABCD-EFGH"},
+], ids=["long-code", "long-access-code", "escape"])
+def test_a_malformed_lookup_answers_400_and_counts_nothing(app, as_user, world, db, fields):
+    client = app.test_client()
+    token = csrf_token(client, "/lookup")
+    response = client.post("/lookup", data={"csrf_token": token, **fields})
+    assert response.status_code == 400
+    assert count(db, LoginAttempt.id) == 0  # neither a failure nor a success recorded
+
+
+def test_too_many_files_at_once_answer_400_and_nothing_is_stored(as_user, world, db, clock, app):
+    request = ask_for_materials(db, world, clock)
+    client, token = as_user("acme")
+    files = [(BytesIO(PDF + bytes([n])), f"{n}.pdf") for n in range(21)]
+    response = client.post(f"/portal/projects/P-ACME-1/requests/{request.id}/files",
+                           data={"csrf_token": token, "file": files},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert count(db, Attachment.id) == 0 and uploaded_files(app) == []
+
+
+@pytest.mark.parametrize("fields", [{"version": "abc"}, {"version": "99999999999999999999"},
+                                    {"note": "x" * 2001}, {"note": "已\x00提交"}],
+                         ids=["version-text", "version-huge", "long-note", "nul-note"])
+def test_a_bad_supplied_form_answers_400_and_the_clock_stays_paused(as_user, world, db, clock,
+                                                                   fields):
+    request = ask_for_materials(db, world, clock)
+    client, token = as_user("acme")
+    response = client.post(f"/portal/projects/P-ACME-1/requests/{request.id}/supplied",
+                           data={"csrf_token": token, **fields})
+    assert response.status_code == 400
+    task = task_of(db, world)
+    assert task.state == "awaiting_enterprise" and task.paused_since is not None
+
+
+def test_a_bad_application_for_an_item_answers_400_and_opens_nothing(as_user, world, db):
+    acceptance = task_of(db, world, item="completion_acceptance")
+    client, token = as_user("acme")
+    for version in ("abc", "-1", "1e999"):
+        response = client.post(f"/portal/projects/P-ACME-1/tasks/{acceptance.id}/request",
+                               data={"csrf_token": token, "version": version})
+        assert response.status_code == 400
+    assert task_of(db, world, item="completion_acceptance").state == "blocked"

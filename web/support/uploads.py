@@ -19,8 +19,10 @@ import os
 import secrets
 import unicodedata
 from pathlib import Path, PureWindowsPath
+from typing import Annotated, Any
 
 from flask import current_app, send_file
+from pydantic import PlainValidator, WithJsonSchema
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
@@ -43,6 +45,19 @@ SIGNATURES: list[tuple[bytes, str, str]] = [
 OFFICE = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
           ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           ".ofd": "application/ofd"}
+
+
+def _a_file(value: Any) -> FileStorage:
+    if not isinstance(value, FileStorage):
+        raise ValueError("file_type")
+    return value
+
+
+# A file field of a form's declared model (``web.support.inputs``): an upload
+# as the browser sent it (a field left empty arrives without a name, which
+# ``store`` refuses with a clear message); its content is checked by ``store``.
+UploadedFile = Annotated[Any, PlainValidator(_a_file),
+                         WithJsonSchema({"type": "string", "format": "binary"})]
 
 
 def sniff(head: bytes, filename: str) -> str:

@@ -10,6 +10,10 @@
   shown once.
 - ``/lookup`` (no login): project code + access code → a minimal status page;
   failures are counted per address and per project code.
+
+Every field, file and query argument is parsed by a declared model at the
+edge (the task actions' models of ``web.support.actions`` for the two task
+steps); a bad value answers 400 and changes nothing.
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from pydantic import Field
 
 from web.support import labels, uploads
 from web.support.access import me, project_or_404, public, requires
-from web.support.actions import run_action
+from web.support.actions import INPUTS, run_action
 from web.support.db import db
-from web.support.inputs import Id, Input, Maybe, Text, form
+from web.support.inputs import Id, Input, Line, Maybe, Text, form, parse
 from web.support.paging import limit_arg, page_args
 from web.support.portal_graph import dependency_graph, progress_bar
 from web.support.present import task_rows, zone_time
@@ -48,6 +53,7 @@ from workflow.models import Project
 
 bp = Blueprint("portal", __name__)
 
+FILES_PER_UPLOAD = 20  # files chosen at once for one request
 LOOKUP_DEFAULTS = {"LOOKUP_FAILURES_PER_IP": 6, "LOOKUP_FAILURES_PER_CODE": 30,
                    "LOOKUP_WINDOW_MINUTES": 15}
 
@@ -96,12 +102,25 @@ def project(code: str):
                                          limit=limit))
 
 
+class MaterialFiles(Input):
+    """The files answering a materials request (one or more ``file`` fields)."""
+
+    file: list[uploads.UploadedFile] = Field(default=[], max_length=FILES_PER_UPLOAD)
+
+
+class Lookup(Input):
+    """The public lookup: the 项目代码 (its column's length) and the access code."""
+
+    project_code: Line(40) = ""
+    access_code: Line(32) = ""
+
+
 @bp.route("/portal/projects/<code>/requests/<int:request_id>/files", methods=["POST"])
 @requires(permissions.can_act_for_enterprise)
 def upload(code: str, request_id: int):
     project = project_or_404(code)
     material_request = queries.request_of(db(), project, request_id)
-    stored = _store_all(request.files.getlist("file"))
+    stored = _store_all(parse(MaterialFiles, request.files).file)
     try:
         for one in stored:
             ops.record_attachment(db(), project.id, actor=me(), now=now(),
@@ -124,7 +143,8 @@ def request_item(code: str, task_id: int):
     project = project_or_404(code)
     if task_id not in {t.id for t in project.tasks}:
         abort(404)
-    run_action(db(), "request_item", task_id, me(), now(), request.form)
+    # The task actions' own model (``web.support.actions.INPUTS``) parses the form.
+    run_action(db(), "request_item", task_id, me(), now(), form(INPUTS["request_item"]))
     db().commit()
     flash(_("已完成：%(action)s", action=labels.ACTIONS.get("request_item", "request_item")), "ok")
     return redirect(url_for("portal.project", code=code))
@@ -135,7 +155,8 @@ def request_item(code: str, task_id: int):
 def supplied(code: str, request_id: int):
     project = project_or_404(code)
     material_request = queries.request_of(db(), project, request_id)
-    run_action(db(), "supply_materials", material_request.task_id, me(), now(), request.form)
+    run_action(db(), "supply_materials", material_request.task_id, me(), now(),
+               form(INPUTS["supply_materials"]))
     db().commit()
     flash(_("已告知代办员：材料已全部提交，办理计时恢复"), "ok")
     return redirect(url_for("portal.project", code=code))
@@ -174,11 +195,12 @@ def issue_access_code(code: str):
 def lookup():
     if request.method == "GET":
         return render_template("portal/lookup.html")
-    code = request.form.get("project_code", "").strip()[:40]
+    f = form(Lookup)
+    code = f.project_code
     ip = request.remote_addr or "?"
     if _lookup_blocked(ip, code):
         return render_template("portal/lookup.html", project_code=code, blocked=True), 429
-    project = access_codes.check_access_code(db(), code, request.form.get("access_code", ""))
+    project = access_codes.check_access_code(db(), code, f.access_code)
     access_codes.record_lookup(db(), ip=ip, project_code=code, success=project is not None,
                                now=now())
     db().commit()

@@ -30,6 +30,8 @@ MOMENTS: dict[str, tuple[str, str]] = {
     "task.complete": ("guard", "(session, task): before an item task completes"),
     "task.completed": ("consequence", "(session, task, *, actor, now): after an item task "
                                       "completed and released its dependants"),
+    "task.act": ("guard", "(session, task, *, actor, event): before a person (not the "
+                          "system) moves an item task by ``event``"),
 }
 
 # moment -> [(order, callable)], kept sorted by order (then by registration)

@@ -108,9 +108,11 @@ def sign_project(session: Session, project_id: int, *, actor: User | None, now: 
 
 def mandate_project(session: Session, project_id: int, *, actor: User | None, now: datetime,
                     begin: bool = True) -> Project:
-    """The enterprise signs the agency mandate (代办服务委托书): one task per item
-    is created; with ``begin`` approvals start and items without prerequisites
-    enter their group's queue."""
+    """The agency mandate (代办服务委托书): one task per item is created; with
+    ``begin`` approvals start and items without prerequisites enter their
+    group's queue. The areas' consequences issue the mandate for the
+    enterprise's signature (the documents area, whose guard keeps agents from
+    acting on the items until it is signed)."""
     project = lock_project(session, project_id)
     permissions.require_project(actor, project)
     items = project_items(definition_for(project), project)

@@ -180,6 +180,13 @@ def can_view_document(user: User, project: Project) -> bool:
     return can_view_project(user, project)
 
 
+def can_record_paper_signature(user: User, project: Project) -> bool:
+    """A mandate the enterprise signed on paper is recorded, with its scan, by
+    a lead handler of the project (its own or a lead of its group) — the one
+    who answers for the mandate, not an agent acting under it."""
+    return user.active and user.role == "lead" and can_manage_project(user, project)
+
+
 def can_rate(user: User, project: Project) -> bool:
     """Only the project's own enterprise rates the service it received."""
     return (user.active and user.role == "enterprise" and user.enterprise_id is not None

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from definitions import Item
-from workflow.core import audit, lights, notify, staffnotices
+from workflow.core import audit, hooks, lights, notify, staffnotices
 from workflow.core.models import ItemTask, Pause
 from workflow.core.unitofwork import machine_for
 from workflow.kernel import clock, validate
@@ -63,6 +63,10 @@ def _transition(session: Session, task: ItemTask, event: str, *, actor: User | N
                 public: bool = False) -> str:
     project = task.project
     before = task.state
+    if actor is not None:
+        # The areas' guards (the documents area: agents act for the enterprise
+        # only within its signed mandate, 帮办代办不包办).
+        hooks.run("task.act", session, task, actor=actor, event=event)
     machine_for(project).fire(task, event)
     task.updated_at = utc(now)
     entry = audit.record(session, project, actor=actor, now=utc(now), action=f"task.{event}",

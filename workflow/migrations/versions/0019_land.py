@@ -1,7 +1,7 @@
 """land: item deadlines as checkpoints, stoppages and government-caused delays, tall storeys, choices
 
 Revision ID: 0019_land
-Revises: 0017_chemicals
+Revises: 0018_mandate
 Create Date: 2026-12-12
 
 - A project records the alternatives it does (``project.choices``: the EIA
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0019_land'
-down_revision = '0017_chemicals'
+down_revision = '0018_mandate'
 branch_labels = None
 depends_on = None
 

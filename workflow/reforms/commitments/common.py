@@ -5,7 +5,6 @@ project's enterprise."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from workflow.core import operations as ops
 from workflow.core.models import ItemTask, Project
 from workflow.kernel.errors import NotPermitted
 from workflow.kernel.models import User
+from workflow.kernel.signatures import sha256_of  # noqa: F401 - the areas' digest of a signed text
 
 
 def _item_and_department(project: Project, code: str) -> tuple[Item, str]:
@@ -24,10 +24,6 @@ def _item_and_department(project: Project, code: str) -> tuple[Item, str]:
     item = definition.items[code]
     dept = definition.departments.get(item.department)
     return item, dept.name_zh if dept is not None else item.department
-
-
-def sha256_of(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _require_enterprise_user(actor: User, project: Project) -> None:

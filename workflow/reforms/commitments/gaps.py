@@ -17,13 +17,13 @@ from workflow.core import operations as ops
 from workflow.core.models import ItemTask, Project
 from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from workflow.kernel.models import User
+from workflow.kernel.signatures import check_signature
 from workflow.reforms.commitments.common import (
     _item_and_department,
     _item_label,
     _record,
     _require_enterprise_user,
     _tell,
-    sha256_of,
 )
 from workflow.reforms.commitments.credit import _require_clean_credit
 from workflow.reforms.commitments.lifecycle import PROMISES
@@ -154,15 +154,12 @@ def sign_promise(session: Session, gap_id: int, *, actor: User, now: datetime, s
     if gap.status != "open" or gap.promised_at is not None:
         raise InvalidTransition("This promise is not waiting for a signature.", status=gap.status)
     _require_clean_credit(session, project, "acceptance with gaps (容缺受理)")
-    signatory = (signatory or "").strip()
-    if not signatory or len(signatory) > 200:
-        raise ValidationError("Type the signatory's name (at most 200 characters) to sign.")
-    if consent is not True:
-        raise ValidationError("Tick the box to confirm the promise before signing.")
+    signatory, digest = check_signature(gap.promise_text, signatory=signatory, consent=consent,
+                                        what="promise")
     gap.promised_by_id, gap.promised_at = actor.id, ops.utc(now)
     entry = _record(session, project, "gap.promised", actor=actor, now=now, task=task,
                     data={"gap": gap.id, "signatory": signatory,
-                          "sha256": sha256_of(gap.promise_text), "deadline": gap.deadline})
+                          "sha256": digest, "deadline": gap.deadline})
     with session.no_autoflush:
         item = notify.item_name(project, task.item_code)
         staffnotices.tell_staff(

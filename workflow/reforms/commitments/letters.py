@@ -18,13 +18,13 @@ from workflow.core.models import Project
 from workflow.kernel import clock
 from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.kernel.models import User
+from workflow.kernel.signatures import check_signature
 from workflow.reforms.commitments.common import (
     _item_and_department,
     _item_label,
     _record,
     _require_enterprise_user,
     _tell,
-    sha256_of,
 )
 from workflow.reforms.commitments.credit import _add_credit, _require_clean_credit
 from workflow.reforms.commitments.lifecycle import CHECKABLE, LETTERS
@@ -208,14 +208,8 @@ def sign_commitment(session: Session, letter_id: int, *, actor: User, now: datet
         raise InvalidTransition(f"Letter {letter.number} is {letter.status}, not waiting for a "
                                 "signature.", status=letter.status)
     _require_clean_credit(session, project, "the commitment system (承诺制)")
-    signatory = (signatory or "").strip()
-    if not signatory or len(signatory) > 200:
-        raise ValidationError("Type the signatory's name (at most 200 characters) to sign.")
-    if consent is not True:
-        raise ValidationError("Tick the box to confirm the commitment before signing.")
-    digest = sha256_of(letter.text)
-    if shown_sha256 is not None and shown_sha256 != digest:
-        raise Conflict("The letter changed since it was shown; read it again before signing.")
+    signatory, digest = check_signature(letter.text, signatory=signatory, consent=consent,
+                                        what="commitment letter", shown_sha256=shown_sha256)
     days = int(letter.standards.get("check_days") or DEFAULT_CHECK_DAYS)
     LETTERS.fire(letter, "sign")
     letter.signed_by_id, letter.signed_at = actor.id, ops.utc(now)
