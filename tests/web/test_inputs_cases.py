@@ -47,7 +47,7 @@ def scene(world, db, clock):
                        consent=True)
     eia = f.task(project, "eia_approval")
     ops.claim_task(db, eia.id, actor=users["alice"], now=now)
-    gap = cm.accept_with_gaps(db, eia.id, ["project_code"], deadline=date(2026, 3, 20),
+    gap = cm.accept_with_gaps(db, eia.id, ["authorisation"], deadline=date(2026, 3, 20),
                               actor=users["alice"], now=now)
     issued = cm.offer_commitment(db, f.task(rival, "project_filing").id, actor=users["lead"],
                                  now=now)
@@ -190,10 +190,10 @@ BAD = [
     ("lead", "POST", "/tasks/{task}/gap", {"missing": "m" * 65, "deadline": "2026-03-20"},
      "missing.0"),
     ("lead", "POST", "/tasks/{task}/gap",
-     {"missing": ["project_code"] * 101, "deadline": "2026-03-20"}, "missing"),
-    ("lead", "POST", "/tasks/{task}/gap", {"missing": "project_code"}, "deadline"),
+     {"missing": ["authorisation"] * 101, "deadline": "2026-03-20"}, "missing"),
+    ("lead", "POST", "/tasks/{task}/gap", {"missing": "authorisation"}, "deadline"),
     ("lead", "POST", "/tasks/{task}/gap",
-     {"missing": "project_code", "deadline": "20.3.2026"}, "deadline"),
+     {"missing": "authorisation", "deadline": "20.3.2026"}, "deadline"),
     ("acme", "POST", "/gaps/{gap}/promise", {"signatory": "张三", "consent": "perhaps"},
      "consent"),
     ("acme", "POST", "/gaps/{gap}/promise", {"signatory": "张" * 201, "consent": "1"},
