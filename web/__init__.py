@@ -140,9 +140,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from web.support import labels
+    from web.support import labels, present
 
     app.jinja_env.globals.update(labels=labels, languages=LANGUAGES)
+    app.jinja_env.filters["zone_time"] = present.zone_time
     app.jinja_env.filters["state_label"] = labels.state_label
     app.jinja_env.filters["stage_label"] = labels.stage_label
 

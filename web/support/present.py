@@ -50,10 +50,16 @@ def item_choices() -> list[tuple[str, str]]:
     return [(code, labels.name_of(item)) for code, item in definition.items.items()]
 
 
-def zone_time(value: datetime | None) -> str:
-    """A stored timestamp in the zone's time (SQLite hands back naive UTC)."""
+ZONE_FORMATS = {"minute": "%Y-%m-%d %H:%M", "second": "%Y-%m-%d %H:%M:%S", "day": "%Y-%m-%d",
+                "time": "%H:%M"}
+
+
+def zone_time(value: datetime | None, precision: str = "minute") -> str:
+    """A stored timestamp in the zone's time (SQLite hands back naive UTC):
+    the one rule for every time a page, a notice or an export shows
+    (the ``zone_time`` filter in templates)."""
     if value is None:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(ZONE_TZ).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(ZONE_TZ).strftime(ZONE_FORMATS[precision])
