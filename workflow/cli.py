@@ -116,31 +116,28 @@ def calendar_status() -> None:
     the one the stored dates were last brought up to, and how many open tasks
     still have provisional dates."""
     from workflow.core import calendar_refresh
-    from workflow.kernel import clock
     from workflow.kernel.db import make_engine, make_session_factory
     from workflow.kernel.moments import aware, utc
 
-    clock.refresh()
-    source = clock.schedule_source()
-    for line in source.describe():
-        click.echo(line)
     engine = make_engine()
     try:
         with make_session_factory(engine)() as session:
-            latest = calendar_refresh.latest_schedule(session)
-            waiting = calendar_refresh.provisional_task_count(session)
+            found = calendar_refresh.status(session)
     finally:
         engine.dispose()
+    for line in found.source.describe():
+        click.echo(line)
+    latest = found.latest
     if latest is None:
         click.echo("stored dates: no schedule recorded yet (the next sweep or "
                    "`daiban calendar recompute` records it)")
     else:
-        state = "current" if latest.fingerprint == source.fingerprint else "OUT OF DATE"
+        state = "current" if found.current else "OUT OF DATE"
         recorded = utc(aware(latest.recorded_at))
         click.echo(f"stored dates: schedule {latest.fingerprint[:16]} ({state}), recorded "
                    f"{recorded:%Y-%m-%d %H:%M} UTC by {latest.via}, "
                    f"{latest.tasks_changed} of {latest.tasks_checked} task(s) changed")
-    click.echo(f"open tasks with provisional dates: {waiting}")
+    click.echo(f"open tasks with provisional dates: {found.provisional_tasks}")
 
 
 @calendar_group.command("recompute")

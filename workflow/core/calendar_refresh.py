@@ -104,6 +104,31 @@ def provisional_task_count(session: Session) -> int:
         ItemTask.dates_provisional.is_(True), ItemTask.state.not_in(CLOSED_STATES))) or 0
 
 
+@dataclass(frozen=True)
+class Status:
+    """What the admin sees: the schedule in force, the one the stored dates were
+    last brought up to, and the open tasks still on provisional dates."""
+
+    source: clock.ScheduleSource
+    latest: CalendarSchedule | None
+    provisional_tasks: int
+    next_provisional: dict[date, str]  # the first provisional year's days off, named
+
+    @property
+    def current(self) -> bool:
+        return self.latest is not None and self.latest.fingerprint == self.source.fingerprint
+
+
+def status(session: Session, *, refresh: bool = True) -> Status:
+    if refresh:
+        clock.refresh()
+    source = clock.schedule_source()
+    upcoming = source.provisional
+    return Status(source=source, latest=latest_schedule(session),
+                  provisional_tasks=provisional_task_count(session),
+                  next_provisional=clock.provisional_days_off(upcoming[0]) if upcoming else {})
+
+
 def _claim(session: Session, source: clock.ScheduleSource, *, now: datetime,
            via: str) -> CalendarSchedule | None:
     """Record ``source`` as in force unless it already is; the new row, or None
