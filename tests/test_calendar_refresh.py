@@ -120,6 +120,7 @@ def test_recompute_changes_exactly_the_open_provisional_tasks(session, team, hol
     assert event.data["changed"]["due_on"] == ["2027-02-19", "2027-02-22"]
     assert event.data["changed"]["dates_provisional"] == [True, False]
     assert event.public and event.actor_id is None
+    assert event.data["due_on"] == "2027-02-22"  # the enterprise's page shows the new limit
     assert len(recomputed_events(session, filing.id)) == 1
     # The moved due dates are told: the assignee, or the queue's agents.
     assert moved_notices(session) == sorted([(alice.id, survey.id), (alice.id, queued_survey.id),

@@ -228,7 +228,7 @@ def _rederive(session: Session, project, task: ItemTask, item, source: clock.Sch
         return None
     task.updated_at = utc(now)
     entry = audit.record(session, project, actor=None, now=utc(now), action=ACTION, task=task,
-                         data={"item": task.item_code, "changed": changed,
+                         data={"item": task.item_code, "due_on": task.due_on, "changed": changed,
                                "schedule": source.fingerprint[:16],
                                "published_years": clock.year_ranges(source.published_years)},
                          public=True)
