@@ -244,3 +244,83 @@ def test_files_check_reports_orphan_and_missing_files(runner, tmp_path, monkeypa
     result = runner.invoke(cli, ["files", "check"])
     assert result.exit_code == 0, result.output
     assert "2 attachment(s), 2 file(s): 0 orphan(s), 0 missing" in result.output
+
+
+# -- daiban calendar: the supported range, status and recompute -----------------------------
+
+@pytest.mark.parametrize("args", [
+    ["calendar", "due", "1999-05-04", "5"],  # before the first year with a calendar
+    ["calendar", "due", "2026-03-02", "100000000"],  # runs past 2099
+    ["calendar", "due", "2026-03-02", "99999999999999", "--calendar-days"],  # past year 9999
+    ["calendar", "due", "9999-12-31", "1"],
+    ["calendar", "between", "2003-06-01", "2026-03-02"],
+])
+def test_calendar_outside_the_supported_range_is_a_usage_error_naming_it(runner, args):
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "supported range" in result.output and "2004-01-01 to 2099-12-31" in result.output
+    assert isinstance(result.exception, SystemExit)  # click's usage exit, no traceback
+
+
+def test_calendar_due_counts_2027_with_its_bujia(runner):
+    """20 working days from Thu 2027-01-28 (hand count in test_clock): 03-03."""
+    result = runner.invoke(cli, ["calendar", "due", "2027-01-28", "20"])
+    assert result.exit_code == 0 and result.output.startswith("2027-03-03 (provisional")
+
+
+@pytest.fixture
+def holiday_dir(tmp_path, monkeypatch):
+    from workflow.kernel import clock
+
+    folder = tmp_path / "holidays"
+    folder.mkdir()
+    monkeypatch.setenv(clock.HOLIDAYS_ENV, str(folder))
+    clock.reset_cache()
+    yield folder
+    monkeypatch.delenv(clock.HOLIDAYS_ENV)
+    clock.reset_cache()
+
+
+def test_calendar_recompute_then_status_after_a_notice_arrives(runner, tmp_path, holiday_dir):
+    import json
+
+    from workflow.core import operations as ops
+
+    env = sqlite_env(tmp_path)
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    engine = make_engine(env["DATABASE_URL"])
+    with transaction(make_session_factory(engine)) as session:
+        alice = f.user(session, "alice_cal", "agent", groups=("equipment",))
+        project = f.project(session, at("2027-01-25"))
+        ops.claim_task(session, f.task(project, "u01_survey").id, actor=alice, now=at("2027-01-25"))
+        code = project.code
+    engine.dispose()
+
+    status = runner.invoke(cli, ["calendar", "status"], env=env)
+    assert status.exit_code == 0, status.output
+    assert "published years: 2004–2026" in status.output
+    assert "provisional years: 2027–2099" in status.output and "补假" in status.output
+    assert "no schedule recorded yet" in status.output
+    assert "open tasks with provisional dates: 2" in status.output
+
+    # The 2027 notice (made up): 春节 02-05..02-12 off, Saturday 02-20 worked.
+    days = [{"name": "春节", "date": f"2027-02-{d:02d}", "isOffDay": True} for d in range(5, 13)]
+    days.append({"name": "春节", "date": "2027-02-20", "isOffDay": False})
+    (holiday_dir / "2027.json").write_text(json.dumps({"year": 2027, "days": days}), encoding="utf-8")
+    result = runner.invoke(cli, ["calendar", "recompute", "--now", "2027-01-26T09:00"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"calendar {code} u01_survey due 2027-02-19 -> 2027-02-22 -> alice_cal",
+        f"calendar {code} project_filing due 2027-01-28 unchanged",
+        result.output.splitlines()[2],
+        "recomputed 2 of 2 task(s) with provisional dates; 1 due date(s) moved",
+    ]
+    assert "published years 2004–2027 (newly recorded)" in result.output.splitlines()[2]
+    again = runner.invoke(cli, ["calendar", "recompute"], env=env)
+    assert again.exit_code == 0
+    assert again.output.splitlines()[-1] == "recomputed 0 of 0 task(s) with provisional dates; " \
+                                            "0 due date(s) moved"
+    status = runner.invoke(cli, ["calendar", "status"], env=env)
+    assert "published years: 2004–2027" in status.output and "2027.json" in status.output
+    assert "(current), recorded 2027-01-26 01:00 UTC by cli, 2 of 2 task(s) changed" in status.output
+    assert "open tasks with provisional dates: 0" in status.output

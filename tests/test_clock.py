@@ -4,6 +4,7 @@ Expected dates are written from the notices themselves (国务院办公厅关于
 2026年部分节假日安排的通知) and counted by hand, not taken from chinesecalendar.
 """
 
+import hashlib
 import json
 import time
 from datetime import date, datetime, timedelta
@@ -224,14 +225,62 @@ def test_a_provisional_year_keeps_the_holidays_the_law_itself_fixes():
     assert not is_working_day(date(2027, 2, 5))  # 除夕
     assert not is_working_day(date(2027, 2, 6))  # 初一
     assert not is_working_day(date(2027, 2, 8))  # 初三, a Monday
-    assert is_working_day(date(2027, 2, 9))
+    assert is_working_day(date(2027, 2, 11))  # the Thursday after the 补假
 
 
-def test_a_provisional_year_has_no_make_up_days():
-    for day in _days("2027-10-01", "2027-10-03"):
-        assert not is_working_day(day)
-    assert is_working_day(date(2027, 10, 4))  # Monday: no 调休 guessed
-    assert not is_working_day(date(2027, 9, 26))  # Sunday stays a Sunday
+def test_a_provisional_year_makes_up_weekend_holidays_on_working_days():
+    """放假办法 Art. 6: a holiday on a Saturday or Sunday is made up (补假) on a
+    working day. 2027, by hand: 初一 Sat 02-06 and 初二 Sun 02-07 → 02-09 (Tue)
+    and 02-10 (Wed), since 初三 Mon 02-08 is a holiday itself; 劳动节 Sat 05-01
+    and Sun 05-02 → Mon 05-03 and Tue 05-04; 国庆 Sat 10-02 and Sun 10-03 →
+    Mon 10-04 and Tue 10-05 (10-01 is a Friday). 元旦 (Fri), 清明 (Mon 04-05),
+    端午 (Wed 06-09) and 中秋 (Wed 09-15) fall on weekdays: nothing to make up."""
+    made_up = [date(2027, 2, 9), date(2027, 2, 10), date(2027, 5, 3), date(2027, 5, 4),
+               date(2027, 10, 4), date(2027, 10, 5)]
+    for day in made_up:
+        assert day.weekday() < 5 and not is_working_day(day), day
+    off = clock.provisional_days_off(2027)
+    assert set(off) - clock.statutory_holidays(2027) == set(made_up)
+    assert all("补假" in off[day] for day in made_up)
+    assert is_working_day(date(2027, 5, 5)) and is_working_day(date(2027, 10, 6))
+
+
+def test_a_provisional_year_guesses_no_make_up_saturday():
+    # 调休 is the notice's choice: without it a weekend stays a weekend.
+    assert not is_working_day(date(2027, 9, 26))  # Sunday before 国庆
+    assert not is_working_day(date(2027, 2, 20))  # Saturday after 春节
+    assert not is_working_day(date(2027, 10, 9))
+
+
+def test_twenty_working_days_from_28_january_2027_count_the_spring_festival_bujia():
+    """Started Thu 2027-01-28 (does not count), 20 working days, by hand:
+    01-29 (1); 02-01..02-04 (2-5); 02-05 除夕, 02-06/07 weekend (初一, 初二),
+    02-08 初三, 02-09 and 02-10 补假 for 初一 and 初二; 02-11, 02-12 (6, 7);
+    02-15..02-19 (8-12); 02-22..02-26 (13-17); 03-01, 03-02, 03-03 (18-20).
+    Without 补假 it would wrongly come out on 03-01, two working days early."""
+    assert due_date(date(2027, 1, 28), 20) == Due(date(2027, 3, 3), True)
+
+
+def test_five_working_days_across_the_2027_labour_day_and_national_day():
+    """Thu 2027-04-29 + 5: 04-30 (1); 05-01/02 weekend holidays; 05-03, 05-04
+    补假; 05-05..05-07 (2-4); 05-10 (5). Thu 2027-09-30 + 3: 10-01 off, 10-02/03
+    weekend holidays, 10-04, 10-05 补假; 10-06, 10-07, 10-08 (1-3)."""
+    assert due_date(date(2027, 4, 29), 5) == Due(date(2027, 5, 10), True)
+    assert due_date(date(2027, 9, 30), 3) == Due(date(2027, 10, 8), True)
+    # A 7-calendar-day limit ending on a 补假 day moves to the next working day.
+    assert due_date(date(2027, 9, 27), 7, calendar_days=True) == Due(date(2027, 10, 6), True)
+
+
+def test_the_holidays_package_agrees_with_the_law_on_every_provisional_year():
+    """The package's China holidays before 补假 are exactly the 13 days the
+    放假办法 fixes (our own lunar and Qingming computation), 2027-2099."""
+    import holidays
+
+    for year in range(2027, 2100):
+        assert set(holidays.China(years=year, observed=False)) == clock.statutory_holidays(year), year
+        off = clock.provisional_days_off(year)
+        for day in set(off) - clock.statutory_holidays(year):
+            assert day.weekday() < 5, (year, day)  # 补假 always falls on a weekday
 
 
 def test_a_due_date_reaching_into_2027_is_provisional():
@@ -260,6 +309,21 @@ def test_years_without_any_calendar_are_refused():
         is_working_day(date(2100, 1, 4))
     with pytest.raises(ValueError, match="2003"):
         is_working_day(date(2003, 6, 2))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: due_date(date(1999, 5, 4), 5),  # starts before the range
+    lambda: due_date(date(2026, 3, 2), 10**9),  # runs past 2099
+    lambda: due_date(date(2026, 3, 2), 10**12, calendar_days=True),  # past date.max
+    lambda: due_date(date(9999, 12, 31), 1),
+    lambda: add_working_days(date(2099, 12, 31), 1),
+    lambda: clock.working_day_before(date(2004, 1, 2), 5),
+    lambda: working_days_between(date(2003, 1, 1), date(2026, 1, 1)),
+])
+def test_a_date_outside_the_supported_range_says_which_range(call):
+    with pytest.raises(clock.CalendarRangeError, match="2004-01-01 to 2099-12-31"):
+        call()
+    assert clock.supported_range() == (date(2004, 1, 1), date(2099, 12, 31))
 
 
 # --- bad input ------------------------------------------------------------------
@@ -396,3 +460,44 @@ def test_the_late_bound_is_exactly_where_lateness_reaches_n(today, n):
         due = today + timedelta(days=offset)
         late = clock.working_days_between(due, today).days
         assert (late >= n) == (due < bound), (today, n, due, late, bound)
+
+
+# --- which schedule is in force ------------------------------------------------
+
+
+def test_the_schedule_source_names_the_published_and_provisional_years(holidays_dir):
+    before = clock.schedule_source()
+    assert before.published_years == tuple(range(2004, 2027))
+    assert before.provisional[:2] == (2027, 2028) and before.provisional[-1] == 2099
+    assert "chinesecalendar" in before.package and "补假" in before.rule
+    assert any("published years: 2004–2026" == line for line in before.describe())
+    assert clock.schedule_source() == before  # the same inputs, the same fingerprint
+    _write_year(holidays_dir, 2027, FICTIONAL_2027)
+    clock.reset_cache()
+    after = clock.schedule_source()
+    assert after.fingerprint != before.fingerprint
+    assert after.published_years[-1] == 2027 and after.provisional[0] == 2028
+    assert [(year, digest) for year, _path, digest in after.files] == [
+        (2027, hashlib.sha256((holidays_dir / "2027.json").read_bytes()).hexdigest())]
+    # Editing the file (a corrected notice) changes the fingerprint again.
+    _write_year(holidays_dir, 2027, FICTIONAL_2027[:-1])
+    clock.reset_cache()
+    assert clock.schedule_source().fingerprint not in (before.fingerprint, after.fingerprint)
+
+
+def test_refresh_notices_a_file_dropped_in_after_the_files_were_read(holidays_dir):
+    assert not year_is_published(2027)  # the files are read
+    assert clock.refresh() is False  # nothing changed on disk
+    _write_year(holidays_dir, 2027, FICTIONAL_2027)
+    assert not year_is_published(2027)  # still the cached reading
+    assert clock.refresh(at_most_every=3600) is False  # looked a moment ago: skipped
+    assert clock.refresh() is True
+    assert year_is_published(2027)
+    assert clock.refresh() is False
+    (holidays_dir / "2027.json").unlink()
+    assert clock.refresh() is True and not year_is_published(2027)
+
+
+def test_year_ranges_reads_like_a_person_writes_them():
+    assert clock.year_ranges([2004, 2005, 2006, 2026, 2028, 2027]) == "2004–2006, 2026–2028"
+    assert clock.year_ranges([]) == "none"

@@ -117,3 +117,24 @@ def test_mandates_issued_before_signatures_are_recorded_as_signed_on_paper(tmp_p
                        actor=session.scalar(select(User).where(User.username == "bob_old")),
                        now=at("2026-03-05"))
     engine.dispose()
+
+
+def test_upgrading_to_0016_marks_the_tasks_whose_due_date_was_provisional(tmp_path):
+    """Tasks due in 2027 (unpublished) are provisional after the upgrade; 2026 ones not."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'cal.sqlite3'}")
+    migrate.upgrade(engine)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        install_from_dir(session, None, now=at("2026-01-05"))
+        late = f.project(session, at("2027-01-25"), company=f.enterprise(session))
+        early = f.project(session, at("2026-03-02"), company=f.enterprise(session))
+        late_id, early_id = late.id, early.id
+    migrate.downgrade(engine, "0014_security")
+    migrate.upgrade(engine)
+    with factory() as session:
+        flags = dict(session.execute(text(
+            "SELECT project_id, max(dates_provisional) FROM item_task "
+            "WHERE due_on IS NOT NULL GROUP BY project_id")).all())
+        assert (bool(flags[late_id]), bool(flags[early_id])) == (True, False)
+        assert session.scalar(text("SELECT count(*) FROM calendar_schedule")) == 0
+    engine.dispose()

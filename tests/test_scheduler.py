@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from tests import factories as f
 from tests.factories import at
+from workflow import sweeps
 from workflow.core import operations as ops
 from workflow.core import rollups
 from workflow.kernel.config import Config
@@ -75,3 +76,58 @@ def test_the_sweep_job_commits_its_own_unit_of_work_and_the_missed_digest(tmp_pa
         open_items = session.execute(select(func.sum(FigureOpen.with_due), func.sum(FigureOpen.red))).one()
         assert tuple(map(int, open_items)) == (2, 1)  # survey (yellow) and filing (red)
     engine.dispose()
+
+
+def test_the_sweep_job_brings_provisional_dates_to_a_newly_published_year_first(
+        tmp_path, sqlite_template, monkeypatch):
+    """The survey accepted 2027-01-25 is due 02-19 provisionally (补假 on 02-09
+    and 02-10); a made-up notice giving 02-05..02-12 off and Saturday 02-20
+    worked moves it to 02-22. The sweep of 02-19 recomputes first, so the
+    survey is not red on 02-20 (Saturday, a working day now) but yellow."""
+    import json
+
+    from workflow.kernel import clock
+    from workflow.models import CalendarSchedule, ItemTask, Notification
+
+    folder = tmp_path / "holidays"
+    folder.mkdir()
+    monkeypatch.setenv(clock.HOLIDAYS_ENV, str(folder))
+    clock.reset_cache()
+    path = tmp_path / "sched.sqlite3"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    factory = make_session_factory(engine)
+    try:
+        with transaction(factory) as session:
+            alice = f.user(session, "alice", "agent", groups=("equipment",))
+            project = f.project(session, at("2027-01-25"))
+            survey_id = f.task(project, "u01_survey").id
+            ops.claim_task(session, survey_id, actor=alice, now=at("2027-01-25"))
+        config = Config(digest_time=time(8, 30))
+        run_sweep(config, factory, at("2027-01-25", 10))  # records the schedule in force
+        days = [{"name": "春节", "date": f"2027-02-{d:02d}", "isOffDay": True} for d in range(5, 13)]
+        days.append({"name": "春节", "date": "2027-02-20", "isOffDay": False})
+        (folder / "2027.json").write_text(json.dumps({"year": 2027, "days": days}), encoding="utf-8")
+
+        lines = sweeps.run_all(factory, now=at("2027-01-26", 10), config=config)
+        code = project.code
+        assert lines[:2] == [f"calendar {code} u01_survey due 2027-02-19 -> 2027-02-22 -> alice",
+                             f"calendar {code} project_filing due 2027-01-28 unchanged"]
+        assert not any(line.startswith("calendar") for line in lines[2:])
+        again = sweeps.run_all(factory, now=at("2027-01-26", 11), config=config)
+        assert not any(line.startswith("calendar") for line in again)
+        # Saturday 02-20 is a working day under the notice: the survey, due 02-22,
+        # is yellow, not red as its provisional 02-19 would have made it.
+        late = sweeps.run_all(factory, now=at("2027-02-20", 10), config=config)
+        assert any(line.startswith(f"yellow {code} u01_survey due 2027-02-22 -> alice") for line in late)
+        assert not any(line.startswith(f"red {code} u01_survey") for line in late)
+        with factory() as session:
+            survey = session.get(ItemTask, survey_id)
+            assert (survey.due_on, survey.dates_provisional) == (date(2027, 2, 22), False)
+            assert session.scalar(select(func.count(CalendarSchedule.id))) == 2
+            assert session.scalar(select(func.count(Notification.id)).where(
+                Notification.kind == "due_recomputed", Notification.user_id == alice.id)) == 1
+    finally:
+        engine.dispose()
+        monkeypatch.delenv(clock.HOLIDAYS_ENV)
+        clock.reset_cache()

@@ -19,6 +19,7 @@ from flask import Flask, g, request, session
 from web.support.extensions import LANGUAGES, babel, csrf, login_manager
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
 from workflow.core import notify
+from workflow.kernel import clock
 from workflow.kernel.config import Config
 from workflow.kernel.db import default_url, make_engine, make_session_factory
 
@@ -104,6 +105,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     paging.init_app(app)
     _register_blueprints(app)
     _register_template_helpers(app)
+
+    @app.before_request
+    def _holiday_files():
+        # A holiday file an admin drops in counts without a restart (a few stat calls a minute).
+        clock.refresh(at_most_every=60)
 
     @app.teardown_appcontext
     def _close_session(_exc):

@@ -72,6 +72,17 @@ def calendar_group() -> None:
     """The statutory clock: Chinese working days with holidays and 调休."""
 
 
+def _in_range(compute):
+    """Run a clock computation; a date outside the calendar's years is a usage
+    error (exit 2) naming the supported range, not a traceback."""
+    from workflow.kernel import clock
+
+    try:
+        return compute()
+    except clock.CalendarRangeError as exc:
+        raise click.UsageError(f"{exc}.") from None
+
+
 @calendar_group.command("due")
 @click.argument("start")
 @click.argument("days", type=int)
@@ -82,7 +93,8 @@ def calendar_due(start: str, days: int, calendar_days: bool) -> None:
 
     if days < 0:
         raise click.BadParameter("the limit must be zero or more days")
-    due = clock.due_date(_parse_date(start, "START"), days, calendar_days=calendar_days)
+    begin = _parse_date(start, "START")
+    due = _in_range(lambda: clock.due_date(begin, days, calendar_days=calendar_days))
     click.echo(f"{due.date.isoformat()}{_provisional(due.provisional)}")
 
 
@@ -93,8 +105,72 @@ def calendar_between(first: str, second: str) -> None:
     """Print the working days after FIRST up to and including SECOND."""
     from workflow.kernel import clock
 
-    count = clock.working_days_between(_parse_date(first, "A"), _parse_date(second, "B"))
+    a, b = _parse_date(first, "A"), _parse_date(second, "B")
+    count = _in_range(lambda: clock.working_days_between(a, b))
     click.echo(f"{count.days}{_provisional(count.provisional)}")
+
+
+@calendar_group.command("status")
+def calendar_status() -> None:
+    """Print the holiday schedule in force (published and provisional years),
+    the one the stored dates were last brought up to, and how many open tasks
+    still have provisional dates."""
+    from workflow.core import calendar_refresh
+    from workflow.kernel.db import make_engine, make_session_factory
+    from workflow.kernel.moments import aware, utc
+
+    engine = make_engine()
+    try:
+        with make_session_factory(engine)() as session:
+            found = calendar_refresh.status(session)
+    finally:
+        engine.dispose()
+    for line in found.source.describe():
+        click.echo(line)
+    latest = found.latest
+    if latest is None:
+        click.echo("stored dates: no schedule recorded yet (the next sweep or "
+                   "`daiban calendar recompute` records it)")
+    else:
+        state = "current" if found.current else "OUT OF DATE"
+        recorded = utc(aware(latest.recorded_at))
+        click.echo(f"stored dates: schedule {latest.fingerprint[:16]} ({state}), recorded "
+                   f"{recorded:%Y-%m-%d %H:%M} UTC by {latest.via}, "
+                   f"{latest.tasks_changed} of {latest.tasks_checked} task(s) changed")
+    click.echo(f"open tasks with provisional dates: {found.provisional_tasks}")
+
+
+@calendar_group.command("recompute")
+@click.option("--now", "now_text", default=None, metavar="ISO-DATETIME",
+              help="Record the change as of this moment (default: now).")
+def calendar_recompute(now_text: str | None) -> None:
+    """Re-derive every open task whose dates were provisional with the holiday
+    schedule in force (after a holiday file or a newer chinesecalendar): one
+    line per changed task (its project's audit chain records it; a moved due
+    date is notified), then `recomputed N`. Running it again changes nothing."""
+    from workflow.core import calendar_refresh
+    from workflow.kernel.db import make_engine, make_session_factory, transaction
+
+    now = _parse_now(now_text)
+    config = _config()
+    engine = make_engine()
+    try:
+        info = {**_CLI, **_channels(config)}
+        with transaction(make_session_factory(engine), info=info) as session:
+            outcome = calendar_refresh.recompute(session, now=now, via="cli")
+    except WorkflowError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        engine.dispose()
+    for change in outcome.changes:
+        click.echo(change.line())
+    from workflow.kernel.clock import year_ranges
+
+    click.echo(f"schedule {outcome.source.fingerprint[:16]} in force, published years "
+               f"{year_ranges(outcome.source.published_years)}"
+               f"{' (newly recorded)' if outcome.recorded else ''}")
+    click.echo(f"recomputed {len(outcome.changes)} of {outcome.checked} task(s) with provisional "
+               f"dates; {outcome.moved} due date(s) moved")
 
 
 @cli.group("audit")
@@ -151,6 +227,12 @@ def _parse_now(value: str | None) -> datetime:
         raise click.BadParameter(f"--now must be an ISO date-time such as 2026-03-02T09:00, "
                                  f"not {value!r}.") from None
     return moment.replace(tzinfo=ZONE_TZ) if moment.tzinfo is None else moment
+
+
+def _channels(config) -> dict:
+    from workflow.core import notify
+
+    return notify.session_info(config.channels)
 
 
 def _config():

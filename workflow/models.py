@@ -40,6 +40,7 @@ from workflow.kernel.models import (  # noqa: F401
     ZONE_AUDIT_CHANNELS,
     ApiToken,
     Base,
+    CalendarSchedule,
     DefinitionVersion,
     Enterprise,
     GroupMembership,

@@ -6,7 +6,8 @@ In production it is one dedicated process (``daiban scheduler``, a
 gunicorn worker would run every job once more. The single-process demo hosts
 a ``BackgroundScheduler`` beside the development server. Two scheduler
 processes by mistake would still not repeat a reminder (the reminder key) nor
-a digest (``digest_run``) nor a message (the outbox claim); they only waste work.
+a digest (``digest_run``) nor a message (the outbox claim) nor the recompute
+after a holiday schedule is published (``calendar_schedule``); they only waste work.
 
 Each job opens its own session, commits once and logs what it did. Timers
 live in the database (due dates, reminders, outbox rows), never in the

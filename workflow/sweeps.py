@@ -1,5 +1,6 @@
-"""Every periodic check, in one place: the deadline sweep (reminders and 13710
-escalations) and the reform areas' own sweeps (容缺 promises that expire,
+"""Every periodic check, in one place: the holiday schedule (a newly published
+year re-derives the provisional dates, ``workflow.core.calendar_refresh``), the
+deadline sweep (reminders and 13710 escalations) and the reform areas' own sweeps (容缺 promises that expire,
 compliance checks and lifecycle checkpoints that fall due, idle-land
 warnings, rectifications after a bad rating, stale intentions).
 
@@ -17,7 +18,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
-from workflow.core import deadlines, notify, rollups
+from workflow.core import calendar_refresh, deadlines, notify, rollups
 from workflow.kernel.config import Config
 from workflow.kernel.db import transaction
 from workflow.reforms import commitments, intentions, land, ratings
@@ -30,11 +31,15 @@ AREA_SWEEPS: tuple[Callable[..., list[str]], ...] = (
 
 
 def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) -> list[str]:
-    """Run the deadline sweep and every area's sweep; one line per thing recorded."""
+    """Run the calendar check, the deadline sweep and every area's sweep; one
+    line per thing recorded."""
     info = notify.session_info(config.channels)
+    # First, so that the reminders see the dates a newly published year gives.
     with transaction(factory, info=info) as session:
-        lines = [entry.line() for entry in
-                 deadlines.sweep(session, now=now, policy=config.deadlines)]
+        lines = calendar_refresh.check(session, now=now)
+    with transaction(factory, info=info) as session:
+        lines += [entry.line() for entry in
+                  deadlines.sweep(session, now=now, policy=config.deadlines)]
     for sweep in AREA_SWEEPS:
         with transaction(factory, info=info) as session:
             lines.extend(sweep(session, now=now))

@@ -246,6 +246,32 @@ def test_definitions_page_lists_the_version_and_the_14_unified_items(admin, db):
     assert 'data-group="equipment"' in page and "装备制造组" in page
 
 
+def test_definitions_page_shows_the_holiday_schedule_in_force(admin, db, world):
+    from tests.factories import at
+    from workflow.core import calendar_refresh
+
+    client, _ = admin
+    project = f.project(db, at("2027-01-25"), company=world["project"].enterprise)
+    db.commit()
+    page = client.get("/admin/definitions").get_data(as_text=True)
+    published = re.search(r'data-calendar="published">(.*?)</tr>', page, re.S).group(1)
+    assert "2004–2026" in published and "chinesecalendar" in published
+    assert "2027–2099" in re.search(r'data-calendar="provisional">(.*?)</tr>', page, re.S).group(1)
+    upcoming = re.search(r'data-calendar="next">(.*?)</tr>', page, re.S).group(1)
+    assert "2027 年暂定放假日" in upcoming and "02-09 春节（补假）" in upcoming
+    assert "05-04 劳动节（补假）" in upcoming and "10-05 国庆节（补假）" in upcoming
+    assert "尚未记录" in page
+    waiting = re.search(r'data-calendar="waiting">(.*?)</tr>', page, re.S).group(1)
+    assert ">2<" in waiting.replace(" ", "")  # the 2027 project's survey and filing
+
+    calendar_refresh.check(db, now=at("2027-01-25", 10))
+    db.commit()
+    assert project.id
+    page = client.get("/admin/definitions").get_data(as_text=True)
+    stored = re.search(r'data-calendar="stored">(.*?)</tr>', page, re.S).group(1)
+    assert "与现行安排一致" in stored and "重算 2 项中的 0 项" in stored
+
+
 @pytest.mark.parametrize("username", ["alice", "acme", "lead", "sup"])
 @pytest.mark.parametrize("path", ["/admin/users", "/admin/definitions", "/admin/users/1"])
 def test_only_admins_open_the_admin_pages(as_user, username, path):

@@ -132,6 +132,7 @@ EVENTS = {
     "project.resume": _l("项目恢复"), "project.terminate": _l("项目终止"),
     "task.release": _l("事项受理，进入本组队列"), "task.clock_resumed": _l("恢复计时"),
     "task.decide_extension": _l("延期审批"), "comment.added": _l("留言"),
+    "task.dates_recomputed": _l("按公布的节假日安排重算时限"),
     "attachment.added": _l("上传附件"), "project.access_code_issued": _l("生成查询码"),
 }
 

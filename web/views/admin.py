@@ -1,5 +1,6 @@
 """Administration pages (管理员): users, roles, group membership, away and
-substitute settings, and the definitions in force with their versions.
+substitute settings, and the definitions in force with their versions (and the
+holiday schedule the statutory clock counts with).
 
 Each form calls one operation of ``workflow.accounts.users`` and commits once; a
 refusal is a ``ValidationError`` (400) that changes nothing. Account changes
@@ -39,8 +40,8 @@ from web.support.security import now
 from workflow.accounts import lockout, security_log, twofactor
 from workflow.accounts import users as accounts
 from workflow.accounts.users import AdminChange
-from workflow.core import permissions
-from workflow.kernel import outbox, zone_audit
+from workflow.core import calendar_refresh, permissions
+from workflow.kernel import clock, outbox, zone_audit
 from workflow.kernel.paging import MAX_LIMIT
 from workflow.kernel.registry import current_version, definition_of
 from workflow.kernel.tabular import guarded
@@ -227,7 +228,8 @@ def definitions():
     definition = definition_of(version)
     return render_template("admin/definitions.html", versions=accounts.definition_versions(db()),
                            current=version, definition=definition, categories=CATEGORIES,
-                           unified=len(definition.items_in_category("unified_service")))
+                           unified=len(definition.items_in_category("unified_service")),
+                           calendar=calendar_refresh.status(db()), year_ranges=clock.year_ranges)
 
 
 def _done(change: AdminChange):

@@ -171,6 +171,9 @@ class ItemTask(Base):
     accepted_on: Mapped[date | None] = mapped_column(Date)  # 受理日: does not count
     due_on: Mapped[date | None] = mapped_column(Date)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Some date or pause count of the task depends on an unpublished year: the
+    # calendar recompute re-derives it once the year's schedule is published.
+    dates_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # First day the task turns yellow (computed with the due date), so the
     # reminder sweep finds near-due work with an indexed range query.
     warn_on: Mapped[date | None] = mapped_column(Date)

@@ -31,7 +31,32 @@ def recompute_due(task: ItemTask, item: Item) -> None:
     shifted = clock.add_working_days(base.date, extra) if extra else base
     task.due_on = shifted.date
     task.due_provisional = base.provisional or shifted.provisional
+    task.dates_provisional = task.due_provisional
     task.warn_on = lights.first_yellow_day(task.accepted_on, task.due_on)
+
+
+def rederive_dates(session: Session, task: ItemTask, item: Item) -> None:
+    """Every date of ``task`` derived afresh from its facts (acceptance, the
+    pauses it had, extensions) with the holiday schedule now in force: each
+    closed pause recounted, then ``recompute_due``. What the calendar recompute
+    calls when a year's schedule is published; a no-op when nothing changed."""
+    provisional = False
+    pauses = session.scalars(select(Pause).where(Pause.task_id == task.id,
+                                                 Pause.ended_on.is_not(None)).order_by(Pause.id))
+    for pause in pauses:
+        lasted = _pause_length(task, item, pause.started_on, pause.ended_on)
+        provisional = provisional or lasted.provisional
+        if pause.working_days is not None and lasted.days != pause.working_days:
+            task.paused_working_days += lasted.days - pause.working_days
+            pause.working_days = lasted.days
+    recompute_due(task, item)
+    task.dates_provisional = task.dates_provisional or provisional
+
+
+def _pause_length(task: ItemTask, item: Item, start: date, end: date) -> clock.Count:
+    """How much a pause from ``start`` to ``end`` adds to ``task``'s clock."""
+    lasted = clock.working_days_between(start, end)
+    return clock.Count(max(lasted.days, 0), lasted.provisional)
 
 
 def _start_pause(session: Session, task: ItemTask, today: date, reason: str) -> None:
@@ -43,7 +68,8 @@ def _end_pause(session: Session, task: ItemTask, item: Item, today: date) -> int
     """Close the open pause and add the working days it lasted to the clock."""
     if task.paused_since is None:
         return 0
-    lasted = max(clock.working_days_between(task.paused_since, today).days, 0)
+    counted = _pause_length(task, item, task.paused_since, today)
+    lasted = counted.days
     pause = session.scalar(
         select(Pause).where(Pause.task_id == task.id, Pause.ended_on.is_(None))
         .order_by(Pause.id.desc())
@@ -53,6 +79,7 @@ def _end_pause(session: Session, task: ItemTask, item: Item, today: date) -> int
     task.paused_working_days += lasted
     task.paused_since = None
     recompute_due(task, item)
+    task.dates_provisional = task.dates_provisional or counted.provisional
     return lasted
 
 

@@ -9,10 +9,16 @@ from, first match wins:
    named by ``DAIBAN_HOLIDAYS_DIR`` (the year is *published*);
 2. the ``chinesecalendar`` package (published; it covers 2004-2026);
 3. otherwise the year is *provisional*: weekdays minus the holidays fixed by
-   the 全国年节及纪念日放假办法 (2024 revision), without any 调休. Every result
-   that depends on such a year carries ``provisional=True`` so that the engine
-   can recompute it once the notice is out (around November of the year
-   before).
+   the 全国年节及纪念日放假办法 (2024 revision) and minus their 补假: Art. 6
+   makes a holiday that falls on a Saturday or Sunday up on the next working
+   day (the ``holidays`` package's China rule, ``provisional_days_off``). No
+   调休 make-up Saturday is guessed. Every result that depends on such a year
+   carries ``provisional=True`` so that the engine can recompute it once the
+   notice is out (around November of the year before).
+
+``schedule_source()`` says which of these is in force and fingerprints it, so
+that the engine notices when a published year arrives (``refresh()`` reloads
+the holiday files when they changed on disk).
 
 Each year is computed once into a sorted tuple of its working days, so that
 adding or counting working days is a few binary searches, not a day-by-day
@@ -23,15 +29,18 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
 import chinese_calendar
+import holidays as holiday_rules
 from lunardate import LunarDate
 
 HOLIDAYS_ENV = "DAIBAN_HOLIDAYS_DIR"
@@ -46,6 +55,9 @@ _CC_LAST_YEAR = max(chinese_calendar.holidays).year
 # the Qingming formula (21st-century constant) no longer apply.
 _PROVISIONAL_FIRST_YEAR = _CC_FIRST_YEAR
 _PROVISIONAL_LAST_YEAR = 2099
+# Names the provisional rule in the schedule's fingerprint: a change of the rule
+# (as when 补假 was added) makes every provisional date worth recomputing.
+PROVISIONAL_RULE = "放假办法(2024) Art. 2 + Art. 6 补假"
 
 
 class Due(NamedTuple):
@@ -74,6 +86,39 @@ class HolidayFileError(ValueError):
     """A holiday JSON file that cannot be read or does not follow the format."""
 
 
+class CalendarRangeError(ValueError):
+    """A date (or a count reaching a date) outside the years the clock knows."""
+
+
+class ScheduleSource(NamedTuple):
+    """Which holiday schedule is in force: what the clock counts with now."""
+
+    fingerprint: str  # sha256 of everything below: changes when a year is published
+    published_years: tuple[int, ...]
+    provisional_years: tuple[int, int]  # first and last year counted provisionally
+    package: str  # e.g. "chinesecalendar 1.11.0 (2004–2026)"
+    rule: str  # the provisional years' rule and the package that applies it
+    files: tuple[tuple[int, str, str], ...]  # (year, path, sha256) per holiday file
+
+    def describe(self) -> list[str]:
+        """Readable lines for the CLI's ``calendar status``."""
+        lines = [f"published years: {year_ranges(self.published_years)}",
+                 f"  from {self.package}"]
+        lines += [f"  {year}: holiday file {path} (sha256 {digest[:12]})"
+                  for year, path, digest in self.files]
+        lines += [f"provisional years: {year_ranges(self.provisional)}"
+                  if self.provisional else "provisional years: none",
+                  f"  rule: {self.rule}",
+                  f"schedule fingerprint: {self.fingerprint[:16]}"]
+        return lines
+
+    @property
+    def provisional(self) -> tuple[int, ...]:
+        first, last = self.provisional_years
+        published = set(self.published_years)
+        return tuple(y for y in range(first, last + 1) if y not in published)
+
+
 class _Year(NamedTuple):
     workdays: tuple[date, ...]  # sorted, for bisect
     workday_set: frozenset[date]  # for O(1) membership
@@ -83,6 +128,8 @@ class _Year(NamedTuple):
 class _Extra(NamedTuple):
     years: frozenset[int]
     working: Mapping[date, bool]
+    files: tuple[tuple[int, str, str], ...]  # (year, path, sha256) of the files in force
+    signature: tuple[tuple[str, int, int], ...]  # what refresh() compares with the disk
 
 
 # --- input checks -----------------------------------------------------------
@@ -156,19 +203,37 @@ def _holiday_dirs() -> list[Path]:
     return dirs
 
 
+def _holiday_paths() -> list[Path]:
+    return [path for folder in _holiday_dirs() for path in sorted(folder.glob("*.json"))]
+
+
+def _signature(paths: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
+    found = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:  # removed between the listing and the look
+            continue
+        found.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=1)
 def _extra() -> _Extra:
+    paths = _holiday_paths()
     files: dict[int, HolidayFile] = {}
-    for folder in _holiday_dirs():
-        for path in sorted(folder.glob("*.json")):
-            parsed = read_holiday_file(path)
-            # The configured directory comes last, so it wins over shipped data.
-            files[parsed.year] = parsed
+    digests: dict[int, str] = {}
+    for path in paths:
+        parsed = read_holiday_file(path)
+        # The configured directory comes last, so it wins over shipped data.
+        files[parsed.year] = parsed
+        digests[parsed.year] = hashlib.sha256(path.read_bytes()).hexdigest()
     working: dict[date, bool] = {}
     for year in sorted(files):
         # A later notice wins on a December date that two files list.
         working.update(files[year].working)
-    return _Extra(frozenset(files), MappingProxyType(working))
+    in_force = tuple((year, str(files[year].path), digests[year]) for year in sorted(files))
+    return _Extra(frozenset(files), MappingProxyType(working), in_force, _signature(paths))
 
 
 def reset_cache() -> None:
@@ -180,6 +245,59 @@ def reset_cache() -> None:
     """
     _extra.cache_clear()
     _year.cache_clear()
+    _provisional_table.cache_clear()
+
+
+_last_look = [float("-inf")]
+
+
+def refresh(*, at_most_every: float = 0.0) -> bool:
+    """Reload the holiday files if any was added, changed or removed since they
+    were read (``reset_cache``); True when it did. A long-running process (the
+    scheduler, a web worker) calls it now and then so that a file an admin drops
+    in counts without a restart; ``at_most_every`` seconds skips the look (a few
+    ``stat`` calls) when the last one was more recent."""
+    moment = time.monotonic()
+    if moment - _last_look[0] < at_most_every:
+        return False
+    _last_look[0] = moment
+    if not _extra.cache_info().currsize:
+        return False  # nothing loaded yet: the first use reads the files as they are
+    if _signature(_holiday_paths()) == _extra().signature:
+        return False
+    reset_cache()
+    return True
+
+
+def year_ranges(years: Iterable[int]) -> str:
+    """``2004–2026, 2028`` for a set of years; ``none`` when empty."""
+    spans: list[list[int]] = []
+    for year in sorted(set(years)):
+        if spans and year == spans[-1][1] + 1:
+            spans[-1][1] = year
+        else:
+            spans.append([year, year])
+    return ", ".join(f"{a}–{b}" if a != b else f"{a}" for a, b in spans) or "none"
+
+
+def schedule_source() -> ScheduleSource:
+    """The holiday schedule in force: the published years (chinesecalendar and
+    the holiday files), the provisional ones and their rule, and a fingerprint
+    that changes whenever any of them does (a file added or edited, a newer
+    chinesecalendar or ``holidays`` package, a new provisional rule)."""
+    extra = _extra()
+    published = sorted(set(range(_CC_FIRST_YEAR, _CC_LAST_YEAR + 1)) | extra.years)
+    package = f"chinesecalendar {chinese_calendar.__version__} ({_CC_FIRST_YEAR}–{_CC_LAST_YEAR})"
+    rule = (f"{PROVISIONAL_RULE}, applied by holidays {holiday_rules.__version__} "
+            "(weekdays minus the statutory holidays and their 补假; no make-up Saturdays)")
+    content = json.dumps({"package": package, "rule": rule, "published": published,
+                          "files": [[year, digest] for year, _path, digest in extra.files]},
+                         ensure_ascii=False, sort_keys=True)
+    return ScheduleSource(
+        fingerprint=hashlib.sha256(content.encode()).hexdigest(),
+        published_years=tuple(published),
+        provisional_years=(_PROVISIONAL_FIRST_YEAR, _PROVISIONAL_LAST_YEAR),
+        package=package, rule=rule, files=extra.files)
 
 
 # --- the law's own holidays (provisional years) -----------------------------
@@ -214,6 +332,26 @@ def statutory_holidays(year: int) -> frozenset[date]:
     return frozenset(spring | fixed | {qingming_day(year), dragon_boat, mid_autumn})
 
 
+@functools.lru_cache(maxsize=128)
+def _provisional_table(year: int) -> holiday_rules.HolidayBase:
+    return holiday_rules.China(years=year, language="zh_CN")
+
+
+def provisional_days_off(year: int) -> dict[date, str]:
+    """The days off a year without a published notice counts, with their names.
+
+    The statutory holidays (``statutory_holidays``) and their 补假: 全国年节及纪念日
+    放假办法 Art. 6, "全体公民放假的假日，如果适逢星期六、星期日，应当在工作日补假",
+    applied by the ``holidays`` package's China rule (the next working day not
+    already a holiday). 2027: 初一 and 初二 (02-06, 02-07) are a weekend, so
+    02-09 and 02-10 are off after 初三 (02-08); May 1-2 give 05-03 and 05-04;
+    Oct 2-3 give 10-04 and 10-05.
+    """
+    if not _PROVISIONAL_FIRST_YEAR <= year <= _PROVISIONAL_LAST_YEAR:
+        raise CalendarRangeError(_range_message(year))
+    return {day: name for day, name in _provisional_table(year).items() if day.year == year}
+
+
 # --- per-year working-day tables --------------------------------------------
 
 
@@ -232,12 +370,30 @@ def _base_rule(year: int, extra: _Extra) -> Callable[[date], bool]:
     if _CC_FIRST_YEAR <= year <= _CC_LAST_YEAR:
         return chinese_calendar.is_workday
     if _PROVISIONAL_FIRST_YEAR <= year <= _PROVISIONAL_LAST_YEAR:
-        holidays = statutory_holidays(year)
-        return lambda day: _is_weekday(day) and day not in holidays
-    raise ValueError(
-        f"no working-day calendar for {year}: supported years are "
-        f"{_PROVISIONAL_FIRST_YEAR}-{_PROVISIONAL_LAST_YEAR} and years with a holiday file"
-    )
+        off = provisional_days_off(year)
+        # A year the package already knows the notice of also lists its make-up
+        # workdays; a provisional year has none.
+        worked = getattr(_provisional_table(year), "weekend_workdays", frozenset())
+        return lambda day: day in worked or (_is_weekday(day) and day not in off)
+    raise CalendarRangeError(_range_message(year))
+
+
+def supported_range() -> tuple[date, date]:
+    """The first and last day the clock can count: the provisional rule's years
+    and any adjacent years a holiday file adds."""
+    years = _extra().years
+    first, last = _PROVISIONAL_FIRST_YEAR, _PROVISIONAL_LAST_YEAR
+    while first - 1 in years:
+        first -= 1
+    while last + 1 in years:
+        last += 1
+    return date(first, 1, 1), date(last, 12, 31)
+
+
+def _range_message(year: int) -> str:
+    first, last = supported_range()
+    return (f"no working-day calendar for {year}: the supported range is "
+            f"{first.isoformat()} to {last.isoformat()}")
 
 
 def _is_weekday(day: date) -> bool:
@@ -293,7 +449,7 @@ def add_working_days(start: date, n: int) -> Due:
         return Due(start, False)
     provisional = False
     # Walk year by year from the first day that can count (start + 1).
-    year = (start + _ONE_DAY).year
+    year = start.year + 1 if (start.month, start.day) == (12, 31) else start.year
     while True:
         table = _year(year)
         first = bisect.bisect_right(table.workdays, start)
@@ -345,7 +501,12 @@ def due_date(start: date, n: int, *, calendar_days: bool = False) -> Due:
     _check_days(n)
     if not calendar_days:
         return add_working_days(start, n)
-    end = start + timedelta(days=n)
+    try:
+        end = start + timedelta(days=n)
+    except OverflowError:
+        first, last = supported_range()
+        raise CalendarRangeError(f"{n} days after {start.isoformat()} is past the supported range "
+                                 f"{first.isoformat()} to {last.isoformat()}") from None
     # The date itself does not depend on the calendar; only the holiday check does.
     if is_working_day(end):
         return Due(end, is_provisional(end))

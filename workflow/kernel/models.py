@@ -353,3 +353,28 @@ class ZoneAuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
+
+
+# =====================================================================================
+# The holiday schedules the engine has put in force (``workflow.core.calendar_refresh``).
+# =====================================================================================
+
+class CalendarSchedule(Base):
+    """One holiday schedule put in force: when the clock's fingerprint
+    (``clock.schedule_source()``) differs from the last row's, the first process
+    that notices inserts the next row and recomputes the provisional dates in
+    the same transaction. (previous_id, fingerprint) is unique, so a second
+    scheduler process noticing the same change inserts nothing and does nothing."""
+
+    __tablename__ = "calendar_schedule"
+    __table_args__ = (UniqueConstraint("previous_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    previous_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: the first one recorded
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    published_years: Mapped[str] = mapped_column(String(200))  # "2004–2027"
+    source: Mapped[str] = mapped_column(Text)  # the readable description
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    via: Mapped[str] = mapped_column(String(16))  # scheduler, cli
+    tasks_checked: Mapped[int] = mapped_column(Integer, default=0)
+    tasks_changed: Mapped[int] = mapped_column(Integer, default=0)

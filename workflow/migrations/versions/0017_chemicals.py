@@ -1,7 +1,7 @@
 """chemicals: classes of chemicals, aliases, the provincial substances
 
 Revision ID: 0017_chemicals
-Revises: 0014_security
+Revises: 0016_calendar
 Create Date: 2026-12-12
 
 The provincial conditions ban classes (cyanides, chlorates, highly toxic and
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0017_chemicals'
-down_revision = '0014_security'
+down_revision = '0016_calendar'
 branch_labels = None
 depends_on = None
 
