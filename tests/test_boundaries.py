@@ -63,6 +63,7 @@ LIFECYCLES = {
     "gap_acceptance.status": "workflow.reforms.commitments.lifecycle.PROMISES",
     "checkpoint.status": "workflow.reforms.land.lifecycle.CHECKPOINTS",
     "rectification.status": "workflow.reforms.ratings.lifecycle.RECTIFICATIONS",
+    "agency_document.status": "workflow.reforms.documents.signing.SIGNATURES",
 }
 NOT_LIFECYCLES = {"outbox_message.status": "workflow/kernel/outbox.py",
                   "pipeline_total.stage": "workflow/core/rollups.py"}
