@@ -1,6 +1,7 @@
 """The step every task change shares: the item machine fired with its audit
-entry and notifications (``_transition``), and the task's clock: the due date
-recomputed from acceptance, pauses and extensions, a pause started or ended."""
+entry and notifications (``_transition``), and the task's clocks
+(``workflow.core.clocks``): the due dates recomputed from each clock's start,
+pauses and extensions, a pause of the running clock started or ended."""
 
 from __future__ import annotations
 
@@ -11,46 +12,46 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from definitions import Item
-from workflow.core import audit, lights, notify
+from workflow.core import audit, clocks, notify
 from workflow.core.models import ItemTask, Pause
 from workflow.core.unitofwork import machine_for
-from workflow.kernel import clock, validate
+from workflow.kernel import validate
 from workflow.kernel.models import User
 from workflow.kernel.moments import utc
 
 
 def recompute_due(task: ItemTask, item: Item) -> None:
-    """Due date = the limit counted from acceptance, plus the working days the
-    clock was paused and the extensions granted (both added as working days)."""
-    if task.accepted_on is None:
-        task.due_on, task.due_provisional, task.warn_on = None, False, None
-        return
-    base = clock.due_date(task.accepted_on, item.limit.amount,
-                          calendar_days=item.limit.calendar_days)
-    extra = task.paused_working_days + task.extension_days
-    shifted = clock.add_working_days(base.date, extra) if extra else base
-    task.due_on = shifted.date
-    task.due_provisional = base.provisional or shifted.provisional
-    task.warn_on = lights.first_yellow_day(task.accepted_on, task.due_on)
+    """Both clocks' due dates (each from its start, plus its pauses and
+    extensions in its limit's unit) and the current one: ``due_on``,
+    ``due_provisional`` and ``warn_on`` follow the clock ``task.clock`` names."""
+    clocks.recompute(task, item)
 
 
-def _start_pause(session: Session, task: ItemTask, today: date, reason: str) -> None:
+def _start_pause(session: Session, task: ItemTask, today: date, reason: str,
+                 kind: str = "other") -> None:
+    """Stop the running clock from ``today``, with the reason."""
     task.paused_since = today
-    session.add(Pause(task_id=task.id, reason=reason, started_on=today))
+    session.add(Pause(task_id=task.id, clock=task.clock, kind=kind, reason=reason,
+                      started_on=today))
 
 
 def _end_pause(session: Session, task: ItemTask, item: Item, today: date) -> int:
-    """Close the open pause and add the working days it lasted to the clock."""
+    """Close the open pause and add its length, in the paused clock's unit,
+    to that clock (rule 4 of ``workflow.core.clocks``)."""
     if task.paused_since is None:
         return 0
-    lasted = max(clock.working_days_between(task.paused_since, today).days, 0)
     pause = session.scalar(
         select(Pause).where(Pause.task_id == task.id, Pause.ended_on.is_(None))
         .order_by(Pause.id.desc())
     )
+    which = (pause.clock if pause is not None and pause.clock else task.clock) or "statutory"
+    lasted = clocks.pause_length(task.paused_since, today, clocks.limit_of(item, which))
     if pause is not None:
-        pause.ended_on, pause.working_days = today, lasted
-    task.paused_working_days += lasted
+        pause.ended_on, pause.days = today, lasted
+    if which == "service":
+        task.service_paused_days = (task.service_paused_days or 0) + lasted
+    else:
+        task.statutory_paused_days = (task.statutory_paused_days or 0) + lasted
     task.paused_since = None
     recompute_due(task, item)
     return lasted
