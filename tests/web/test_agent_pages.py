@@ -99,7 +99,7 @@ def test_bad_input_is_a_clear_400_and_changes_nothing(as_user, world, db):
 
 
 def test_inbox_filters_by_light_and_project(as_user, world, db, clock):
-    clock.moment = f.at("2026-03-20", 10)  # the surveys are due 23 March: yellow
+    clock.moment = f.at("2026-03-12", 10)  # the queued surveys are due 16 March (service clock): yellow
     client, _ = as_user("alice")
     page = client.get("/inbox?tab=queue&project=P-OTHER").get_data(as_text=True)
     assert "P-OTHER-1" in page and "P-ACME-1" not in page
