@@ -203,6 +203,19 @@ def whose_time(task: ItemTask) -> str | None:
     return None
 
 
+def legal_due(task: ItemTask, item: Item) -> date | None:
+    """The end of the item's legal limit: the statutory due date once that
+    clock runs; before it, the legal limit counted from the release (the
+    earliest the department's clock could end: the bound of a 容缺 promise,
+    which may not outlast the item's own limit). None before the release."""
+    if start_of(task, "statutory") is not None:
+        return task.statutory_due_on
+    if task.released_on is None:
+        return None
+    return due(task.released_on, item.limit.amount + extensions(task, "statutory"),
+               item.limit).date
+
+
 def due_if_extended(task: ItemTask, item: Item, days: int) -> date | None:
     """The due date of the item's extension clock after ``days`` more."""
     clock = item.extension_clock
