@@ -42,8 +42,8 @@ LEVELS = {"very_satisfied": N_("非常满意"), "satisfied": N_("满意"),
 KIND_NAMES = {"mandate": N_("代办服务委托书"), "suspension": N_("代办服务中止单"),
               "termination": N_("代办服务终止单"), "continuation": N_("续办委托书"),
               "completion": N_("代办服务办结单")}
-HANDOFF_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "returned",
-                  "approved")
+HANDOFF_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "accepted",
+                  "on_hold", "returned", "approved")
 
 
 # -- staff: the lifecycle with its paperwork ---------------------------------------------
