@@ -3,12 +3,15 @@ and upgrades a database that already holds data."""
 
 from __future__ import annotations
 
+from datetime import UTC, date
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from tests import factories as f
+from tests.conftest import PG_DB
 from tests.factories import at
 from workflow import migrate
 from workflow.kernel.db import make_engine, make_session_factory, transaction
@@ -64,10 +67,30 @@ def test_upgrading_a_database_with_projects_keeps_them(tmp_path):
         assert conn.exec_driver_sql("SELECT name FROM enterprise").first()[0] == "旧企业"
     migrate.downgrade(engine, "0003_deadlines")
     migrate.upgrade(engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_engine(request, tmp_path):
+    """An empty database migrated to 0014 (before the two clocks)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    else:
+        from tests.conftest import _create_pg_database, drop_pg_database, pg_url
+
+        name = f"{PG_DB}_clocks_split"
+        if not _create_pg_database(name):
+            pytest.skip("PostgreSQL is not reachable")
+        request.addfinalizer(lambda: drop_pg_database(name))
+        engine = make_engine(pg_url(name))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine, "0014_security")
+    yield engine
     engine.dispose()
 
 
-def test_0015_splits_the_old_clock_of_existing_tasks_into_two(tmp_path):
+def test_0015_splits_the_old_clock_of_existing_tasks_into_two(old_engine):
     """Rows written under 0014, where ``accepted_on`` was the day of release
     and one clock counted the legal limit from it (the rule is the migration's
     docstring):
@@ -87,25 +110,36 @@ def test_0015_splits_the_old_clock_of_existing_tasks_into_two(tmp_path):
       its agent again, on the service clock;
     - a blocked item: nothing to split.
     """
+    from datetime import datetime
+
     from definitions import canonical_json, load_definition
     from workflow.kernel.registry import DEFAULT_DIR
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    migrate.upgrade(engine, "0014_security")
-    source = load_definition(DEFAULT_DIR).source
+    engine = old_engine
+    source = canonical_json(load_definition(DEFAULT_DIR).source)
+
+    def day(value):
+        return date.fromisoformat(value) if value else None
+
+    def moment(value):  # UTC, as the engine stores it (naive on SQLite)
+        stamp = datetime.fromisoformat(value)
+        return stamp if engine.dialect.name == "sqlite" else stamp.replace(tzinfo=UTC)
+
     with engine.begin() as conn:
-        sql = conn.exec_driver_sql
+        def sql(statement, **params):
+            conn.execute(text(statement), params)
+
         sql("INSERT INTO definition_version (id, zone, version, source, loaded_at, is_current) "
-            "VALUES (1, 'zuoyun', 'v-old', ?, '2026-01-01 00:00:00', 1)",
-            (canonical_json(source),))
+            "VALUES (1, 'zuoyun', 'v-old', :source, :at, :yes)", source=source,
+            at=moment("2026-01-01 00:00:00"), yes=True)
         sql("INSERT INTO enterprise (id, name) VALUES (1, '旧企业')")
         sql("INSERT INTO industry_group (id, code, name_zh, name_en) VALUES (1, 'equipment', '装备', 'E')")
         sql("INSERT INTO user_account (id, username, display_name, role, active, away) "
-            "VALUES (1, 'alice', 'alice', 'agent', 1, 0)")
+            "VALUES (1, 'alice', 'alice', 'agent', :yes, :no)", yes=True, no=False)
         sql("INSERT INTO project (id, code, name, enterprise_id, industry, group_id, stage, "
             "definition_version_id, created_at, audit_seq, audit_head, version) VALUES "
-            "(1, 'P-OLD', '旧项目', 1, 'equipment_manufacturing', 1, 'approving', 1, "
-            "'2026-03-02 01:00:00', 0, '', 1)")
+            "(1, 'P-OLD', '旧项目', 1, 'equipment_manufacturing', 1, 'approving', 1, :at, 0, '', 1)",
+            at=moment("2026-03-02 01:00:00"))
         tasks = [  # id, item, state, accepted_on (= released), due_on, paused, closed_on
             (1, "u01_survey", "in_progress", "2026-03-02", "2026-03-26", 3, None),
             (2, "eia_approval", "submitted", "2026-09-14", "2026-10-15", 1, None),
@@ -116,30 +150,40 @@ def test_0015_splits_the_old_clock_of_existing_tasks_into_two(tmp_path):
         for task_id, item, state, accepted, due, paused, closed in tasks:
             sql("INSERT INTO item_task (id, project_id, item_code, state, group_id, department, "
                 "assignee_id, accepted_on, due_on, due_provisional, paused_working_days, "
-                "extension_days, closed_on, version) VALUES (?, 1, ?, ?, 1, 'x', 1, ?, ?, 0, ?, "
-                "0, ?, 1)", (task_id, item, state, accepted, due, paused, closed))
-        sql("INSERT INTO pause (id, task_id, reason, started_on, ended_on, working_days) VALUES "
-            "(1, 1, 'materials requested (补正)', '2026-03-04', '2026-03-09', 3), "
-            "(2, 2, 'materials requested (补正)', '2026-09-30', '2026-10-08', 1)")
+                "extension_days, closed_on, version) VALUES (:id, 1, :item, :state, 1, 'x', 1, "
+                ":accepted, :due, :no, :paused, 0, :closed, 1)", id=task_id, item=item,
+                state=state, accepted=day(accepted), due=day(due), no=False, paused=paused,
+                closed=day(closed))
+        for pause_id, task_id, start, end, days in ((1, 1, "2026-03-04", "2026-03-09", 3),
+                                                    (2, 2, "2026-09-30", "2026-10-08", 1)):
+            sql("INSERT INTO pause (id, task_id, reason, started_on, ended_on, working_days) "
+                "VALUES (:id, :task, 'materials requested (补正)', :start, :end, :days)",
+                id=pause_id, task=task_id, start=day(start), end=day(end), days=days)
         events = [(2, "task.submit", "2026-09-15 02:00:00"), (3, "task.submit", "2026-03-03 02:00:00"),
                   (3, "task.approve", "2026-03-04 02:00:00"), (4, "task.submit", "2026-03-05 02:00:00"),
                   (4, "task.department_return", "2026-03-10 02:00:00")]
-        for seq, (task_id, action, moment) in enumerate(events, 1):
+        for seq, (task_id, action, at_) in enumerate(events, 1):
             sql("INSERT INTO audit_event (project_id, seq, at, action, task_id, data, public, "
-                "prev_hash, hash) VALUES (1, ?, ?, ?, ?, '{}', 0, '', '')",
-                (seq, moment, action, task_id))
-        sql("INSERT INTO reminder (subject_key, level, task_id, due_on, reached_on, recorded_at, "
-            "catch_up) VALUES ('task:1', 'yellow', 1, '2026-03-26', '2026-03-20', "
-            "'2026-03-20 01:00:00', 0), ('task:2', 'yellow', 2, '2026-10-15', '2026-10-12', "
-            "'2026-10-12 01:00:00', 0)")
+                "prev_hash, hash) VALUES (1, :seq, :at, :action, :task, '{}', :no, '', '')",
+                seq=seq, at=moment(at_), action=action, task=task_id, no=False)
+        for key, task_id, due, reached in (("task:1", 1, "2026-03-26", "2026-03-20"),
+                                           ("task:2", 2, "2026-10-15", "2026-10-12")):
+            sql("INSERT INTO reminder (subject_key, level, task_id, due_on, reached_on, "
+                "recorded_at, catch_up) VALUES (:key, 'yellow', :task, :due, :reached, :at, :no)",
+                key=key, task=task_id, due=day(due), reached=day(reached),
+                at=moment("2026-03-20 01:00:00"), no=False)
         sql("INSERT INTO rollup_state (name, refreshed_at, as_of) VALUES "
-            "('closed_rebuilt', '2026-03-20 01:00:00', '2026-03-20')")
+            "('closed_rebuilt', :at, :day)", at=moment("2026-03-20 01:00:00"),
+            day=day("2026-03-20"))
     migrate.upgrade(engine)
     columns = ("id, clock, released_on, submitted_on, accepted_on, decided_on, "
                "service_due_on, service_paused_days, service_extension_days, statutory_due_on, "
                "statutory_paused_days, due_on")
+    def plain(row):
+        return tuple(v.isoformat() if isinstance(v, date) else v for v in row)
+
     with engine.connect() as conn:
-        rows = {r[0]: tuple(r[1:]) for r in conn.exec_driver_sql(
+        rows = {r[0]: plain(r[1:]) for r in conn.exec_driver_sql(
             f"SELECT {columns} FROM item_task ORDER BY id")}
         pauses = conn.exec_driver_sql("SELECT id, clock, kind, days FROM pause ORDER BY id").all()
         reminders = conn.exec_driver_sql(
@@ -161,10 +205,9 @@ def test_0015_splits_the_old_clock_of_existing_tasks_into_two(tmp_path):
     assert rebuilt == 0  # the next ``daiban init`` recounts the done items on both clocks
     migrate.downgrade(engine, "0014_security")
     with engine.connect() as conn:
-        assert conn.exec_driver_sql(
-            "SELECT accepted_on, paused_working_days FROM item_task WHERE id = 1").one() == (
+        assert plain(conn.exec_driver_sql(
+            "SELECT accepted_on, paused_working_days FROM item_task WHERE id = 1").one()) == (
             "2026-03-02", 3)
         # The service clock's reminders go; the statutory ones keep their old keys.
         assert conn.exec_driver_sql("SELECT subject_key FROM reminder").all() == [("task:2",)]
     migrate.upgrade(engine)
-    engine.dispose()
