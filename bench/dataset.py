@@ -47,9 +47,11 @@ PROJECT_COLUMNS = ("id", "code", "name", "enterprise_id", "industry", "group_id"
                    "parcel", "investment_wan", "stage", "suspended_from", "definition_version_id",
                    "created_at", "audit_seq", "audit_head", "version")
 TASK_COLUMNS = ("id", "project_id", "item_code", "state", "group_id", "department", "assignee_id",
-                "accepted_on", "due_on", "due_provisional", "warn_on", "paused_working_days",
-                "paused_since", "extension_days", "covered_ref", "suspended_from", "closed_on",
-                "updated_at", "version")
+                "released_on", "submitted_on", "accepted_on", "decided_on", "clock",
+                "service_due_on", "statutory_due_on", "due_on", "due_provisional", "warn_on",
+                "service_paused_days", "statutory_paused_days", "paused_since",
+                "service_extension_days", "extension_days", "covered_ref", "suspended_from",
+                "closed_on", "updated_at", "version")
 
 # Agents per group (21 in all); two of them also serve a second group (staff
 # of the administrative committee lent to two groups), so "their groups'
@@ -65,6 +67,8 @@ ITEM_MIX = (("done", 35), ("covered", 8), ("ready", 22), ("assigned", 10), ("in_
 EARLY_MIX = (("ready", 50), ("assigned", 20), ("in_progress", 20), ("awaiting_enterprise", 10))
 WORKED = frozenset(("assigned", "in_progress", "awaiting_enterprise", "submitted", "returned",
                     "approved"))
+# With the department (the statutory clock runs or ran); the others are with the agents.
+WITH_DEPARTMENT = frozenset(("submitted", "approved", "done"))
 
 
 @dataclass(frozen=True)
@@ -148,16 +152,18 @@ def generate_chunks(definition: Definition, version_id: int, groups: dict[str, i
     the same whatever the chunk size: the rows are those of ``generate``."""
     rng = random.Random(seed)
     items = [i for i in definition.items.values() if i.category == "unified_service"][:14]
-    due_cache: dict[tuple[date, str], tuple[date, bool, date]] = {}
+    due_cache: dict[tuple[date, str, bool], tuple[date, bool, date]] = {}
 
-    def due_for(accepted: date, item) -> tuple[date, bool, date]:
-        """(due_on, due_provisional, warn_on) as ``operations.recompute_due`` sets them."""
-        key = (accepted, item.code)
+    def due_for(start: date, item, service: bool = False) -> tuple[date, bool, date]:
+        """(due_on, due_provisional, warn_on) of the service or the statutory
+        clock started on ``start``, as ``operations.recompute_due`` sets them."""
+        key = (start, item.code, service)
         value = due_cache.get(key)
         if value is None:
-            due = clock.due_date(accepted, item.limit.amount, calendar_days=item.limit.calendar_days)
+            limit = item.service_limit if service else item.limit
+            due = clock.due_date(start, limit.amount, calendar_days=limit.calendar_days)
             value = due_cache[key] = (due.date, due.provisional,
-                                      lights.first_yellow_day(accepted, due.date))
+                                      lights.first_yellow_day(start, due.date))
         return value
     coverable = {i.code for i in items if i.coverage.evaluation}
     industries = list(definition.industries.values())
@@ -247,28 +253,54 @@ def _pick(rng: random.Random, cum: list[int]) -> int:
 
 
 def _task_row(rng, task_id, pid, item, state, group_id, staff, phase, age, due_for, day, now):
-    assignee = accepted = due = warn = paused_since = covered = suspended_from = closed = None
+    """One task on its two clocks: released, then (with the department or
+    done) submitted and accepted the same day, decided when done; the due
+    date of the clock it is on, about a third of the running ones overdue."""
+    assignee = released = submitted = accepted = decided = clock_name = None
+    service_due = statutory_due = due = warn = paused_since = covered = suspended_from = None
+    closed = None
     provisional = False
+    effective = state
     if state == "blocked":
         pass
     elif state in ("done", "covered", "terminated"):
-        accepted = day(-age + rng.randint(0, 20) if phase == "finished" else -rng.randint(25, 90))
-        due, provisional, warn = due_for(accepted, item)
-        closed = min(accepted + timedelta(days=rng.randint(2, 30)), day(0))
-        if state == "covered":
+        released = day(-age + rng.randint(0, 20) if phase == "finished" else -rng.randint(25, 90))
+        closed = min(released + timedelta(days=rng.randint(2, 30)), day(0))
+        service_due = due_for(released, item, service=True)[0]
+        clock_name = "service"
+        if state == "done":
+            submitted = accepted = min(released + timedelta(days=rng.randint(0, 4)), closed)
+            decided, clock_name = closed, "statutory"
+            statutory_due = due_for(accepted, item)[0]
+        elif state == "covered":
             covered = f"evaluation: RE-{pid % 900:03d}-{item.code}"
     else:
-        accepted = day(-rng.randint(0, 45))
-        due, provisional, warn = due_for(accepted, item)
         if phase == "suspended":
             suspended_from, state = state, "suspended"
             paused_since = day(-rng.randint(1, 20))
+        effective = suspended_from or state
+        if effective in WITH_DEPARTMENT:
+            submitted = day(-rng.randint(0, 45))
+            released = submitted - timedelta(days=rng.randint(0, 4))
+            accepted = submitted if effective == "approved" else None
+            decided = day(0) if effective == "approved" else None
+            clock_name = "statutory"
+        else:
+            released = day(-rng.randint(0, 10))
+            clock_name = "service"
         if state == "awaiting_enterprise":
             paused_since = day(-rng.randint(0, 10))
         if state in WORKED or suspended_from in WORKED:
             assignee = staff[rng.randrange(len(staff))]
-    return (task_id, pid, item.code, state, group_id, item.department, assignee, accepted, due,
-            provisional, warn, 0, paused_since, 0, covered, suspended_from, closed,
+        service_due = due_for(released, item, service=True)[0]
+    if clock_name == "statutory":
+        statutory_due, provisional, warn = due_for(accepted or submitted, item)
+        due = statutory_due
+    elif clock_name == "service":
+        due, provisional, warn = due_for(released, item, service=True)
+    return (task_id, pid, item.code, state, group_id, item.department, assignee, released,
+            submitted, accepted, decided, clock_name, service_due, statutory_due, due,
+            provisional, warn, 0, 0, paused_since, 0, 0, covered, suspended_from, closed,
             now if state != "blocked" else None, 1)
 
 

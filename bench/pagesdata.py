@@ -41,7 +41,7 @@ from types import SimpleNamespace
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bench.dataset import PROJECT_COLUMNS, _present, enterprise_count
+from bench.dataset import PROJECT_COLUMNS, TASK_COLUMNS, _present, enterprise_count
 from workflow.accounts.passwords import hash_password
 from workflow.core import audit
 from workflow.models import (
@@ -68,7 +68,9 @@ from workflow.models import (
 )
 from workflow.reforms.chemicals import install_shipped
 
-GENERATOR = "pages-1"  # bump when the generated data changes (``--reuse`` checks it)
+DUE = TASK_COLUMNS.index("due_on")  # a task row's due date (the clock that runs)
+
+GENERATOR = "pages-2"  # bump when the generated data changes (``--reuse`` checks it)
 PASSWORD = "bench-pages-password"  # every measured user's (a throw-away database only)
 ENTERPRISE_USER_BASE = 1_000  # enterprise e's user has id ENTERPRISE_USER_BASE + e
 BIG_ENTERPRISE_EVERY = 200  # every 200th project belongs to enterprise 1
@@ -195,7 +197,7 @@ class PagesData:
                 row = task_rows[n] = (*row[:6], staff[(task_id * 7919) % len(staff)], *row[7:])
             elif state in OPEN_STATES:
                 self.open_by_group[group_id] += 1
-                if state in CLOCK_STATES and row[8] < today and rng.random() < self._overdue_rate:
+                if state in CLOCK_STATES and row[DUE] < today and rng.random() < self._overdue_rate:
                     self.overdue_sample.append((task_id, pid, group_id, row[6]))
                 if state in ("assigned", "in_progress") and rng.random() < 0.01:
                     self.worked_sample.append((task_id, row[6], group_id))

@@ -57,7 +57,7 @@ IDEAL_INDEXES = ENGINE_FIGURE_INDEXES + (
     "WHERE id > 0",
 )
 
-TASK_COLS = ("t.id, t.item_code, t.state, t.department, t.due_on, t.due_provisional, t.accepted_on, "
+TASK_COLS = ("t.id, t.item_code, t.state, t.department, t.due_on, t.due_provisional, t.released_on, "
              "t.warn_on, t.version, p.code, p.name, e.name")
 TASK_JOINS = ("JOIN item_task t ON t.id = w.id JOIN project p ON p.id = t.project_id "
               "JOIN enterprise e ON e.id = p.enterprise_id")
@@ -89,7 +89,7 @@ def _workday_calendar(conn) -> None:
     if conn.execute("SELECT to_regclass('bench_ideal_workday')").fetchone()[0]:
         return
     first, last = conn.execute(
-        "SELECT least(min(accepted_on), min(closed_on)), greatest(max(closed_on), max(due_on)) "
+        "SELECT least(min(released_on), min(closed_on)), greatest(max(closed_on), max(due_on)) "
         "FROM item_task").fetchone()
     first = (first or date.today()) - timedelta(days=10)
     last = max(last or date.today(), date.today()) + timedelta(days=400)
@@ -317,9 +317,10 @@ class PageBaselines:
             f"count(*) FILTER (WHERE t.due_on IS NOT NULL), "
             f"count(*) FILTER (WHERE (t.state = 'done' AND t.closed_on > t.due_on) OR "
             f" (t.state IN ({_in(CLOCK_STATES)}) AND t.due_on < %(today)s)), "
-            f"avg(greatest(c.ordinal - a.ordinal - t.paused_working_days, 0)) "
+            f"avg(greatest(c.ordinal - a.ordinal - t.statutory_paused_days, 0)) "
             f" FILTER (WHERE t.state = 'done') "
-            f"FROM item_task t LEFT JOIN bench_ideal_workday a ON a.day = t.accepted_on "
+            f"FROM item_task t LEFT JOIN bench_ideal_workday a "
+            f" ON a.day = coalesce(t.accepted_on, t.submitted_on) "
             f"LEFT JOIN bench_ideal_workday c ON c.day = t.closed_on "
             f"WHERE t.state IN ({_in(OPEN_STATES + ('done',))}) "
             f"GROUP BY GROUPING SETS ((), (t.group_id), (t.assignee_id), (t.department), (t.item_code))",

@@ -3,7 +3,10 @@
 A definition is a directory of ``*.toml`` files. Each file may hold any of these
 top-level sections; the lists are merged across files in file-name order:
 
-- ``[zone]`` (exactly once): ``code``, ``name_zh``, ``name_en``.
+- ``[zone]`` (exactly once): ``code``, ``name_zh``, ``name_en``, and optionally
+  ``service_limit`` (``{amount, unit}``), the zone's default promise for its
+  agents' part of an item (the service clock) where an item declares none
+  (without either: ``DEFAULT_SERVICE_LIMIT``, 5 working days).
 - ``[[stages]]`` (one file only; the order is the lifecycle).
 - ``[[departments]]``, ``[[groups]]``, ``[[industries]]``, ``[[items]]``.
 
@@ -29,6 +32,7 @@ from typing import Any
 
 from definitions.model import (
     CATEGORIES,
+    CLOCKS,
     ESSENTIAL_MATERIALS,
     Coverage,
     Definition,
@@ -52,10 +56,14 @@ __all__ = [
 ]
 
 LIMIT_UNITS: tuple[str, ...] = ("working_days", "calendar_days")
+# The service limit of an item when neither it nor the zone names one: the
+# definitions stored before the service clock existed (running projects keep
+# theirs) still load, with this promise for the agents' part.
+DEFAULT_SERVICE_LIMIT = TimeLimit(5)
 SECTIONS: tuple[str, ...] = ("zone", "stages", "departments", "groups", "industries", "items")
 REQUIRED_SECTIONS: tuple[str, ...] = SECTIONS
 
-ZONE_KEYS = ({"code", "name_zh", "name_en"}, set())
+ZONE_KEYS = ({"code", "name_zh", "name_en"}, {"service_limit"})
 STAGE_KEYS = ({"code", "name_zh", "name_en"}, {"auto_advance", "terminal", "side"})
 DEPARTMENT_KEYS = ({"code", "name_zh", "name_en"}, set())
 GROUP_KEYS = ({"code", "name_zh", "name_en", "departments"}, set())
@@ -64,7 +72,7 @@ ITEM_KEYS = (
     {"code", "name_zh", "name_en", "category", "department", "limit"},
     {"requires", "gates", "available_from", "materials", "coverage", "basis",
      "max_extension_days", "opens_on_request", "chemical_only", "choice", "choice_default",
-     "checkpoint", "applicant_limit"},
+     "checkpoint", "applicant_limit", "service_limit", "extension_clock"},
 )
 LIMIT_KEYS = ({"amount"}, {"unit"})
 MATERIAL_KEYS = ({"code", "name_zh", "name_en"}, {"secondary"})
@@ -159,12 +167,12 @@ def load_definition_from_source(source: Mapping[str, Mapping[str, Any]], *,
             first, second = sections[name][0][0], sections[name][1][0]
             raise DefinitionError(second, name, f"section '{name}' is already defined in {first}")
 
-    zone = _zone(*sections["zone"][0])
+    zone, service_limit = _zone(*sections["zone"][0])
     stages = _stages(*sections["stages"][0])
     departments = _departments(sections["departments"])
     groups = _groups(sections["groups"], departments)
     industries = _industries(sections["industries"], groups)
-    items = _items(sections["items"], stages, departments, groups, stored=stored)
+    items = _items(sections["items"], stages, departments, groups, service_limit, stored=stored)
     return Definition(
         zone=zone[0], name_zh=zone[1], name_en=zone[2],
         version=definition_version(plain),
@@ -173,12 +181,15 @@ def load_definition_from_source(source: Mapping[str, Mapping[str, Any]], *,
     )
 
 
-def _zone(file: str, value: Any) -> tuple[str, str, str]:
+def _zone(file: str, value: Any) -> tuple[tuple[str, str, str], TimeLimit | None]:
+    """The zone's names, and its default service limit (承诺时限) for the
+    items that declare none."""
     if not isinstance(value, Mapping):
         raise DefinitionError(file, "zone", f"expected a table, got {_kind(value)}")
     table = _Table(file, "zone", value)
     table.check_keys(ZONE_KEYS)
-    return table.code(), table.string("name_zh") or "", table.string("name_en") or ""
+    names = table.code(), table.string("name_zh") or "", table.string("name_en") or ""
+    return names, (_limit(table, "service_limit") if "service_limit" in table.data else None)
 
 
 def _stages(file: str, value: Any) -> dict[str, Stage]:
@@ -263,6 +274,8 @@ def _industries(parts: list[tuple[str, Any]], groups: Mapping[str, IndustryGroup
 
 
 def _limit(table: _Table, name: str = "limit") -> TimeLimit:
+    """A limit table ``{amount, unit}``: the legal ``limit`` of an item, or a
+    ``service_limit`` (the zone's promise for its agent's part)."""
     limit = table.table(name)
     if limit is None:
         raise table.fail(name, f"missing required key '{name}'")
@@ -341,8 +354,8 @@ def _coverage(table: _Table) -> Coverage:
 
 
 def _items(parts: list[tuple[str, Any]], stages: Mapping[str, Stage],
-           departments: Mapping[str, Department], groups: Mapping[str, IndustryGroup], *,
-           stored: bool = False) -> dict[str, Item]:
+           departments: Mapping[str, Department], groups: Mapping[str, IndustryGroup],
+           service_default: TimeLimit | None = None, *, stored: bool = False) -> dict[str, Item]:
     declared: dict[str, Item] = {}  # declaration (file, then position) order
     tables: dict[str, _Table] = {}
     covered = {d for g in groups.values() for d in g.departments}
@@ -371,6 +384,14 @@ def _items(parts: list[tuple[str, Any]], stages: Mapping[str, Stage],
             extension = table.integer("max_extension_days")
             if extension < 0:
                 raise table.fail("max_extension_days", f"must not be negative, got {extension}")
+            if "service_limit" in table.data:
+                service_limit = _limit(table, "service_limit")
+            else:
+                service_limit = service_default or DEFAULT_SERVICE_LIMIT
+            extension_clock = table.string("extension_clock", "statutory")
+            if extension_clock not in CLOCKS:
+                raise table.fail("extension_clock", f"unknown clock '{extension_clock}' "
+                                 f"(expected one of {', '.join(CLOCKS)})")
             declared[code] = Item(
                 code=code,
                 name_zh=table.string("name_zh") or "",
@@ -385,6 +406,8 @@ def _items(parts: list[tuple[str, Any]], stages: Mapping[str, Stage],
                 coverage=_coverage(table),
                 basis=table.text("basis"),
                 max_extension_days=extension,
+                service_limit=service_limit,
+                extension_clock=extension_clock,  # type: ignore[arg-type]
                 opens_on_request=table.boolean("opens_on_request"),
                 chemical_only=table.boolean("chemical_only"),
                 choice=_choice(table),

@@ -17,11 +17,17 @@ ItemCategory = Literal["unified_service", "commitment", "approval", "filing", "u
 CATEGORIES: tuple[str, ...] = ("unified_service", "commitment", "approval", "filing", "utility")
 
 LimitUnit = Literal["working_days", "calendar_days"]
+# The two clocks of an item (行政许可法 Art. 42): the zone's service clock runs
+# while its agent prepares the application (released → submitted, 代办), the
+# statutory clock while the department decides (受理 → decision, 部门).
+ClockName = Literal["service", "statutory"]
+CLOCKS: tuple[str, ...] = ("service", "statutory")
 
 
 @dataclass(frozen=True)
 class TimeLimit:
-    """A legal time limit: N working days (工作日) or N calendar days (自然日)."""
+    """A time limit: N working days (工作日) or N calendar days (自然日). An
+    item's pauses and extensions count in its limit's own unit."""
 
     amount: int
     unit: LimitUnit = "working_days"
@@ -98,7 +104,13 @@ class Item:
     or the report form); ``choice_default`` marks the one a project does
     unless it chose another. ``applicant_limit``: the applicant's own legal
     deadline to file the item, counted from the day it opens (竣工验收备案:
-    within 15 days of the acceptance)."""
+    within 15 days of the acceptance).
+    ``limit`` is the department's legal limit, counted from its 受理 (the
+    statutory clock); ``service_limit`` the zone's own promise for its agent's
+    part, from the item's release to the submission (the service clock; the
+    item's own or the zone's default). ``extension_clock`` is the clock an
+    approved extension lengthens: the statutory one, as 行政许可法 Art. 42
+    says, unless the definition names the service clock."""
 
     code: str
     name_zh: str
@@ -113,6 +125,8 @@ class Item:
     coverage: Coverage = field(default_factory=Coverage)
     basis: str = ""
     max_extension_days: int = 0
+    service_limit: TimeLimit = field(default_factory=lambda: TimeLimit(5))
+    extension_clock: ClockName = "statutory"
     # The item waits for the applicant's request even once it could open (竣工验收
     # is applied for when construction ends, not when it starts): its clock must
     # not run during construction.
@@ -178,6 +192,11 @@ class Definition:
     industries: Mapping[str, Industry]
     stages: Mapping[str, Stage]  # in lifecycle order, side stages last
     source: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def limit_of(self, code: str, clock: str) -> TimeLimit:
+        """Item ``code``'s limit on ``clock`` (``service`` or ``statutory``)."""
+        item = self.items[code]
+        return item.service_limit if clock == "service" else item.limit
 
     def __post_init__(self) -> None:
         for name in ("items", "departments", "groups", "industries", "stages", "source"):

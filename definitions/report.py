@@ -1,20 +1,41 @@
-"""Reading a loaded definition: its critical path in working days (the
-longest chain of prerequisites, optionally up to a lifecycle stage) and the
-readable report ``daiban definitions check`` prints. Standard library only."""
+"""Reading a loaded definition: its critical paths in working days (the
+longest chain of prerequisites, optionally up to a lifecycle stage) on each
+clock — the statutory one (the departments' legal limits, from 受理), the
+service one (the zone's promises for its agents' part) and both end to end —
+and the readable report ``daiban definitions check`` prints. Standard library
+only."""
 
 from __future__ import annotations
 
 from definitions.model import CATEGORIES, Definition, Item, TimeLimit
 
-__all__ = ["critical_path", "summary"]
+__all__ = ["PATH_CLOCKS", "critical_path", "summary"]
+
+# What a critical path adds up per item: the statutory limit, the service
+# limit, or both (an item's whole time: prepared by the agent, then decided).
+PATH_CLOCKS = ("statutory", "service", "both")
 
 
-def critical_path(defn: Definition, stage: str | None = None) -> tuple[list[Item], int]:
+def item_days(item: Item, clock: str = "statutory") -> int:
+    """An item's length on ``clock`` in working days (see ``PATH_CLOCKS``)."""
+    if clock == "statutory":
+        return item.limit.approx_working_days
+    if clock == "service":
+        return item.service_limit.approx_working_days
+    if clock == "both":
+        return item.limit.approx_working_days + item.service_limit.approx_working_days
+    raise ValueError(f"unknown clock '{clock}' (expected one of {', '.join(PATH_CLOCKS)})")
+
+
+def critical_path(defn: Definition, stage: str | None = None, *,
+                  clock: str = "statutory") -> tuple[list[Item], int]:
     """The longest chain of prerequisites in working days (calendar-day
-    limits count as ceil(n × 5 / 7)). With ``stage``, only the items that
-    must close before the project can enter that stage (those gating it or an
-    earlier stage, and their prerequisites) are considered. Ties go to the
-    item earlier in dependency order."""
+    limits count as ceil(n × 5 / 7)) on ``clock``: the legal limits
+    (``statutory``, the default), the zone's service limits (``service``) or
+    both added (``both``). With ``stage``, only the items that must close
+    before the project can enter that stage (those gating it or an earlier
+    stage, and their prerequisites) are considered. Ties go to the item
+    earlier in dependency order."""
     if stage is not None:
         limit = defn.stages[stage].order
         wanted: set[str] = set()
@@ -36,7 +57,7 @@ def critical_path(defn: Definition, stage: str | None = None) -> tuple[list[Item
             if prev is None or length[req] > length[prev]:
                 prev = req
         before[item.code] = prev
-        length[item.code] = item.limit.approx_working_days + (length[prev] if prev else 0)
+        length[item.code] = item_days(item, clock) + (length[prev] if prev else 0)
     if not items:
         return [], 0
     end: str | None = max(enumerate(items), key=lambda p: (length[p[1].code], -p[0]))[1].code
@@ -66,7 +87,9 @@ def summary(defn: Definition) -> str:
         + ", ".join(f"{cat} {n}" for cat in CATEGORIES
                     if (n := len(defn.items_in_category(cat))))
         + ")",
-        "Limits: wd = working days (工作日), cd = calendar days (自然日)",
+        "Limits: wd = working days (工作日), cd = calendar days (自然日); the legal limit"
+        " (statutory clock, 部门, from 受理) first, then the zone's service limit (service"
+        " clock, 代办, release → submission)",
         "",
         "Items in dependency order:",
     ]
@@ -75,7 +98,10 @@ def summary(defn: Definition) -> str:
         dept = defn.departments[item.department].name_zh
         lines.append(f"{n:3}. {item.code:<{width}}  {item.name_zh}  [{dept}]  "
                      f"{_limit_text(item.limit)}"
-                     + (f" (+{item.max_extension_days})" if item.max_extension_days else ""))
+                     + (f" (+{item.max_extension_days}"
+                        + (" on the service clock" if item.extension_clock == "service" else "")
+                        + ")" if item.max_extension_days else "")
+                     + f" · service {_limit_text(item.service_limit)}")
         details = [f"{item.category}",
                    "requires " + (", ".join(item.requires) if item.requires else "—")]
         if item.available_from:
@@ -122,13 +148,16 @@ def summary(defn: Definition) -> str:
                      for s in defn.stages.values() if s.side)
     lines += ["", "Lifecycle (* = advances automatically when its gating items close):",
               f"  {main}", f"  side: {side or '—'}", ""]
-    chain, total = critical_path(defn)
-    lines.append(f"Critical path: {total} working days")
-    lines.append("  " + " → ".join(
-        f"{i.code} ({i.limit.approx_working_days})" for i in chain))
-    for stage in defn.stages.values():
-        if defn.items_gating(stage.code):
-            chain, total = critical_path(defn, stage.code)
-            lines.append(f"  to {stage.code} {stage.name_zh}: {total} working days "
-                         f"({' → '.join(i.code for i in chain)})")
+    titles = {"statutory": "statutory clock (部门: legal limits from 受理)",
+              "service": "service clock (代办: release → submission)",
+              "both": "both clocks end to end (service + statutory per item)"}
+    for clock in PATH_CLOCKS:
+        chain, total = critical_path(defn, clock=clock)
+        lines.append(f"Critical path, {titles[clock]}: {total} working days")
+        lines.append("  " + " → ".join(f"{i.code} ({item_days(i, clock)})" for i in chain))
+        for stage in defn.stages.values():
+            if defn.items_gating(stage.code):
+                chain, total = critical_path(defn, stage.code, clock=clock)
+                lines.append(f"  to {stage.code} {stage.name_zh}: {total} working days "
+                             f"({' → '.join(i.code for i in chain)})")
     return "\n".join(lines) + "\n"

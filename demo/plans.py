@@ -1,5 +1,7 @@
 """What happens to a demo item, in working days: a ``Plan`` is the steps of
-operations on one item task (``work`` builds the usual ones; ``HOLD`` leaves
+operations on one item task (``work`` builds the usual ones, the agent's
+preparation on the service clock, then the department's 受理 and decision on
+the statutory clock; ``HOLD`` leaves
 it in the queue; ``cover`` closes it by a regional evaluation or a
 commitment), each timed from the previous one."""
 
@@ -32,20 +34,30 @@ def work(days: int, *, claim: int | None = None, by: str = "claim",
          extension: tuple[int, int, bool | None] | None = None,
          handoff: int | None = None, reassign: int | None = None,
          until: str = "complete", finish_at: int | None = None,
-         materials_at: int | None = None, extension_at: int | None = None) -> Plan:
-    """An item worked through in about ``days`` working days.
+         materials_at: int | None = None, extension_at: int | None = None,
+         prep: int | None = None, hold: tuple[int, int | None] | None = None) -> Plan:
+    """An item worked through in about ``days`` working days, on its two
+    clocks: the agent prepares it and submits it ``prep`` days after the claim
+    (the service clock; by default about a third of the time, at most 4
+    working days: inside the zone's usual promise), the department accepts it
+    (受理) the next working day and decides at ``days - 1`` (the statutory
+    clock); the result is handed over at ``days``.
 
     ``materials=(after, supplied_after)``: 一次性告知 ``after`` days into the
-    work; supplied ``supplied_after`` days later (None: still awaited).
-    ``returned``: the department sends it back that many days after
-    submission. ``extension=(after, days, approved)``: an extension request
-    ``after`` days into the work, decided a day later (None: still pending).
-    ``until`` stops the plan after that operation (``start``, ``submit``, …).
-    ``finish_at``, ``materials_at``, ``extension_at`` pin a step to a ``t``
-    (working days before today) when it would otherwise come earlier.
+    work, while the agent prepares (the preparation lasts past it);
+    supplied ``supplied_after`` days later (None: still awaited).
+    ``returned``: the department sends it back that many days after its
+    受理; the agent resubmits two days later. ``extension=(after, days,
+    approved)``: an extension request ``after`` days into the work, decided a
+    day later (None: still pending). ``hold=(after, lasted)``: the department
+    stops its clock for an expert review ``after`` days past its 受理 and
+    resumes it ``lasted`` days later (None: still on hold). ``until`` stops
+    the plan after that operation (``start``, ``submit``, ``accept``, …). ``finish_at``,
+    ``materials_at``, ``extension_at`` pin a step to a ``t`` (working days
+    before today) when it would otherwise come earlier.
     """
     claim = (1 if days >= 4 else 0) if claim is None else claim
-    submit = max(claim, days * 6 // 10)
+    prep = max(1, min(days * 3 // 10, 4)) if prep is None else prep
     steps: list[tuple[int, Step]] = [(claim, Step(by)), (claim, Step("start"))]
     if handoff is not None:
         steps.append((claim + handoff, Step("handoff")))
@@ -54,6 +66,7 @@ def work(days: int, *, claim: int | None = None, by: str = "claim",
     shift = 0
     if materials is not None:
         after, supplied = materials
+        prep = max(prep, after + 1)
         # The enterprise gets a few working days beyond the day it will supply them.
         deadline = 10 if supplied is None else supplied + 5
         steps.append((claim + after, Step("request_materials", at=materials_at, arg=deadline)))
@@ -66,14 +79,27 @@ def work(days: int, *, claim: int | None = None, by: str = "claim",
         steps.append((claim + after + shift, Step("request_extension", arg=n, at=extension_at)))
         if approved is not None:
             steps.append((claim + after + shift + 1, Step("decide_extension", arg=approved)))
-    steps.append((submit + shift, Step("submit")))
+    submit = claim + prep + shift
+    accept = submit + (1 if days - submit > 2 else 0)
+    steps += [(submit, Step("submit")), (accept, Step("accept"))]
+    delay = shift  # the decision moves with the materials' pause, a return, a hold
     if returned is not None:
-        steps.append((submit + shift + returned, Step("department_return")))
-        steps.append((submit + shift + returned + 1, Step("rework")))
-        shift += returned + 2
-        steps.append((submit + shift, Step("submit")))
-    steps.append((max(submit, days - 1) + shift, Step("approve")))
-    steps.append((max(submit, days) + shift, Step("complete")))
+        steps.append((accept + returned, Step("department_return")))
+        steps.append((accept + returned + 1, Step("rework")))
+        delay += returned + 2
+        submit = accept + returned + 2
+        accept = submit + 1
+        steps += [(submit, Step("submit")), (accept, Step("accept"))]
+    if hold is not None:
+        after, lasted = hold
+        steps.append((accept + after, Step("department_pause")))
+        if lasted is None:
+            return _plan(steps, finish_at)
+        steps.append((accept + after + lasted, Step("department_resume")))
+        delay += lasted
+    decide = max(accept, days - 1 + delay)
+    steps.append((decide, Step("approve")))
+    steps.append((max(decide, days + delay), Step("complete")))
     if until != "complete":
         names = [s.op for _, s in steps]
         steps = steps[: len(names) - names[::-1].index(until)]

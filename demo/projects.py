@@ -149,7 +149,8 @@ PROJECTS: tuple[Spec, ...] = (
     # -- 新能源新材料组 -----------------------------------------------------------------
     Spec(17, "100MW风电场配套储能项目", "new_energy", "ent07", 36000, "approving", 40,
          parcel="左云县三屯乡风电场址", mandated=30, evaluations=False,
-         plans={"u03_mineral": work(14, reassign=2), "u04_geo_hazard": work(13, handoff=4)}),
+         plans={"u03_mineral": work(14, reassign=2, hold=(2, None)),
+                "u04_geo_hazard": work(13, handoff=4)}),
     Spec(18, "风电叶片生产基地项目", "new_energy", "ent07", 32000, "started", 170,
          parcel=PARCELS[7], mandated=150, milestones={"started": 10},
          plans={"completion_acceptance": work(14, claim=2, until="start")}),
@@ -195,8 +196,9 @@ PROJECTS: tuple[Spec, ...] = (
          comments=((2, "lead05", "施工许可已办结，具备开工条件，请企业确定开工日期后告知。", True),)),
     Spec(32, "电商仓储配送中心项目", "warehousing", "ent12", 7600, "approving", 24,
          parcel="ZY2026-05地块", mandated=18,
-         plans={"u01_survey": work(25, until="submit")},
-         comments=((2, "lead05", "督办：测绘成果已超期，请自然资源局明确出具时间。", False),)),
+         plans={"u01_survey": work(25, until="start")},
+         comments=((2, "lead05", "督办：测绘资料准备已超过代办服务时限，请代办员三个工作日内报送自然资源局。",
+                    False),)),
 )
 
 
@@ -500,6 +502,14 @@ class ProjectRun:
         elif op == "submit":
             ops.submit_task(session, task.id, actor=agent, now=now,
                             note=f"已向{self.s.definition.departments[task.department].name_zh}报送")
+        elif op == "accept":
+            ops.accept_task(session, task.id, actor=agent, now=now,
+                            reference=f"受理〔{self.s.day(t).year}〕{task.id}号")
+        elif op == "department_pause":
+            ops.pause_statutory(session, task.id, kind="expert_review", actor=agent, now=now,
+                                reason="组织专家评审压覆矿产资源评估报告（不计入法定办理时限）")
+        elif op == "department_resume":
+            ops.resume_statutory(session, task.id, actor=agent, now=now, note="专家评审意见已出具")
         elif op == "department_return":
             ops.return_task(session, task.id, actor=agent, now=now,
                             reason="审批部门退回：报告内容不完整，需补充论证")

@@ -122,26 +122,29 @@ def test_sweep_prints_one_line_per_reminder_then_the_count_and_never_repeats(run
         lead = f.user(session, "lead_cli", "lead", groups=("equipment",))
         alice = f.user(session, "alice_cli", "agent", groups=("equipment",))
         project = f.project(session, at("2026-03-02"), lead=lead)
-        ops.claim_task(session, f.task(project, "u01_survey").id, actor=alice, now=at("2026-03-02"))
+        survey = f.task(project, "u01_survey").id
+        for step in (ops.claim_task, ops.start_task, ops.submit_task, ops.accept_task):
+            step(session, survey, actor=alice, now=at("2026-03-02"))
         code = project.code
     engine.dispose()
 
-    # A naive time is the zone's (Asia/Shanghai). The survey is due 03-23 (alice's); the
-    # filing, due 03-05, is still in the group queue. Nothing ran before: all catch-up.
+    # A naive time is the zone's (Asia/Shanghai). The survey, accepted (受理) on 03-02, is
+    # due 03-23 on its statutory clock (alice's); the filing, due 03-04 on its service
+    # clock, is still in the group queue. Nothing ran before: all catch-up.
     result = runner.invoke(cli, ["sweep", "--now", "2026-03-27T09:00"], env=env)
     assert result.exit_code == 0, result.output
+    survey, filing = f"{code} u01_survey [statutory]", f"{code} project_filing [service]"
     assert result.output.splitlines() == [
-        f"yellow {code} u01_survey due 2026-03-23 -> alice_cli (catch-up: due since 2026-03-18)",
-        f"red {code} u01_survey due 2026-03-23 -> alice_cli, lead_cli (catch-up: due since 2026-03-24)",
-        f"escalate_lead {code} u01_survey due 2026-03-23 -> alice_cli, lead_cli"
+        f"yellow {survey} due 2026-03-23 -> alice_cli (catch-up: due since 2026-03-18)",
+        f"red {survey} due 2026-03-23 -> alice_cli, lead_cli (catch-up: due since 2026-03-24)",
+        f"escalate_lead {survey} due 2026-03-23 -> alice_cli, lead_cli"
         " (catch-up: due since 2026-03-26)",
-        f"yellow {code} project_filing due 2026-03-05 -> alice_cli (catch-up: due since 2026-03-03)",
-        f"red {code} project_filing due 2026-03-05 -> alice_cli, lead_cli"
-        " (catch-up: due since 2026-03-06)",
-        f"escalate_lead {code} project_filing due 2026-03-05 -> lead_cli, alice_cli"
-        " (catch-up: due since 2026-03-10)",
-        f"escalate_supervisor {code} project_filing due 2026-03-05 -> lead_cli"
-        " (catch-up: due since 2026-03-16)",
+        f"yellow {filing} due 2026-03-04 -> alice_cli (catch-up: due since 2026-03-02)",
+        f"red {filing} due 2026-03-04 -> alice_cli, lead_cli (catch-up: due since 2026-03-05)",
+        f"escalate_lead {filing} due 2026-03-04 -> lead_cli, alice_cli"
+        " (catch-up: due since 2026-03-09)",
+        f"escalate_supervisor {filing} due 2026-03-04 -> lead_cli"
+        " (catch-up: due since 2026-03-13)",
         "recorded 7",
     ]
     again = runner.invoke(cli, ["sweep", "--now", "2026-03-27T09:05+08:00"], env=env)

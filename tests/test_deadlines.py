@@ -38,11 +38,23 @@ def team(session):
 
 
 def survey_claimed_by(session, team, day: str, agent: str = "alice"):
-    """A project mandated on ``day`` (its survey item is accepted that day), the
-    survey claimed by ``agent``."""
+    """A project mandated on ``day`` (its survey item is released that day: the
+    service clock runs), the survey claimed by ``agent``."""
     project = f.project(session, at(day), lead=team["lead"])
     task = f.task(project, "u01_survey")
     ops.claim_task(session, task.id, actor=team[agent], now=at(day))
+    return project, task
+
+
+def survey_accepted_on(session, team, day: str, agent: str = "alice"):
+    """As ``survey_claimed_by``, then prepared, submitted and accepted (受理) by
+    the department the same day: the statutory clock runs from ``day`` on the
+    survey's legal limit of 15 working days."""
+    project, task = survey_claimed_by(session, team, day, agent)
+    ops.start_task(session, task.id, actor=team[agent], now=at(day))
+    ops.submit_task(session, task.id, actor=team[agent], now=at(day))
+    ops.accept_task(session, task.id, actor=team[agent], now=at(day))
+    assert task.clock == "statutory" and task.accepted_on == date.fromisoformat(day)
     return project, task
 
 
@@ -75,7 +87,7 @@ def kinds_for(session, user, task=None) -> list[str]:
 # -- the walk through every level ------------------------------------------------------------
 
 def test_green_yellow_red_and_every_escalation_across_the_spring_festival(session, team):
-    project, task = survey_claimed_by(session, team, "2026-02-02")
+    project, task = survey_accepted_on(session, team, "2026-02-02")
     # 15 working days after Mon 02-02: 3,4,5,6, 9,10,11,12,13, Sat 14 (worked) = 10,
     # 春节 15–23 off, 24,25,26,27 = 14, Sat 28 (worked) = 15.
     assert task.due_on == date(2026, 2, 28)
@@ -124,7 +136,7 @@ def test_green_yellow_red_and_every_escalation_across_the_spring_festival(sessio
 
 
 def test_every_escalation_across_national_day(session, team):
-    project, task = survey_claimed_by(session, team, "2026-09-09")
+    project, task = survey_accepted_on(session, team, "2026-09-09")
     # 15 working days after Wed 09-09: 10,11, 14–18 (7), Sun 20 (worked) = 8, 21–24 = 12,
     # 中秋 25–27 off, 28,29,30 = 15.
     assert task.due_on == date(2026, 9, 30)
@@ -145,7 +157,7 @@ def test_every_escalation_across_national_day(session, team):
 
 
 def test_thresholds_are_configuration(session, team):
-    _, task = survey_claimed_by(session, team, "2026-03-02")  # due Mon 03-23
+    _, task = survey_accepted_on(session, team, "2026-03-02")  # due Mon 03-23
     policy = DeadlinePolicy(lead_after_working_days=1, supervisor_after_working_days=2)
     levels = [r.level for r in deadlines.sweep(session, now=at("2026-03-25"), policy=policy)
               if r.task_id == task.id]
@@ -156,7 +168,7 @@ def test_thresholds_are_configuration(session, team):
 # -- exactly once ------------------------------------------------------------------------------
 
 def test_a_second_sweep_at_the_same_time_records_nothing(session, team):
-    _, task = survey_claimed_by(session, team, "2026-03-02")
+    _, task = survey_accepted_on(session, team, "2026-03-02")
     first = deadlines.sweep(session, now=at("2026-03-27"))
     assert {r.level for r in first if r.task_id == task.id} == {"yellow", "red", "escalate_lead"}
     notifications = session.scalar(select(func.count()).select_from(Notification))
@@ -169,7 +181,7 @@ def test_a_second_sweep_at_the_same_time_records_nothing(session, team):
 
 
 def test_an_extension_after_yellow_warns_again_for_the_new_due_date_but_never_twice(session, team):
-    project, task = survey_claimed_by(session, team, "2026-03-02")
+    project, task = survey_accepted_on(session, team, "2026-03-02")
     assert (task.due_on, task.warn_on) == (date(2026, 3, 23), date(2026, 3, 18))
     assert [r.level for r in deadlines.sweep(session, now=at("2026-03-18"))
             if r.task_id == task.id] == ["yellow"]
@@ -188,7 +200,7 @@ def test_an_extension_after_yellow_warns_again_for_the_new_due_date_but_never_tw
 
 
 def test_after_a_week_of_downtime_one_sweep_catches_up_once(session, team):
-    _, task = survey_claimed_by(session, team, "2026-03-02")  # due Mon 03-23, yellow Wed 03-18
+    _, task = survey_accepted_on(session, team, "2026-03-02")  # due Mon 03-23, yellow Wed 03-18
     walk(session, date(2026, 3, 2), date(2026, 3, 17), task.id)
     # The scheduler is down from Wed 03-18 to Thu 03-26 and comes back on Fri 03-27.
     caught = [r for r in deadlines.sweep(session, now=at("2026-03-27")) if r.task_id == task.id]
@@ -237,12 +249,13 @@ def test_the_enterprise_is_told_acceptance_materials_reminder_completion_and_mil
     task = f.task(project, "u01_survey")
     alice = team["alice"]
     ops.claim_task(session, task.id, actor=alice, now=at("2026-03-02"))
-    ops.start_task(session, task.id, actor=alice, now=at("2026-03-02", 10))  # 受理
+    ops.start_task(session, task.id, actor=alice, now=at("2026-03-02", 10))
     ops.request_materials(session, task.id, [{"code": "m1", "name": "界址点成果表"},
                                              {"code": "m2", "name": "土地权属证明"}],
                           deadline=date(2026, 3, 13), actor=alice, now=at("2026-03-03"))
     told = {n.kind: n for n in notify.notifications_for(session, ent)}
-    assert "2026-03-23" in told["item_accepted"].body  # the legal limit
+    # The agent's service clock: 10 working days after 03-02 (the zone's promise).
+    assert "代办服务时限至 2026-03-16" in told["item_started"].body
     assert "界址点成果表" in told["materials_requested"].body
     assert "土地权属证明" in told["materials_requested"].body
     assert "2026-03-13" in told["materials_requested"].body
@@ -258,31 +271,37 @@ def test_the_enterprise_is_told_acceptance_materials_reminder_completion_and_mil
 
     ops.supply_materials(session, task.id, actor=ent, now=at("2026-03-12"))
     ops.submit_task(session, task.id, actor=alice, now=at("2026-03-12"))
+    ops.accept_task(session, task.id, actor=alice, now=at("2026-03-12", 15))
+    # The department's statutory clock from its 受理 on 03-12, 15 working days:
+    # 13 (1), 16–20 (6), 23–27 (11), 30, 31, 04-01, 04-02 (15).
+    accepted = {n.kind: n for n in notify.notifications_for(session, ent)}["item_accepted"]
+    assert "已于 2026-03-12 由办理部门受理，法定办理时限至 2026-04-02（部门计时）" in accepted.body
     ops.approve_task(session, task.id, actor=alice, now=at("2026-03-13"), reference="左自然资〔2026〕8号")
     ops.complete_task(session, task.id, actor=alice, now=at("2026-03-13"))
     filing = f.task(project, "project_filing")
     ops.cover_task(session, filing.id, reference="承诺书 2026-017", kind="commitment",
                    actor=team["lead"], now=at("2026-03-13"))
     assert kinds_for(session, ent) == ["document_issued", "item_accepted", "item_covered",
-                                       "item_done", "materials_deadline", "materials_requested",
-                                       "milestone", "milestone"]
+                                       "item_done", "item_started", "materials_deadline",
+                                       "materials_requested", "milestone", "milestone"]
     titles = {n.kind: n.title for n in notify.notifications_for(session, ent)}
     assert titles["item_done"].startswith("【已办结】")
     assert titles["item_covered"].startswith("【已免于办理】")
     # Every notification of the enterprise also went to its mailbox (email on).
     mails = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == ent.email)).all()
-    assert len(mails) == 8 and {m.status for m in mails} == {"pending"}
+    assert len(mails) == 9 and {m.status for m in mails} == {"pending"}
     # The agents were not told what the enterprise is told (only their own reminders).
     assert set(kinds_for(session, alice)) <= {"yellow", "red", "escalation", "notice"}
 
 
 def test_notifications_badge_list_and_mark_read_only_own(session, team):
     session.info.update(notify.session_info(Channels()))
-    project, task = survey_claimed_by(session, team, "2026-03-02")
+    project, task = survey_accepted_on(session, team, "2026-03-02")
     deadlines.sweep(session, now=at("2026-03-24"))  # yellow, red
     alice, lead = team["alice"], team["lead"]
-    # The survey (alice's): yellow, red. The filing (due 03-05, still queued, so the group's
-    # agents are told): yellow, red, and the information that the lead's 督办 went out.
+    # The survey (alice's): yellow, red. The filing (its service clock due 03-04, still
+    # queued, so the group's agents are told): yellow, red, and the information that
+    # the lead's 督办 went out.
     assert int(notify.unread_count(session, alice)) == 5
     listed = notify.notifications_for(session, alice)
     assert [n.created_at for n in listed] == sorted((n.created_at for n in listed), reverse=True)
@@ -302,7 +321,10 @@ def test_the_digest_once_per_user_per_working_day_never_on_weekends_or_holidays(
     project = f.project(session, at("2026-03-31"), lead=team["lead"])  # Tue
     filing = f.task(project, "project_filing")
     ops.claim_task(session, filing.id, actor=team["alice"], now=at("2026-03-31"))
-    # 3 working days: due Fri 04-03; yellow Wed 04-01 (2 left); red from Sat 04-04 (清明 04-04..06).
+    for step in (ops.start_task, ops.submit_task, ops.accept_task):
+        step(session, filing.id, actor=team["alice"], now=at("2026-03-31"))
+    # The statutory clock from the 受理 on 03-31, 3 working days: due Fri 04-03;
+    # yellow Wed 04-01 (2 left); red from Sat 04-04 (清明 04-04..06).
     assert (filing.due_on, filing.warn_on) == (date(2026, 4, 3), date(2026, 4, 1))
     at_time = time(8, 30)
 
@@ -327,7 +349,7 @@ def test_the_digest_once_per_user_per_working_day_never_on_weekends_or_holidays(
 # -- supervision notices (督办单) ---------------------------------------------------------------
 
 def _escalated(session, team):
-    project, task = survey_claimed_by(session, team, "2026-03-02")
+    project, task = survey_accepted_on(session, team, "2026-03-02")
     deadlines.sweep(session, now=at("2026-03-26"))  # red for 3 working days
     notice = session.scalar(select(SupervisionNotice).where(SupervisionNotice.task_id == task.id))
     return project, task, notice
@@ -395,8 +417,6 @@ def test_only_supervisors_issue_a_manual_notice(session, team):
 def test_a_notice_closes_when_its_item_closes(session, team):
     _, task, notice = _escalated(session, team)
     alice = team["alice"]
-    ops.start_task(session, task.id, actor=alice, now=at("2026-03-26", 10))
-    ops.submit_task(session, task.id, actor=alice, now=at("2026-03-26", 11))
     ops.approve_task(session, task.id, actor=alice, now=at("2026-03-27"))
     ops.complete_task(session, task.id, actor=alice, now=at("2026-03-27", 10))
     session.expire_all()

@@ -8,6 +8,7 @@ from datetime import date
 from definitions import load_definition_from_source
 from tests import factories as f
 from tests.factories import at
+from workflow.core import clocks
 from workflow.core import operations as ops
 from workflow.kernel.registry import current_version, definition_of, install_definition
 
@@ -39,8 +40,11 @@ def test_running_projects_keep_the_version_they_started_under(session):
     assert new_project.definition_version_id == new_row.id
     assert ops.definition_for(old_project).items["u01_survey"].limit.amount == 15
     assert ops.definition_for(new_project).items["u01_survey"].limit.amount == 5
-    assert f.task(old_project, "u01_survey").due_on == date(2026, 3, 23)
-    assert f.task(new_project, "u01_survey").due_on == date(2026, 3, 9)
+    # The legal limit each runs under, counted from the release (its statutory
+    # clock starts at the 受理): 15 working days → 03-23, 5 → 03-09.
+    for project, due in ((old_project, date(2026, 3, 23)), (new_project, date(2026, 3, 9))):
+        survey = f.task(project, "u01_survey")
+        assert clocks.legal_due(survey, ops.definition_for(project).items["u01_survey"]) == due
 
 
 def test_installing_the_same_definition_twice_is_idempotent(session):

@@ -13,6 +13,7 @@ from definitions import (
     CATEGORIES,
     Definition,
     DefinitionError,
+    TimeLimit,
     critical_path,
     load_definition,
     load_definition_from_source,
@@ -128,7 +129,12 @@ def test_zuoyun_summary_reports_everything(zuoyun):
     _, total = critical_path(zuoyun)
     assert zuoyun.version in text
     assert "左云经济技术开发区" in text
-    assert f"Critical path: {total} working days" in text
+    assert f"Critical path, statutory clock (部门: legal limits from 受理): {total} working days" \
+        in text
+    _, service = critical_path(zuoyun, clock="service")
+    assert f"Critical path, service clock (代办: release → submission): {service} working days" \
+        in text
+    assert "Critical path, both clocks end to end" in text
     assert "unified_service 14" in text
     assert "煤化工精细化工组" in text and "fine_chemical" in text
     assert "达产复核通过" in text
@@ -268,10 +274,72 @@ def test_critical_path_rounds_calendar_days_up(source):
     assert total == 10 + 6 + 10  # ceil(8 × 5 / 7) = 6
 
 
-def test_summary_names_the_critical_path(source):
+def test_summary_names_the_critical_path_of_each_clock(source):
+    source["zone.toml"]["zone"]["service_limit"] = {"amount": 3}
+    items_of(source)["permit"]["service_limit"] = {"amount": 14, "unit": "calendar_days"}
     text = summary(load_definition_from_source(source))
-    assert "Critical path: 25 working days" in text
+    assert "Critical path, statutory clock (部门: legal limits from 受理): 25 working days" in text
     assert "survey (10) → permit (5) → accept (10)" in text
+    # Service: filing 3 (ties with survey, listed first among permit's
+    # prerequisites) → permit 14 calendar days = ceil(70/7) = 10 → accept 3.
+    assert "Critical path, service clock (代办: release → submission): 16 working days" in text
+    assert "filing (3) → permit (10) → accept (3)" in text
+    assert "  to ready 具备开工条件: 13 working days (filing → permit)" in text
+    # Both per item: survey 13 → permit 15 → accept 13.
+    assert "Critical path, both clocks end to end (service + statutory per item): " \
+        "41 working days" in text
+    assert "  to ready 具备开工条件: 28 working days (survey → permit)" in text
+    assert "10 wd (+10) · service 3 wd" in text
+
+
+# -- the service clock's limits (行政许可法 Art. 42: the agent's part before the 受理) --------
+
+def test_an_item_takes_its_own_service_limit_or_the_zones(source):
+    source["zone.toml"]["zone"]["service_limit"] = {"amount": 4}
+    items_of(source)["permit"]["service_limit"] = {"amount": 14, "unit": "calendar_days"}
+    defn = load_definition_from_source(source)
+    assert defn.item("permit").service_limit == TimeLimit(14, "calendar_days")
+    assert defn.item("survey").service_limit == TimeLimit(4)
+    assert defn.limit_of("permit", "statutory") == TimeLimit(7, "calendar_days")
+    assert defn.limit_of("permit", "service") == TimeLimit(14, "calendar_days")
+
+
+def test_a_definition_older_than_the_service_clock_still_loads(source):
+    """Stored versions of running projects name no service limit: 5 working days."""
+    defn = load_definition_from_source(source)
+    assert all(i.service_limit == TimeLimit(5) for i in defn.items.values())
+
+
+def test_the_zuoyun_items_declare_their_service_limits(zuoyun):
+    assert zuoyun.item("u01_survey").service_limit == TimeLimit(10)
+    assert zuoyun.item("project_filing").service_limit == TimeLimit(2)
+    assert zuoyun.item("eia_approval").service_limit == TimeLimit(5)  # the zone's default
+    assert zuoyun.item("eia_approval").limit == TimeLimit(30, "calendar_days")
+    assert all(i.extension_clock == "statutory" for i in zuoyun.items.values())
+
+
+@pytest.mark.parametrize(("where", "value", "key", "fragment"), [
+    ("item", {"amount": 0}, "items.permit.service_limit.amount", "positive integer"),
+    ("item", {"amount": 3, "unit": "weeks"}, "items.permit.service_limit.unit",
+     "unknown limit unit 'weeks'"),
+    ("item", 5, "items.permit.service_limit", "expected a table"),
+    ("zone", {"amount": -1}, "zone.service_limit.amount", "positive integer"),
+    ("zone", {"days": 3}, "zone.service_limit.days", "unknown key 'days'"),
+])
+def test_a_bad_service_limit_is_refused_naming_it(source, where, value, key, fragment):
+    if where == "zone":
+        source["zone.toml"]["zone"]["service_limit"] = value
+        refused(source, "zone.toml", key, fragment)
+    else:
+        items_of(source)["permit"]["service_limit"] = value
+        refused(source, "items.toml", key, fragment)
+
+
+def test_an_extension_names_a_known_clock(source):
+    items_of(source)["accept"]["extension_clock"] = "service"
+    assert load_definition_from_source(source).item("accept").extension_clock == "service"
+    items_of(source)["accept"]["extension_clock"] = "enterprise"
+    refused(source, "items.toml", "items.accept.extension_clock", "unknown clock 'enterprise'")
 
 
 def test_topological_order_is_stable_by_file_order(source):

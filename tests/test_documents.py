@@ -187,7 +187,7 @@ def test_the_suspension_slip_has_the_reason_and_every_clock_pauses(session, zone
     project = zone["project"]
     survey = f.task(project, "u01_survey")
     work(session, survey, zone["alice"])
-    running = [t for t in project.tasks if t.accepted_on is not None]
+    running = [t for t in project.tasks if t.released_on is not None]
     assert len(running) >= 2  # the survey and the filing were released at the mandate
     slip = documents.suspend_with_slip(session, project.id, reason="企业融资方案调整",
                                        actor=zone["lead"], now=at("2026-03-03"))
@@ -212,7 +212,7 @@ def test_resuming_adds_the_paused_working_days_to_each_clock(session, zone):
                                 now=at("2026-03-03"))
     ops.resume_project(session, project.id, actor=zone["lead"], now=at("2026-03-10"))
     assert survey.state == "in_progress" and survey.paused_since is None
-    assert survey.paused_working_days == 5  # 03-04 .. 03-10
+    assert survey.service_paused_days == 5  # 03-04 .. 03-10, on the agent's service clock
     assert survey.due_on == clock.add_working_days(due_before, 5).date
 
 

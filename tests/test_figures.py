@@ -1,20 +1,30 @@
 """Supervisors' figures, watch list and ledger on a small data set worked out
-by hand (each test runs on SQLite and PostgreSQL).
+by hand (each test runs on SQLite and PostgreSQL), on both clocks.
 
-Three projects mandated on Monday 2026-03-02; each releases its filing
-(项目备案, admin_approval, 3 working days → due Thu 03-05) and its survey
-(地形图测绘, nature_resources, 15 working days → due Mon 03-23):
+Three projects mandated on Monday 2026-03-02 (no holiday in March 2026); each
+releases its filing (项目备案, admin_approval; service limit 2 working days,
+legal limit 3 → due Thu 03-05 from a 受理 on 03-02) and its survey (地形图测绘,
+nature_resources; service limit 10 → due Mon 03-16, legal limit 15 → due Mon
+03-23 from a 受理 on 03-02). An agent who takes an item submits it the day it
+is released and the department accepts it that day: its service clock stops
+on time after 0 days, its statutory clock runs from 03-02.
 
-- A (equipment): alice files on 03-04 (on time, 2 working days used); the
-  survey stays in work — red on 03-25, 2 working days late (24, 25).
-- B (equipment): bob files on 03-09 (late, 5 used); the survey waits for
-  materials 03-03 → 03-06 (3 working days paused: due moves to 03-26) and is
-  done on 03-25 (on time; 17 working days minus 3 paused = 14 used).
-- C (food): olga files on 03-05 (on time, 3 used); nobody claims the survey:
-  red on 03-25, 2 working days late.
+- A (equipment): alice's filing is decided on 03-04 (on time, 2 working days
+  used); her survey stays with the department — red on 03-25 on the
+  statutory clock, 2 working days late (24, 25).
+- B (equipment): bob's filing is decided on 03-09 (late, 5 used); the
+  department asks for 补正 on his survey 03-03 → 03-06 (3 working days
+  paused: the statutory due date moves to 03-26) and decides on 03-25 (on
+  time; 17 working days minus 3 paused = 14 used).
+- C (food): olga's filing is decided on 03-05 (on time, 3 used); nobody takes
+  the survey: red on 03-25 on the service clock (due 03-16), 7 working days
+  late (17–20, 23–25).
 
-Filing releases two items (eia_approval, energy_review) and B's survey ten
-(u02–u11): all open in the queue with due dates, none late on 03-25.
+Each filing releases two items to the queue on its completion day (eia_approval,
+energy_review; service limit 5 working days): A's on 03-04 (due 03-11, 10 late
+on 03-25), C's on 03-05 (due 03-12, 9 late), B's on 03-09 (due 03-16, 7 late).
+Nobody takes them: 6 items red on the service clock. B's survey releases ten
+(u02–u11) on 03-25: due 04-01, yellow from 03-30, green on 03-25.
 """
 
 from __future__ import annotations
@@ -32,11 +42,15 @@ from workflow.core.figures import WatchFilter
 TODAY = date(2026, 3, 25)
 
 
-def finish(session, task, agent, day, *, claim=True):
-    if claim:
-        ops.claim_task(session, task.id, actor=agent, now=at("2026-03-02"))
-        ops.start_task(session, task.id, actor=agent, now=at("2026-03-02"))
-    for step in (ops.submit_task, ops.approve_task, ops.complete_task):
+def to_department(session, task, agent):
+    """Taken, prepared, submitted and accepted (受理) on 03-02."""
+    day = at("2026-03-02")
+    for step in (ops.claim_task, ops.start_task, ops.submit_task, ops.accept_task):
+        step(session, task.id, actor=agent, now=day)
+
+
+def decide(session, task, agent, day):
+    for step in (ops.approve_task, ops.complete_task):
         step(session, task.id, actor=agent, now=at(day))
 
 
@@ -51,21 +65,23 @@ def zone(session):
     b = f.project(session, start, lead=lead, code="P-B")
     c = f.project(session, start, industry="food_processing", code="P-C")
 
-    finish(session, f.task(a, "project_filing"), alice, "2026-03-04")
-    ops.claim_task(session, f.task(a, "u01_survey").id, actor=alice, now=start)
-    ops.start_task(session, f.task(a, "u01_survey").id, actor=alice, now=start)
+    to_department(session, f.task(a, "project_filing"), alice)
+    decide(session, f.task(a, "project_filing"), alice, "2026-03-04")
+    to_department(session, f.task(a, "u01_survey"), alice)
 
-    finish(session, f.task(b, "project_filing"), bob, "2026-03-09")
+    to_department(session, f.task(b, "project_filing"), bob)
+    decide(session, f.task(b, "project_filing"), bob, "2026-03-09")
     survey = f.task(b, "u01_survey")
-    ops.claim_task(session, survey.id, actor=bob, now=start)
-    ops.start_task(session, survey.id, actor=bob, now=start)
+    to_department(session, survey, bob)
     ops.request_materials(session, survey.id, [{"code": "m1", "name": "红线图"}],
                           deadline=date(2026, 3, 10), actor=bob, now=at("2026-03-03"))
     ops.supply_materials(session, survey.id, actor=bob, now=at("2026-03-06"))
-    assert survey.paused_working_days == 3 and survey.due_on == date(2026, 3, 26)
-    finish(session, survey, bob, "2026-03-25", claim=False)
+    assert survey.state == "accepted" and survey.statutory_paused_days == 3
+    assert survey.due_on == date(2026, 3, 26)
+    decide(session, survey, bob, "2026-03-25")
 
-    finish(session, f.task(c, "project_filing"), olga, "2026-03-05")
+    to_department(session, f.task(c, "project_filing"), olga)
+    decide(session, f.task(c, "project_filing"), olga, "2026-03-05")
     session.flush()
     # The scheduler's sweep counts the open items on the day the tests read.
     rollups.refresh(session, now=at("2026-03-25", 10))
@@ -83,17 +99,22 @@ def by_key(result, dimension):
 def test_figures_per_agent(session, zone):
     agents = by_key(figures.figures(session, TODAY), "agent")
     alice, bob, olga = (agents[zone[n].id] for n in ("alice", "bob", "olga"))
-    # alice: filing on time; survey open and red.
+    # alice: filing decided on time; survey open and red on the statutory clock.
     assert (alice.closed, alice.on_time_rate, alice.overdue_rate) == (1, 1.0, 0.5)
     assert alice.avg_days_used == 2
+    # Her service clock stopped on time, after 0 days, on both items.
+    assert (alice.service_on_time_rate, alice.service_avg_days) == (1.0, 0)
     # bob: filing late (5 used), survey on time (14 used).
     assert (bob.closed, bob.on_time_rate, bob.overdue_rate) == (2, 0.5, 0.5)
     assert bob.avg_days_used == 9.5
+    assert (bob.service_on_time_rate, bob.service_overdue_rate) == (1.0, 0.0)
     assert (olga.closed, olga.on_time_rate, olga.overdue_rate, olga.avg_days_used) == (1, 1.0, 0.0, 3)
-    # Nobody holds C's survey (red) nor the 16 released items: 17 open, 1 late.
+    # Nobody holds C's survey nor the 16 released items: 17 open on the
+    # service clock (代办's time), 7 of them red; none on the statutory one.
     nobody = agents[None]
-    assert (nobody.closed, nobody.on_time_rate, nobody.with_due, nobody.overdue) == (0, None, 17, 1)
-    assert nobody.avg_days_used is None
+    assert (nobody.closed, nobody.on_time_rate, nobody.with_due, nobody.overdue) == (0, None, 0, 0)
+    assert (nobody.service_with_due, nobody.service_overdue) == (17, 7)
+    assert nobody.avg_days_used is None and nobody.service_avg_days is None
 
 
 def test_figures_per_item_department_and_group(session, zone):
@@ -103,25 +124,36 @@ def test_figures_per_item_department_and_group(session, zone):
     assert (filing.closed, filing.on_time, filing.done_with_due) == (3, 2, 3)
     assert filing.overdue_rate == pytest.approx(1 / 3)
     assert filing.avg_days_used == pytest.approx((2 + 5 + 3) / 3)
-    # Surveys: B done on time; A and C open and red.
-    assert (survey.closed, survey.on_time_rate, survey.overdue, survey.with_due) == (1, 1.0, 2, 3)
+    assert (filing.service_on_time, filing.service_done_with_due) == (3, 3)
+    # Surveys: B decided on time; A open and red with the department; C open
+    # and red with nobody (service clock).
+    assert (survey.closed, survey.on_time_rate, survey.overdue, survey.with_due) == (1, 1.0, 1, 2)
+    assert (survey.service_overdue, survey.service_with_due) == (1, 2)
+    eia = items["eia_approval"]
+    assert (eia.with_due, eia.service_with_due, eia.service_overdue) == (0, 3, 3)
 
     departments = by_key(result, "department")
     approval = departments["admin_approval"]  # the three filings
     assert (approval.closed, approval.on_time, approval.overdue, approval.with_due) == (3, 2, 1, 3)
     # Three surveys plus B's mineral and geo-hazard assessments (released, open).
     land = departments["nature_resources"]
-    assert (land.closed, land.overdue, land.with_due, land.on_time_rate) == (1, 2, 5, 1.0)
+    assert (land.closed, land.overdue, land.with_due, land.on_time_rate) == (1, 1, 2, 1.0)
+    assert (land.service_overdue, land.service_with_due) == (1, 4)
 
     groups = by_key(result, "group")
     equipment = groups[f.group(session, "equipment").id]
     food = groups[f.group(session, "food").id]
-    # equipment: A and B's filing and survey + 4 + 10 released; late: B's filing, A's survey.
+    # equipment: A and B's filing and survey, 4 + 10 released; statutory late:
+    # B's filing, A's survey; service late: the 4 released by the filings.
     assert (equipment.closed, equipment.on_time, equipment.done_with_due) == (3, 2, 3)
-    assert (equipment.overdue, equipment.with_due) == (2, 18)
+    assert (equipment.overdue, equipment.with_due) == (2, 4)
+    assert (equipment.service_overdue, equipment.service_with_due) == (4, 17)
     assert equipment.avg_days_used == pytest.approx((2 + 5 + 14) / 3)
-    assert (food.closed, food.on_time_rate, food.overdue, food.with_due) == (1, 1.0, 1, 4)
-    assert (result.total.closed, result.total.overdue, result.total.with_due) == (4, 3, 22)
+    assert (food.closed, food.on_time_rate, food.overdue, food.with_due) == (1, 1.0, 0, 1)
+    assert (food.service_overdue, food.service_with_due) == (3, 4)
+    total = result.total
+    assert (total.closed, total.overdue, total.with_due) == (4, 2, 5)
+    assert (total.service_on_time, total.service_overdue, total.service_with_due) == (4, 7, 21)
 
 
 def test_a_date_range_keeps_the_items_closed_in_it(session, zone):
@@ -136,6 +168,7 @@ def test_a_date_range_keeps_the_items_closed_in_it(session, zone):
     # Only open items in the period: no closed item, so no rate rather than 0 %.
     nobody = agents[None]
     assert (nobody.closed, nobody.on_time_rate, nobody.avg_days_used) == (0, None, None)
+    assert nobody.service_on_time_rate is None
 
 
 def test_a_lead_sees_only_the_figures_of_their_groups(session, zone):
@@ -145,14 +178,22 @@ def test_a_lead_sees_only_the_figures_of_their_groups(session, zone):
     assert zone["olga"].id not in by_key(result, "agent")
 
 
-def test_watch_list_is_red_and_yellow_most_late_first(session, zone):
+def test_watch_list_is_red_and_yellow_most_late_first_on_the_clock_that_runs(session, zone):
     rows = watched(session, TODAY)
-    red = [(r.project.code, r.task.item_code, r.days_late) for r in rows if r.light == "red"]
-    assert red == [("P-A", "u01_survey", 2), ("P-C", "u01_survey", 2)]
-    # Everything else listed is yellow, not late yet, after the red ones.
-    assert all(r.light == "yellow" and r.days_late <= 0 for r in rows[2:])
+    assert {r.light for r in rows} == {"red"}  # B's ten releases are green until 03-30
+    found = sorted((-r.days_late, r.project.code, r.task.item_code, r.clock, r.whose)
+                   for r in rows)
+    assert found == [
+        (-10, "P-A", "eia_approval", "service", "agent"),
+        (-10, "P-A", "energy_review", "service", "agent"),
+        (-9, "P-C", "eia_approval", "service", "agent"),
+        (-9, "P-C", "energy_review", "service", "agent"),
+        (-7, "P-B", "eia_approval", "service", "agent"),
+        (-7, "P-B", "energy_review", "service", "agent"),
+        (-7, "P-C", "u01_survey", "service", "agent"),
+        (-2, "P-A", "u01_survey", "statutory", "department"),
+    ]
     assert [r.days_late for r in rows] == sorted((r.days_late for r in rows), reverse=True)
-    # B's survey is done; its released items and the other filings' are green.
     assert all(r.task.state != "done" for r in rows)
 
 
@@ -162,10 +203,12 @@ def test_watch_list_filters(session, zone):
         session, TODAY, WatchFilter(agent_id=alice.id))] == ["P-A"]
     assert {r.project.code for r in watched(
         session, TODAY, WatchFilter(group_id=food))} <= {"P-C"}
+    # C's survey is due on its service clock (03-16), A's on its statutory one (03-23).
     assert [r.project.code for r in watched(
-        session, TODAY, WatchFilter(item_code="u01_survey"))] == ["P-A", "P-C"]
-    assert watched(session, TODAY, WatchFilter(min_days_late=3)) == []
-    assert len(watched(session, TODAY, WatchFilter(min_days_late=2))) == 2
+        session, TODAY, WatchFilter(item_code="u01_survey"))] == ["P-C", "P-A"]
+    assert watched(session, TODAY, WatchFilter(min_days_late=11)) == []
+    assert len(watched(session, TODAY, WatchFilter(min_days_late=10))) == 2
+    assert len(watched(session, TODAY, WatchFilter(min_days_late=3))) == 7
     assert watched(session, TODAY, WatchFilter(department="water", light="red")) == []
     scoped = watched(session, TODAY, group_ids={food})
     assert {r.project.code for r in scoped} <= {"P-C"} and scoped
@@ -175,8 +218,9 @@ def test_ledger_has_one_row_per_project(session, zone):
     rows = {r.project.code: r for r in figures.ledger(session, TODAY)}
     a, b, c = rows["P-A"], rows["P-B"], rows["P-C"]
     assert a.items == b.items == c.items > 20
-    assert (a.finished, a.red, a.light) == (1, 1, "red")
-    assert (b.finished, b.red, b.in_work) == (2, 0, 12)  # 2 filing + 10 survey releases
+    assert (a.finished, a.red, a.light) == (1, 3, "red")  # the survey, eia, energy
+    assert (b.finished, b.red, b.in_work) == (2, 2, 12)  # 2 filing + 10 survey releases
+    assert (c.finished, c.red) == (1, 3)
     assert a.signed_on == a.mandated_on == date(2026, 3, 2)
     equipment = f.group(session, "equipment").id
     assert [r.project.code for r in figures.ledger(session, TODAY, {equipment})] == ["P-A", "P-B"]

@@ -21,8 +21,14 @@ EXPECTED: dict[str, dict[str, str | None]] = {
     "assigned": {**WORK, "unassign": "ready", "start": "in_progress", "cover": "covered"},
     "in_progress": {**WORK, "request_materials": "awaiting_enterprise", "submit": "submitted",
                     "cover": "covered"},
+    # Materials supplied return the item to the agent (service clock); see
+    # the test below for the department's 补正 (statutory clock).
     "awaiting_enterprise": {**WORK, "supply_materials": "in_progress", "cover": "covered"},
-    "submitted": {**WORK, "approve": "approved", "department_return": "returned"},
+    "submitted": {**WORK, "accept": "accepted", "approve": "approved",
+                  "department_return": "returned"},
+    "accepted": {**WORK, "approve": "approved", "department_return": "returned",
+                 "request_materials": "awaiting_enterprise", "department_pause": "on_hold"},
+    "on_hold": {**WORK, "department_resume": "accepted"},
     "returned": {**WORK, "request_materials": "awaiting_enterprise", "rework": "in_progress",
                  "cover": "covered"},
     "approved": {**WORK, "complete": "done"},
@@ -67,8 +73,25 @@ def test_item_machine_pair(state: str, event: str) -> None:
         assert not machine.can(Row(state), event)
 
 
+def test_materials_asked_by_the_department_return_the_item_to_the_department() -> None:
+    """补正 after the 受理 stops the statutory clock; once supplied the item is
+    back with the department (accepted), not with the agent."""
+    machine = item_machine("test")
+    row = Row("accepted")
+    row.clock = "statutory"
+    machine.fire(row, "request_materials")
+    assert row.state == "awaiting_enterprise"
+    machine.fire(row, "supply_materials")
+    assert row.state == "accepted"
+    agent = Row("awaiting_enterprise")
+    agent.clock = "service"
+    machine.fire(agent, "supply_materials")
+    assert agent.state == "in_progress"
+
+
 @pytest.mark.parametrize("origin", ["blocked", "ready", "assigned", "in_progress",
-                                    "awaiting_enterprise", "submitted", "returned", "approved"])
+                                    "awaiting_enterprise", "submitted", "accepted", "on_hold",
+                                    "returned", "approved"])
 def test_resume_returns_to_the_state_it_was_suspended_from(origin: str) -> None:
     machine = item_machine("test")
     row = Row(origin)

@@ -3,7 +3,7 @@ and upgrades a database that already holds data."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from tests import factories as f
+from tests.conftest import PG_DB
 from tests.factories import at
 from workflow import migrate
 from workflow.kernel.db import make_engine, make_session_factory, transaction
@@ -66,6 +67,26 @@ def test_upgrading_a_database_with_projects_keeps_them(tmp_path):
         assert conn.exec_driver_sql("SELECT name FROM enterprise").first()[0] == "旧企业"
     migrate.downgrade(engine, "0003_deadlines")
     migrate.upgrade(engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_engine(request, tmp_path):
+    """An empty database migrated to 0014 (before the two clocks)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    else:
+        from tests.conftest import _create_pg_database, drop_pg_database, pg_url
+
+        name = f"{PG_DB}_clocks_split"
+        if not _create_pg_database(name):
+            pytest.skip("PostgreSQL is not reachable")
+        request.addfinalizer(lambda: drop_pg_database(name))
+        engine = make_engine(pg_url(name))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine, "0014_security")
+    yield engine
     engine.dispose()
 
 
@@ -138,3 +159,126 @@ def test_upgrading_to_0016_marks_the_tasks_whose_due_date_was_provisional(tmp_pa
         assert (bool(flags[late_id]), bool(flags[early_id])) == (True, False)
         assert session.scalar(text("SELECT count(*) FROM calendar_schedule")) == 0
     engine.dispose()
+
+
+def test_0015_splits_the_old_clock_of_existing_tasks_into_two(old_engine):
+    """Rows written under 0014, where ``accepted_on`` was the day of release
+    and one clock counted the legal limit from it (the rule is the migration's
+    docstring):
+
+    - the survey, with its agent (in_progress), released Mon 2026-03-02,
+      paused 03-04 → 03-09 (3 working days), old due 03-26: its service clock
+      keeps the due date it was working to — 10 + 3 working days end on 03-19,
+      so 5 more are granted (03-02 → 03-26 is 18 working days);
+    - the EIA (30 calendar days), released Mon 09-14, submitted Tue 09-15,
+      paused 09-30 → 10-08 (1 working day then, 8 calendar days now): with the
+      department, its statutory clock counts from the submission, due 09-15 +
+      38 days = Fri 10-23 (its old due date was 10-15); its service clock
+      (5 working days: 15–18, Sunday 20 worked) was due 09-20;
+    - the filing, done: submitted 03-03, approved 03-04, closed 03-05: accepted
+      on the submission day, due 03-06 (3 working days), decided 03-04;
+    - the land transfer, returned by the department after a submission: with
+      its agent again, on the service clock;
+    - a blocked item: nothing to split.
+    """
+    from datetime import datetime
+
+    from definitions import canonical_json, load_definition
+    from workflow.kernel.registry import DEFAULT_DIR
+
+    engine = old_engine
+    source = canonical_json(load_definition(DEFAULT_DIR).source)
+
+    def day(value):
+        return date.fromisoformat(value) if value else None
+
+    def moment(value):  # UTC, as the engine stores it (naive on SQLite)
+        stamp = datetime.fromisoformat(value)
+        return stamp if engine.dialect.name == "sqlite" else stamp.replace(tzinfo=UTC)
+
+    with engine.begin() as conn:
+        def sql(statement, **params):
+            conn.execute(text(statement), params)
+
+        sql("INSERT INTO definition_version (id, zone, version, source, loaded_at, is_current) "
+            "VALUES (1, 'zuoyun', 'v-old', :source, :at, :yes)", source=source,
+            at=moment("2026-01-01 00:00:00"), yes=True)
+        sql("INSERT INTO enterprise (id, name) VALUES (1, '旧企业')")
+        sql("INSERT INTO industry_group (id, code, name_zh, name_en) VALUES (1, 'equipment', '装备', 'E')")
+        sql("INSERT INTO user_account (id, username, display_name, role, active, away) "
+            "VALUES (1, 'alice', 'alice', 'agent', :yes, :no)", yes=True, no=False)
+        sql("INSERT INTO project (id, code, name, enterprise_id, industry, group_id, stage, "
+            "definition_version_id, created_at, audit_seq, audit_head, version) VALUES "
+            "(1, 'P-OLD', '旧项目', 1, 'equipment_manufacturing', 1, 'approving', 1, :at, 0, '', 1)",
+            at=moment("2026-03-02 01:00:00"))
+        tasks = [  # id, item, state, accepted_on (= released), due_on, paused, closed_on
+            (1, "u01_survey", "in_progress", "2026-03-02", "2026-03-26", 3, None),
+            (2, "eia_approval", "submitted", "2026-09-14", "2026-10-15", 1, None),
+            (3, "project_filing", "done", "2026-03-02", "2026-03-05", 0, "2026-03-05"),
+            (4, "land_transfer", "returned", "2026-03-02", "2026-04-16", 0, None),
+            (5, "u02_planning_conditions", "blocked", None, None, 0, None),
+        ]
+        for task_id, item, state, accepted, due, paused, closed in tasks:
+            sql("INSERT INTO item_task (id, project_id, item_code, state, group_id, department, "
+                "assignee_id, accepted_on, due_on, due_provisional, paused_working_days, "
+                "extension_days, closed_on, version) VALUES (:id, 1, :item, :state, 1, 'x', 1, "
+                ":accepted, :due, :no, :paused, 0, :closed, 1)", id=task_id, item=item,
+                state=state, accepted=day(accepted), due=day(due), no=False, paused=paused,
+                closed=day(closed))
+        for pause_id, task_id, start, end, days in ((1, 1, "2026-03-04", "2026-03-09", 3),
+                                                    (2, 2, "2026-09-30", "2026-10-08", 1)):
+            sql("INSERT INTO pause (id, task_id, reason, started_on, ended_on, working_days) "
+                "VALUES (:id, :task, 'materials requested (补正)', :start, :end, :days)",
+                id=pause_id, task=task_id, start=day(start), end=day(end), days=days)
+        events = [(2, "task.submit", "2026-09-15 02:00:00"), (3, "task.submit", "2026-03-03 02:00:00"),
+                  (3, "task.approve", "2026-03-04 02:00:00"), (4, "task.submit", "2026-03-05 02:00:00"),
+                  (4, "task.department_return", "2026-03-10 02:00:00")]
+        for seq, (task_id, action, at_) in enumerate(events, 1):
+            sql("INSERT INTO audit_event (project_id, seq, at, action, task_id, data, public, "
+                "prev_hash, hash) VALUES (1, :seq, :at, :action, :task, '{}', :no, '', '')",
+                seq=seq, at=moment(at_), action=action, task=task_id, no=False)
+        for key, task_id, due, reached in (("task:1", 1, "2026-03-26", "2026-03-20"),
+                                           ("task:2", 2, "2026-10-15", "2026-10-12")):
+            sql("INSERT INTO reminder (subject_key, level, task_id, due_on, reached_on, "
+                "recorded_at, catch_up) VALUES (:key, 'yellow', :task, :due, :reached, :at, :no)",
+                key=key, task=task_id, due=day(due), reached=day(reached),
+                at=moment("2026-03-20 01:00:00"), no=False)
+        sql("INSERT INTO rollup_state (name, refreshed_at, as_of) VALUES "
+            "('closed_rebuilt', :at, :day)", at=moment("2026-03-20 01:00:00"),
+            day=day("2026-03-20"))
+    migrate.upgrade(engine)
+    columns = ("id, clock, released_on, submitted_on, accepted_on, decided_on, "
+               "service_due_on, service_paused_days, service_extension_days, statutory_due_on, "
+               "statutory_paused_days, due_on")
+    def plain(row):
+        return tuple(v.isoformat() if isinstance(v, date) else v for v in row)
+
+    with engine.connect() as conn:
+        rows = {r[0]: plain(r[1:]) for r in conn.exec_driver_sql(
+            f"SELECT {columns} FROM item_task ORDER BY id")}
+        pauses = conn.exec_driver_sql("SELECT id, clock, kind, days FROM pause ORDER BY id").all()
+        reminders = conn.exec_driver_sql(
+            "SELECT subject_key, clock FROM reminder ORDER BY task_id").all()
+        rebuilt = conn.exec_driver_sql(
+            "SELECT count(*) FROM rollup_state WHERE name = 'closed_rebuilt'").scalar()
+    assert rows[1] == ("service", "2026-03-02", None, None, None, "2026-03-26", 3, 5, None, 0,
+                       "2026-03-26")
+    assert rows[2] == ("statutory", "2026-09-14", "2026-09-15", None, None, "2026-09-20", 0, 0,
+                       "2026-10-23", 8, "2026-10-23")
+    assert rows[3] == ("statutory", "2026-03-02", "2026-03-03", "2026-03-03", "2026-03-04",
+                       "2026-03-04", 0, 0, "2026-03-06", 0, "2026-03-06")
+    assert rows[4][:4] == ("service", "2026-03-02", None, None)
+    assert rows[5] == (None, None, None, None, None, None, 0, 0, None, 0, None)
+    assert [tuple(p) for p in pauses] == [(1, "service", "materials", 3),
+                                          (2, "statutory", "materials", 8)]
+    assert [tuple(r) for r in reminders] == [("task:1:service", "service"),
+                                             ("task:2:statutory", "statutory")]
+    assert rebuilt == 0  # the next ``daiban init`` recounts the done items on both clocks
+    migrate.downgrade(engine, "0014_security")
+    with engine.connect() as conn:
+        assert plain(conn.exec_driver_sql(
+            "SELECT accepted_on, paused_working_days FROM item_task WHERE id = 1").one()) == (
+            "2026-03-02", 3)
+        # The service clock's reminders go; the statutory ones keep their old keys.
+        assert conn.exec_driver_sql("SELECT subject_key FROM reminder").all() == [("task:2",)]
+    migrate.upgrade(engine)

@@ -32,6 +32,14 @@ def audit_count(session, project) -> int:
                           .where(AuditEvent.project_id == project.id))
 
 
+def walk_to_accepted(session, task, agent, now):
+    """Claim, start, submit and have the department accept (受理) on ``now``."""
+    ops.claim_task(session, task.id, actor=agent, now=now)
+    ops.start_task(session, task.id, actor=agent, now=now)
+    ops.submit_task(session, task.id, actor=agent, now=now)
+    ops.accept_task(session, task.id, actor=agent, now=now)
+
+
 def walk_to_done(session, task, agent, now):
     ops.claim_task(session, task.id, actor=agent, now=now)
     ops.start_task(session, task.id, actor=agent, now=now)
@@ -82,9 +90,12 @@ def test_mandate_creates_one_task_per_item_and_queues_the_roots(session, team):
     assert ready == {code for code, item in definition.items.items()
                      if not item.requires and item.available_from is None}
     survey = f.task(project, "u01_survey")
-    assert survey.accepted_on == date(2026, 3, 2)
-    # 15 working days after Monday 2 March (which does not count): 23 March.
-    assert survey.due_on == date(2026, 3, 23)
+    # Released on Monday 2 March: the service clock (代办) runs on the zone's
+    # 10-working-day promise for the survey; the department's clock waits for
+    # its 受理. 3–6 March (4), 9–13 (9), 16 (10).
+    assert survey.released_on == date(2026, 3, 2) and survey.clock == "service"
+    assert survey.due_on == survey.service_due_on == date(2026, 3, 16)
+    assert survey.accepted_on is None and survey.statutory_due_on is None
     assert survey.group_id == project.group_id and survey.department == "nature_resources"
     assert all(t.due_on is None for t in project.tasks if t.state == "blocked")
 
@@ -202,7 +213,7 @@ def test_done_item_releases_its_dependants_in_the_same_transaction(session, team
     assert states["u12_regional_eia"] == "blocked"  # needs the planning conditions
     assert states["land_transfer"] == "blocked"
     mineral = f.task(project, "u03_mineral")
-    assert mineral.accepted_on == date(2026, 3, 10)
+    assert mineral.released_on == date(2026, 3, 10) and mineral.accepted_on is None
 
 
 def test_department_return_goes_back_to_work(session, team):
@@ -243,12 +254,14 @@ def test_requesting_materials_pauses_the_clock_and_supplying_restarts_it(session
     assert [m["name"] for m in request.items["materials"]] == ["宗地界址图", "营业执照副本"]
     enterprise_user = f.user(session, "ent", "enterprise", company=project.enterprise)
     ops.supply_materials(session, survey.id, actor=enterprise_user, now=at("2026-03-09"))
-    # Paused after Wed 4 March up to Mon 9 March: 5, 6 and 9 March = 3 working days.
-    assert survey.paused_working_days == 3
-    assert survey.due_on == date(2026, 3, 26)
+    # Paused after Wed 4 March up to Mon 9 March: 5, 6 and 9 March = 3 working
+    # days on the service clock: 10 + 3 working days after 2 March is 19 March.
+    assert survey.service_paused_days == 3 and survey.statutory_paused_days == 0
+    assert survey.due_on == date(2026, 3, 19)
     assert survey.state == "in_progress" and survey.paused_since is None
     pause = session.scalars(select(Pause).where(Pause.task_id == survey.id)).one()
-    assert (pause.working_days, pause.ended_on) == (3, date(2026, 3, 9))
+    assert (pause.days, pause.ended_on, pause.clock, pause.kind) == (
+        3, date(2026, 3, 9), "service", "materials")
     assert request.fulfilled_at is not None
 
 
@@ -282,18 +295,24 @@ def test_another_enterprise_cannot_supply_materials(session, team):
 def test_due_date_counts_across_the_2026_spring_festival(session, team):
     project = f.project(session, at("2026-02-12"))
     survey = f.task(project, "u01_survey")
-    # 13 Feb (1), Sat 14 Feb make-up (2), 24–27 Feb (6), Sat 28 Feb make-up (7),
-    # 2–6 Mar (12), 9–11 Mar (15).
-    assert survey.due_on == date(2026, 3, 11)
+    # Service clock, 10 working days: 13 Feb (1), Sat 14 Feb make-up (2),
+    # 24–27 Feb (6), Sat 28 Feb make-up (7), 2–4 Mar (10).
+    assert survey.due_on == date(2026, 3, 4)
+    walk_to_accepted(session, survey, team["alice"], at("2026-02-12"))
+    # Statutory clock from the 受理 on 12 Feb, 15 working days: 13 Feb (1),
+    # Sat 14 Feb (2), 24–27 Feb (6), Sat 28 Feb (7), 2–6 Mar (12), 9–11 Mar (15).
+    assert survey.due_on == survey.statutory_due_on == date(2026, 3, 11)
+    assert survey.service_due_on == date(2026, 3, 4)
     assert not survey.due_provisional
 
 
 def test_an_approved_extension_adds_working_days_across_national_day(session, team):
     project = f.project(session, at("2026-09-07"))
     survey = f.task(project, "u01_survey")
-    # 8–11 Sep (4), 14–18 (9), Sun 20 make-up (10), 21–24 (14), 25–27 中秋, 28 (15).
+    walk_to_accepted(session, survey, team["alice"], at("2026-09-07"))
+    # The statutory clock from the 受理 on 7 Sep: 8–11 Sep (4), 14–18 (9), Sun 20
+    # make-up (10), 21–24 (14), 25–27 中秋, 28 (15).
     assert survey.due_on == date(2026, 9, 28)
-    ops.claim_task(session, survey.id, actor=team["alice"], now=at("2026-09-21"))
     request = ops.request_extension(session, survey.id, 5, reason="部门联审",
                                     actor=team["alice"], now=at("2026-09-21"))
     assert survey.due_on == date(2026, 9, 28)  # nothing moves before the decision
@@ -302,8 +321,10 @@ def test_an_approved_extension_adds_working_days_across_national_day(session, te
                              now=at("2026-09-22"))
     ops.decide_extension(session, request.id, approve=True, actor=team["lead"],
                          now=at("2026-09-22"))
+    # The extension lengthens the statutory clock (行政许可法 Art. 42):
     # 29 (1), 30 (2), 1–7 Oct off, 8 (3), 9 (4), Sat 10 make-up (5).
     assert survey.due_on == date(2026, 10, 10) and survey.extension_days == 5
+    assert survey.service_extension_days == 0
     with pytest.raises(Conflict, match="already decided"):
         ops.decide_extension(session, request.id, approve=False, actor=team["lead"],
                              now=at("2026-09-22"), note="no")
@@ -413,7 +434,7 @@ def test_closing_every_gating_item_reaches_ready_to_start_automatically(session,
     with pytest.raises(NotPermitted):
         ops.request_item(session, acceptance.id, actor=team["outsider"], now=at("2026-09-01"))
     ops.request_item(session, acceptance.id, actor=team["lead"], now=at("2026-09-01"))
-    assert acceptance.state == "ready" and acceptance.accepted_on == date(2026, 9, 1)
+    assert acceptance.state == "ready" and acceptance.released_on == date(2026, 9, 1)
     with pytest.raises(InvalidTransition, match="already ready"):
         ops.request_item(session, acceptance.id, actor=team["lead"], now=at("2026-09-01"))
     with pytest.raises(InvalidTransition, match="opens by itself"):
@@ -435,10 +456,13 @@ def test_suspension_pauses_every_clock_and_resumption_adds_the_pause(session, te
     ops.resume_project(session, project.id, actor=team["lead"], now=at("2026-03-11"))
     assert project.stage == "approving"
     assert survey.state == "assigned"
-    assert survey.paused_working_days == 5  # 5, 6, 9, 10, 11 March
-    assert survey.due_on == date(2026, 3, 30)
+    # The service clock was running: 5, 6, 9, 10, 11 March; 10 + 5 working
+    # days after 2 March: 3–6 (4), 9–13 (9), 16–20 (14), 23 March (15).
+    assert survey.service_paused_days == 5 and survey.statutory_paused_days == 0
+    assert survey.due_on == date(2026, 3, 23)
     # A blocked item never started its clock: nothing to add.
-    assert f.task(project, "u02_planning_conditions").paused_working_days == 0
+    planning = f.task(project, "u02_planning_conditions")
+    assert planning.service_paused_days == planning.statutory_paused_days == 0
 
 
 def test_termination_closes_every_open_task(session, team):

@@ -34,7 +34,7 @@ from workflow.models import OutboxMessage, User
 
 T0 = at("2026-03-02", 10)
 SURVEY = load_definition(DEFAULT_DIR).items["u01_survey"].name_zh  # 地形图测绘…
-ACCEPTED_SUBJECT = f"【已受理】{SURVEY}"
+ACCEPTED_SUBJECT = f"【部门已受理】{SURVEY}"
 
 
 # -- servers ---------------------------------------------------------------------------------
@@ -134,8 +134,9 @@ def factory(request, tmp_path):
 
 
 def accept_an_item(factory, channels: Channels) -> str:
-    """The agent accepts (受理) an item; the enterprise, which has an email
-    address, is told. Returns the enterprise's address."""
+    """The department accepts (受理) an item the agent submitted; the
+    enterprise, which has an email address, is told. Returns the enterprise's
+    address."""
     with transaction(factory) as session:
         lead = f.user(session, "lead", "lead", groups=("equipment",))
         alice = f.user(session, "alice", "agent", groups=("equipment",))
@@ -143,11 +144,13 @@ def accept_an_item(factory, channels: Channels) -> str:
         project = f.project(session, T0, company=company, lead=lead)
         task_id = f.task(project, "u01_survey").id
         ops.claim_task(session, task_id, actor=alice, now=T0)
+        ops.start_task(session, task_id, actor=alice, now=T0)
         ent = f.user(session, "ent", "enterprise", company=company)
         ent.email = "zhang.wei@qiye.example"
     with transaction(factory, info=notify.session_info(channels)) as session:
         alice = session.scalar(select(User).where(User.username == "alice"))
-        ops.start_task(session, task_id, actor=alice, now=T0)
+        ops.submit_task(session, task_id, actor=alice, now=T0)
+        ops.accept_task(session, task_id, actor=alice, now=T0)
     return "zhang.wei@qiye.example"
 
 
@@ -180,7 +183,7 @@ def test_real_mail_reaches_the_smtp_server_once(factory, smtp):
     assert message["From"] == "daiban@zone.example"
     assert message["Subject"] == ACCEPTED_SUBJECT
     body = message.get_content()
-    assert "已由代办员受理" in body and "法定办理时限至 2026-03-23" in body
+    assert "由办理部门受理" in body and "法定办理时限至 2026-03-23（部门计时）" in body
     [sent] = rows(factory)
     assert sent.status == "sent" and aware(sent.sent_at) == T0 and sent.attempts == 0
     # Delivered messages are never sent again, however often the sender runs.

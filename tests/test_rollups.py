@@ -16,6 +16,7 @@ from demo import seed as demo
 from tests.conftest import PG_DB, drop_pg_database, fresh_pg_engine
 from tests.factories import at
 from workflow.core import figures, lights, queries, rollups
+from workflow.core import operations as ops
 from workflow.kernel import clock
 from workflow.kernel.db import make_engine, make_session_factory, transaction
 from workflow.models import OPEN_STATES, ItemTask, Project
@@ -59,9 +60,19 @@ def test_lights_in_sql_are_the_engines_lights_on_every_day(zone):
             assert in_sql == by_rule, (today, light, in_sql ^ by_rule)
 
 
+def _ran(start, stop, limit) -> int:
+    """Days from ``start`` to ``stop`` in the limit's unit, counted by hand."""
+    if limit.calendar_days:
+        return (stop - start).days
+    return clock.working_days_between(start, stop).days
+
+
 def _by_hand(tasks, today, dimension, first=None, last=None) -> dict:
-    """The figures as the engine defined them before the rollups: every task
-    counted in Python."""
+    """The figures as the engine defines them, every task counted in Python:
+    on the statutory clock (decided by its due date; days from the 受理 to
+    the decision minus its pauses) and on the service clock (submitted by its
+    due date; days from the release to the submission minus its pauses), an
+    open item counted on the clock that runs."""
     found: dict = {}
     for t in tasks:
         done = t.state == "done"
@@ -70,26 +81,42 @@ def _by_hand(tasks, today, dimension, first=None, last=None) -> dict:
         if done and (first or last) and not (t.closed_on and (first is None or t.closed_on >= first)
                                              and (last is None or t.closed_on <= last)):
             continue
+        item = ops.definition_for(t.project).items[t.item_code]
         key = {"group": t.group_id, "agent": t.assignee_id, "department": t.department,
                "item": t.item_code}[dimension]
-        fig = found.setdefault(key, {"closed": 0, "on_time": 0, "done_with_due": 0, "overdue": 0,
-                                     "with_due": 0, "used": []})
-        late = (t.closed_on is not None and t.closed_on > t.due_on) if done and t.due_on else (
-            t.due_on is not None and t.state in lights.CLOCK_STATES and today > t.due_on)
+        fig = found.setdefault(key, {name: 0 for name in (
+            "closed", "on_time", "done_with_due", "overdue", "with_due", "s_on_time",
+            "s_done_with_due", "s_overdue", "s_with_due")} | {"used": [], "s_used": []})
         if done:
             fig["closed"] += 1
-            if t.accepted_on and t.closed_on:
-                fig["used"].append(max(clock.working_days_between(t.accepted_on, t.closed_on).days
-                                       - t.paused_working_days, 0))
-            if t.due_on is not None:
+            start, decided = t.accepted_on or t.submitted_on, t.decided_on or t.closed_on
+            if start and decided:
+                fig["used"].append(max(_ran(start, decided, item.limit)
+                                       - t.statutory_paused_days, 0))
+            if t.statutory_due_on is not None:
+                late = decided > t.statutory_due_on
                 fig["done_with_due"] += 1
                 fig["on_time"] += not late
-        if t.due_on is not None:
-            fig["with_due"] += 1
-            fig["overdue"] += late
+                fig["with_due"] += 1
+                fig["overdue"] += late
+            if t.released_on and t.submitted_on:
+                fig["s_used"].append(max(_ran(t.released_on, t.submitted_on, item.service_limit)
+                                         - t.service_paused_days, 0))
+            if t.service_due_on is not None and t.submitted_on is not None:
+                late = t.submitted_on > t.service_due_on
+                fig["s_done_with_due"] += 1
+                fig["s_on_time"] += not late
+                fig["s_with_due"] += 1
+                fig["s_overdue"] += late
+        elif t.due_on is not None:
+            red = t.state in lights.CLOCK_STATES and today > t.due_on
+            prefix = "s_" if t.clock == "service" else ""
+            fig[prefix + "with_due"] += 1
+            fig[prefix + "overdue"] += red
     # Open items without a due date (suspended before their release) count in
     # no figure: a key with nothing else to show is not listed.
-    return {k: fig for k, fig in found.items() if fig["closed"] or fig["with_due"]}
+    return {k: fig for k, fig in found.items()
+            if fig["closed"] or fig["with_due"] or fig["s_with_due"]}
 
 
 @pytest.mark.parametrize("span", [(None, None), (date(2026, 6, 1), date(2026, 10, 31))])
@@ -107,8 +134,13 @@ def test_the_figures_from_the_rollups_are_the_figures_of_every_task(zone, span):
             assert (mine.closed, mine.on_time, mine.done_with_due, mine.overdue, mine.with_due) == (
                 fig["closed"], fig["on_time"], fig["done_with_due"], fig["overdue"],
                 fig["with_due"]), (dimension, key)
+            assert (mine.service_on_time, mine.service_done_with_due, mine.service_overdue,
+                    mine.service_with_due) == (fig["s_on_time"], fig["s_done_with_due"],
+                                               fig["s_overdue"], fig["s_with_due"]), (dimension, key)
             mean = sum(fig["used"]) / len(fig["used"]) if fig["used"] else None
             assert mine.avg_days_used == pytest.approx(mean), (dimension, key)
+            mean = sum(fig["s_used"]) / len(fig["s_used"]) if fig["s_used"] else None
+            assert mine.service_avg_days == pytest.approx(mean), (dimension, key)
     assert result.total.closed == sum(f.closed for f in result.by["group"])
 
 
@@ -116,8 +148,10 @@ def test_a_rebuild_counts_what_the_engine_counted_as_it_went(zone):
     before = figures.figures(zone)
     assert rollups.rebuild_closed(zone) == sum(t.state == "done" for t in zone.scalars(select(ItemTask)))
     after = figures.figures(zone)
-    assert [(f.key, f.closed, f.on_time, f.days_used_sum) for f in after.by["item"]] == \
-        [(f.key, f.closed, f.on_time, f.days_used_sum) for f in before.by["item"]]
+    assert [(f.key, f.closed, f.on_time, f.days_used_sum, f.service_on_time, f.service_days_sum)
+            for f in after.by["item"]] == \
+        [(f.key, f.closed, f.on_time, f.days_used_sum, f.service_on_time, f.service_days_sum)
+         for f in before.by["item"]]
 
 
 def test_the_pipeline_rollup_counts_every_live_project_once(zone):

@@ -61,10 +61,13 @@ def test_the_sweep_job_commits_its_own_unit_of_work_and_the_missed_digest(tmp_pa
         lead = f.user(session, "lead", "lead", groups=("equipment",))
         alice = f.user(session, "alice", "agent", groups=("equipment",))
         project = f.project(session, at("2026-03-02"), lead=lead)
-        ops.claim_task(session, f.task(project, "u01_survey").id, actor=alice, now=at("2026-03-02"))
+        survey = f.task(project, "u01_survey").id
+        for step in (ops.claim_task, ops.start_task, ops.submit_task, ops.accept_task):
+            step(session, survey, actor=alice, now=at("2026-03-02"))
     config = Config(digest_time=time(8, 30))
-    # 03-18 at 10:00: the survey turns yellow today; the digest (due 08:30) was missed.
-    # Survey: yellow. Filing (due 03-05, queued): yellow, red, lead's 督办, supervisors.
+    # 03-18 at 10:00: the survey (with the department since 03-02, due 03-23) turns yellow
+    # today; the digest (due 08:30) was missed. Survey: yellow. Filing (queued, its service
+    # clock due 03-04): yellow, red, lead's 督办, supervisors.
     assert run_sweep(config, factory, at("2026-03-18", 10)) == 5
     assert run_sweep(config, factory, at("2026-03-18", 10)) == 0
     with factory() as session:

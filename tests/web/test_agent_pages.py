@@ -99,7 +99,7 @@ def test_bad_input_is_a_clear_400_and_changes_nothing(as_user, world, db):
 
 
 def test_inbox_filters_by_light_and_project(as_user, world, db, clock):
-    clock.moment = f.at("2026-03-20", 10)  # the surveys are due 23 March: yellow
+    clock.moment = f.at("2026-03-12", 10)  # the queued surveys are due 16 March (service clock): yellow
     client, _ = as_user("alice")
     page = client.get("/inbox?tab=queue&project=P-OTHER").get_data(as_text=True)
     assert "P-OTHER-1" in page and "P-ACME-1" not in page
@@ -154,3 +154,60 @@ def test_an_agent_who_left_the_group_can_still_give_back_the_task_she_holds(as_u
     assert (after.state, after.assignee_id) == ("ready", None)
     # Now she may not see it: any further action is a 404.
     assert client.post(f"/tasks/{task.id}/claim", data={"csrf_token": token}).status_code == 404
+
+
+def clock_cells(page: str, row: str) -> list[str]:
+    """The cells of one row of the task page's two-clock table, as text."""
+    import re
+
+    table = page.split('id="clocks"', 1)[1].split("</table>", 1)[0]
+    found = re.search(rf"<tr><th>{row}</th>(.*?)</tr>", table, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", cell).split())
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", found.group(1), re.S)]
+
+
+def test_the_task_page_shows_both_clocks_and_records_the_departments_acceptance(
+        as_user, world, db, clock):
+    """The survey released Mon 03-02 (service limit 10 working days → 03-16),
+    submitted on Thu 03-05 and accepted (受理) by the department on Fri 03-06,
+    recorded on Mon 03-09: 15 working days from 03-06 → 03-27. An expert
+    review from 03-10 stops the department's clock."""
+    client, token = as_user("alice")
+    task = survey(db, world)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert clock_cells(page, "到期日") == ["2026-03-16", "—"]
+    assert clock_cells(page, "状态")[1] == "未开始"
+    assert 'data-whose="agent"' in page  # the agent's time runs (代办)
+    clock.moment = f.at("2026-03-05", 10)
+    client, token = as_user("alice")  # a new day, a new login
+    for action in ("claim", "start", "submit"):
+        assert client.post(f"/tasks/{task.id}/{action}",
+                           data={"csrf_token": token}).status_code == 302
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'data-action="accept"' in page and 'data-whose="department"' in page
+    assert "报送日（部门受理日待登记）" in page
+    clock.moment = f.at("2026-03-09", 10)
+    client, token = as_user("alice")
+    refused = client.post(f"/tasks/{task.id}/accept", data={
+        "csrf_token": token, "accepted_on": "2026-03-04"})
+    assert refused.status_code == 400 and survey(db, world).state == "submitted"
+    response = client.post(f"/tasks/{task.id}/accept", data={
+        "csrf_token": token, "accepted_on": "2026-03-06", "reference": "自然资受〔2026〕7号"})
+    assert response.status_code == 302
+    accepted = survey(db, world)
+    assert (accepted.state, accepted.accepted_on.isoformat(), accepted.due_on.isoformat()) == (
+        "accepted", "2026-03-06", "2026-03-27")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert clock_cells(page, "起算日") == ["2026-03-02 进入本组队列", "2026-03-06 部门受理日"]
+    assert clock_cells(page, "到期日") == ["2026-03-16", "2026-03-27"]
+    assert clock_cells(page, "截止于")[0] == "2026-03-05 报送部门"
+    assert clock_cells(page, "状态")[0] == "已停止 · 按时"
+    clock.moment = f.at("2026-03-10", 10)
+    client, token = as_user("alice")
+    response = client.post(f"/tasks/{task.id}/department_pause", data={
+        "csrf_token": token, "kind": "expert_review", "reason": "组织专家评审"})
+    assert response.status_code == 302 and survey(db, world).state == "on_hold"
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'data-action="department_resume"' in page and "部门中止计时" in page
+    assert client.post(f"/tasks/{task.id}/department_pause", data={
+        "csrf_token": token, "kind": "lunch", "reason": "x"}).status_code in (400, 409)

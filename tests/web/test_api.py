@@ -56,8 +56,14 @@ def test_the_inbox_answers_a_bearer_token_with_the_agents_work(bearer, world, db
                               "enterprise": "甲科技有限公司"}
     assert row["item"]["code"] == "u01_survey" and row["item"]["name_zh"].startswith("地形图测绘")
     assert row["item"]["name_en"] and row["department"]["code"] == "nature_resources"
-    assert row["due_on"] == "2026-03-23" and row["due_provisional"] is False
-    assert row["light"] == "green" and row["working_days_left"] == 15
+    # Queued: the agent's service clock runs (10 working days from 03-02).
+    assert row["due_on"] == "2026-03-16" and row["due_provisional"] is False
+    assert row["light"] == "green" and row["working_days_left"] == 10
+    assert (row["clock"], row["whose_time"]) == ("service", "agent")
+    assert row["clocks"]["service"] == {"started_on": "2026-03-02", "due_on": "2026-03-16",
+                                        "stopped_on": None, "paused_days": 0,
+                                        "extension_days": 0}
+    assert row["clocks"]["statutory"]["started_on"] is None
     assert row["assignee"] is None and row["actions"] == ["claim"]
     # Both projects' ready tasks, earliest due first.
     assert data["count"] == 4 and [t["due_on"] for t in data["tasks"]] == sorted(
@@ -166,8 +172,17 @@ def test_work_through_an_item_and_get_the_request_id(bearer, world, db):
 def test_an_extension_is_asked_by_the_agent_and_decided_by_the_lead(bearer, world, db):
     client, alice = bearer("alice")
     survey = task_of(db, world)
-    for action in ("claim", "start"):
+    for action in ("claim", "start", "submit"):
         act(client, alice, survey, action)
+    response = act(client, alice, task_of(db, world), "accept", accepted_on="2026-03-02",
+                   reference="受理〔2026〕3号")
+    assert response.status_code == 200, response.get_json()
+    accepted = response.get_json()["task"]
+    # The statutory clock from the 受理 on 03-02: 15 working days, due 03-23.
+    assert (accepted["state"], accepted["clock"], accepted["whose_time"]) == (
+        "accepted", "statutory", "department")
+    assert accepted["accepted_on"] == "2026-03-02" and accepted["due_on"] == "2026-03-23"
+    assert accepted["clocks"]["service"]["stopped_on"] == "2026-03-02"
     response = act(client, alice, survey, "request_extension", days=3, reason="测绘队排期")
     assert response.status_code == 200, response.get_json()
     request_id = response.get_json()["request_id"]
@@ -230,7 +245,8 @@ def test_an_enterprise_reads_its_own_project_only(bearer, world, db):
     project = response.get_json()
     assert project["code"] == "P-ACME-1" and project["enterprise"] == "甲科技有限公司"
     assert project["group"]["code"] == "equipment" and project["lead"] == "lead"
-    assert project["stage"] and project["definition_version"] and project["light"] == "green"
+    # The filing's 2-working-day service promise leaves 2 days on its first day: yellow.
+    assert project["stage"] and project["definition_version"] and project["light"] == "yellow"
     assert project["tasks"][0]["item"]["code"] == "u01_survey"  # in the definition's order
     assert {t["project"]["code"] for t in project["tasks"]} == {"P-ACME-1"}
     response = client.get(f"{API}/projects/P-OTHER-1", headers=headers)
@@ -298,14 +314,16 @@ def test_overdue_lists_late_tasks_and_filters_them(bearer, world, db, clock):
     survey = task_of(db, world)
     ops.claim_task(db, survey.id, actor=world["users"]["alice"], now=clock.moment)
     db.commit()
-    clock.moment = f.at("2026-03-26", 10)  # surveys due 23 March, filings due 5 March
+    # With the agents, on the service clock: surveys due 16 March (8 working days late
+    # on the 26th), filings due 4 March (16 late).
+    clock.moment = f.at("2026-03-26", 10)
     client, headers = bearer("sup")
     rows = overdue(client, headers)
     assert len(rows) == 4 and rows[0]["days_late"] >= rows[-1]["days_late"]
     mine = next(r for r in rows if r["id"] == survey.id)
-    assert mine["days_late"] == 3 and mine["light"] == "red" and mine["assignee"] == "alice"
+    assert mine["days_late"] == 8 and mine["light"] == "red" and mine["assignee"] == "alice"
     assert mine["project"]["code"] == "P-ACME-1" and mine["group"]["code"] == "equipment"
-    assert mine["department"]["code"] == "nature_resources" and mine["due_on"] == "2026-03-23"
+    assert mine["department"]["code"] == "nature_resources" and mine["due_on"] == "2026-03-16"
 
     assert [r["id"] for r in overdue(client, headers, "?agent=alice")] == [survey.id]
     assert {r["item"]["code"] for r in overdue(client, headers, "?item=u01_survey")} == {
@@ -313,7 +331,7 @@ def test_overdue_lists_late_tasks_and_filters_them(bearer, world, db, clock):
     assert len(overdue(client, headers, "?department=admin_approval")) == 2
     assert len(overdue(client, headers, "?group=equipment")) == 4
     assert overdue(client, headers, "?group=food") == []
-    late = overdue(client, headers, "?min_days_late=4")
+    late = overdue(client, headers, "?min_days_late=9")
     assert len(late) == 2 and {r["item"]["code"] for r in late} == {"project_filing"}
     assert len(overdue(client, headers, "?item=u01_survey&min_days_late=3")) == 2
     response = client.get(f"{API}/supervision/overdue?min_days_late=-1", headers=headers)

@@ -39,13 +39,15 @@ def act(client, token, task, action, **data):
 
 @pytest.fixture
 def lights_world(db, world, clock):
-    """Three more surveys of the equipment group: accepted early (red on
-    20 March), and late (green); the world's two are due 23 March (yellow)."""
+    """Three more surveys of the equipment group, queued on their service
+    clock (10 working days): released early (due 14 Feb: red on 13 March) and
+    late (10 March: due 24 March, green); the world's two are due 16 March
+    (yellow: 1 working day left)."""
     lead = world["users"]["lead"]
     early = f.project(db, at("2026-02-02"), lead=lead, code="P-EARLY")
-    late = f.project(db, at("2026-03-16"), lead=lead, code="P-LATE")
+    late = f.project(db, at("2026-03-10"), lead=lead, code="P-LATE")
     db.commit()
-    clock.moment = at("2026-03-20", 10)
+    clock.moment = at("2026-03-13", 10)
     return {"red": survey(db, early), "yellow": survey(db, world["project"]),
             "green": survey(db, late)}
 
@@ -62,10 +64,12 @@ def test_the_desk_lists_red_before_yellow_before_green(as_user, lights_world, wo
     reds = sum(shade == "red" for _, shade in shown)
     assert f'data-count="red"><span class="kpi red">{reds}<' in page
     lead = db.get(User, world["users"]["lead"].id)
-    assert lead_desk.desk_red_count(db, lead, date(2026, 3, 20)) == Count(reds, exact=True)  # nav badge
+    assert lead_desk.desk_red_count(db, lead, date(2026, 3, 13)) == Count(reds, exact=True)  # nav badge
     db.commit()
     assert 'data-count="yellow"><span class="kpi yellow">2<' in page  # the world's two surveys
     assert "P-EARLY" in page and "P-LATE" in page  # the projects the lead leads
+    # Each row says whose time runs: the queued items' service clock (代办).
+    assert 'data-whose="agent"' in page
 
 
 def test_the_desk_filters_by_light_agent_and_group(as_user, lights_world, world, db):
@@ -114,10 +118,12 @@ def test_assigning_to_an_away_agent_lands_on_the_substitute(as_user, world, db):
 
 
 def _extension_requested(db, world, clock):
-    """alice claims the survey and asks for 5 more working days (committed)."""
+    """alice takes the survey to the department, which accepts it, and asks
+    for 5 more working days on its statutory clock (committed)."""
     alice = db.get(User, world["users"]["alice"].id)
     task = survey(db, world["project"])
-    ops.claim_task(db, task.id, actor=alice, now=clock.moment)
+    for step in (ops.claim_task, ops.start_task, ops.submit_task, ops.accept_task):
+        step(db, task.id, actor=alice, now=clock.moment)
     request = ops.request_extension(db, task.id, 5, reason="地形复杂，需补测", actor=alice,
                                     now=clock.moment)
     db.commit()

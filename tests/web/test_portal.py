@@ -11,6 +11,7 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
+from tests.factories import at
 from tests.web.conftest import csrf_token
 from workflow.accounts import access_codes
 from workflow.core import operations as ops
@@ -439,3 +440,31 @@ def test_a_bad_application_for_an_item_answers_400_and_opens_nothing(as_user, wo
                                data={"csrf_token": token, "version": version})
         assert response.status_code == 400
     assert task_of(db, world, item="completion_acceptance").state == "blocked"
+
+
+def test_the_portal_shows_both_clocks_of_each_item_and_whose_time_runs(as_user, world, db, clock):
+    """The enterprise sees, per item, the agent's service clock and the
+    department's statutory clock: the survey, submitted and accepted on Wed
+    03-04, is due 03-25 with the department (15 working days); the filing,
+    still with the agents, is due 03-04 on its service clock (2 working days
+    from Mon 03-02) and red on 03-05."""
+    alice = world["users"]["alice"]
+    survey = task_of(db, world)
+    for step in (ops.claim_task, ops.start_task, ops.submit_task, ops.accept_task):
+        step(db, survey.id, actor=alice, now=at("2026-03-04", 10))
+    db.commit()
+    clock.moment = at("2026-03-05", 10)
+    client, _ = as_user("acme")
+    page = client.get("/portal/projects/P-ACME-1").get_data(as_text=True)
+    rows = {code: row for code, row in re.findall(
+        r'<tr id="item-\d+" data-item="(\w+)">(.*?)</tr>', page, re.S)}
+    survey_row, filing_row = rows["u01_survey"], rows["project_filing"]
+    assert 'data-whose="department"' in survey_row
+    assert 'data-clock="service" data-status="stopped"' in survey_row
+    assert 'data-clock="statutory" data-status="running"' in survey_row
+    assert "2026-03-25" in survey_row
+    assert 'data-whose="agent"' in filing_row
+    assert 'data-clock="service" data-status="running"' in filing_row
+    assert "2026-03-04" in filing_row and "超期 1 个工作日" in filing_row
+    assert 'data-clock="statutory" data-status="waiting"' in filing_row
+    assert "代办服务时限" in page and "法定办理时限" in page

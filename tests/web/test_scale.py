@@ -47,15 +47,17 @@ def _load(engine) -> None:
                 for p in range(1, PROJECTS + 1):
                     copy.write_row((p, f"S-{p:06d}", f"规模项目{p}", 1, "equipment_manufacturing",
                                     group_id, "approving", version_id, now, 0, "", 1, False))
+            # Ready items wait in the queue on their service clock (代办).
             with cur.copy("COPY item_task (project_id, item_code, state, group_id, department, "
-                          "accepted_on, due_on, warn_on, due_provisional, paused_working_days, "
-                          "extension_days, updated_at, version) FROM STDIN") as copy:
+                          "released_on, clock, service_due_on, due_on, warn_on, due_provisional, "
+                          "statutory_paused_days, extension_days, updated_at, version) "
+                          "FROM STDIN") as copy:
                 for p in range(1, PROJECTS + 1):
                     due = TODAY - timedelta(days=1 + p % 40)
                     for item in items:
                         copy.write_row((p, item.code, "ready", group_id, item.department,
-                                        due - timedelta(days=30), due, due - timedelta(days=3),
-                                        False, 0, 0, now, 1))
+                                        due - timedelta(days=7), "service", due, due,
+                                        due - timedelta(days=3), False, 0, 0, now, 1))
             cur.execute("SELECT setval(pg_get_serial_sequence('project', 'id'), %s)", (PROJECTS,))
             cur.execute("ANALYZE item_task")
         raw.driver_connection.commit()

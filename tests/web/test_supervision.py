@@ -2,9 +2,10 @@
 refusals, Excel exports, figures with charts, supervision notices — and a
 supervisor who may change nothing but supervision records.
 
-The ``world`` projects are mandated on Monday 2026-03-02: each filing
-(项目备案, admin_approval) is due Thu 03-05, each survey (地形图测绘,
-nature_resources) Mon 03-23.
+The ``world`` projects are mandated on Monday 2026-03-02 and their items wait
+with the agents, on the service clock: each filing (项目备案, admin_approval;
+2 working days) is due Wed 03-04, each survey (地形图测绘, nature_resources;
+10 working days) Mon 03-16.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def watched(page: str) -> set[int]:
 # -- the watch list --------------------------------------------------------------------------
 
 def test_the_overdue_page_shows_a_red_item_and_not_a_green_one(as_user, world, db, clock):
-    clock.moment = f.at("2026-03-10", 10)  # filings 3 working days late; surveys green
+    clock.moment = f.at("2026-03-10", 10)  # filings 4 working days late; surveys green
     client, _ = as_user("sup")
     response = client.get("/supervision")
     page = response.get_data(as_text=True)
@@ -77,14 +78,16 @@ def test_the_overdue_page_shows_a_red_item_and_not_a_green_one(as_user, world, d
     filing, survey = task(db, world), task(db, world, "u01_survey")
     assert f'<tr data-task="{filing.id}" data-light="red"' in page
     assert survey.id not in watched(page)
-    assert "3 个工作日" in page
+    assert "4 个工作日" in page
+    # The agent's time (代办) runs on both: the service clock.
+    assert page.count('data-whose="agent"') == page.count('<tr data-task="')
     # Each row leads to the task and to the project's audit trail.
     assert f"/tasks/{filing.id}" in page and "/projects/P-ACME-1/audit" in page
     assert client.get("/projects/P-ACME-1/audit").status_code == 200
 
 
 def test_near_due_items_are_yellow_and_listed_after_red_ones(as_user, world, db, clock):
-    clock.moment = f.at("2026-03-20", 10)  # surveys: 1 working day left
+    clock.moment = f.at("2026-03-13", 10)  # surveys: 1 working day left
     client, _ = as_user("sup")
     page = client.get("/supervision").get_data(as_text=True)
     survey, filing = task(db, world, "u01_survey"), task(db, world)
@@ -96,7 +99,7 @@ def test_near_due_items_are_yellow_and_listed_after_red_ones(as_user, world, db,
 
 @pytest.mark.usefixtures("food", "claimed")
 def test_filters_by_group_agent_department_item_and_days_late(as_user, world, db, clock):
-    clock.moment = f.at("2026-03-25", 10)  # surveys 2 working days late, filings 14
+    clock.moment = f.at("2026-03-25", 10)  # surveys 7 working days late, filings 15
     client, _ = as_user("sup")
     acme_filing, other_filing = task(db, world), task(db, world, project="rival")
     surveys = {task(db, world, "u01_survey", p).id for p in ("project", "rival", "food")}
@@ -112,7 +115,7 @@ def test_filters_by_group_agent_department_item_and_days_late(as_user, world, db
     assert rows("department=nature_resources") == surveys
     assert rows("item=project_filing") == filings
     assert rows("late=10") == filings
-    assert rows("late=15") == set()
+    assert rows("late=16") == set()
     assert rows("group=equipment&item=u01_survey&late=2") == surveys - {
         task(db, world, "u01_survey", "food").id}
     assert client.get("/supervision?late=many").status_code == 400
@@ -192,14 +195,15 @@ def test_the_overdue_export_has_the_page_rows_and_honours_filters(as_user, world
     assert "filename*=UTF-8''" + quote("超期事项清单-2026-03-25.xlsx") in disposition
     sheet, rows = open_xlsx(response)
     assert rows[0][:11] == ["项目代码", "项目名称", "企业", "产业组", "事项", "办理部门", "代办员",
-                            "受理日", "办结时限", "超期工作日", "领办人"]
+                            "起算日", "办结时限", "超期工作日", "领办人"]
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
     assert sheet.column_dimensions["B"].width > 10
     assert len(rows) == 1 + 6
     first = dict(zip(rows[0], rows[1], strict=False))
-    assert first["超期工作日"] == 14 and "项目备案" in first["事项"]
+    assert first["超期工作日"] == 15 and "项目备案" in first["事项"]
+    assert first["计时"] == "代办计时"
     assert first["办理部门"] == "行政审批服务管理局" and first["领办人"] == "lead"
-    assert str(first["办结时限"])[:10] == "2026-03-05"
+    assert str(first["办结时限"])[:10] == "2026-03-04"  # its service clock
 
     _, filtered = open_xlsx(client.get("/supervision/overdue.xlsx?agent=alice"))
     assert [r[0] for r in filtered[1:]] == ["P-ACME-1"]
@@ -262,14 +266,17 @@ def test_the_figures_page_renders_rates_and_svg_charts(as_user, world, db, clock
     assert response.status_code == 200
     assert page.count("<svg") == 2 and "各产业组按时办结率" in page and "各部门超期事项数" in page
     assert "<script" not in page and 'style="' not in page
-    # The filings: ACME's done on time in 2 working days, OTHER's open and late.
+    # The filings: ACME's submitted on time in 2 working days (service clock)
+    # and decided on the spot (statutory clock, 0 days); OTHER's still with its
+    # agent and late on the service clock.
     assert figure_row(page, "item", "project_filing") == [
-        "企业投资项目备案(赋项目代码)", "1", "100.0% (1/1)", "1", "50.0% (1/2)", "2.0"]
+        "企业投资项目备案(赋项目代码)", "1", "100.0% (1/1)", "0", "0.0% (0/1)", "0.0",
+        "100.0% (1/1)", "1", "50.0% (1/2)", "2.0"]
     assert figure_row(page, "agent", alice.id)[:3] == ["alice", "1", "100.0% (1/1)"]
     # Closed between 5 and 31 March: ACME's filing (closed on the 4th) drops out.
     ranged = client.get("/supervision/figures?from=2026-03-05&to=2026-03-31").get_data(as_text=True)
     assert figure_row(ranged, "item", "project_filing") == [
-        "企业投资项目备案(赋项目代码)", "0", "—", "1", "100.0% (1/1)", "—"]
+        "企业投资项目备案(赋项目代码)", "0", "—", "0", "—", "—", "—", "1", "100.0% (1/1)", "—"]
     assert client.get("/supervision/figures?from=2026-04-01&to=2026-03-01").status_code == 400
     assert client.get("/supervision/figures?from=yesterday").status_code == 400
 

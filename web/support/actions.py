@@ -71,6 +71,24 @@ class NoteBody(Versioned):
     note: Text(2000) = Field("", description="A note for the record.")
 
 
+class AcceptBody(Versioned):
+    """受理: the department accepted the application; its statutory clock
+    (行政许可法 Art. 42) counts from the acceptance date."""
+
+    accepted_on: Maybe(Day) = Field(None, description=(
+        "The acceptance date (受理日): not before the submission, not after today "
+        "(default today, zone time)."))
+    reference: Line(100) = Field("", description="The department's acceptance number, if any.")
+
+
+class DepartmentPauseBody(Versioned):
+    """The department stops its statutory clock for an expert review, a hearing or a
+    test (行政许可法 Art. 45)."""
+
+    kind: Literal["expert_review", "hearing", "testing", "other"]
+    reason: Text(2000, 1) = Field(description="What the department is doing and why.")
+
+
 class ApproveBody(Versioned):
     """Record the department's approval."""
 
@@ -91,9 +109,10 @@ class CoverBody(Versioned):
 
 
 class RequestExtensionBody(Versioned):
-    """Ask a lead handler for more working days."""
+    """Ask a lead handler for more days on the item's extension clock (the statutory
+    one unless the definition names the service clock), in that limit's unit."""
 
-    days: Whole(1, 3650) = Field(description="Working days asked for.")
+    days: Whole(1, 3650) = Field(description="Days asked for, in the unit of the limit.")
     reason: Text(2000, 1) = Field(description="Why the extension is needed.")
 
 
@@ -167,6 +186,9 @@ INPUTS: dict[str, type[Input]] = {
     "request_materials": RequestMaterialsBody,
     "supply_materials": NoteBody,
     "submit": NoteBody,
+    "accept": AcceptBody,
+    "department_pause": DepartmentPauseBody,
+    "department_resume": NoteBody,
     "approve": ApproveBody,
     "department_return": DepartmentReturnBody,
     "cover": CoverBody,
@@ -199,6 +221,13 @@ ACTIONS: dict[str, Action] = {
     "supply_materials": lambda s, t, a, n, p: ops.supply_materials(
         s, t, actor=a, now=n, note=p.note, expected_version=p.version),
     "submit": lambda s, t, a, n, p: ops.submit_task(
+        s, t, actor=a, now=n, note=p.note, expected_version=p.version),
+    "accept": lambda s, t, a, n, p: ops.accept_task(
+        s, t, actor=a, now=n, accepted_on=p.accepted_on, reference=p.reference,
+        expected_version=p.version),
+    "department_pause": lambda s, t, a, n, p: ops.pause_statutory(
+        s, t, kind=p.kind, reason=p.reason, actor=a, now=n, expected_version=p.version),
+    "department_resume": lambda s, t, a, n, p: ops.resume_statutory(
         s, t, actor=a, now=n, note=p.note, expected_version=p.version),
     "approve": lambda s, t, a, n, p: ops.approve_task(
         s, t, actor=a, now=n, reference=p.reference, expected_version=p.version),

@@ -76,7 +76,8 @@ def init_app(app: Flask) -> None:
 STATES = {
     "blocked": _l("未开始"), "ready": _l("待认领"), "assigned": _l("已认领"),
     "in_progress": _l("办理中"), "awaiting_enterprise": _l("待企业补正"),
-    "submitted": _l("已报送部门"), "returned": _l("部门退回"), "approved": _l("已批准"),
+    "submitted": _l("已报送部门"), "accepted": _l("部门已受理"), "on_hold": _l("部门中止计时"),
+    "returned": _l("部门退回"), "approved": _l("已批准"),
     "done": _l("已办结"), "covered": _l("已豁免"), "suspended": _l("已中止"),
     "terminated": _l("已终止"),
 }
@@ -92,7 +93,10 @@ ACTIONS = {
     "claim": _l("认领"), "assign": _l("分派"), "reassign": _l("改派"), "handoff": _l("移交"),
     "unassign": _l("退回队列"), "auto_assign": _l("自动分派"), "start": _l("开始办理"),
     "request_materials": _l("一次性告知补正"), "supply_materials": _l("材料已补齐"),
-    "submit": _l("报送部门"), "approve": _l("部门批准"), "department_return": _l("部门退回"),
+    "submit": _l("报送部门"), "accept": _l("部门受理"),
+    "department_pause": _l("法定时限中止（专家评审/听证/检验检测）"),
+    "department_resume": _l("恢复法定计时"),
+    "approve": _l("部门批准"), "department_return": _l("部门退回"),
     "rework": _l("重新办理"), "complete": _l("办结"), "cover": _l("豁免（评估/承诺）"),
     "request_extension": _l("申请延期"), "decide_extension": _l("审批延期"),
     "request_item": _l("申请办理（如竣工验收）"),
@@ -102,6 +106,14 @@ ACTIONS = {
     "upload": _l("上传附件"),
 }
 LIGHTS = {"green": _l("正常"), "yellow": _l("临期"), "red": _l("超期"), "paused": _l("暂停计时")}
+# The two clocks of an item (workflow.core.clocks) and whose time each counts.
+CLOCKS = {"service": _l("代办服务时限"), "statutory": _l("法定办理时限")}
+WHOSE = {"agent": _l("代办计时"), "department": _l("部门计时"), "enterprise": _l("企业补正，暂停计时")}
+CLOCK_STATUS = {"waiting": _l("未开始"), "running": _l("计时中"), "paused": _l("暂停计时"),
+                "stopped": _l("已停止")}
+OUTCOMES = {"on_time": _l("按时"), "late": _l("超时")}
+HOLD_KINDS = {"expert_review": _l("专家评审"), "hearing": _l("听证"),
+              "testing": _l("检验检测鉴定"), "other": _l("其他法定不计时情形")}
 
 
 

@@ -6,34 +6,50 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from web.support import labels
-from workflow.core import lights
+from workflow.core import clocks, lights
+from workflow.core.clocks import ClockView
 from workflow.core.operations import ZONE_TZ, definition_for
 from workflow.models import ItemTask
 
 
 @dataclass
 class TaskRow:
+    """A task as a page lists it: its light and days left on the clock that
+    runs, whose time that is (``whose``: agent, department, enterprise or
+    None), and both clocks (``service``, ``statutory``: ``ClockView``)."""
+
     task: ItemTask
     item_name: str
     department: str
     light: str | None
     days_left: int | None
+    whose: str | None = None
+    service: ClockView | None = None
+    statutory: ClockView | None = None
 
     @property
     def project(self):
         return self.task.project
+
+    @property
+    def clocks(self) -> tuple[ClockView, ...]:
+        return tuple(c for c in (self.service, self.statutory) if c is not None)
 
 
 def task_row(task: ItemTask, today: date) -> TaskRow:
     definition = definition_for(task.project)
     item = definition.items.get(task.item_code)
     dept = definition.departments.get(task.department)
+    service, statutory = clocks.views(task, item, today) if item else (None, None)
     return TaskRow(
         task=task,
         item_name=labels.name_of(item) if item else task.item_code,
         department=labels.name_of(dept) if dept else task.department,
         light=lights.light(task, today),
         days_left=lights.working_days_left(task, today),
+        whose=clocks.whose_time(task),
+        service=service,
+        statutory=statutory,
     )
 
 

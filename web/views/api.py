@@ -28,7 +28,7 @@ from web.support.paging import Page
 from web.support.security import now
 from web.views.openapi import document
 from web.views.supervision import WatchScope
-from workflow.core import figures, lights, permissions, queries
+from workflow.core import clocks, figures, lights, permissions, queries
 from workflow.core.operations import available_actions, definition_for, zone_today
 from workflow.kernel import paging
 from workflow.kernel.errors import NotFound, ValidationError
@@ -181,11 +181,24 @@ def task_json(task: ItemTask, today: date) -> dict:
         "accepted_on": _day(task.accepted_on),
         "due_on": _day(task.due_on),
         "due_provisional": task.due_provisional,
+        "clock": task.clock,
+        "whose_time": clocks.whose_time(task),
+        "clocks": {name: _clock_json(task, name) for name in ("service", "statutory")},
         "light": lights.light(task, today),
         "working_days_left": lights.working_days_left(task, today),
         "closed_on": _day(task.closed_on),
         "actions": available_actions(task, me()),
     }
+
+
+def _clock_json(task: ItemTask, name: str) -> dict:
+    """One clock of a task: started (the release; the 受理, or the submission
+    while it is not recorded), due, stopped (the submission; the decision)."""
+    return {"started_on": _day(clocks.start_of(task, name)),
+            "due_on": _day(task.service_due_on if name == "service" else task.statutory_due_on),
+            "stopped_on": _day(clocks.stop_of(task, name)),
+            "paused_days": clocks.paused(task, name),
+            "extension_days": clocks.extensions(task, name)}
 
 
 def project_json(project: Project, today: date) -> dict:

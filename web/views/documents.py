@@ -54,8 +54,8 @@ LEVELS = {"very_satisfied": N_("非常满意"), "satisfied": N_("满意"),
 KIND_NAMES = {"mandate": N_("代办服务委托书"), "suspension": N_("代办服务中止单"),
               "termination": N_("代办服务终止单"), "continuation": N_("续办委托书"),
               "completion": N_("代办服务办结单")}
-HANDOFF_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "returned",
-                  "approved")
+HANDOFF_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "accepted",
+                  "on_hold", "returned", "approved")
 # This area's audit events on timelines (added to the shared table).
 for _code, _label in {"document.issued": _l("出具代办文书"),
                       "document.signed": _l("企业签署代办文书"),

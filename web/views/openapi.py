@@ -15,6 +15,7 @@ from typing import Any
 
 from web.support.actions import ACTIONS, INPUTS
 from web.support.inputs import INT_MAX, Input
+from workflow.models import TASK_STATES
 
 ERROR_CODES = ("invalid_input", "invalid_transition", "conflict", "not_permitted", "not_found",
                "no_eligible_agent", "csrf", "unauthorized", "forbidden", "bad_request",
@@ -128,15 +129,24 @@ SCHEMAS: dict[str, Any] = {
                 "code": {"type": "string"}, "name": {"type": "string"},
                 "enterprise": {"type": "string"}}},
             "item": _ref("Named"),
-            "state": {"type": "string", "enum": [
-                "blocked", "ready", "assigned", "in_progress", "awaiting_enterprise",
-                "submitted", "returned", "approved", "done", "covered", "suspended",
-                "terminated"]},
+            "state": {"type": "string", "enum": list(TASK_STATES)},
             "group": _ref("Named"),
             "department": _ref("Named"),
             "assignee": _STRING_OR_NULL | {"description": "Username of the assignee."},
-            "accepted_on": _STRING_OR_NULL | {"format": "date"},
-            "due_on": _STRING_OR_NULL | {"format": "date"},
+            "accepted_on": _STRING_OR_NULL | {"format": "date", "description":
+                                               "The department's 受理 (its statutory clock's "
+                                               "start), once recorded."},
+            "due_on": _STRING_OR_NULL | {"format": "date", "description":
+                                         "The due date of the clock that runs now (`clock`)."},
+            "clock": {"type": ["string", "null"], "enum": ["service", "statutory", None],
+                      "description": "`service`: the agent prepares (the zone's promise, "
+                                     "代办); `statutory`: the department decides (the legal "
+                                     "limit from its 受理, 部门)."},
+            "whose_time": {"type": ["string", "null"],
+                           "enum": ["agent", "department", "enterprise", None],
+                           "description": "Whose time runs now (none: paused or stopped)."},
+            "clocks": {"type": "object", "description": "Both clocks of the item.",
+                       "properties": {name: _ref("Clock") for name in ("service", "statutory")}},
             "due_provisional": {"type": "boolean", "description":
                                 "The due date falls in a year whose holiday schedule is not "
                                 "published yet (weekends only); it will be recomputed."},
@@ -171,6 +181,19 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "ActionName": {"type": "string", "enum": sorted(ACTIONS)},
+    "Clock": {
+        "type": "object",
+        "properties": {
+            "started_on": _STRING_OR_NULL | {"format": "date", "description": (
+                "The first (uncounted) day: the release (service); the 受理, or the "
+                "submission while it is not recorded (statutory).")},
+            "due_on": _STRING_OR_NULL | {"format": "date"},
+            "stopped_on": _STRING_OR_NULL | {"format": "date", "description": (
+                "The submission (service); the decision (statutory).")},
+            "paused_days": {"type": "integer", "description": "In the limit's own unit."},
+            "extension_days": {"type": "integer", "description": "In the limit's own unit."},
+        },
+    },
     "ActionResult": {
         "type": "object", "required": ["task"],
         "properties": {

@@ -182,9 +182,9 @@ NOTICE_LEVEL_LABELS = {"lead": _l("领办人督办"), "supervisor": _l("督查�
 
 
 OVERDUE_COLUMNS = [_l("项目代码"), _l("项目名称"), _l("企业"), _l("产业组"), _l("事项"),
-                   _l("办理部门"), _l("代办员"), _l("受理日"), _l("办结时限"), _l("超期工作日"),
-                   _l("领办人"), _l("灯色")]
-OVERDUE_WIDTHS = [24, 28, 26, 18, 30, 20, 12, 12, 12, 11, 12, 8]
+                   _l("办理部门"), _l("代办员"), _l("起算日"), _l("办结时限"), _l("超期工作日"),
+                   _l("领办人"), _l("灯色"), _l("计时")]
+OVERDUE_WIDTHS = [24, 28, 26, 18, 30, 20, 12, 12, 12, 11, 12, 8, 10]
 LEDGER_COLUMNS = [_l("项目代码"), _l("项目名称"), _l("企业"), _l("行业"), _l("产业组"), _l("领办人"),
                   _l("总投资(万元)"), _l("阶段"), _l("事项总数"), _l("已办结"), _l("办理中"),
                   _l("超期"), _l("临期"), _l("项目灯色"), _l("签约日期"), _l("委托日期"), _l("地块")]
@@ -196,8 +196,9 @@ def overdue_cells(x: WatchLine) -> list:
     return [x.project.code, x.project.name, x.project.enterprise.name,
             labels.name_of(x.task.group), x.item_name, x.department,
             x.task.assignee.display_name if x.task.assignee else "",
-            x.task.accepted_on, x.task.due_on, max(x.days_late, 0),
-            x.project.lead.display_name if x.project.lead else "", str(labels.LIGHTS[x.light])]
+            x.task.clock_start, x.task.due_on, max(x.days_late, 0),
+            x.project.lead.display_name if x.project.lead else "", str(labels.LIGHTS[x.light]),
+            str(labels.WHOSE[x.row.whose])]
 
 
 def ledger_cells(r: fig.LedgerRow) -> list:

@@ -18,6 +18,14 @@ escalate_leadership      red for 1 month                             督办 to e
 materials_deadline       2 working days before a materials deadline  the enterprise
 =======================  ==========================================  ==========================
 
+Each level is due on the clock that runs (``ItemTask.clock``, see
+``workflow.core.clocks``): the service clock while the agent prepares (代办's
+time: the zone's promise), the statutory clock once the department has the
+application (部门's time: the legal limit). The two clocks are two subjects of
+reminders, so an item warned and escalated on its service clock warns and
+escalates again on its statutory clock; each message says which clock and
+whose time it is.
+
 "Red for N working days" means today is at least the N-th working day after
 the due date, so escalations fall on working days; the month step, like a
 calendar-day limit, moves off a weekend or holiday to the next working day.
@@ -64,6 +72,9 @@ from workflow.kernel.models import User
 CLOCK_RUNS = text("item_task.state IN (" + ", ".join(f"'{s}'" for s in CLOCK_STATES) + ")")
 
 TASK_LEVELS = ("yellow", "red", "escalate_lead", "escalate_supervisor", "escalate_leadership")
+# What each clock is called in a message, and whose time it counts.
+CLOCK_TEXT = {"service": "代办服务时限（园区承诺，代办计时）",
+              "statutory": "法定办理时限（部门计时）"}
 LEVEL_LABELS = {"yellow": "黄灯预警", "red": "红灯超期", "escalate_lead": "领办人督办",
                 "escalate_supervisor": "升级督查", "escalate_leadership": "升级领导",
                 "materials_deadline": "补正材料到期提醒"}
@@ -146,7 +157,8 @@ def levels_due(task: ItemTask, bounds: Bounds) -> list[str]:
 
 @dataclass(frozen=True)
 class Recorded:
-    """One reminder or escalation a sweep recorded, and whom it told."""
+    """One reminder or escalation a sweep recorded, and whom it told
+    (``clock``: the task's clock it was due on; None for materials)."""
 
     level: str
     project_code: str
@@ -156,12 +168,18 @@ class Recorded:
     reached_on: date
     catch_up: bool
     recipients: tuple[str, ...]
+    clock: str | None = None
 
     def line(self) -> str:
         told = ", ".join(self.recipients) or "nobody"
         late = f" (catch-up: due since {self.reached_on.isoformat()})" if self.catch_up else ""
-        return (f"{self.level} {self.project_code} {self.item_code} due {self.due_on.isoformat()}"
-                f" -> {told}{late}")
+        on = f" [{self.clock}]" if self.clock else ""
+        return (f"{self.level} {self.project_code} {self.item_code}{on} due "
+                f"{self.due_on.isoformat()} -> {told}{late}")
+
+
+def _clock_of(task: ItemTask) -> str:
+    return task.clock or "statutory"
 
 
 # -- the sweep -----------------------------------------------------------------------------------
@@ -185,9 +203,9 @@ def sweep(session: Session, *, now: datetime, policy: DeadlinePolicy | None = No
         for task in _fresh(session, ItemTask, tasks_by_project.get(project_id, ())):
             for level in levels_due(task, bounds):
                 reminder_id = _insert_reminder(
-                    session, level=level, subject_key=f"task:{task.id}", task_id=task.id,
-                    due_on=task.due_on, reached=reached_on(level, task, policy), now=now,
-                    today=bounds.today)
+                    session, level=level, subject_key=f"task:{task.id}:{_clock_of(task)}",
+                    task_id=task.id, clock=_clock_of(task), due_on=task.due_on,
+                    reached=reached_on(level, task, policy), now=now, today=bounds.today)
                 if reminder_id is not None:
                     recorded.append(_announce(session, project, task, level, reminder_id,
                                               policy, bounds.today, now))
@@ -201,12 +219,13 @@ def sweep(session: Session, *, now: datetime, policy: DeadlinePolicy | None = No
 
 def _task_candidates(bounds: Bounds):
     """(project_id, task_id) of running tasks with a due level not yet recorded
-    for their current due date. Each branch is a range scan on a partial index
-    (``ix_item_task_clock_warn`` / ``ix_item_task_clock_due``) with a probe of
-    ``ix_reminder_task_level_due``."""
+    for their current clock and due date. Each branch is a range scan on a
+    partial index (``ix_item_task_clock_warn`` / ``ix_item_task_clock_due``)
+    with a probe of ``ix_reminder_task_level_due``."""
     def not_recorded(level: str):
         return ~exists().where(Reminder.task_id == ItemTask.id, Reminder.level == level,
-                               Reminder.due_on == ItemTask.due_on)
+                               Reminder.due_on == ItemTask.due_on,
+                               Reminder.clock == ItemTask.clock)
 
     conditions = [
         ("yellow", ItemTask.warn_on <= bounds.today),
@@ -246,13 +265,14 @@ def _fresh(session: Session, model, ids) -> list:
 
 def _insert_reminder(session: Session, *, level: str, subject_key: str, task_id: int,
                      due_on: date, reached: date, now: datetime, today: date,
-                     material_request_id: int | None = None) -> int | None:
+                     material_request_id: int | None = None,
+                     clock: str | None = None) -> int | None:
     """Insert the reminder unless its key exists; the new id, or None when another
     sweep (this one earlier, or a concurrent one) already recorded it."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(Reminder)
-        .values(subject_key=subject_key, level=level, task_id=task_id,
+        .values(subject_key=subject_key, level=level, task_id=task_id, clock=clock,
                 material_request_id=material_request_id, due_on=due_on, reached_on=reached,
                 recorded_at=utc(now), catch_up=today > reached)
         .on_conflict_do_nothing()
@@ -276,19 +296,23 @@ def _announce(session: Session, project: Project, task: ItemTask, level: str, re
         told.extend(notify.tell(session, fresh, message, now=now, key=key + suffix,
                                 project=project, task=task))
 
+    which = _clock_of(task)
+    limit = CLOCK_TEXT[which]
+    due = task.due_on.isoformat()
     if level == "yellow":
         left = clock.working_days_between(today, task.due_on).days
         tell(workers, Message("yellow", f"【黄灯预警】{item}（{project.code}）",
-                              f"{subject}将于 {task.due_on.isoformat()} 到期，还剩 {max(left, 0)} 个"
+                              f"{subject}的{limit}将于 {due} 到期，还剩 {max(left, 0)} 个"
                               "工作日，请抓紧办理。"))
     elif level == "red":
+        ask = ("请立即处理并说明原因。" if which == "service"
+               else "请督促办理部门作出决定并说明原因。")
         tell(workers + [lead], Message("red", f"【红灯超期】{item}（{project.code}）",
-                                       f"{subject}已超过法定办理时限（{task.due_on.isoformat()}），"
-                                       "请立即处理并说明原因。"))
+                                       f"{subject}已超过{limit}（{due}），{ask}"))
     elif level == "escalate_lead":
         days = policy.lead_after_working_days
         addressee = task.assignee or lead
-        reason = (f"已超期 {days} 个工作日（时限 {task.due_on.isoformat()}），"
+        reason = (f"{limit}已超期 {days} 个工作日（时限 {due}），"
                   "请当日签收并安排办理，3 个工作日内报告进展。")
         if addressee is not None:
             # In the lead handler's name; an unclaimed item's notice goes to the lead
@@ -299,13 +323,13 @@ def _announce(session: Session, project: Project, task: ItemTask, level: str, re
             tell([addressee], supervision.notice_message(notice, task), ":notice")
         tell([lead] + ([] if task.assignee else workers),
              Message("escalation", f"【领办人督办】{item}（{project.code}）",
-                     f"{subject}已超期 {days} 个工作日，系统已以领办人名义签发督办单。"))
+                     f"{subject}的{limit}已超期 {days} 个工作日，系统已以领办人名义签发督办单。"))
     else:
         role, label = (("supervisor", "督查") if level == "escalate_supervisor"
                        else ("admin", "园区领导"))
         overdue = (f"{policy.supervisor_after_working_days} 个工作日" if role == "supervisor"
                    else f"{policy.leadership_after_months} 个月")
-        reason = (f"已超期 {overdue}（时限 {task.due_on.isoformat()}），按 13710 机制升级至{label}，"
+        reason = (f"{limit}已超期 {overdue}（时限 {due}），按 13710 机制升级至{label}，"
                   f"请当日签收，3 个工作日内报告督办情况。")
         for addressee in notify.users_with_role(session, role):
             notice = supervision.new_notice(session, task, level=_NOTICE_LEVEL[level],
@@ -314,12 +338,12 @@ def _announce(session: Session, project: Project, task: ItemTask, level: str, re
             tell([addressee], supervision.notice_message(notice, task), f":notice:{addressee.id}")
         tell([task.assignee, lead], Message(
             "escalation", f"【超期升级】{item}（{project.code}）",
-            f"{subject}已超期 {overdue}，已升级至{label}督办。"))
+            f"{subject}的{limit}已超期 {overdue}，已升级至{label}督办。"))
     return Recorded(level=level, project_code=project.code, item_code=task.item_code,
                     task_id=task.id, due_on=task.due_on,
                     reached_on=reached_on(level, task, policy),
                     catch_up=today > reached_on(level, task, policy),
-                    recipients=tuple(u.username for u in told))
+                    recipients=tuple(u.username for u in told), clock=which)
 
 
 _NOTICE_LEVEL = {"escalate_supervisor": "supervisor", "escalate_leadership": "leadership"}
@@ -416,7 +440,7 @@ def _digest_readers(session: Session, task: ItemTask) -> list[User]:
 def _digest_line(task: ItemTask) -> str:
     project = task.project
     return (f"  {project.code} {notify.item_name(project, task.item_code)}"
-            f" 时限 {task.due_on.isoformat()}")
+            f" {CLOCK_TEXT[_clock_of(task)]} {task.due_on.isoformat()}")
 
 
 def _insert_digest_run(session: Session, user: User, day: date, items: int, now: datetime) -> bool:

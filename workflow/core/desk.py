@@ -11,9 +11,10 @@ from datetime import date, datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
-from workflow.core import queries
+from workflow.core import clocks, queries
 from workflow.core.models import CLOSED_STATES, ExtensionRequest, ItemTask, Project
-from workflow.kernel import clock, paging
+from workflow.core.unitofwork import definition_for
+from workflow.kernel import paging
 from workflow.kernel.models import (
     GroupMembership,
     IndustryGroup,
@@ -116,11 +117,16 @@ def pending_extensions(session: Session, group_ids: Sequence[int], *, cursor: st
         return paging.Page(rows=[], limit=paging.check_limit(limit))
     page = paging.fetch(session, _pending(group_ids), PENDING, cursor=cursor, limit=limit,
                         options=(joinedload(ItemTask.project),), scalars=False)
-    page.rows = [PendingExtension(row[0], row[1], row[2],
-                                  clock.add_working_days(row[1].due_on, row[0].days).date
-                                  if row[1].due_on else None)
+    page.rows = [PendingExtension(row[0], row[1], row[2], _due_if_approved(row[1], row[0].days))
                  for row in page.rows]
     return page
+
+
+def _due_if_approved(task: ItemTask, days: int) -> date | None:
+    """The due date of the item's extension clock (the statutory one unless
+    the definition names the service clock) with ``days`` more of its unit."""
+    item = definition_for(task.project).items.get(task.item_code)
+    return clocks.due_if_extended(task, item, days) if item is not None else None
 
 
 def pending_query(group_ids: Sequence[int]) -> Select:

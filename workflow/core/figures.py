@@ -9,6 +9,11 @@ lead handler sees their own groups only).
 
 Definitions used throughout, in working days (工作日) of the statutory clock:
 
+Every item is watched on the clock that runs (``ItemTask.clock``; see
+``workflow.core.clocks``): the service clock while the agent prepares the
+application (代办's time), the statutory clock once the department has it
+(部门's time); each row says which.
+
 - *days late* (超期工作日) of an item on ``today``:
   ``clock.working_days_between(due_on, today)``; positive once overdue, zero on
   the due date, negative while days are left.
@@ -29,6 +34,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from workflow.core import lights, queries, rollups
 from workflow.core.models import (
     CLOCK_STATES,
+    WHOSE_CLOCK,
     AuditEvent,
     FigureClosedDay,
     FigureClosedTotal,
@@ -68,6 +74,9 @@ class WatchFilter:
 
 @dataclass(frozen=True)
 class WatchRow:
+    """A watched item on the clock that runs (``clock``: service or
+    statutory; ``whose``: agent, 代办, or department, 部门)."""
+
     task: ItemTask
     light: str  # "red" or "yellow"
     days_late: int  # working days past the due date (<= 0: not yet late)
@@ -75,6 +84,14 @@ class WatchRow:
     @property
     def project(self) -> Project:
         return self.task.project
+
+    @property
+    def clock(self) -> str:
+        return self.task.clock or "statutory"
+
+    @property
+    def whose(self) -> str:
+        return WHOSE_CLOCK[self.clock]
 
 
 def _watch_query(today: date, filters: WatchFilter, *columns) -> Select:
@@ -210,21 +227,28 @@ _COLUMN = {"group": "group_id", "agent": "agent_id", "department": "department",
 
 @dataclass
 class Figure:
-    """The figures of one group, agent, department or item.
+    """The figures of one group, agent, department or item, on each clock.
 
     - ``closed`` (办结数): items done (办结) — closed on the range's days when a
       range is given. Waived (``covered``) and terminated items are no handling
       work and count in no figure.
+
+    The statutory clock (部门's time, from the 受理 to the decision):
+
     - ``on_time_rate`` (按时办结率) = ``on_time / done_with_due``: among done
-      items with a due date, the share closed on or before it.
+      items with a statutory due date, the share decided on or before it.
     - ``overdue_rate`` (超期率) = ``overdue / with_due``: ``overdue`` counts open
-      items red today plus done items closed after their due date; ``with_due``
-      counts every open or done item that has a due date. A paused item is open
-      but not overdue (its clock does not run).
-    - ``avg_days_used`` (平均用时) = mean over done items of the working days
-      from acceptance to closing (``working_days_between(accepted_on,
-      closed_on)``) minus the working days the clock was paused
-      (``paused_working_days``).
+      items red today on the statutory clock plus done items decided after
+      their statutory due date; ``with_due`` counts every such open or done
+      item. A paused item is open but not overdue (its clock does not run).
+    - ``avg_days_used`` (平均用时) = mean over done items of the days from the
+      受理 to the decision minus the days the clock was paused, each item in
+      its limit's unit (working days; calendar days for a calendar-day limit).
+
+    The service clock (代办's time, from the release to the submission): the
+    same three as ``service_on_time_rate`` (submitted by the service due
+    date), ``service_overdue_rate`` (open items red on the service clock, done
+    items submitted late) and ``service_avg_days``.
 
     A rate whose denominator is zero is ``None`` (shown as "—"), never 0 %.
     """
@@ -237,6 +261,12 @@ class Figure:
     with_due: int = 0
     days_used_sum: int = 0
     days_used_n: int = 0
+    service_on_time: int = 0
+    service_done_with_due: int = 0
+    service_overdue: int = 0
+    service_with_due: int = 0
+    service_days_sum: int = 0
+    service_days_n: int = 0
 
     @property
     def on_time_rate(self) -> float | None:
@@ -250,19 +280,49 @@ class Figure:
     def avg_days_used(self) -> float | None:
         return self.days_used_sum / self.days_used_n if self.days_used_n else None
 
-    def add_done(self, closed, with_due, on_time, used_sum, used_n) -> None:
+    @property
+    def service_on_time_rate(self) -> float | None:
+        return (self.service_on_time / self.service_done_with_due
+                if self.service_done_with_due else None)
+
+    @property
+    def service_overdue_rate(self) -> float | None:
+        return self.service_overdue / self.service_with_due if self.service_with_due else None
+
+    @property
+    def service_avg_days(self) -> float | None:
+        return self.service_days_sum / self.service_days_n if self.service_days_n else None
+
+    @property
+    def counted(self) -> bool:
+        return bool(self.closed or self.with_due or self.service_with_due)
+
+    def add_done(self, closed, with_due, on_time, used_sum, used_n, service_with_due=0,
+                 service_on_time=0, service_sum=0, service_n=0) -> None:
         # PostgreSQL sums big integers as numerics: back to int.
-        closed, with_due, on_time, used_sum, used_n = (
-            int(x or 0) for x in (closed, with_due, on_time, used_sum, used_n))
+        (closed, with_due, on_time, used_sum, used_n, service_with_due, service_on_time,
+         service_sum, service_n) = (int(x or 0) for x in (
+            closed, with_due, on_time, used_sum, used_n, service_with_due, service_on_time,
+            service_sum, service_n))
         self.closed += closed
         self.done_with_due += with_due
         self.on_time += on_time
-        self.overdue += with_due - on_time  # closed after the due date
+        self.overdue += with_due - on_time  # decided after the due date
         self.with_due += with_due
         self.days_used_sum += used_sum
         self.days_used_n += used_n
+        self.service_done_with_due += service_with_due
+        self.service_on_time += service_on_time
+        self.service_overdue += service_with_due - service_on_time  # submitted late
+        self.service_with_due += service_with_due
+        self.service_days_sum += service_sum
+        self.service_days_n += service_n
 
-    def add_open(self, with_due, red) -> None:
+    def add_open(self, with_due, red, clock: str = "statutory") -> None:
+        if clock == "service":
+            self.service_with_due += int(with_due or 0)
+            self.service_overdue += int(red or 0)
+            return
         self.with_due += int(with_due or 0)
         self.overdue += int(red or 0)
 
@@ -281,10 +341,13 @@ class Figures:
     as_of: datetime | None = None
 
 
-def _grouped(session: Session, model, dimension: str | None, measures: list, where: list):
+def _grouped(session: Session, model, dimension: str | None, measures: list, where: list,
+             *extra):
+    """Sums of ``measures`` per ``dimension`` (and the ``extra`` columns)."""
     key = getattr(model, _COLUMN[dimension]) if dimension else literal(None)
-    query = select(key, *(func.sum(m) for m in measures)).where(*where)
-    return session.execute(query.group_by(key) if dimension else query).all()
+    query = select(key, *extra, *(func.sum(m) for m in measures)).where(*where)
+    groups = ((key,) if dimension else ()) + extra
+    return session.execute(query.group_by(*groups) if groups else query).all()
 
 
 def figures(session: Session, today: date | None = None, *, closed_from: date | None = None,
@@ -311,22 +374,23 @@ def figures(session: Session, today: date | None = None, *, closed_from: date | 
         done_where.append(FigureClosedDay.day <= closed_to)
     done_measures = [getattr(done_model, c) for c in rollups.COUNTED]
     open_measures = [FigureOpen.with_due, FigureOpen.red]
+    # Rows per clock: a dimension's open items on each.
     by: dict[str, list[Figure]] = {}
     total = Figure(key=None)
     for dimension in (*DIMENSIONS, None):
         found: dict = {}
         for key, *measures in _grouped(session, done_model, dimension, done_measures, done_where):
             found.setdefault(key, Figure(key)).add_done(*measures)
-        for key, *measures in _grouped(session, FigureOpen, dimension, open_measures, open_where):
-            found.setdefault(key, Figure(key)).add_open(*measures)
+        for key, clock_name, *measures in _grouped(session, FigureOpen, dimension, open_measures,
+                                                   open_where, FigureOpen.clock):
+            found.setdefault(key, Figure(key)).add_open(*measures, clock=clock_name)
         if dimension is None:
             total = found.get(None, total)
             continue
         if dimension == "agent" and 0 in found:  # nobody held it
             found[None] = found.pop(0)
             found[None].key = None
-        by[dimension] = sorted((f for f in found.values() if f.closed or f.with_due),
-                               key=_sort_key)
+        by[dimension] = sorted((f for f in found.values() if f.counted), key=_sort_key)
     return Figures(by=by, total=total, today=today or state.day, closed_from=closed_from,
                    closed_to=closed_to, as_of=state.refreshed_at)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from definitions import Definition, Item
 from workflow.core import audit, hooks, notify, permissions
 from workflow.core.machines import project_machine
-from workflow.core.models import CLOSED_STATES, ItemTask, Project
+from workflow.core.models import CLOCK_STATES, CLOSED_STATES, PAUSED_STATES, ItemTask, Project
 from workflow.core.taskstep import _end_pause, _require_text, _start_pause, _transition, recompute_due
 from workflow.core.unitofwork import definition_for, flush, lock_project, machine_for
 from workflow.kernel import validate
@@ -121,7 +121,8 @@ def mandate_project(session: Session, project_id: int, *, actor: User | None, no
     for item in items:
         session.add(ItemTask(project=project, item_code=item.code, state="blocked",
                              group_id=project.group_id, department=item.department,
-                             paused_working_days=0, extension_days=0))
+                             statutory_paused_days=0, service_paused_days=0,
+                             extension_days=0, service_extension_days=0))
     flush(session)
     if begin:
         _fire_project(session, project, "begin_approvals", actor=actor, now=now)
@@ -177,8 +178,9 @@ def release_ready_tasks(session: Session, project: Project, *, actor: User | Non
                         now: datetime, requested: frozenset[int] = frozenset()) -> list[ItemTask]:
     """Release every blocked task whose prerequisites are closed and whose
     opening stage the project has reached: it enters its group's queue and its
-    clock starts (the day of release is the day of acceptance). Items that
-    open on request wait until ``request_item`` names them in ``requested``."""
+    service clock starts (the day of release does not count; the department's
+    statutory clock starts at its 受理). Items that open on request wait until
+    ``request_item`` names them in ``requested``."""
     definition = definition_for(project)
     by_code = {t.item_code: t for t in project.tasks}
     released = []
@@ -191,7 +193,7 @@ def release_ready_tasks(session: Session, project: Project, *, actor: User | Non
         if item.opens_on_request and task.id not in requested:
             continue
         if all(by_code[r].state in ("done", "covered") for r in item.requires if r in by_code):
-            task.accepted_on = zone_today(now)
+            task.released_on, task.clock = zone_today(now), "service"
             recompute_due(task, item)
             _transition(session, task, "release", actor=actor, now=now,
                         data={"due_on": task.due_on}, public=True)
@@ -255,7 +257,7 @@ def _auto_advance(session: Session, project: Project, *, actor: User | None, now
 
 def suspend_project(session: Session, project_id: int, *, actor: User | None, now: datetime,
                     reason: str) -> Project:
-    """中止: the project and every open task stop; every clock pauses."""
+    """中止: the project and every open task stop; every running clock pauses."""
     reason = _require_text(reason, "reason for the suspension")
     project = lock_project(session, project_id)
     permissions.require_project(actor, project)
@@ -265,8 +267,9 @@ def suspend_project(session: Session, project_id: int, *, actor: User | None, no
     for task in project.tasks:
         if machine_for(project).can(task, "suspend"):
             task.suspended_from = task.state
-            if task.paused_since is None and task.accepted_on is not None:
-                _start_pause(session, task, today, f"project suspended: {reason}")
+            if task.paused_since is None and task.state in CLOCK_STATES:
+                _start_pause(session, task, today, f"project suspended: {reason}",
+                             kind="suspension")
             _transition(session, task, "suspend", actor=actor, now=now, data={"reason": reason})
     flush(session)
     # The areas' consequences (the suspension slip, 中止告知书).
@@ -287,8 +290,9 @@ def resume_project(session: Session, project_id: int, *, actor: User | None, now
             continue
         _transition(session, task, "resume", actor=actor, now=now)
         task.suspended_from = None
-        # A task suspended while awaiting the enterprise stays paused.
-        if task.state != "awaiting_enterprise":
+        # A task suspended while awaiting the enterprise or on hold at the
+        # department stays paused.
+        if task.state not in PAUSED_STATES:
             _end_pause(session, task, definition.items[task.item_code], today)
     flush(session)
     return project

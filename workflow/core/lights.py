@@ -1,10 +1,14 @@
-"""Warning lights (红黄绿灯) from due dates and the statutory clock.
+"""Warning lights (红黄绿灯) from due dates, on the clock that runs.
 
 green: on track; yellow: close to the limit (at most ``yellow_days_left``
 working days left, or at least ``yellow_used_fraction`` of the working days
-used); red: past the due date. A task whose clock is paused (awaiting the
-enterprise, suspended) shows ``paused``; closed and blocked tasks have no
-light. A project's light is its worst task's.
+used); red: past the due date. The light is that of the clock running now
+(``ItemTask.clock``: the service clock while the agent prepares, the
+statutory one once the department has the application; see
+``workflow.core.clocks``). A task whose clock is paused (awaiting the
+enterprise, on hold for an expert review, hearing or test, suspended) shows
+``paused``; closed, blocked and decided tasks have no light. A project's
+light is its worst task's.
 """
 
 from __future__ import annotations
@@ -42,17 +46,17 @@ def policy_from_env() -> LightPolicy:
 DEFAULT_POLICY = policy_from_env()
 
 
-def first_yellow_day(accepted_on: date, due_on: date,
+def first_yellow_day(start: date, due_on: date,
                      policy: LightPolicy = DEFAULT_POLICY) -> date:
-    """The first day ``light`` says yellow for a task accepted on
-    ``accepted_on`` and due on ``due_on``: the earlier of "``yellow_days_left``
+    """The first day ``light`` says yellow for a clock that started on
+    ``start`` and is due on ``due_on``: the earlier of "``yellow_days_left``
     working days left" and "``yellow_used_fraction`` of the working days used"."""
     by_days_left = clock.working_day_before(due_on, policy.yellow_days_left)
-    total = clock.working_days_between(accepted_on, due_on).days
+    total = clock.working_days_between(start, due_on).days
     if total <= 0:
         return min(by_days_left, due_on)
     by_fraction = clock.add_working_days(
-        accepted_on, math.ceil(policy.yellow_used_fraction * total)).date
+        start, math.ceil(policy.yellow_used_fraction * total)).date
     # A non-working day right after a threshold working day is yellow too, but
     # the sweep only needs the first working day it turns yellow.
     return min(by_days_left, by_fraction)
@@ -69,9 +73,10 @@ def light(task: ItemTask, today: date, policy: LightPolicy = DEFAULT_POLICY) -> 
     left = clock.working_days_between(today, task.due_on).days
     if left <= policy.yellow_days_left:
         return "yellow"
-    if task.accepted_on is not None:
-        total = clock.working_days_between(task.accepted_on, task.due_on).days
-        used = clock.working_days_between(task.accepted_on, today).days
+    start = task.clock_start
+    if start is not None:
+        total = clock.working_days_between(start, task.due_on).days
+        used = clock.working_days_between(start, today).days
         if total > 0 and used / total >= policy.yellow_used_fraction:
             return "yellow"
     return "green"

@@ -25,7 +25,8 @@ from workflow.core.models import CLOSED_STATES, TASK_STATES
 from workflow.kernel.errors import InvalidTransition
 
 # States from which work on an item can be (re)assigned or extended.
-WORKED = ["assigned", "in_progress", "awaiting_enterprise", "submitted", "returned", "approved"]
+WORKED = ["assigned", "in_progress", "awaiting_enterprise", "submitted", "accepted", "on_hold",
+          "returned", "approved"]
 COVERABLE = ["blocked", "ready", "assigned", "in_progress", "awaiting_enterprise", "returned"]
 SUSPENDABLE = [s for s in TASK_STATES if s not in CLOSED_STATES and s != "suspended"]
 
@@ -37,6 +38,12 @@ def _resumes_to(state: str):
     return check
 
 
+def _statutory(event_data) -> bool:
+    """Condition: the statutory clock is the task's (the department has the
+    application), so materials supplied return it to the department."""
+    return getattr(event_data.model, "clock", None) == "statutory"
+
+
 ITEM_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "release", "source": "blocked", "dest": "ready"},
     {"trigger": "claim", "source": "ready", "dest": "assigned"},
@@ -44,12 +51,24 @@ ITEM_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "reassign", "source": WORKED, "dest": None},  # internal: assignee only
     {"trigger": "unassign", "source": "assigned", "dest": "ready"},
     {"trigger": "start", "source": "assigned", "dest": "in_progress"},
-    {"trigger": "request_materials", "source": ["in_progress", "returned"],
+    # 一次性告知: the agent's (service clock) or, once accepted, the
+    # department's 补正 (statutory clock); either clock stops meanwhile.
+    {"trigger": "request_materials", "source": ["in_progress", "returned", "accepted"],
      "dest": "awaiting_enterprise"},
-    {"trigger": "supply_materials", "source": "awaiting_enterprise", "dest": "in_progress"},
+    {"trigger": "supply_materials", "source": "awaiting_enterprise", "dest": "in_progress",
+     "unless": [_statutory]},
+    {"trigger": "supply_materials", "source": "awaiting_enterprise", "dest": "accepted",
+     "conditions": [_statutory]},
     {"trigger": "submit", "source": "in_progress", "dest": "submitted"},
-    {"trigger": "approve", "source": "submitted", "dest": "approved"},
-    {"trigger": "department_return", "source": "submitted", "dest": "returned"},
+    # 受理: the department accepts the application; its statutory clock runs.
+    {"trigger": "accept", "source": "submitted", "dest": "accepted"},
+    # Art. 45: expert review, hearing, testing stop the statutory clock.
+    {"trigger": "department_pause", "source": "accepted", "dest": "on_hold"},
+    {"trigger": "department_resume", "source": "on_hold", "dest": "accepted"},
+    # The decision; an approval straight from ``submitted`` is a 受理 and a
+    # decision on the spot (当场受理、当场决定, Art. 32, 34).
+    {"trigger": "approve", "source": ["submitted", "accepted"], "dest": "approved"},
+    {"trigger": "department_return", "source": ["submitted", "accepted"], "dest": "returned"},
     {"trigger": "rework", "source": "returned", "dest": "in_progress"},
     {"trigger": "complete", "source": "approved", "dest": "done"},
     {"trigger": "cover", "source": COVERABLE, "dest": "covered"},
@@ -71,7 +90,9 @@ EVENT_LABELS = {
     "release": "release to the queue", "claim": "claim", "assign": "assign",
     "reassign": "reassign", "unassign": "return to the queue", "start": "start",
     "request_materials": "request materials", "supply_materials": "record materials supplied",
-    "submit": "submit to the department", "approve": "record approval",
+    "submit": "submit to the department", "accept": "record the department's acceptance",
+    "department_pause": "record a pause of the statutory clock",
+    "department_resume": "resume the statutory clock", "approve": "record approval",
     "department_return": "record the department's return", "rework": "resume work",
     "complete": "complete", "cover": "cover", "request_extension": "request an extension",
     "decide_extension": "decide an extension", "suspend": "suspend", "resume": "resume",

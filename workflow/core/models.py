@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -37,7 +36,15 @@ from workflow.kernel.models import (
     _trigram,
 )
 
-# Item task states. OPEN_STATES are those on the statutory clock's watch.
+# Item task states. OPEN_STATES are those not yet closed (blocked ones aside).
+#
+# Two clocks run on an item, one after the other (行政许可法 Art. 42): the
+# zone's service clock while its agent prepares the application (ready …
+# in_progress, returned: 代办's time) and the department's statutory clock
+# from its 受理 to its decision (submitted, accepted: 部门's time). While the
+# application waits for the 受理 to be recorded (submitted) the statutory
+# clock counts from the submission (Art. 32: a department that does not
+# refuse or ask for 补正 within 5 days has accepted on receipt).
 TASK_STATES = (
     "blocked",
     "ready",
@@ -45,6 +52,8 @@ TASK_STATES = (
     "in_progress",
     "awaiting_enterprise",
     "submitted",
+    "accepted",  # 受理: the department's statutory clock runs
+    "on_hold",  # the statutory clock stops: expert review, hearing, testing (Art. 45)
     "returned",
     "approved",
     "done",
@@ -54,12 +63,17 @@ TASK_STATES = (
 )
 CLOSED_STATES = ("done", "covered", "terminated")
 OPEN_STATES = tuple(s for s in TASK_STATES if s not in CLOSED_STATES and s != "blocked")
-# States in which the clock runs (a due date is watched by the overdue sweep).
-CLOCK_STATES = ("ready", "assigned", "in_progress", "submitted", "returned", "approved")
-PAUSED_STATES = ("awaiting_enterprise", "suspended")
+# States in which a clock runs (a due date is watched by the overdue sweep):
+# the service clock in the agent's states, the statutory one in the
+# department's. Once the department has decided (approved) neither runs.
+CLOCK_STATES = ("ready", "assigned", "in_progress", "submitted", "accepted", "returned")
+PAUSED_STATES = ("awaiting_enterprise", "on_hold", "suspended")
 # An agent's own open work, as the inbox lists it.
-INBOX_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "returned",
-                "approved", "suspended")
+INBOX_STATES = ("assigned", "in_progress", "awaiting_enterprise", "submitted", "accepted",
+                "on_hold", "returned", "approved", "suspended")
+# The clocks (``ItemTask.clock``), and whose time each counts.
+CLOCKS = ("service", "statutory")
+WHOSE_CLOCK = {"service": "agent", "statutory": "department"}
 
 
 # The states a lead handler's desk lists: in the queue or in someone's hands.
@@ -132,8 +146,11 @@ class ItemTask(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "item_code"),
         CheckConstraint(_in("state", TASK_STATES), name="state_known"),
-        CheckConstraint("paused_working_days >= 0", name="pause_nonnegative"),
+        CheckConstraint("statutory_paused_days >= 0", name="pause_nonnegative"),
+        CheckConstraint("service_paused_days >= 0", name="service_pause_nonnegative"),
         CheckConstraint("extension_days >= 0", name="extension_nonnegative"),
+        CheckConstraint("service_extension_days >= 0", name="service_extension_nonnegative"),
+        CheckConstraint("clock IS NULL OR " + _in("clock", CLOCKS), name="clock_known"),
         CheckConstraint(
             "state NOT IN ('assigned', 'in_progress', 'submitted') OR assignee_id IS NOT NULL",
             name="worked_tasks_have_assignee",
@@ -143,6 +160,8 @@ class ItemTask(Base):
         ),
         # The task lists of the pages, each a keyset over (…, due_on, id) or
         # (closed_on, id) within one assignee or group (``workflow.core.queries``).
+        # ``due_on`` is the current due date: that of the clock that runs now
+        # (``clock``), so one indexed column serves every list on either clock.
         # Inbox: my tasks by due date, item or state; queue: my group's
         # unclaimed by due date or item; archive: what I closed, newest first.
         _partial("ix_item_task_inbox_due", INBOX_STATES, "assignee_id", "due_on", "id"),
@@ -168,7 +187,25 @@ class ItemTask(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"))
     department: Mapped[str] = mapped_column(String(64))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    accepted_on: Mapped[date | None] = mapped_column(Date)  # 受理日: does not count
+    # The service clock (代办): from the release to the group queue (the day
+    # does not count) to the submission to the department, on the item's
+    # service limit, plus its pauses and service extensions.
+    released_on: Mapped[date | None] = mapped_column(Date)
+    service_due_on: Mapped[date | None] = mapped_column(Date)
+    service_paused_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    service_extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    submitted_on: Mapped[date | None] = mapped_column(Date)
+    # The statutory clock (部门): from the department's 受理 (the day does not
+    # count; until it is recorded, from the submission) to its decision, on
+    # the legal limit, plus its pauses (补正, expert review, hearing, testing)
+    # and extensions.
+    accepted_on: Mapped[date | None] = mapped_column(Date)  # 受理日
+    statutory_due_on: Mapped[date | None] = mapped_column(Date)
+    statutory_paused_days: Mapped[int] = mapped_column(Integer, default=0)
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    # Which clock ``due_on``, ``warn_on`` and ``due_provisional`` follow: the
+    # one running (or, once both stopped, the last one that ran).
+    clock: Mapped[str | None] = mapped_column(String(16))
     due_on: Mapped[date | None] = mapped_column(Date)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     # Some date or pause count of the task depends on an unpublished year: the
@@ -177,7 +214,8 @@ class ItemTask(Base):
     # First day the task turns yellow (computed with the due date), so the
     # reminder sweep finds near-due work with an indexed range query.
     warn_on: Mapped[date | None] = mapped_column(Date)
-    paused_working_days: Mapped[int] = mapped_column(Integer, default=0)
+    # Pauses and extensions count in the unit of the clock's limit (working
+    # or calendar days).
     paused_since: Mapped[date | None] = mapped_column(Date)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
     covered_ref: Mapped[str | None] = mapped_column(String(300))
@@ -192,21 +230,46 @@ class ItemTask(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def clock_start(self) -> date | None:
+        """The first day (not counted) of the clock ``due_on`` follows: the
+        release for the service clock; the 受理 for the statutory one, or the
+        submission while the 受理 is not recorded (行政许可法 Art. 32)."""
+        if self.clock == "service":
+            return self.released_on
+        return self.accepted_on or self.submitted_on
+
     def __repr__(self) -> str:
         return f"<ItemTask {self.id} {self.item_code} {self.state}>"
 
 
+# Why a clock stops (行政许可法 Art. 45 and the agency rules): materials asked
+# of the enterprise (补正), the department's expert review, hearing, testing
+# (检验检测鉴定), the project's suspension, the days the department held an
+# application it returned (the service clock's), anything else with its reason.
+PAUSE_KINDS = ("materials", "expert_review", "hearing", "testing", "suspension", "department",
+               "other")
+
+
 class Pause(Base):
-    """A stretch of time the clock did not run (补正, expert review, suspension)."""
+    """A stretch of time one clock did not run, with its reason; ``days`` is
+    its length in the unit of that clock's limit (calendar days for a
+    calendar-day limit), written when it ends."""
 
     __tablename__ = "pause"
+    __table_args__ = (
+        CheckConstraint("clock IS NULL OR " + _in("clock", CLOCKS), name="clock_known"),
+        CheckConstraint("kind IS NULL OR " + _in("kind", PAUSE_KINDS), name="kind_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"), index=True)
+    clock: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
-    working_days: Mapped[int | None] = mapped_column(Integer)
+    days: Mapped[int | None] = mapped_column(Integer)
 
 
 class MaterialRequest(Base):
@@ -355,12 +418,14 @@ class Reminder(Base):
     """One reminder or escalation, recorded at most once per subject, level and
     due date. The due date belongs to the key so that an approved extension (a
     new due date) can warn again, while the same deadline never repeats — not
-    after a second sweep, a second scheduler process or a restart."""
+    after a second sweep, a second scheduler process or a restart. A task's
+    two clocks are two subjects (``task:<id>:service``, ``task:<id>:statutory``):
+    each warns and escalates on its own due date."""
 
     __tablename__ = "reminder"
     __table_args__ = (
-        # subject_key: "task:<id>" for the task levels, "materials:<id>" for the
-        # enterprise's reminder of one materials request.
+        # subject_key: "task:<id>:<clock>" for the task levels, "materials:<id>"
+        # for the enterprise's reminder of one materials request.
         UniqueConstraint("subject_key", "level", "due_on"),
         CheckConstraint(_in("level", REMINDER_LEVELS), name="level_known"),
         CheckConstraint(
@@ -377,6 +442,7 @@ class Reminder(Base):
     level: Mapped[str] = mapped_column(String(32))
     task_id: Mapped[int] = mapped_column(ForeignKey("item_task.id"))
     material_request_id: Mapped[int | None] = mapped_column(ForeignKey("material_request.id"))
+    clock: Mapped[str | None] = mapped_column(String(16))  # the task's clock (None: materials)
     due_on: Mapped[date] = mapped_column(Date)  # the task's due date, or the materials deadline
     reached_on: Mapped[date] = mapped_column(Date)  # the day the level was first due
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -504,92 +570,11 @@ Index("ix_notification_intention_stale", Notification.project_id, Notification.c
       postgresql_where=text("kind = 'intention_stale'"), sqlite_where=text("kind = 'intention_stale'"))
 
 
-# -- rollups: what the figure pages read instead of every task and project --------------------
-# (``workflow.core.rollups``). ``agent_id`` / ``lead_id`` 0 stands for "nobody", so that
-# the unique keys hold (NULLs are distinct in a unique constraint).
-
-
-class FigureClosedDay(Base):
-    """Done items per closing day, group, last assignee, department and item,
-    written in the transaction that completes each one: the figures of any
-    closing range are sums over its days, whatever the number of closed tasks."""
-
-    __tablename__ = "figure_closed_day"
-    __table_args__ = (
-        UniqueConstraint("day", "group_id", "agent_id", "department", "item_code",
-                         name="uq_figure_closed_day_key"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date)
-    group_id: Mapped[int] = mapped_column(Integer)
-    agent_id: Mapped[int] = mapped_column(Integer)
-    department: Mapped[str] = mapped_column(String(64))
-    item_code: Mapped[str] = mapped_column(String(64))
-    closed: Mapped[int] = mapped_column(Integer, default=0)
-    with_due: Mapped[int] = mapped_column(Integer, default=0)
-    on_time: Mapped[int] = mapped_column(Integer, default=0)
-    days_used_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    days_used_n: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class FigureClosedTotal(Base):
-    """The same sums over every day (the figures without a closing range)."""
-
-    __tablename__ = "figure_closed_total"
-    __table_args__ = (
-        UniqueConstraint("group_id", "agent_id", "department", "item_code",
-                         name="uq_figure_closed_total_key"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(Integer)
-    agent_id: Mapped[int] = mapped_column(Integer)
-    department: Mapped[str] = mapped_column(String(64))
-    item_code: Mapped[str] = mapped_column(String(64))
-    closed: Mapped[int] = mapped_column(BigInteger, default=0)
-    with_due: Mapped[int] = mapped_column(BigInteger, default=0)
-    on_time: Mapped[int] = mapped_column(BigInteger, default=0)
-    days_used_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    days_used_n: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-class FigureOpen(Base):
-    """Open items with a due date, and those red and yellow, per group,
-    assignee, department and item, as of the scheduler's last refresh."""
-
-    __tablename__ = "figure_open"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(Integer)
-    agent_id: Mapped[int] = mapped_column(Integer)
-    department: Mapped[str] = mapped_column(String(64))
-    item_code: Mapped[str] = mapped_column(String(64))
-    with_due: Mapped[int] = mapped_column(Integer, default=0)
-    red: Mapped[int] = mapped_column(Integer, default=0)
-    yellow: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class PipelineTotal(Base):
-    """Projects and their planned investment per lifecycle stage, industry
-    group and lead handler, as of the scheduler's last refresh."""
-
-    __tablename__ = "pipeline_total"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    stage: Mapped[str] = mapped_column(String(32))
-    suspended_from: Mapped[str | None] = mapped_column(String(32))
-    group_id: Mapped[int] = mapped_column(Integer)
-    lead_id: Mapped[int] = mapped_column(Integer)
-    projects: Mapped[int] = mapped_column(Integer, default=0)
-    investment_wan: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-class RollupState(Base):
-    """When a refreshed rollup was last computed, and for which zone day."""
-
-    __tablename__ = "rollup_state"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    as_of: Mapped[date] = mapped_column(Date)
+# The rollups the figure pages read (``workflow.core.rollups``) have their own module.
+from workflow.core.figure_models import (  # noqa: E402, F401
+    FigureClosedDay,
+    FigureClosedTotal,
+    FigureOpen,
+    PipelineTotal,
+    RollupState,
+)

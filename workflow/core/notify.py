@@ -228,11 +228,20 @@ def _yours(project: Project, task: ItemTask) -> str:
     return f"您的项目「{project.name}」（{project.code}）的事项「{item_name(project, task.item_code)}」"
 
 
-def _accepted(project: Project, task: ItemTask, data: dict[str, Any]) -> Message:
-    due = f"，法定办理时限至 {task.due_on.isoformat()}" if task.due_on else ""
-    return Message("item_accepted", f"【已受理】{item_name(project, task.item_code)}",
+def _started(project: Project, task: ItemTask, data: dict[str, Any]) -> Message:
+    due = (f"，代办服务时限至 {task.service_due_on.isoformat()}（园区承诺，代办计时）"
+           if task.service_due_on else "")
+    return Message("item_started", f"【开始办理】{item_name(project, task.item_code)}",
                    f"{_yours(project, task)}"
-                   f"已由代办员受理{due}。")
+                   f"已由代办员开始办理{due}。")
+
+
+def _accepted(project: Project, task: ItemTask, data: dict[str, Any]) -> Message:
+    """受理: the department's statutory clock starts (行政许可法 Art. 42)."""
+    due = f"，法定办理时限至 {_day(data['due_on'])}（部门计时）" if data.get("due_on") else ""
+    return Message("item_accepted", f"【部门已受理】{item_name(project, task.item_code)}",
+                   f"{_yours(project, task)}"
+                   f"已于 {_day(data.get('accepted_on'))} 由办理部门受理{due}。")
 
 
 def _materials_requested(project: Project, task: ItemTask, data: dict[str, Any]) -> Message:
@@ -255,9 +264,10 @@ def _covered(project: Project, task: ItemTask, data: dict[str, Any]) -> Message:
                    f"已由{how}覆盖（{data.get('reference', '')}），无需另行办理。")
 
 
-# Task events the enterprise is told about (受理, 一次性告知, 办结, 覆盖).
+# Task events the enterprise is told about (开始办理, 受理, 一次性告知, 办结, 覆盖).
 TASK_EVENTS: dict[str, Callable[[Project, ItemTask, dict[str, Any]], Message]] = {
-    "start": _accepted,
+    "start": _started,
+    "accept": _accepted,
     "request_materials": _materials_requested,
     "complete": _done,
     "cover": _covered,

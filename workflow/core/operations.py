@@ -8,8 +8,9 @@ not at all. Locks are taken in one order — project row, then task row — and 
 caller may pass the ``expected_version`` it showed the user; a mismatch is a
 ``Conflict``, never a silent overwrite.
 
-The operations live in ``workflow.core.lifecycle`` (the project's lifecycle)
-and ``workflow.core.tasks`` (the item tasks), on the unit-of-work helpers of
+The operations live in ``workflow.core.lifecycle`` (the project's lifecycle),
+``workflow.core.tasks`` (the item tasks) and ``workflow.core.department`` (the
+department's 受理 and the pauses of its statutory clock), on the unit-of-work helpers of
 ``workflow.core.unitofwork`` and the shared task step of
 ``workflow.core.taskstep``. Every caller imports them from here
 (``from workflow.core import operations as ops``), together with the time
@@ -18,6 +19,7 @@ helpers ``utc`` and ``zone_today`` of ``workflow.kernel.moments``.
 
 from __future__ import annotations
 
+from workflow.core.department import HOLD_KINDS, accept_task, pause_statutory, resume_statutory
 from workflow.core.lifecycle import (
     advance_project,
     choose_item,
@@ -73,6 +75,10 @@ from workflow.kernel.moments import ZONE_TZ, utc, zone_today
 
 __all__ = [
     "ACTION_RULES",
+    "HOLD_KINDS",
+    "accept_task",
+    "pause_statutory",
+    "resume_statutory",
     "MissingMaterial",
     "TASK_LOADED",
     "ZONE_TZ",

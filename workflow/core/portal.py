@@ -29,7 +29,8 @@ from workflow.kernel.paging import Key, Order, Page
 
 # A project's items in the order a progress bar shows them: finished first,
 # then what is with the department, with the agent, with the enterprise, waiting.
-PROGRESS_ORDER = ("done", "covered", "approved", "submitted", "returned", "in_progress",
+PROGRESS_ORDER = ("done", "covered", "approved", "on_hold", "accepted", "submitted", "returned",
+                  "in_progress",
                   "assigned", "awaiting_enterprise", "ready", "suspended", "blocked",
                   "terminated")
 

@@ -3,10 +3,13 @@ hundred rows rather than every task and project of the zone.
 
 - **Done items** (``FigureClosedDay`` per closing day, ``FigureClosedTotal``
   over all days), per industry group, last assignee, department and item:
-  counted in the transaction that completes the item (``task_done``). The
-  figures of a closing range are sums over its days; their cost grows with the
-  days in the range, never with the number of closed tasks.
-- **Open items** (``FigureOpen``: those with a due date, and those red) and
+  counted in the transaction that completes the item (``task_done``), on
+  each clock: decided by the statutory due date, submitted by the service
+  due date, and the days each clock ran. The figures of a closing range are
+  sums over its days; their cost grows with the days in the range, never
+  with the number of closed tasks.
+- **Open items** (``FigureOpen``: those with a due date, and those red, per
+  clock that runs) and
   **the pipeline** (``PipelineTotal``: projects and investment per stage,
   group and lead handler): refreshed by the scheduler with each sweep
   (``refresh``), in one transaction that holds the state row's lock so two
@@ -28,6 +31,8 @@ from sqlalchemy import case, delete, func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from definitions import Definition, Item, TimeLimit
+from workflow.core import clocks
 from workflow.core.models import (
     CLOCK_STATES,
     OPEN_STATES,
@@ -41,27 +46,44 @@ from workflow.core.models import (
 )
 from workflow.kernel import clock
 from workflow.kernel.moments import utc, zone_today
+from workflow.kernel.registry import definition_by_id
 
 OPEN_FIGURES = "open_figures"
 PIPELINE = "pipeline"
-COUNTED = ("closed", "with_due", "on_time", "days_used_sum", "days_used_n")
+COUNTED = ("closed", "with_due", "on_time", "days_used_sum", "days_used_n",
+           "service_with_due", "service_on_time", "service_days_sum", "service_days_n")
 DIMENSIONS = ("group_id", "agent_id", "department", "item_code")
 
 
-def days_used(accepted_on: date | None, closed_on: date | None, paused: int | None) -> int | None:
-    """Working days from acceptance to closing, minus the days the clock was
-    paused (never below 0); ``None`` without both dates."""
-    if accepted_on is None or closed_on is None:
+def days_used(start: date | None, stop: date | None, paused: int | None,
+              limit: TimeLimit | None = None) -> int | None:
+    """The days a clock ran from ``start`` to ``stop`` in ``limit``'s unit
+    (working days without one), minus the days it was paused (never below
+    0); ``None`` without both dates."""
+    if start is None or stop is None:
         return None
-    return max(clock.working_days_between(accepted_on, closed_on).days - (paused or 0), 0)
+    ran = (clocks.elapsed(start, stop, limit) if limit is not None
+           else clock.working_days_between(start, stop).days)
+    return max(ran - (paused or 0), 0)
 
 
-def _counts(task: ItemTask) -> dict[str, int]:
-    used = days_used(task.accepted_on, task.closed_on, task.paused_working_days)
-    with_due = task.due_on is not None
+def _counts(task, item: Item | None) -> dict[str, int]:
+    """What one done task adds: on the statutory clock, decided (or closed)
+    by its due date and the days it ran from the 受理; on the service clock,
+    submitted by its due date and the days from the release."""
+    start = task.accepted_on or task.submitted_on
+    decided = task.decided_on or task.closed_on
+    used = days_used(start, decided, task.statutory_paused_days, item.limit if item else None)
+    with_due = task.statutory_due_on is not None
+    served = days_used(task.released_on, task.submitted_on, task.service_paused_days,
+                       item.service_limit if item else None)
+    service_due = task.service_due_on is not None and task.submitted_on is not None
     return {"closed": 1, "with_due": int(with_due),
-            "on_time": int(with_due and task.closed_on is not None and task.closed_on <= task.due_on),
-            "days_used_sum": used or 0, "days_used_n": int(used is not None)}
+            "on_time": int(with_due and decided is not None and decided <= task.statutory_due_on),
+            "days_used_sum": used or 0, "days_used_n": int(used is not None),
+            "service_with_due": int(service_due),
+            "service_on_time": int(service_due and task.submitted_on <= task.service_due_on),
+            "service_days_sum": served or 0, "service_days_n": int(served is not None)}
 
 
 def _key(task: ItemTask) -> dict[str, Any]:
@@ -83,7 +105,8 @@ def _add(session: Session, model, key: Mapping[str, Any], counts: Mapping[str, i
 def task_done(session: Session, task: ItemTask) -> None:
     """Count ``task``, just completed (done, with its closing day), into the
     done-item rollups. Called by ``operations.complete_task`` after its flush."""
-    counts, key = _counts(task), _key(task)
+    item = definition_by_id(session, task.project.definition_version_id).items.get(task.item_code)
+    counts, key = _counts(task, item), _key(task)
     _add(session, FigureClosedDay, {"day": task.closed_on, **key}, counts)
     _add(session, FigureClosedTotal, key, counts)
 
@@ -107,13 +130,20 @@ def rebuild_closed(session: Session, batch: int = 5000, *, now: datetime | None 
     totals: dict[tuple, dict[str, int]] = {}
     rows = session.execute(
         select(ItemTask.group_id, ItemTask.assignee_id, ItemTask.department, ItemTask.item_code,
-               ItemTask.accepted_on, ItemTask.due_on, ItemTask.closed_on,
-               ItemTask.paused_working_days)
+               ItemTask.released_on, ItemTask.submitted_on, ItemTask.accepted_on,
+               ItemTask.decided_on, ItemTask.closed_on, ItemTask.service_due_on,
+               ItemTask.statutory_due_on, ItemTask.service_paused_days,
+               ItemTask.statutory_paused_days, Project.definition_version_id)
+        .join(Project, Project.id == ItemTask.project_id)
         .where(ItemTask.state == "done").execution_options(yield_per=batch))
     n = 0
+    definitions: dict[int, Definition] = {}
     for row in rows:
         n += 1
-        counts = _counts(row)
+        version = row.definition_version_id
+        if version not in definitions:
+            definitions[version] = definition_by_id(session, version)
+        counts = _counts(row, definitions[version].items.get(row.item_code))
         key = (row.group_id, row.assignee_id or 0, row.department, row.item_code)
         for bucket, k in ((days, (row.closed_on, *key)), (totals, key)):
             into = bucket.setdefault(k, dict.fromkeys(COUNTED, 0))
@@ -152,12 +182,14 @@ def refresh(session: Session, *, now: datetime) -> dict[str, int]:
     red = case((running & (ItemTask.due_on < today), 1), else_=0)
     yellow = case((running & (ItemTask.due_on >= today) & (ItemTask.warn_on <= today), 1), else_=0)
     agent = func.coalesce(ItemTask.assignee_id, literal(0))
+    which = func.coalesce(ItemTask.clock, literal("statutory"))
     open_rows = session.execute(insert(FigureOpen).from_select(
-        ["group_id", "agent_id", "department", "item_code", "with_due", "red", "yellow"],
-        select(ItemTask.group_id, agent, ItemTask.department, ItemTask.item_code,
+        ["group_id", "agent_id", "department", "item_code", "clock", "with_due", "red", "yellow"],
+        select(ItemTask.group_id, agent, ItemTask.department, ItemTask.item_code, which,
                func.count(ItemTask.id), func.sum(red), func.sum(yellow))
         .where(ItemTask.state.in_(OPEN_STATES), ItemTask.due_on.is_not(None))
-        .group_by(ItemTask.group_id, agent, ItemTask.department, ItemTask.item_code))).rowcount
+        .group_by(ItemTask.group_id, agent, ItemTask.department, ItemTask.item_code,
+                  which))).rowcount
 
     _claim(session, PIPELINE, now)
     session.execute(delete(PipelineTotal))
@@ -195,11 +227,11 @@ class LightCounts:
 
 
 def light_counts(session: Session, today: date, *, group_ids=None, agent_id: int | None = None,
-                 department: str | None = None, item_code: str | None = None
-                 ) -> LightCounts | None:
+                 department: str | None = None, item_code: str | None = None,
+                 clock: str | None = None) -> LightCounts | None:
     """Red and yellow open items from the open-item rollup, in the given
-    scope; ``None`` when the rollup was not refreshed on ``today`` (the
-    caller then counts live, up to the cap)."""
+    scope (``clock``: on that clock only); ``None`` when the rollup was not
+    refreshed on ``today`` (the caller then counts live, up to the cap)."""
     state = as_of(session, OPEN_FIGURES)
     if state.day != today:
         return None
@@ -212,6 +244,8 @@ def light_counts(session: Session, today: date, *, group_ids=None, agent_id: int
         where.append(FigureOpen.department == department)
     if item_code is not None:
         where.append(FigureOpen.item_code == item_code)
+    if clock is not None:
+        where.append(FigureOpen.clock == clock)
     red, yellow = session.execute(select(func.coalesce(func.sum(FigureOpen.red), 0),
                                          func.coalesce(func.sum(FigureOpen.yellow), 0))
                                   .where(*where)).one()

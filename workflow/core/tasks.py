@@ -14,8 +14,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from workflow.core import audit, hooks, permissions, rollups
+from workflow.core.clocks import pause_length
 from workflow.core.lifecycle import _auto_advance, _stage_reached, release_ready_tasks
-from workflow.core.models import Attachment, Comment, ExtensionRequest, ItemTask, MaterialRequest, Project
+from workflow.core.models import (
+    Attachment,
+    Comment,
+    ExtensionRequest,
+    ItemTask,
+    MaterialRequest,
+    Pause,
+    Project,
+)
 from workflow.core.taskstep import _end_pause, _require_text, _start_pause, _transition, recompute_due
 from workflow.core.unitofwork import (
     definition_for,
@@ -123,7 +132,7 @@ def unassign_task(session: Session, task_id: int, *, actor: User, now: datetime,
 
 def open_work_counts(session: Session, user_ids: Sequence[int]) -> dict[int, int]:
     open_states = [s for s in ("assigned", "in_progress", "awaiting_enterprise", "submitted",
-                               "returned", "approved")]
+                               "accepted", "on_hold", "returned", "approved")]
     rows = session.execute(
         select(ItemTask.assignee_id, func.count())
         .where(ItemTask.assignee_id.in_(list(user_ids)), ItemTask.state.in_(open_states))
@@ -185,7 +194,9 @@ def request_materials(session: Session, task_id: int, materials: Iterable[Missin
                       *, deadline: date, actor: User, now: datetime, note: str = "",
                       expected_version: int | None = None) -> MaterialRequest:
     """一次性告知: one written notice listing everything missing, with a deadline.
-    The clock pauses until the enterprise supplies them."""
+    The running clock pauses until the enterprise supplies them: the service
+    clock while the agent prepares, the statutory one when the department
+    asks for 补正 after its 受理."""
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
     listed = [m if isinstance(m, MissingMaterial) else MissingMaterial(**m) for m in materials]
@@ -198,7 +209,7 @@ def request_materials(session: Session, task_id: int, materials: Iterable[Missin
         raise ValidationError("The deadline for the materials must be a date after today.")
     _transition(session, task, "request_materials", actor=actor, now=now, public=True,
                 data={"materials": [m.name for m in listed], "deadline": deadline})
-    _start_pause(session, task, today, "materials requested (补正)")
+    _start_pause(session, task, today, "materials requested (补正)", kind="materials")
     request = MaterialRequest(
         task_id=task.id, note=note.strip(), deadline=deadline, requested_by_id=actor.id,
         requested_at=utc(now),
@@ -210,8 +221,9 @@ def request_materials(session: Session, task_id: int, materials: Iterable[Missin
 
 def supply_materials(session: Session, task_id: int, *, actor: User, now: datetime,
                      note: str = "", expected_version: int | None = None) -> ItemTask:
-    """The requested materials arrived: the clock runs again, extended by the
-    working days it was paused."""
+    """The requested materials arrived: the paused clock runs again, extended
+    by the days it was paused (in its limit's unit), and the task goes back to
+    the agent (service clock) or the department (statutory clock)."""
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "supply_materials", task)
     item = definition_for(task.project).items[task.item_code]
@@ -222,41 +234,72 @@ def supply_materials(session: Session, task_id: int, *, actor: User, now: dateti
             MaterialRequest.task_id == task.id, MaterialRequest.fulfilled_at.is_(None))):
         request.fulfilled_at = utc(now)
     audit.record(session, task.project, actor=actor, now=utc(now), action="task.clock_resumed",
-                 task=task, data={"paused_working_days": lasted, "due_on": task.due_on})
+                 task=task, data={"clock": task.clock, "paused_days": lasted,
+                                  "due_on": task.due_on})
     flush(session)
     return task
 
 
 def submit_task(session: Session, task_id: int, *, actor: User, now: datetime, note: str = "",
                 expected_version: int | None = None) -> ItemTask:
-    """Record the submission of the application to the handling department."""
+    """Record the submission of the application to the handling department:
+    the service clock stops; the statutory clock counts from today until the
+    department's 受理 is recorded (``accept_task``)."""
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
+    item = definition_for(task.project).items[task.item_code]
+    today = zone_today(now)
+    on_time = task.service_due_on is None or today <= task.service_due_on
     _transition(session, task, "submit", actor=actor, now=now, public=True,
-                data={"department": task.department, "note": note})
+                data={"department": task.department, "note": note,
+                      "service_due_on": task.service_due_on, "service_on_time": on_time})
+    task.submitted_on, task.clock = today, "statutory"
+    recompute_due(task, item)
     flush(session)
     return task
 
 
 def approve_task(session: Session, task_id: int, *, actor: User, now: datetime,
                  reference: str = "", expected_version: int | None = None) -> ItemTask:
-    """Record the department's approval (with the document number, if any)."""
+    """Record the department's approval (with the document number, if any):
+    the statutory clock stops. Approved straight from ``submitted``, the 受理
+    was on the spot: it is recorded as the day of the submission."""
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
+    today = zone_today(now)
     _transition(session, task, "approve", actor=actor, now=now, public=True,
-                data={"reference": reference})
+                data={"reference": reference, "statutory_due_on": task.statutory_due_on,
+                      "statutory_on_time": task.statutory_due_on is None
+                      or today <= task.statutory_due_on})
+    if task.accepted_on is None:
+        task.accepted_on = task.submitted_on
+    task.decided_on = today
     flush(session)
     return task
 
 
 def return_task(session: Session, task_id: int, *, actor: User, now: datetime, reason: str,
                 expected_version: int | None = None) -> ItemTask:
-    """The department sends the application back, with its reason."""
+    """The department sends the application back, with its reason: its
+    statutory clock ends, and the agent's service clock runs again, paused
+    for the days the department held the application (a new submission
+    starts a new statutory clock)."""
     reason = _require_text(reason, "reason for the return")
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
     _transition(session, task, "department_return", actor=actor, now=now, public=True,
                 data={"reason": reason})
+    item = definition_for(task.project).items[task.item_code]
+    today = zone_today(now)
+    if task.submitted_on is not None:
+        held = pause_length(task.submitted_on, today, item.service_limit)
+        session.add(Pause(task_id=task.id, clock="service", kind="department",
+                          reason=f"with the department: {reason}", started_on=task.submitted_on,
+                          ended_on=today, days=held))
+        task.service_paused_days = (task.service_paused_days or 0) + held
+    task.submitted_on = task.accepted_on = task.decided_on = None
+    task.statutory_paused_days, task.clock = 0, "service"
+    recompute_due(task, item)
     flush(session)
     return task
 
@@ -322,11 +365,19 @@ def cover_task(session: Session, task_id: int, *, reference: str, kind: str, act
 
 # -- extensions -----------------------------------------------------------------------
 
+def _granted(task: ItemTask, item) -> int:
+    """The extensions granted so far on the item's extension clock."""
+    return ((task.service_extension_days if item.extension_clock == "service"
+             else task.extension_days) or 0)
+
+
 def request_extension(session: Session, task_id: int, days: int, *, reason: str, actor: User,
                       now: datetime, expected_version: int | None = None) -> ExtensionRequest:
-    """Ask for +N working days; a lead handler decides."""
+    """Ask for +N days (in the unit of the limit extended) on the item's
+    extension clock: the statutory one unless the definition names the
+    service clock (行政许可法 Art. 42); a lead handler decides."""
     if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
-        raise ValidationError("An extension is a whole number of working days above zero.")
+        raise ValidationError("An extension is a whole number of days above zero.")
     reason = _require_text(reason, "reason for the extension")
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
@@ -334,10 +385,10 @@ def request_extension(session: Session, task_id: int, days: int, *, reason: str,
     if item.max_extension_days == 0:
         raise ValidationError(f"The limit of item {item.code} cannot be extended.",
                               limit=0)
-    if task.extension_days + days > item.max_extension_days:
+    if _granted(task, item) + days > item.max_extension_days:
         raise ValidationError(
-            f"Item {item.code} may be extended by at most {item.max_extension_days} working days "
-            f"in all ({task.extension_days} granted already).", limit=item.max_extension_days)
+            f"Item {item.code} may be extended by at most {item.max_extension_days} days "
+            f"in all ({_granted(task, item)} granted already).", limit=item.max_extension_days)
     pending = session.scalar(select(ExtensionRequest.id).where(
         ExtensionRequest.task_id == task.id, ExtensionRequest.decided_at.is_(None)))
     if pending is not None:
@@ -353,7 +404,8 @@ def request_extension(session: Session, task_id: int, days: int, *, reason: str,
 
 def decide_extension(session: Session, request_id: int, *, approve: bool, actor: User,
                      now: datetime, note: str = "") -> ExtensionRequest:
-    """A lead handler approves (the due date moves by N working days) or refuses."""
+    """A lead handler approves (the extension clock's due date moves by N
+    days of its unit) or refuses."""
     request = session.get(ExtensionRequest, request_id)
     if request is None:
         raise NotFound(f"Extension request {request_id} does not exist.")
@@ -370,7 +422,10 @@ def decide_extension(session: Session, request_id: int, *, approve: bool, actor:
     request.approved, request.decided_by_id = approve, actor.id
     request.decided_at, request.decision_note = utc(now), note
     if approve:
-        task.extension_days += request.days
+        if item.extension_clock == "service":
+            task.service_extension_days = (task.service_extension_days or 0) + request.days
+        else:
+            task.extension_days += request.days
         recompute_due(task, item)
     flush(session)
     return request
@@ -421,7 +476,8 @@ def project_with_tasks(session: Session, code: str) -> Project:
 ACTION_RULES: dict[str, str] = {
     "claim": "claim", "assign": "assign", "reassign": "assign", "handoff": "work",
     "unassign": "unassign", "start": "work", "request_materials": "work",
-    "supply_materials": "supply_materials", "submit": "work", "approve": "work",
+    "supply_materials": "supply_materials", "submit": "work", "accept": "work",
+    "department_pause": "work", "department_resume": "work", "approve": "work",
     "department_return": "work", "rework": "work", "complete": "work", "cover": "assign",
     "request_extension": "work",
 }

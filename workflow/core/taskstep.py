@@ -1,6 +1,7 @@
 """The step every task change shares: the item machine fired with its audit
-entry and notifications (``_transition``), and the task's clock: the due date
-recomputed from acceptance, pauses and extensions, a pause started or ended."""
+entry and notifications (``_transition``), and the task's clocks
+(``workflow.core.clocks``): the due dates recomputed from each clock's start,
+pauses and extensions, a pause of the running clock started or ended."""
 
 from __future__ import annotations
 
@@ -11,75 +12,71 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from definitions import Item
-from workflow.core import audit, hooks, lights, notify, staffnotices
+from workflow.core import audit, clocks, hooks, notify, staffnotices
 from workflow.core.models import ItemTask, Pause
 from workflow.core.unitofwork import machine_for
-from workflow.kernel import clock, validate
+from workflow.kernel import validate
 from workflow.kernel.models import User
 from workflow.kernel.moments import utc
 
 
 def recompute_due(task: ItemTask, item: Item) -> None:
-    """Due date = the limit counted from acceptance, plus the working days the
-    clock was paused and the extensions granted (both added as working days)."""
-    if task.accepted_on is None:
-        task.due_on, task.due_provisional, task.warn_on = None, False, None
-        return
-    base = clock.due_date(task.accepted_on, item.limit.amount,
-                          calendar_days=item.limit.calendar_days)
-    extra = task.paused_working_days + task.extension_days
-    shifted = clock.add_working_days(base.date, extra) if extra else base
-    task.due_on = shifted.date
-    task.due_provisional = base.provisional or shifted.provisional
-    task.dates_provisional = task.due_provisional
-    task.warn_on = lights.first_yellow_day(task.accepted_on, task.due_on)
+    """Both clocks' due dates (each from its start, plus its pauses and
+    extensions in its limit's unit) and the current one: ``due_on``,
+    ``due_provisional`` and ``warn_on`` follow the clock ``task.clock`` names.
+    ``dates_provisional`` remembers that the dates rest on a provisional year
+    (the calendar recompute looks for it)."""
+    clocks.recompute(task, item)
+    task.dates_provisional = bool(task.due_provisional)
 
 
 def rederive_dates(session: Session, task: ItemTask, item: Item) -> None:
-    """Every date of ``task`` derived afresh from its facts (acceptance, the
-    pauses it had, extensions) with the holiday schedule now in force: each
-    closed pause recounted, then ``recompute_due``. What the calendar recompute
-    calls when a year's schedule is published; a no-op when nothing changed."""
-    provisional = False
+    """Every date of ``task`` derived afresh from its facts (its clocks'
+    starts, the pauses it had, extensions) with the holiday schedule now in
+    force: each closed pause recounted in its clock's unit, then
+    ``recompute_due``. What the calendar recompute calls when a year's
+    schedule is published; a no-op when nothing changed."""
     pauses = session.scalars(select(Pause).where(Pause.task_id == task.id,
                                                  Pause.ended_on.is_not(None)).order_by(Pause.id))
     for pause in pauses:
-        lasted = _pause_length(task, item, pause.started_on, pause.ended_on)
-        provisional = provisional or lasted.provisional
-        if pause.working_days is not None and lasted.days != pause.working_days:
-            task.paused_working_days += lasted.days - pause.working_days
-            pause.working_days = lasted.days
+        which = pause.clock or "statutory"
+        lasted = clocks.pause_length(pause.started_on, pause.ended_on, clocks.limit_of(item, which))
+        if pause.days is not None and lasted != pause.days:
+            if which == "service":
+                task.service_paused_days = (task.service_paused_days or 0) + lasted - pause.days
+            else:
+                task.statutory_paused_days = (task.statutory_paused_days or 0) + lasted - pause.days
+            pause.days = lasted
     recompute_due(task, item)
-    task.dates_provisional = task.dates_provisional or provisional
 
 
-def _pause_length(task: ItemTask, item: Item, start: date, end: date) -> clock.Count:
-    """How much a pause from ``start`` to ``end`` adds to ``task``'s clock."""
-    lasted = clock.working_days_between(start, end)
-    return clock.Count(max(lasted.days, 0), lasted.provisional)
-
-
-def _start_pause(session: Session, task: ItemTask, today: date, reason: str) -> None:
+def _start_pause(session: Session, task: ItemTask, today: date, reason: str,
+                 kind: str = "other") -> None:
+    """Stop the running clock from ``today``, with the reason."""
     task.paused_since = today
-    session.add(Pause(task_id=task.id, reason=reason, started_on=today))
+    session.add(Pause(task_id=task.id, clock=task.clock, kind=kind, reason=reason,
+                      started_on=today))
 
 
 def _end_pause(session: Session, task: ItemTask, item: Item, today: date) -> int:
-    """Close the open pause and add the working days it lasted to the clock."""
+    """Close the open pause and add its length, in the paused clock's unit,
+    to that clock (rule 4 of ``workflow.core.clocks``)."""
     if task.paused_since is None:
         return 0
-    counted = _pause_length(task, item, task.paused_since, today)
-    lasted = counted.days
     pause = session.scalar(
         select(Pause).where(Pause.task_id == task.id, Pause.ended_on.is_(None))
         .order_by(Pause.id.desc())
     )
+    which = (pause.clock if pause is not None and pause.clock else task.clock) or "statutory"
+    lasted = clocks.pause_length(task.paused_since, today, clocks.limit_of(item, which))
     if pause is not None:
-        pause.ended_on, pause.working_days = today, lasted
-    task.paused_working_days += lasted
+        pause.ended_on, pause.days = today, lasted
+    if which == "service":
+        task.service_paused_days = (task.service_paused_days or 0) + lasted
+    else:
+        task.statutory_paused_days = (task.statutory_paused_days or 0) + lasted
     task.paused_since = None
     recompute_due(task, item)
-    task.dates_provisional = task.dates_provisional or counted.provisional
     return lasted
 
 

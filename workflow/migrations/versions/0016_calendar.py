@@ -1,7 +1,7 @@
 """calendar: which task dates are provisional, and the holiday schedules put in force
 
 Revision ID: 0016_calendar
-Revises: 0014_security
+Revises: 0015_clocks
 Create Date: 2026-12-14
 
 A task remembers whether any of its dates or pause counts depends on a year
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0016_calendar'
-down_revision = '0014_security'
+down_revision = '0015_clocks'
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from definitions import ESSENTIAL_MATERIALS, Item
-from workflow.core import hooks, notify, permissions, staffnotices
+from workflow.core import clocks, hooks, notify, permissions, staffnotices
 from workflow.core import operations as ops
 from workflow.core.models import ItemTask, Project
 from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError
@@ -85,8 +85,8 @@ def accept_with_gaps(session: Session, task_id: int, missing: Sequence[str], *, 
     """容缺受理: the agent accepts the item although the listed secondary
     materials are missing. Only materials the definition marks ``secondary``
     may be missing, never an essential one (the 项目代码); the deadline for
-    them lies after today and no later than the item's own due date. An
-    assigned item is started (accepted) by this."""
+    them lies after today and no later than the end of the item's legal limit
+    (``clocks.legal_due``). An assigned item is started (accepted) by this."""
     codes = list(dict.fromkeys(c.strip() for c in missing if c and c.strip()))
     if not codes:
         raise ValidationError("List the missing materials (at least one).")
@@ -119,10 +119,11 @@ def accept_with_gaps(session: Session, task_id: int, missing: Sequence[str], *, 
     today = ops.zone_today(now)
     if not isinstance(deadline, date) or deadline <= today:
         raise ValidationError("The deadline for the missing materials must be a date after today.")
-    if task.due_on is not None and deadline > task.due_on:
+    limit = clocks.legal_due(task, item)
+    if limit is not None and deadline > limit:
         raise ValidationError(
-            f"The deadline may not be later than the item's own limit ({task.due_on.isoformat()}).",
-            due_on=task.due_on)
+            f"The deadline may not be later than the item's own limit ({limit.isoformat()}).",
+            due_on=limit)
     if task.state == "assigned":
         ops.start_task(session, task.id, actor=actor, now=now)
     listed = [{"code": c, "name": by_code[c].name_zh} for c in codes]
