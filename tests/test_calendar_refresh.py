@@ -78,11 +78,12 @@ def moved_notices(session) -> list[tuple[int, int]]:
 
 
 def test_recompute_changes_exactly_the_open_provisional_tasks(session, team, holiday_dir):
-    """Accepted Mon 2027-01-25 (does not count). The survey's 15 working days,
-    provisionally: 01-26..29 (4), 02-01..04 (8), 02-05 除夕, 02-08 初三, 02-09
-    and 02-10 补假, 02-11, 02-12 (10), 02-15..19 (15) → 02-19. Under the notice:
-    02-05..12 off, 02-15..19 (13), Sat 02-20 (14), 02-22 (15) → 02-22. The
-    filing's 3 days (01-26..28) stay 01-28 but are no longer provisional."""
+    """Released Mon 2027-01-25 (does not count); every item still with the
+    agents, on its service clock. The survey's 10 working days, provisionally:
+    01-26..29 (4), 02-01..04 (8), 02-05 除夕, 02-08 初三, 02-09 and 02-10 补假,
+    02-11 (9), 02-12 (10) → 02-12. Under the notice: 02-05..12 off, 02-15 (9),
+    02-16 (10) → 02-16. The filing's 2 days (01-26, 01-27) stay 01-27 but are
+    no longer provisional."""
     alice, bob = team["alice"], team["bob"]
     mine = f.project(session, at("2027-01-25"), lead=team["lead"])
     queued = f.project(session, at("2027-01-25"), lead=team["lead"])
@@ -92,8 +93,8 @@ def test_recompute_changes_exactly_the_open_provisional_tasks(session, team, hol
     closed = f.task(queued, "project_filing")
     ops.terminate_task(session, closed.id, actor=None, now=at("2027-01-26"), reason="测试：不再办理")
     queued_survey = f.task(queued, "u01_survey")
-    assert (survey.due_on, survey.dates_provisional) == (date(2027, 2, 19), True)
-    assert (filing.due_on, filing.dates_provisional) == (date(2027, 1, 28), True)
+    assert (survey.due_on, survey.dates_provisional) == (date(2027, 2, 12), True)
+    assert (filing.due_on, filing.dates_provisional) == (date(2027, 1, 27), True)
     assert closed.dates_provisional and not f.task(settled, "u01_survey").dates_provisional
     untouched = {t.id: (t.due_on, t.warn_on, t.version) for t in settled.tasks + [closed]}
     session.flush()
@@ -105,29 +106,29 @@ def test_recompute_changes_exactly_the_open_provisional_tasks(session, team, hol
     by_task = {c.task_id: c for c in outcome.changes}
     assert set(by_task) == {survey.id, filing.id, queued_survey.id}
     assert (survey.due_on, survey.due_provisional, survey.dates_provisional) == (
-        date(2027, 2, 22), False, False)
-    assert (filing.due_on, filing.dates_provisional) == (date(2027, 1, 28), False)
-    assert queued_survey.due_on == date(2027, 2, 22)
-    assert by_task[survey.id].line() == (f"calendar {mine.code} u01_survey due 2027-02-19 -> "
-                                         "2027-02-22 -> alice")
-    assert by_task[filing.id].line() == f"calendar {mine.code} project_filing due 2027-01-28 unchanged"
+        date(2027, 2, 16), False, False)
+    assert (filing.due_on, filing.dates_provisional) == (date(2027, 1, 27), False)
+    assert queued_survey.due_on == date(2027, 2, 16)
+    assert by_task[survey.id].line() == (f"calendar {mine.code} u01_survey due 2027-02-12 -> "
+                                         "2027-02-16 -> alice")
+    assert by_task[filing.id].line() == f"calendar {mine.code} project_filing due 2027-01-27 unchanged"
     assert outcome.moved == 2
     for task in settled.tasks + [closed]:
         assert (task.due_on, task.warn_on, task.version) == untouched[task.id]
         assert recomputed_events(session, task.id) == []
     # One audit event per changed task, naming the old and new values.
     [event] = recomputed_events(session, survey.id)
-    assert event.data["changed"]["due_on"] == ["2027-02-19", "2027-02-22"]
+    assert event.data["changed"]["due_on"] == ["2027-02-12", "2027-02-16"]
     assert event.data["changed"]["dates_provisional"] == [True, False]
     assert event.public and event.actor_id is None
-    assert event.data["due_on"] == "2027-02-22"  # the enterprise's page shows the new limit
+    assert event.data["due_on"] == "2027-02-16"  # the enterprise's page shows the new limit
     assert len(recomputed_events(session, filing.id)) == 1
     # The moved due dates are told: the assignee, or the queue's agents.
     assert moved_notices(session) == sorted([(alice.id, survey.id), (alice.id, queued_survey.id),
                                              (bob.id, queued_survey.id)])
     body = session.scalar(select(Notification.body).where(Notification.task_id == survey.id,
                                                           Notification.kind == "due_recomputed"))
-    assert "2027-02-19 调整为 2027-02-22" in body
+    assert "2027-02-12 调整为 2027-02-16" in body
 
     again = calendar_refresh.recompute(session, now=at("2027-01-28"))
     assert (again.recorded, again.checked, again.changes) == (False, 0, [])
@@ -135,9 +136,11 @@ def test_recompute_changes_exactly_the_open_provisional_tasks(session, team, hol
 
 
 def test_a_pause_counted_on_a_provisional_year_is_recounted(session, team, holiday_dir):
-    """Paused Wed 2027-02-03 to Wed 02-17 (补正). Provisionally 6 working days:
-    02-04, 02-11, 02-12, 02-15, 02-16, 02-17; due 02-19 + 6 = 03-01 (02-22..26,
-    03-01). Under the notice 4: 02-04, 02-15..17; due 02-22 + 4 = 02-26."""
+    """Paused Wed 2027-02-03 to Wed 02-17 (补正, on the service clock: the item
+    is with the agent). Provisionally 6 working days: 02-04, 02-11, 02-12,
+    02-15, 02-16, 02-17; the service due date 02-12 + 6 = 02-22 (02-15..19,
+    02-22). Under the notice 4: 02-04, 02-15..17; due 02-16 + 4 = Sat 02-20
+    (02-17, 02-18, 02-19 and the make-up Saturday)."""
     alice = team["alice"]
     project = f.project(session, at("2027-01-25"), lead=team["lead"])
     survey = f.task(project, "u01_survey")
@@ -147,16 +150,16 @@ def test_a_pause_counted_on_a_provisional_year_is_recounted(session, team, holid
                           deadline=date(2027, 3, 1), actor=alice, now=at("2027-02-03"))
     company_user = f.user(session, "ent", "enterprise", company=project.enterprise)
     ops.supply_materials(session, survey.id, actor=company_user, now=at("2027-02-17"))
-    assert (survey.paused_working_days, survey.due_on) == (6, date(2027, 3, 1))
+    assert (survey.service_paused_days, survey.due_on) == (6, date(2027, 2, 22))
 
     publish_2027(holiday_dir)
     outcome = calendar_refresh.recompute(session, now=at("2027-02-18"))
 
     assert [c.task_id for c in outcome.changes if c.moved] == [survey.id]
-    assert (survey.paused_working_days, survey.due_on) == (4, date(2027, 2, 26))
-    assert session.scalar(select(Pause.working_days).where(Pause.task_id == survey.id)) == 4
+    assert (survey.service_paused_days, survey.due_on) == (4, date(2027, 2, 20))
+    assert session.scalar(select(Pause.days).where(Pause.task_id == survey.id)) == 4
     [event] = recomputed_events(session, survey.id)
-    assert event.data["changed"]["paused_working_days"] == [6, 4]
+    assert event.data["changed"]["service_paused_days"] == [6, 4]
 
 
 def test_the_scheduler_check_acts_once_per_schedule_change(session, team, holiday_dir):
@@ -172,7 +175,7 @@ def test_the_scheduler_check_acts_once_per_schedule_change(session, team, holida
 
     publish_2027(holiday_dir)
     lines = calendar_refresh.check(session, now=at("2027-01-26"))
-    assert f"calendar {project.code} u01_survey due 2027-02-19 -> 2027-02-22 -> alice" in lines
+    assert f"calendar {project.code} u01_survey due 2027-02-12 -> 2027-02-16 -> alice" in lines
     assert calendar_refresh.check(session, now=at("2027-01-26", 10)) == []
     rows = session.scalars(select(CalendarSchedule).order_by(CalendarSchedule.id)).all()
     assert [r.via for r in rows] == ["scheduler", "scheduler"]
@@ -191,17 +194,18 @@ def test_the_scheduler_check_acts_once_per_schedule_change(session, team, holida
 
 
 def test_a_provisional_task_is_recomputed_when_the_provisional_rule_changes(session, team):
-    """A database upgraded from before 补假: its provisional due dates came out
-    early (here, as stored then: 02-17 for the survey). The first check after the
-    upgrade records the schedule and brings them to 02-19."""
+    """A database upgraded from before 补假 kept provisional due dates the
+    old rule computed (here 02-17 for the survey). The first check after the
+    upgrade records the schedule and re-derives them: the survey's service
+    clock, 10 working days from 01-25 with 02-09 and 02-10 as 补假, ends 02-12."""
     project = f.project(session, at("2027-01-25"), lead=team["lead"])
     survey = f.task(project, "u01_survey")
     survey.due_on = date(2027, 2, 17)  # the old rule's date, without 补假
     session.flush()
     lines = calendar_refresh.check(session, now=at("2027-01-26"))
-    assert lines == [f"calendar {project.code} u01_survey due 2027-02-17 -> 2027-02-19 (still provisional)"
+    assert lines == [f"calendar {project.code} u01_survey due 2027-02-17 -> 2027-02-12 (still provisional)"
                      " -> alice, bob"]
-    assert survey.due_on == date(2027, 2, 19) and survey.dates_provisional
+    assert survey.due_on == date(2027, 2, 12) and survey.dates_provisional
 
 
 # -- two scheduler processes at once (PostgreSQL) ------------------------------------------------
