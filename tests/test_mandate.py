@@ -52,7 +52,7 @@ def test_the_mandate_waits_for_the_signature_which_begins_the_approvals(session,
     assert signed.signed_sha256 == sha256_of(text) and signed.answered_by_id == owner.id
     assert documents.verify(signed)  # the answer lives beside the snapshot, not in it
     assert project.stage == "approving" and f.task(project, "u01_survey").state == "ready"
-    assert f.task(project, "u01_survey").accepted_on == date(2026, 3, 3)
+    assert f.task(project, "u01_survey").released_on == date(2026, 3, 3)  # its service clock starts
     assert documents.current_scope(session, project) == mandate.data["scope"]
     [event] = events(session, project, "document.signed")
     assert event.data["sha256"] == sha256_of(text) and event.data["via"] == "portal"
