@@ -122,3 +122,14 @@ def session(engine, db_kind):
         s.close()
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_version_ids():
+    """Each test's database numbers its definition versions from 1 again, while
+    the registry remembers id → version for the life of a process (true in
+    production, where ids never change meaning): forget it between tests."""
+    from workflow.kernel import registry
+
+    registry._version_of_id.clear()
+    yield

@@ -313,8 +313,8 @@ def test_calendar_recompute_then_status_after_a_notice_arrives(runner, tmp_path,
     result = runner.invoke(cli, ["calendar", "recompute", "--now", "2027-01-26T09:00"], env=env)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        f"calendar {code} u01_survey due 2027-02-19 -> 2027-02-22 -> alice_cal",
-        f"calendar {code} project_filing due 2027-01-28 unchanged",
+        f"calendar {code} u01_survey due 2027-02-12 -> 2027-02-16 -> alice_cal",
+        f"calendar {code} project_filing due 2027-01-27 unchanged",
         result.output.splitlines()[2],
         "recomputed 2 of 2 task(s) with provisional dates; 1 due date(s) moved",
     ]

@@ -11,6 +11,7 @@ import pytest
 
 from tests import factories as f
 from tests.factories import at
+from workflow.core import clocks
 from workflow.core import operations as ops
 from workflow.kernel import validate
 from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError
@@ -97,7 +98,10 @@ def test_a_project_that_chose_the_eia_report_does_it_instead_of_the_form(session
     ops.cover_task(session, filing.id, reference="承诺制备案", kind="commitment", actor=lead,
                    now=MONDAY)
     report = f.task(project, "eia_report")
-    assert report.state == "ready" and report.due_on == date(2026, 5, 6)
+    item = ops.definition_for(project).items["eia_report"]
+    # The legal limit, counted from the release until a 受理 is recorded
+    # (the item is with the agent, on its service clock, meanwhile).
+    assert report.state == "ready" and clocks.legal_due(report, item) == date(2026, 5, 6)
     assert f.task(project, "construction_permit").state == "blocked"
 
 

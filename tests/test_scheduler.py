@@ -114,19 +114,21 @@ def test_the_sweep_job_brings_provisional_dates_to_a_newly_published_year_first(
 
         lines = sweeps.run_all(factory, now=at("2027-01-26", 10), config=config)
         code = project.code
-        assert lines[:2] == [f"calendar {code} u01_survey due 2027-02-19 -> 2027-02-22 -> alice",
-                             f"calendar {code} project_filing due 2027-01-28 unchanged"]
+        assert lines[:2] == [f"calendar {code} u01_survey due 2027-02-12 -> 2027-02-16 -> alice",
+                             f"calendar {code} project_filing due 2027-01-27 unchanged"]
         assert not any(line.startswith("calendar") for line in lines[2:])
         again = sweeps.run_all(factory, now=at("2027-01-26", 11), config=config)
         assert not any(line.startswith("calendar") for line in again)
-        # Saturday 02-20 is a working day under the notice: the survey, due 02-22,
-        # is yellow, not red as its provisional 02-19 would have made it.
-        late = sweeps.run_all(factory, now=at("2027-02-20", 10), config=config)
-        assert any(line.startswith(f"yellow {code} u01_survey due 2027-02-22 -> alice") for line in late)
+        # The survey's service clock (10 working days from 01-25) ends 02-16 under
+        # the notice: on Mon 02-15 it is yellow, not red as its provisional 02-12
+        # would have made it.
+        late = sweeps.run_all(factory, now=at("2027-02-15", 10), config=config)
+        assert any(line.startswith(f"yellow {code} u01_survey [service] due 2027-02-16 -> alice")
+                   for line in late), late
         assert not any(line.startswith(f"red {code} u01_survey") for line in late)
         with factory() as session:
             survey = session.get(ItemTask, survey_id)
-            assert (survey.due_on, survey.dates_provisional) == (date(2027, 2, 22), False)
+            assert (survey.due_on, survey.dates_provisional) == (date(2027, 2, 16), False)
             assert session.scalar(select(func.count(CalendarSchedule.id))) == 2
             assert session.scalar(select(func.count(Notification.id)).where(
                 Notification.kind == "due_recomputed", Notification.user_id == alice.id)) == 1

@@ -62,11 +62,13 @@ def _after_item(session: Session, task: ItemTask, *, actor: User | None, now: da
     for other in project.tasks:
         later = definition.items.get(other.item_code)
         if (later is not None and later.applicant_limit is not None and task.item_code in later.requires
-                and other.accepted_on is not None and other.state not in FILED):
+                and other.released_on is not None and other.state not in FILED):
+            # The applicant's own deadline runs from the day the item opened
+            # (its release), not from a department's 受理.
             limit = later.applicant_limit
-            due = clock.due_date(other.accepted_on, limit.amount, calendar_days=limit.calendar_days)
+            due = clock.due_date(other.released_on, limit.amount, calendar_days=limit.calendar_days)
             _open(session, project, "item_submit", later, due.date,
-                  {"from": other.accepted_on.isoformat(), "limit": str(limit)}, now=now)
+                  {"from": other.released_on.isoformat(), "limit": str(limit)}, now=now)
 
 
 def _open(session: Session, project: Project, kind: str, item: Item, due: date,
