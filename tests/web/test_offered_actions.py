@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from tests.web.test_history_pages import statements
+from web.support.errors import user_message
 from workflow.accounts import tokens
+from workflow.kernel.errors import InvalidTransition
 from workflow.models import ExtensionRequest, ItemTask
 
 
@@ -157,3 +160,14 @@ def test_the_api_list_decides_the_extension_in_one_query(app, as_user, world, db
                if t["project"]["code"] == "P-ACME-1"}
     assert "request_extension" in actions["u01_survey"]
     assert "request_extension" not in actions["project_filing"]
+
+
+@pytest.mark.parametrize(("lang", "sentence"), [
+    ("zh_CN", "企业承诺的材料须于 2026-03-20 前补齐后才能办结"),
+    ("en", "promised materials must be supplied by 2026-03-20")])
+def test_an_engine_refusal_with_a_code_is_told_in_the_users_language(app, lang, sentence):
+    refusal = InvalidTransition("Item eia_approval was accepted with materials missing.",
+                                refusal="gap_open", due="2026-03-20")
+    with app.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
+        said = user_message(refusal)
+    assert sentence in said and "eia_approval" not in said

@@ -91,6 +91,9 @@ def refusal_reason(exc: WorkflowError) -> str:
                  state=labels.state_label(str(figures.get("state", ""))))
     if code == "extension_decided":
         return _("该延期申请已审批过。")
+    if code == "gap_open":
+        return _("本事项为容缺受理，企业承诺的材料须于 %(due)s 前补齐后才能办结。",
+                 due=figures.get("due", ""))
     return exc.message
 
 
