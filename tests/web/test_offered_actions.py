@@ -162,12 +162,23 @@ def test_the_api_list_decides_the_extension_in_one_query(app, as_user, world, db
     assert "request_extension" not in actions["project_filing"]
 
 
-@pytest.mark.parametrize(("lang", "sentence"), [
-    ("zh_CN", "企业承诺的材料须于 2026-03-20 前补齐后才能办结"),
-    ("en", "promised materials must be supplied by 2026-03-20")])
-def test_an_engine_refusal_with_a_code_is_told_in_the_users_language(app, lang, sentence):
-    refusal = InvalidTransition("Item eia_approval was accepted with materials missing.",
-                                refusal="gap_open", due="2026-03-20")
+OUTSIDE = {"refusal": "outside_mandate", "item": "u01_survey", "item_zh": "地形图测绘",
+           "item_en": "Topographic survey"}
+
+
+@pytest.mark.parametrize(("lang", "details", "sentence"), [
+    ("zh_CN", {"refusal": "gap_open", "due": "2026-03-20"},
+     "企业承诺的材料须于 2026-03-20 前补齐后才能办结"),
+    ("en", {"refusal": "gap_open", "due": "2026-03-20"},
+     "promised materials must be supplied by 2026-03-20"),
+    ("zh_CN", {"refusal": "mandate_unsigned"}, "企业尚未签署代办服务委托书"),
+    ("en", {"refusal": "mandate_unsigned"}, "has not signed the mandate"),
+    ("zh_CN", OUTSIDE, "事项“地形图测绘”不在企业已签署的委托范围内"),
+    ("en", OUTSIDE, "“Topographic survey” is outside the mandate"),
+])
+def test_an_engine_refusal_with_a_code_is_told_in_the_users_language(app, lang, details,
+                                                                    sentence):
+    refusal = InvalidTransition("Item eia_approval or u01_survey: refused.", **details)
     with app.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
         said = user_message(refusal)
-    assert sentence in said and "eia_approval" not in said
+    assert sentence in said and "eia_approval" not in said and "u01_survey" not in said

@@ -91,6 +91,11 @@ def refusal_reason(exc: WorkflowError) -> str:
                  state=labels.state_label(str(figures.get("state", ""))))
     if code == "extension_decided":
         return _("该延期申请已审批过。")
+    if code == "mandate_unsigned":
+        return _("企业尚未签署代办服务委托书：签署后代办员才能代为办理（帮办代办不包办）。")
+    if code == "outside_mandate":
+        return _("事项“%(item)s”不在企业已签署的委托范围内：企业签署续办委托书后才能代为办理。",
+                 item=_item_name(figures))
     if code == "gap_open":
         return _("本事项为容缺受理，企业承诺的材料须于 %(due)s 前补齐后才能办结。",
                  due=figures.get("due", ""))
