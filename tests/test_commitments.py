@@ -363,8 +363,9 @@ def test_supplied_in_time_the_item_goes_on_to_completion(session, zone, eia):
                               actor=alice, now=MONDAY)
     ops.submit_task(session, eia.id, actor=alice, now=MONDAY)
     ops.approve_task(session, eia.id, actor=alice, now=MONDAY, reference="左环审〔2026〕3号")
-    with pytest.raises(InvalidTransition, match="容缺"):  # the promised materials are still missing
+    with pytest.raises(InvalidTransition, match="容缺") as refused:  # materials still missing
         ops.complete_task(session, eia.id, actor=alice, now=MONDAY)
+    assert refused.value.details["refusal"] == "gap_open"  # told in the user's language
     with pytest.raises(NotPermitted):
         cm.fulfil_gap(session, gap.id, actor=zone["stranger"], now=at("2026-03-10"))
     cm.fulfil_gap(session, gap.id, actor=zone["owner"], now=at("2026-03-20"), note="已上传")

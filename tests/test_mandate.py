@@ -144,8 +144,9 @@ def test_agents_cannot_act_on_the_items_before_the_mandate_is_signed(session, zo
     ops.claim_task(session, survey.id, actor=alice, now=MONDAY)  # routing: allowed
     ops.add_comment(session, project.id, "请准备宗地界址图", actor=alice, now=MONDAY, public=True)
     for actor in (alice, lead):
-        with pytest.raises(InvalidTransition, match="has not signed the mandate"):
+        with pytest.raises(InvalidTransition, match="has not signed the mandate") as refused:
             ops.start_task(session, survey.id, actor=actor, now=MONDAY)
+        assert refused.value.details["refusal"] == "mandate_unsigned"  # told in words
     assert survey.state == "assigned"
     [waiting] = documents.documents_of(session, project.id, "mandate")
     sign(session, waiting, zone["owner"])
@@ -180,8 +181,10 @@ def test_an_item_outside_the_signed_scope_is_acted_on_once_a_signed_change_adds_
                                            now=MONDAY, scope=codes), owner)
     survey = f.task(project, "u01_survey")
     ops.claim_task(session, survey.id, actor=alice, now=MONDAY)
-    with pytest.raises(InvalidTransition, match="outside the signed mandate"):
+    with pytest.raises(InvalidTransition, match="outside the signed mandate") as refused:
         ops.start_task(session, survey.id, actor=alice, now=MONDAY)
+    assert refused.value.details["refusal"] == "outside_mandate"
+    assert refused.value.details["item_zh"].startswith("地形图测绘")
     change = documents.change_scope(session, project.id, add=["u01_survey"],
                                     reason="企业同意委托测绘", actor=lead, now=MONDAY)
     with pytest.raises(InvalidTransition, match="outside the signed mandate"):

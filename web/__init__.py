@@ -150,6 +150,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals.update(labels=labels, languages=LANGUAGES)
     app.jinja_env.filters["zone_time"] = present.zone_time
+    app.jinja_env.filters["item_name"] = present.item_name
     app.jinja_env.filters["state_label"] = labels.state_label
     app.jinja_env.filters["stage_label"] = labels.stage_label
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from web.support import labels
 from workflow.kernel.errors import (
     Conflict,
     InvalidTransition,
@@ -64,7 +65,47 @@ def user_message(exc: WorkflowError) -> str:
         NoEligibleAgent: _("没有可分配的代办员"),
     }
     lead = next((leads[cls] for cls in type(exc).__mro__ if cls in leads), _("操作失败"))
-    return f"{lead}：{exc.message}"
+    return f"{lead}：{refusal_reason(exc)}"
+
+
+def refusal_reason(exc: WorkflowError) -> str:
+    """The engine's reason in the user's language: a refusal that carries a
+    known ``refusal`` code in its details is told by the sentence of that code
+    (its figures filled in); any other keeps the engine's own sentence."""
+    code = exc.details.get("refusal")
+    if not isinstance(code, str):
+        return exc.message
+    figures = {k: v for k, v in exc.details.items() if isinstance(v, (int, str))}
+    if code == "extension_not_allowed":
+        return _("事项“%(item)s”的办理时限依法不得延长。", item=_item_name(figures))
+    if code == "extension_used_up":
+        return _("事项“%(item)s”最多可延长 %(limit)s 天，已延长 %(granted)s 天，还可申请 %(left)s 天。",
+                 item=_item_name(figures), limit=figures.get("limit", 0),
+                 granted=figures.get("granted", 0), left=figures.get("left", 0))
+    if code == "extension_pending":
+        return _("本事项已有一份延期申请待领办人审批，审批后才能再次申请。")
+    if code == "extension_clock_stopped":
+        return _("该时限已停止计时（已报送部门或部门已作出决定），无需延期。")
+    if code == "extension_state":
+        return _("事项当前状态（%(state)s）不能申请延期。",
+                 state=labels.state_label(str(figures.get("state", ""))))
+    if code == "extension_decided":
+        return _("该延期申请已审批过。")
+    if code == "mandate_unsigned":
+        return _("企业尚未签署代办服务委托书：签署后代办员才能代为办理（帮办代办不包办）。")
+    if code == "outside_mandate":
+        return _("事项“%(item)s”不在企业已签署的委托范围内：企业签署续办委托书后才能代为办理。",
+                 item=_item_name(figures))
+    if code == "gap_open":
+        return _("本事项为容缺受理，企业承诺的材料须于 %(due)s 前补齐后才能办结。",
+                 due=figures.get("due", ""))
+    return exc.message
+
+
+def _item_name(figures: dict) -> str:
+    """The item's name in the user's language (the engine names it in both)."""
+    name = figures.get("item_en" if labels.english() else "item_zh")
+    return str(name or figures.get("item") or "")
 
 
 def wants_json() -> bool:
@@ -172,7 +213,7 @@ def _form_again(exc: WorkflowError, status: int):
 
     field = getattr(exc, "field", None) or exc.details.get("field")
     field = field if isinstance(field, str) else None
-    reason = getattr(exc, "reason", None) or (exc.message if field else None)
+    reason = getattr(exc, "reason", None) or (refusal_reason(exc) if field else None)
     return echo.again(status, user_message(exc), field=field, reason=reason)
 
 

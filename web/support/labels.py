@@ -146,11 +146,20 @@ EVENTS = {
     "task.decide_extension": _l("延期审批"), "comment.added": _l("留言"),
     "task.dates_recomputed": _l("按公布的节假日安排重算时限"),
     "attachment.added": _l("上传附件"), "project.access_code_issued": _l("生成查询码"),
+    "notice.issued": _l("签发督办单"), "notice.acknowledged": _l("签收督办单"),
+    "notice.reported": _l("反馈督办单"), "rating.recorded": _l("企业评价"),
+    "rectification.opened": _l("启动整改"), "rectification.closed": _l("整改完成"),
+    "rectification.overdue": _l("整改逾期"), "evaluation.recorded": _l("登记区域评估成果"),
 }
 
 
 def event_label(action: str) -> str:
-    """A readable name for an audit event's action (``task.claim`` → 认领)."""
+    """A readable name for an audit event's action (``task.claim`` → 认领);
+    an action no area has named yet reads as 其他操作, never as its code."""
     if action in EVENTS:
         return str(EVENTS[action])
-    return str(ACTIONS.get(action.split(".")[-1], action))
+    last = action.split(".")[-1]
+    return str(ACTIONS[last]) if last in ACTIONS else str(OTHER_EVENT)
+
+
+OTHER_EVENT = _l("其他操作")

@@ -66,6 +66,15 @@ def item_choices() -> list[tuple[str, str]]:
     return [(code, labels.name_of(item)) for code, item in definition.items.items()]
 
 
+def item_name(task) -> str:
+    """The name of a task's item in the user's language, from its project's
+    definition (the ``item_name`` filter): never its code."""
+    from workflow.core.operations import definition_for
+
+    item = definition_for(task.project).items.get(task.item_code)
+    return labels.name_of(item) if item is not None else task.item_code
+
+
 ZONE_FORMATS = {"minute": "%Y-%m-%d %H:%M", "second": "%Y-%m-%d %H:%M:%S", "day": "%Y-%m-%d",
                 "time": "%H:%M"}
 

@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, object_session
 
 from web.support.access import is_public, me, project_or_404, public, requires
 from web.support.actions import INPUTS, act_on_task
@@ -29,7 +29,12 @@ from web.support.security import now
 from web.views.openapi import document
 from web.views.supervision import WatchScope
 from workflow.core import clocks, figures, lights, permissions, queries
-from workflow.core.operations import available_actions, definition_for, zone_today
+from workflow.core.operations import (
+    available_actions,
+    definition_for,
+    pending_extensions,
+    zone_today,
+)
 from workflow.kernel import paging
 from workflow.kernel.errors import NotFound, ValidationError
 from workflow.models import (
@@ -86,7 +91,8 @@ def inbox():
     cursor, limit = args.cursor, args.limit or paging.DEFAULT_LIMIT
     today = zone_today(now())
     page = queries.inbox_page(db(), me(), cursor=cursor, limit=limit)
-    return jsonify(_listed([task_json(t, today) for t in page.rows], page, today))
+    pending = pending_extensions(db(), [t.id for t in page.rows])
+    return jsonify(_listed([task_json(t, today, pending) for t in page.rows], page, today))
 
 
 @bp.get("/projects/<code>")
@@ -127,7 +133,9 @@ def overdue():
     scope = permissions.group_ids(user) if user.role == "lead" else None
     filters = overdue_filter(args, scope)
     page = figures.watch_page(db(), today, filters, scope, cursor=cursor, limit=limit)
-    rows = [dict(task_json(r.task, today), days_late=max(r.days_late, 0)) for r in page.rows]
+    pending = pending_extensions(db(), [r.task.id for r in page.rows])
+    rows = [dict(task_json(r.task, today, pending), days_late=max(r.days_late, 0))
+            for r in page.rows]
     return jsonify(_listed(rows, page, today))
 
 
@@ -165,7 +173,10 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def task_json(task: ItemTask, today: date) -> dict:
+def task_json(task: ItemTask, today: date, pending: set[int] | None = None) -> dict:
+    """One task as the API shows it; ``pending`` (the tasks of a list with an
+    extension request waiting, computed once for the list) decides whether an
+    extension is among its actions without a query per row."""
     definition = definition_for(task.project)
     project = task.project
     return {
@@ -187,7 +198,7 @@ def task_json(task: ItemTask, today: date) -> dict:
         "light": lights.light(task, today),
         "working_days_left": lights.working_days_left(task, today),
         "closed_on": _day(task.closed_on),
-        "actions": available_actions(task, me()),
+        "actions": available_actions(task, me(), pending=pending),
     }
 
 
@@ -205,7 +216,8 @@ def project_json(project: Project, today: date) -> dict:
     order = list(definition_for(project).items)
     tasks = sorted(project.tasks, key=lambda t: (order.index(t.item_code)
                                                  if t.item_code in order else len(order), t.id))
-    rows = [task_json(t, today) for t in tasks]
+    pending = pending_extensions(object_session(project), [t.id for t in tasks])
+    rows = [task_json(t, today, pending) for t in tasks]
     return {
         "code": project.code,
         "name": project.name,

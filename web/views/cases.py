@@ -9,7 +9,7 @@ from typing import Literal
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from web.support import labels, uploads
+from web.support import auditview, labels, uploads
 from web.support.access import local_target, me, project_or_404, requires, row_or_404
 from web.support.actions import CommentBody
 from web.support.db import db
@@ -102,6 +102,7 @@ def audit_trail(code: str):
     return render_template(
         "cases/audit.html", project=project, page=page, findings=findings, whole=whole, order=order,
         task=task, task_name=_item_name(project, task), labels=labels,
+        reader=auditview.Reader(db(), project, page.rows),
         verify_url=url_with(verify="all"), order_urls={
             o: url_with(order=None if o == "newest" else o, cursor=None, verify=None)
             for o in history.AUDIT_ORDERS},

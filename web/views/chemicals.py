@@ -35,7 +35,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, BeforeValidator, Field
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
-from web.support import labels
+from web.support import auditview, labels
 from web.support.access import me, project_or_404, requires
 from web.support.db import db
 from web.support.inputs import Day, Flag, Input, Line, Text, form, parse
@@ -52,6 +52,7 @@ bp = Blueprint("chemicals", __name__)
 
 VERDICTS = {"pass": _l("准入"), "restricted": _l("限制（须专家论证）"), "prohibited": _l("禁止"),
             "notice": _l("提示")}
+auditview.ENUMS["chemicals.verdict"] = VERDICTS
 LEVELS = {"prohibited": _l("禁止类"), "restricted": _l("限制类"), "controlled": _l("控制类")}
 KINDS = {"provincial": _l("省级准入条件"), "admission": _l("园区准入规则"),
          "prohibited_type": _l("禁止类项目")}

@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, Field
 
-from web.support import labels
+from web.support import auditview, labels
 from web.support.access import local_target, me, requires, row_or_404, task_or_404
 from web.support.db import db
 from web.support.inputs import Day, Flag, Id, Input, Line, Maybe, Text, form, query
@@ -51,6 +51,7 @@ LETTER_STATUS = {
 OUTCOMES = {"kept": _l("已履行承诺"), "rectify": _l("限期整改"), "broken": _l("未履行承诺"),
             "false": _l("虚假承诺")}
 GAP_STATUS = {"open": _l("待补齐"), "fulfilled": _l("已按期补齐"), "expired": _l("逾期未补齐，事项终止")}
+auditview.STATES.update(commitment=LETTER_STATUS, gap=GAP_STATUS)
 SEVERITY = {"minor": _l("一般"), "serious": _l("严重")}
 SOURCES = {"commitment_broken": _l("未履行承诺"), "commitment_false": _l("虚假承诺"),
            "gap_expired": _l("容缺材料逾期未补齐")}

@@ -126,7 +126,9 @@ class AgentOptions:
 
 
 def desk_actions(row: TaskRow) -> list[str]:
-    allowed = available_actions(row.task, me())
+    # Only the assignment actions are offered here: no extension request is
+    # looked up (an empty ``pending`` spares a query per row).
+    allowed = available_actions(row.task, me(), pending=set())
     actions = [a for a in ASSIGN_ACTIONS if a in allowed]
     if "assign" in actions:
         actions.insert(1, "auto_assign")

@@ -17,6 +17,7 @@ from web.support.paging import limit_arg, page_args
 from web.support.present import item_choices, task_row, task_rows
 from web.support.security import now
 from workflow.core import history, permissions, queries, supervision
+from workflow.core.extensions import granted as extension_granted
 from workflow.core.models import TASK_STATES
 from workflow.core.operations import available_actions, definition_for, zone_today
 
@@ -97,7 +98,10 @@ def task(task_id: int):
                                            limit=limit),
         events=history.task_history(session, task),
         files=history.task_files(session, task, cursor=page_args("files")[0], limit=limit),
-        members=_group_agents(task), labels=labels)
+        members=_group_agents(task), labels=labels,
+        may_decide=permissions.can_decide_extension(me(), task),
+        extension_left=max(definition.items[task.item_code].max_extension_days
+                           - extension_granted(task, definition.items[task.item_code]), 0))
 
 
 def _group_agents(task):

@@ -22,7 +22,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from web.support import charts, excel, labels
+from web.support import auditview, charts, excel, labels
 from web.support.access import me, project_or_404, requires
 from web.support.db import db
 from web.support.inputs import Day, Flag, Id, Input, Line, Maybe, Text, Wan, form, query
@@ -42,6 +42,7 @@ STEPS = {"intention": _l("意向"), "signed": _l("签约"), "started": _l("开�
          "producing": _l("投产"), "at_capacity": _l("达产")}
 CHANNELS = {"visit": _l("上门走访"), "call": _l("电话"), "meeting": _l("会议洽谈"),
             "online": _l("线上沟通"), "other": _l("其他")}
+auditview.ENUMS["intention.channel"] = CHANNELS
 # Names of this area's audit events on the project's trail.
 labels.EVENTS.update({
     "intention.recorded": _l("登记意向项目"), "intention.follow_up": _l("意向跟进"),

@@ -23,7 +23,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from web.support import excel, labels
+from web.support import auditview, excel, labels
 from web.support.access import me, project_or_404, requires
 from web.support.db import db
 from web.support.inputs import form
@@ -82,7 +82,18 @@ labels.EVENTS.update({
     "land.stoppage_recorded": _l("登记中止开发建设"), "land.construction_resumed": _l("恢复开发建设"),
     "land.idle_exempted": _l("认定政府原因造成的延迟"), "land.exemption_withdrawn": _l("撤销政府原因认定"),
     "project.item_chosen": _l("选定办理事项"),
+    "land.agreement_recorded": _l("签订标准地投资建设协议"), "land.parcel_assigned": _l("确定项目地块"),
+    "land.capacity_reported": _l("报送达产数据"), "land.capacity_decided": _l("达产复核结论"),
+    "land.checkpoint_overdue": _l("核查逾期"), "land.idle_warning": _l("闲置土地预警"),
+    "land.recovery_warning": _l("无偿收回土地预警"),
 })
+# A checkpoint's events are named by its kind: the check recorded, the period opened, met.
+for _kind, _name in CHECK_NAMES.items():
+    labels.EVENTS.setdefault(f"land.{_kind}_check", _name)
+    labels.EVENTS.setdefault(f"land.{_kind}_opened", _l("核查期限起算"))
+    labels.EVENTS.setdefault(f"land.{_kind}_met", _l("按期达到"))
+auditview.ENUMS["cause"] = CAUSES
+auditview.STATES["land"] = CHECK_STATES
 
 
 @bp.app_context_processor

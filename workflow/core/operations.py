@@ -20,6 +20,13 @@ helpers ``utc`` and ``zone_today`` of ``workflow.kernel.moments``.
 from __future__ import annotations
 
 from workflow.core.department import HOLD_KINDS, accept_task, pause_statutory, resume_statutory
+from workflow.core.extensions import (
+    can_request_extension,
+    decide_extension,
+    extension_refusal,
+    pending_extensions,
+    request_extension,
+)
 from workflow.core.lifecycle import (
     advance_project,
     choose_item,
@@ -45,12 +52,10 @@ from workflow.core.tasks import (
     claim_task,
     complete_task,
     cover_task,
-    decide_extension,
     handoff_task,
     open_work_counts,
     project_with_tasks,
     record_attachment,
-    request_extension,
     request_item,
     request_materials,
     return_task,
@@ -88,6 +93,9 @@ __all__ = [
     "assign_task",
     "auto_assign",
     "available_actions",
+    "can_request_extension",
+    "extension_refusal",
+    "pending_extensions",
     "choose_item",
     "claim_task",
     "complete_task",

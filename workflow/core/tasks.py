@@ -1,8 +1,8 @@
 """Item-task operations: routing (claim, assign, hand off, unassign,
 automatic assignment), the work itself (start, materials requested and
-supplied, submit, approve, return, rework, complete, cover), extensions,
+supplied, submit, approve, return, rework, complete, cover),
 comments and attachments, one item terminated or opened on request, and
-the actions a user may take on a task now."""
+the actions a user may take on a task now. Extensions: ``workflow.core.extensions``."""
 
 from __future__ import annotations
 
@@ -11,15 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
-from workflow.core import audit, hooks, permissions, rollups
+from workflow.core import audit, extensions, hooks, permissions, rollups
 from workflow.core.clocks import pause_length
 from workflow.core.lifecycle import _auto_advance, _stage_reached, release_ready_tasks
 from workflow.core.models import (
     Attachment,
     Comment,
-    ExtensionRequest,
     ItemTask,
     MaterialRequest,
     Pause,
@@ -363,74 +362,6 @@ def cover_task(session: Session, task_id: int, *, reference: str, kind: str, act
     return task
 
 
-# -- extensions -----------------------------------------------------------------------
-
-def _granted(task: ItemTask, item) -> int:
-    """The extensions granted so far on the item's extension clock."""
-    return ((task.service_extension_days if item.extension_clock == "service"
-             else task.extension_days) or 0)
-
-
-def request_extension(session: Session, task_id: int, days: int, *, reason: str, actor: User,
-                      now: datetime, expected_version: int | None = None) -> ExtensionRequest:
-    """Ask for +N days (in the unit of the limit extended) on the item's
-    extension clock: the statutory one unless the definition names the
-    service clock (行政许可法 Art. 42); a lead handler decides."""
-    if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
-        raise ValidationError("An extension is a whole number of days above zero.")
-    reason = _require_text(reason, "reason for the extension")
-    task = load_task(session, task_id, expected_version)
-    permissions.require(actor, "work", task)
-    item = definition_for(task.project).items[task.item_code]
-    if item.max_extension_days == 0:
-        raise ValidationError(f"The limit of item {item.code} cannot be extended.",
-                              limit=0)
-    if _granted(task, item) + days > item.max_extension_days:
-        raise ValidationError(
-            f"Item {item.code} may be extended by at most {item.max_extension_days} days "
-            f"in all ({_granted(task, item)} granted already).", limit=item.max_extension_days)
-    pending = session.scalar(select(ExtensionRequest.id).where(
-        ExtensionRequest.task_id == task.id, ExtensionRequest.decided_at.is_(None)))
-    if pending is not None:
-        raise ValidationError("An extension request for this task is already waiting for a decision.")
-    _transition(session, task, "request_extension", actor=actor, now=now,
-                data={"days": days, "reason": reason})
-    request = ExtensionRequest(task_id=task.id, days=days, reason=reason,
-                               requested_by_id=actor.id, requested_at=utc(now))
-    session.add(request)
-    flush(session)
-    return request
-
-
-def decide_extension(session: Session, request_id: int, *, approve: bool, actor: User,
-                     now: datetime, note: str = "") -> ExtensionRequest:
-    """A lead handler approves (the extension clock's due date moves by N
-    days of its unit) or refuses."""
-    request = session.get(ExtensionRequest, request_id)
-    if request is None:
-        raise NotFound(f"Extension request {request_id} does not exist.")
-    task = load_task(session, request.task_id)
-    session.refresh(request, with_for_update=True)
-    permissions.require(actor, "decide_extension", task)
-    if request.decided_at is not None:
-        raise Conflict("This extension request was already decided.")
-    if not approve:
-        _require_text(note, "reason for refusing the extension")
-    item = definition_for(task.project).items[task.item_code]
-    _transition(session, task, "decide_extension", actor=actor, now=now,
-                data={"days": request.days, "approved": approve, "note": note})
-    request.approved, request.decided_by_id = approve, actor.id
-    request.decided_at, request.decision_note = utc(now), note
-    if approve:
-        if item.extension_clock == "service":
-            task.service_extension_days = (task.service_extension_days or 0) + request.days
-        else:
-            task.extension_days += request.days
-        recompute_due(task, item)
-    flush(session)
-    return request
-
-
 # -- comments -------------------------------------------------------------------------
 
 def add_comment(session: Session, project_id: int, body: str, *, actor: User, now: datetime,
@@ -484,8 +415,12 @@ ACTION_RULES: dict[str, str] = {
 _ACTION_EVENT = {"handoff": "reassign"}
 
 
-def available_actions(task: ItemTask, actor: User) -> list[str]:
-    """The task actions ``actor`` may take on ``task`` in its current state."""
+def available_actions(task: ItemTask, actor: User, *, pending: set[int] | None = None) -> list[str]:
+    """The task actions ``actor`` may take on ``task`` now: its state allows
+    the event, the actor the rule, and the engine's own predicates the rest
+    (an extension: ``extensions.can_request_extension``). ``pending`` is the
+    set of task ids with an extension request waiting (a list computes it once,
+    ``extensions.pending_extensions``); None looks this task up when needed."""
     machine = machine_for(task.project)
     actions = []
     item = definition_for(task.project).items.get(task.item_code)
@@ -505,9 +440,23 @@ def available_actions(task: ItemTask, actor: User) -> list[str]:
             item = definition_for(task.project).items[task.item_code]
             if not (item.coverage.evaluation or item.coverage.commitment):
                 continue
-        if permissions.RULES[rule](actor, task):
-            actions.append(action)
+        if not permissions.RULES[rule](actor, task):
+            continue
+        if action == "request_extension" and not _extension_offered(task, pending):
+            continue
+        actions.append(action)
     return actions
+
+
+def _extension_offered(task: ItemTask, pending: set[int] | None) -> bool:
+    item = definition_for(task.project).items[task.item_code]
+    if item.max_extension_days == 0:  # decided without a look at the requests
+        return False
+    if pending is None:
+        waiting = extensions.has_pending_extension(object_session(task), task)
+    else:
+        waiting = task.id in pending
+    return extensions.can_request_extension(task, item, pending=waiting)
 
 
 def record_attachment(session: Session, project_id: int, *, actor: User, now: datetime,

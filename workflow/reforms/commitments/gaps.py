@@ -52,7 +52,8 @@ def require_no_open_gap(session: Session, task: ItemTask) -> None:
         raise InvalidTransition(
             f"Item {task.item_code} was accepted with materials missing (容缺受理); they must be "
             f"supplied (by {gap.deadline.isoformat()}) before it can be completed.",
-            gap=gap.id, deadline=gap.deadline)
+            gap=gap.id, deadline=gap.deadline, refusal="gap_open",
+            due=gap.deadline.isoformat())
 
 
 def promise_text(project: Project, item: Item, department: str,

@@ -106,11 +106,16 @@ def require_signed_mandate(session: Session, task: ItemTask, *, actor: User,
         raise InvalidTransition(
             f"The enterprise has not signed the mandate (代办服务委托书) of project {project.code}: "
             "agents act on its items only once it is signed (帮办代办不包办).",
-            project=project.code, event=event)
+            project=project.code, event=event, refusal="mandate_unsigned")
     raise InvalidTransition(
         f"Item {task.item_code} is outside the signed mandate of project {project.code}: "
         "agents act on it only once a signed change of scope adds it.",
-        project=project.code, item=task.item_code, event=event)
+        project=project.code, item=task.item_code, event=event, refusal="outside_mandate",
+        item_zh=_item(project, task).name_zh, item_en=_item(project, task).name_en)
+
+
+def _item(project: Project, task: ItemTask):
+    return ops.definition_for(project).items[task.item_code]
 
 
 # -- the enterprise's answer -----------------------------------------------------------
