@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.core import access_code, permissions
 from workflow.core import operations as ops
-from workflow.core import permissions
 from workflow.core.models import AuditEvent, ItemTask, Project
 from workflow.kernel import validate
 from workflow.kernel.errors import InvalidTransition, NotFound, ValidationError
 from workflow.kernel.models import User
+from workflow.kernel.moments import aware
 from workflow.reforms.documents.models import DOCUMENT_KINDS, AgencyDocument
 from workflow.reforms.documents.paperwork import (
     _day,
@@ -66,7 +67,12 @@ def issue_document(session: Session, project_id: int, kind: str, *, actor: User 
 
 def mandate(session: Session, project: Project, *, actor: User | None, now: datetime,
             scope: Iterable[str] | None = None) -> AgencyDocument:
-    """The 代办服务委托书 listing the items in scope, for the enterprise's signature."""
+    """The 代办服务委托书 listing the items in scope, for the enterprise's signature.
+
+    It carries a new access code (查询码) for the public status lookup, issued
+    in the same transaction (replacing any earlier one): only the code's hash
+    is kept on the project, so the mandate is where the code stays readable,
+    for the enterprise and the lead side who may read the document."""
     if not project.tasks:
         raise InvalidTransition(f"Project {project.code} has no mandate yet: sign it first.",
                                 state=project.stage)
@@ -80,8 +86,23 @@ def mandate(session: Session, project: Project, *, actor: User | None, now: date
         raise ValidationError("The mandate's scope must list items of this project.",
                               unknown=sorted(unknown))
     items = [_item_line(project, t) for t in _ordered_tasks(project) if t.item_code in chosen]
+    code = access_code.renew(session, project, actor=actor, now=now)
     return store(session, project, "mandate", actor=actor, now=now, items=items,
-                 details={"scope": chosen})
+                 details={"scope": chosen, "access_code": code})
+
+
+def current_access_code(session: Session, project: Project) -> str | None:
+    """The access code printed on the project's latest mandate, while it is the
+    project's current one (a code issued since replaced it: None)."""
+    mandates = [d for d in documents_of(session, project.id, "mandate")
+                if d.data.get("access_code")]
+    if not mandates:
+        return None
+    issued = access_code.last_issued_at(session, project.id)
+    latest = mandates[-1]
+    if issued is not None and aware(issued) > aware(latest.issued_at):
+        return None
+    return latest.data["access_code"]
 
 
 def suspension(session: Session, project: Project, *, actor: User | None, now: datetime,
