@@ -42,8 +42,8 @@ def renew(session: Session, project: Project, *, actor: User | None, now: dateti
     return display(code)
 
 
-def last_issued_at(session: Session, project_id: int) -> datetime | None:
-    """When the project's current access code was issued (None: never)."""
-    return session.scalar(select(AuditEvent.at).where(
+def last_issued_seq(session: Session, project_id: int) -> int | None:
+    """The project's audit sequence number of its current code's issue (None: never)."""
+    return session.scalar(select(AuditEvent.seq).where(
         AuditEvent.project_id == project_id, AuditEvent.action == ISSUED)
         .order_by(AuditEvent.seq.desc()).limit(1))

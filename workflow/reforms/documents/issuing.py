@@ -18,7 +18,6 @@ from workflow.core.models import AuditEvent, ItemTask, Project
 from workflow.kernel import validate
 from workflow.kernel.errors import InvalidTransition, NotFound, ValidationError
 from workflow.kernel.models import User
-from workflow.kernel.moments import aware
 from workflow.reforms.documents.models import DOCUMENT_KINDS, AgencyDocument
 from workflow.reforms.documents.paperwork import (
     _day,
@@ -98,9 +97,12 @@ def current_access_code(session: Session, project: Project) -> str | None:
                 if d.data.get("access_code")]
     if not mandates:
         return None
-    issued = access_code.last_issued_at(session, project.id)
     latest = mandates[-1]
-    if issued is not None and aware(issued) > aware(latest.issued_at):
+    issued = access_code.last_issued_seq(session, project.id)
+    with_mandate = [e.seq for e in session.scalars(select(AuditEvent).where(
+        AuditEvent.project_id == project.id, AuditEvent.action == "document.issued"))
+        if (e.data or {}).get("document") == latest.id]
+    if issued is None or not with_mandate or issued > with_mandate[0]:
         return None
     return latest.data["access_code"]
 
