@@ -63,3 +63,26 @@ def test_the_overdue_export_says_as_of_when_and_counts_open_notices(as_user, wor
     noticed = [x for x in lines if x["督办中（件）"]]
     assert [(x["项目代码"], x["督办中（件）"]) for x in noticed] == [("P-ACME-1", 1)]
     assert "项目备案" in noticed[0]["事项"]
+
+
+def test_the_overdue_export_reads_notices_once_per_batch_not_per_row(app, as_user, world, db,
+                                                                     clock):
+    """Every item of both projects is on the list; their 督办 are counted by one
+    statement for the batch, however many rows."""
+    from sqlalchemy import event
+
+    clock.moment = f.at("2026-06-01", 10)
+    client, _ = as_user("sup")
+    statements = []
+    engine = app.extensions["daiban_engine"]
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        _, rows = open_xlsx(client.get("/supervision/overdue.xlsx"))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(rows) - 2 > 2  # several rows
+    assert sum("supervision_notice" in s for s in statements) == 1
