@@ -289,12 +289,14 @@ def test_the_access_code_form_for_the_staff_project_page(app, world):
 @pytest.mark.parametrize("name, status", [("alice", 403), ("acme", 403), ("sup", 403),
                                           ("olga", 404), ("other", 403), ("admin", 200)])
 def test_who_may_issue_an_access_code(as_user, world, db, name, status):
+    before = db.get(Project, world["project"].id).access_code_hash  # the mandate's code
+    db.commit()
     client, token = as_user(name)
     response, _ = issue(client, token)
     assert response.status_code == status
     project = db.get(Project, world["project"].id, populate_existing=True)
     db.commit()
-    assert (project.access_code_hash is not None) == (status == 200)
+    assert (project.access_code_hash != before) == (status == 200)
 
 
 # -- the public lookup ----------------------------------------------------------------------
@@ -358,6 +360,8 @@ def test_six_wrong_lookups_block_the_seventh_for_15_minutes(app, as_user, world,
 
 
 def test_check_access_code_without_an_issued_code_is_none(db, world):
+    world["project"].access_code_hash = None
+    db.flush()
     assert access_codes.check_access_code(db, "P-ACME-1", "ABCD-EFGH") is None
     assert access_codes.check_access_code(db, "", "") is None
     assert access_codes.check_access_code(db, "x" * 500, "ABCD-EFGH") is None

@@ -194,9 +194,12 @@ def test_the_overdue_export_has_the_page_rows_and_honours_filters(as_user, world
     assert 'filename="overdue-2026-03-25.xlsx"' in disposition
     assert "filename*=UTF-8''" + quote("超期事项清单-2026-03-25.xlsx") in disposition
     sheet, rows = open_xlsx(response)
+    assert rows[0][0] == "超期事项清单（数据截至 2026-03-25 10:00，北京时间）"
+    rows = rows[1:]  # the header below the caption
     assert rows[0][:11] == ["项目代码", "项目名称", "企业", "产业组", "事项", "办理部门", "代办员",
                             "起算日", "办结时限", "超期工作日", "领办人"]
-    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert sheet.freeze_panes == "A3" and sheet["A2"].font.bold
+    assert sheet.auto_filter.ref.startswith("A2:")
     assert sheet.column_dimensions["B"].width > 10
     assert len(rows) == 1 + 6
     first = dict(zip(rows[0], rows[1], strict=False))
@@ -206,10 +209,10 @@ def test_the_overdue_export_has_the_page_rows_and_honours_filters(as_user, world
     assert str(first["办结时限"])[:10] == "2026-03-04"  # its service clock
 
     _, filtered = open_xlsx(client.get("/supervision/overdue.xlsx?agent=alice"))
-    assert [r[0] for r in filtered[1:]] == ["P-ACME-1"]
-    assert filtered[1][6] == "alice"
+    assert [r[0] for r in filtered[2:]] == ["P-ACME-1"]
+    assert filtered[2][6] == "alice"
     _, surveys = open_xlsx(client.get("/supervision/overdue.xlsx?item=u01_survey&group=food"))
-    assert [r[0] for r in surveys[1:]] == ["P-FOOD-1"]
+    assert [r[0] for r in surveys[2:]] == ["P-FOOD-1"]
 
 
 @pytest.mark.usefixtures("food")

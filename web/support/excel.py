@@ -35,21 +35,27 @@ HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
 
 
 def write(path: str | IO[bytes], sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence],
-          widths: Sequence[int] | None = None) -> int:
-    """Write one sheet to ``path`` (a file name or a binary file): a styled, frozen header row, then ``rows``
-    as they come. Returns the number of data rows."""
+          widths: Sequence[int] | None = None, caption: str | None = None) -> int:
+    """Write one sheet to ``path`` (a file name or a binary file): the
+    ``caption`` line when given (what the sheet is and as of when), a styled,
+    frozen header row, then ``rows`` as they come. Returns the number of data rows."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(sheet_title[:31])  # Excel's limit for a sheet name
-    sheet.freeze_panes = "A2"
+    top = 2 if caption else 1  # the header's row
+    sheet.freeze_panes = f"A{top + 1}"
     for n, width in enumerate(widths or [], start=1):
         sheet.column_dimensions[get_column_letter(n)].width = width
+    if caption:
+        line = WriteOnlyCell(sheet, value=caption)
+        line.font = HEADER_FONT
+        sheet.append([line])
     sheet.append([_header(sheet, h) for h in headers])
     count = 0
     for row in rows:
         sheet.append([_cell(sheet, v) for v in row])
         count += 1
     if headers:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
+        sheet.auto_filter.ref = f"A{top}:{get_column_letter(len(headers))}{count + top}"
     book.save(path)
     return count
 
@@ -80,14 +86,15 @@ def _cell(sheet, value):
 
 
 def download(sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence],
-             widths: Sequence[int] | None, filename: str, ascii_name: str) -> Response:
+             widths: Sequence[int] | None, filename: str, ascii_name: str,
+             caption: str | None = None) -> Response:
     """The sheet as a download named ``filename`` (UTF-8, RFC 5987
     ``filename*``) with ``ascii_name`` for clients that only read ``filename``.
     The workbook is built in an anonymous temporary file, sent in chunks and
     gone once the response is closed."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the response ends
     try:
-        write(spool, sheet_title, headers, rows, widths)
+        write(spool, sheet_title, headers, rows, widths, caption)
         size = spool.tell()
         spool.seek(0)
     except BaseException:

@@ -1,11 +1,16 @@
-"""Printable sheets as PDF (reportlab, its built-in CJK font: no font files
-needed). A ``Sheet`` is what a document says — title, number, facts, text,
+"""Printable sheets as PDF (reportlab). The text is set in WenQuanYi Micro Hei,
+embedded (a subset), when the machine has it (Debian's fonts-wqy-microhei, which
+CI installs): every character printed, "·" included, then has its glyph in the
+file and prints the same on any reader. Without it, reportlab's built-in CJK
+font (STSong-Light, not embedded) is used, with the few characters it lacks
+replaced by ones it has. A ``Sheet`` is what a document says — title, number, facts, text,
 tables, signature lines, the content hash — built by the view that owns the
 document; the print view and ``render_pdf`` both show that same content."""
 
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -33,7 +38,37 @@ class Sheet:
     signatures: list[str]
 
 
-PDF_FONT = "STSong-Light"
+FALLBACK_FONT = "STSong-Light"
+EMBEDDED_FONT = "WenQuanYiMicroHei"
+# Where Debian and other distributions put the font; DAIBAN_PDF_FONT names another
+# TrueType (.ttf/.ttc) file with CJK glyphs.
+FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+              "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
+              "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+# What STSong-Light has no glyph for (reportlab maps it, the reader shows a box).
+FALLBACK_GLYPHS = str.maketrans({"·": "｜"})
+
+
+def pdf_font() -> str:
+    """The registered font's name: the embedded TrueType one when found."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    registered = pdfmetrics.getRegisteredFontNames()
+    if EMBEDDED_FONT in registered:
+        return EMBEDDED_FONT
+    if FALLBACK_FONT in registered:
+        return FALLBACK_FONT
+    for path in (os.environ.get("DAIBAN_PDF_FONT"), *FONT_FILES):
+        if path and os.path.isfile(path):
+            try:
+                pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=0))
+            except Exception:  # noqa: BLE001 - an unreadable font file: try the next one
+                continue
+            return EMBEDDED_FONT
+    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
+    return FALLBACK_FONT
 
 
 def render_pdf(content: Sheet) -> bytes:
@@ -44,23 +79,23 @@ def render_pdf(content: Sheet) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
     from reportlab.platypus import Table as PdfTable
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    base = ParagraphStyle("body", fontName=PDF_FONT, fontSize=10.5, leading=16, wordWrap="CJK")
+    font = pdf_font()
+    base = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     title = ParagraphStyle("title", parent=base, fontSize=18, leading=26, alignment=TA_CENTER)
     right = ParagraphStyle("right", parent=base, alignment=TA_RIGHT)
     cell = ParagraphStyle("cell", parent=base, fontSize=9.5, leading=13)
     small = ParagraphStyle("small", parent=base, fontSize=7, leading=9)
 
     def p(text: str, style=base) -> Paragraph:
-        return Paragraph(escape(str(text)), style)
+        text = str(text)
+        if font == FALLBACK_FONT:
+            text = text.translate(FALLBACK_GLYPHS)
+        return Paragraph(escape(text), style)
 
-    grid = [("FONT", (0, 0), (-1, -1), PDF_FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    grid = [("FONT", (0, 0), (-1, -1), font), ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("GRID", (0, 0), (-1, -1), 0.5, colors.grey)]
     width = A4[0] - 36 * mm
     story = [p(content.title, title), p(content.number, right), Spacer(1, 4 * mm),

@@ -429,13 +429,22 @@ def _name(person: dict | None) -> str:
     return person["name"] if person else "—"
 
 
+def _agent(item: dict) -> str:
+    """The item's agent at issue, or the group queue it waited in (its agents take it)."""
+    if item.get("agent"):
+        return item["agent"]
+    if item.get("queue"):
+        return _("%(group)s 队列（待认领）", group=item["queue"])
+    return "—"
+
+
 def _items_table(caption: str, items: list[dict], columns: list[str]) -> Table:
     heads = {"name": _("事项"), "department": _("办理部门"), "limit": _("法定时限"),
              "agent": _("代办员"), "state": _("状态"), "suspended_from": _("中止前状态"),
              "paused_since": _("暂停计时起"), "result": _("办理结果（文号）"),
              "closed_on": _("办结日期")}
     cells = {"name": lambda i: i["name"], "department": lambda i: i["department_name"],
-             "limit": lambda i: _limit(i.get("limit")), "agent": lambda i: i.get("agent") or "—",
+             "limit": lambda i: _limit(i.get("limit")), "agent": _agent,
              "state": lambda i: labels.state_label(i["state"]),
              "suspended_from": lambda i: labels.state_label(i.get("suspended_from") or "—"),
              "paused_since": lambda i: i.get("paused_since") or "—",
@@ -481,7 +490,11 @@ def sheet(document: AgencyDocument) -> Sheet:
 
 
 def _mandate_sheet(data):
-    return ([], [
+    code = data.get("access_code")
+    facts = [(_("查询码"), _("%(code)s（凭项目代码和查询码在 %(where)s 查询办理进度）",
+                           code=code, where=url_for("portal.lookup", _external=True)))] \
+        if code else []
+    return (facts, [
         _("委托方自愿委托受托方为上述项目免费提供全程代办服务，代办范围为下列事项。"),
         _("受托方代办员在委托范围内帮办代办，不代替委托方作出决定（帮办代办不包办）；"
           "委托方对所提供材料的真实性、完整性负责。"),

@@ -5,7 +5,8 @@
 - ``/portal/projects/<code>``: the item-progress picture (dependency graph and
   progress bar), what the enterprise must supply now and by when (一次性告知)
   with an upload per request and "材料已全部提交", the public timeline and
-  comments. Another enterprise's project answers 404.
+  comments, and the access code printed on its mandate (while it is current).
+  Another enterprise's project answers 404.
 - ``/projects/<code>/access-code`` (staff, lead side): issue a new access code,
   shown once.
 - ``/lookup`` (no login): project code + access code → a minimal status page;
@@ -50,6 +51,7 @@ from workflow.core import portal as queries
 from workflow.core.queries import project_figures
 from workflow.kernel.errors import ValidationError, WorkflowError
 from workflow.models import Project
+from workflow.reforms import documents as docs
 
 bp = Blueprint("portal", __name__)
 
@@ -94,6 +96,7 @@ def project(code: str):
     requests = queries.open_requests(db(), project, cursor=page_args("requests")[0], limit=limit)
     return render_template(
         "portal/project.html", card=_card(project, today, rows), rows=rows, today=today,
+        access_code=docs.current_access_code(db(), project),
         graph=dependency_graph(definition, rows, today), by_task={r.task.id: r for r in rows},
         requests=requests, request_files=queries.request_files(db(), project, requests),
         per_request=queries.FILES_PER_REQUEST,

@@ -10,7 +10,9 @@ live in ``workflow.core.figures``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Literal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -23,10 +25,12 @@ from web.support.access import local_target, me, requires, task_or_404
 from web.support.db import db
 from web.support.inputs import Day, Id, Input, Line, Maybe, Text, Whole, form, query
 from web.support.paging import page_args
+from web.support.present import zone_time
 from web.support.security import now
 from workflow.core import figures as fig
 from workflow.core import permissions, supervision
 from workflow.core.operations import definition_for, zone_today
+from workflow.kernel import paging
 from workflow.kernel.errors import ValidationError
 from workflow.kernel.registry import current_version, definition_of
 
@@ -79,13 +83,23 @@ def index():
 @bp.route("/supervision/overdue.xlsx")
 @requires(permissions.can_supervise)
 def export_overdue():
-    today = zone_today(now())
-    rows = (overdue_cells(watch_line(row)) for row in
-            fig.watch_list(db(), today, watch_filter(query(WatchArgs)), scope(),
-                           end_reads=True))
+    moment = now()
+    today = zone_today(moment)
+    rows = map(overdue_cells, with_notices(
+        fig.watch_list(db(), today, watch_filter(query(WatchArgs)), scope(), end_reads=True)))
     return excel.download(_("超期事项"), OVERDUE_COLUMNS, rows, OVERDUE_WIDTHS,
                           _("超期事项清单-%(day)s.xlsx", day=today.isoformat()),
-                          f"overdue-{today.isoformat()}.xlsx")
+                          f"overdue-{today.isoformat()}.xlsx",
+                          caption=_("超期事项清单（数据截至 %(at)s，北京时间）", at=zone_time(moment)))
+
+
+def with_notices(rows: Iterable[fig.WatchRow]) -> Iterator[WatchLine]:
+    """The export's lines with their open 督办 notices, counted by one query
+    per batch of rows (as the page does for its page), never one per row."""
+    rows = iter(rows)
+    while batch := list(islice(rows, paging.MAX_LIMIT)):
+        counts = fig.open_notice_counts(db(), [row.task.id for row in batch])
+        yield from (watch_line(row, counts.get(row.task.id, 0)) for row in batch)
 
 
 @bp.route("/supervision/ledger.xlsx")
@@ -183,12 +197,13 @@ NOTICE_LEVEL_LABELS = {"lead": _l("领办人督办"), "supervisor": _l("督查�
 
 OVERDUE_COLUMNS = [_l("项目代码"), _l("项目名称"), _l("企业"), _l("产业组"), _l("事项"),
                    _l("办理部门"), _l("代办员"), _l("起算日"), _l("办结时限"), _l("超期工作日"),
-                   _l("领办人"), _l("灯色"), _l("计时")]
-OVERDUE_WIDTHS = [24, 28, 26, 18, 30, 20, 12, 12, 12, 11, 12, 8, 10]
+                   _l("领办人"), _l("灯色"), _l("计时"), _l("督办中（件）")]
+OVERDUE_WIDTHS = [24, 28, 26, 18, 30, 20, 12, 12, 12, 11, 12, 8, 10, 11]
 LEDGER_COLUMNS = [_l("项目代码"), _l("项目名称"), _l("企业"), _l("行业"), _l("产业组"), _l("领办人"),
-                  _l("总投资(万元)"), _l("阶段"), _l("事项总数"), _l("已办结"), _l("办理中"),
-                  _l("超期"), _l("临期"), _l("项目灯色"), _l("签约日期"), _l("委托日期"), _l("地块")]
-LEDGER_WIDTHS = [24, 28, 26, 14, 18, 12, 13, 14, 9, 8, 8, 7, 7, 9, 12, 12, 12]
+                  _l("总投资(万元)"), _l("阶段"), _l("事项总数"), _l("已办结"), _l("已豁免"),
+                  _l("办理中"), _l("超期"), _l("临期"), _l("项目灯色"), _l("签约日期"), _l("委托日期"),
+                  _l("地块")]
+LEDGER_WIDTHS = [24, 28, 26, 14, 18, 12, 13, 14, 9, 8, 8, 8, 7, 7, 9, 12, 12, 20]
 
 
 def overdue_cells(x: WatchLine) -> list:
@@ -198,17 +213,25 @@ def overdue_cells(x: WatchLine) -> list:
             x.task.assignee.display_name if x.task.assignee else "",
             x.task.clock_start, x.task.due_on, max(x.days_late, 0),
             x.project.lead.display_name if x.project.lead else "", str(labels.LIGHTS[x.light]),
-            str(labels.WHOSE[x.row.whose])]
+            str(labels.WHOSE[x.row.whose]), x.notices]
 
 
 def ledger_cells(r: fig.LedgerRow) -> list:
-    """One row of the ledger export (``LEDGER_COLUMNS``)."""
+    """One row of the ledger export (``LEDGER_COLUMNS``): 已办结 the items done,
+    已豁免 those a regional evaluation or a commitment covered."""
     project = r.project
     return [project.code, project.name, project.enterprise.name, industry_name(project),
             labels.name_of(project.group), project.lead.display_name if project.lead else "",
-            project.investment_wan, labels.stage_label(project.stage), r.items, r.finished,
-            r.in_work, r.red, r.yellow, str(labels.LIGHTS[r.light]), r.signed_on, r.mandated_on,
-            project.parcel or ""]
+            project.investment_wan, labels.stage_label(project.stage), r.items,
+            r.finished - r.covered, r.covered, r.in_work, r.red, r.yellow,
+            str(labels.LIGHTS[r.light]), r.signed_on, r.mandated_on, parcel_text(project.parcel)]
+
+
+def parcel_text(label: str | None) -> str:
+    """A project's parcel label once: labels stored as "code name" whose name
+    already starts with the code (``ZY2023-01 ZY2023-01标准地``) lose the repeat."""
+    code, _sep, name = (label or "").partition(" ")
+    return name if code and name.startswith(code) else (label or "")
 
 
 def scope() -> set[int] | None:

@@ -1,7 +1,8 @@
 """Access codes (查询码) for the public status lookup without an account.
 
-A project's lead side issues a short, human-typeable code (printed on the
-mandate or told by phone); anyone holding the project code (项目代码) and the
+A project's lead side issues a short, human-typeable code (one is issued with
+the mandate and printed on it, ``workflow.core.access_code``; a new one may be
+issued later and told by phone); anyone holding the project code (项目代码) and the
 access code may see the project's stage and each item's state. Only an argon2id
 hash of the code is stored (it is a short secret, so the hash must be slow),
 issuing a new code replaces the old one, and failed lookups are counted in the
@@ -17,14 +18,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.accounts.passwords import hash_password, verify_password
-from workflow.core import audit, permissions
+from workflow.core import permissions
+from workflow.core.access_code import ALPHABET, LENGTH, display, renew
 from workflow.core.models import Project
-from workflow.core.operations import flush, lock_project, utc
+from workflow.core.operations import lock_project, utc
 from workflow.kernel.models import LoginAttempt, User
 
-# No I, L, O, 0, 1: nothing a reader can mistake for something else.
-ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-LENGTH = 8  # 31^8 ≈ 8.5e11 codes; with a slow hash and the rate limit, enough.
+__all__ = ["ALPHABET", "LENGTH", "check_access_code", "display", "failed_lookups",
+           "issue_access_code", "normalize", "record_lookup", "well_formed"]
 
 # Failed lookups are stored as login attempts under their own keys, so they
 # neither use up nor can be spoofed into the login limits (a login's ``ip`` is
@@ -41,11 +42,6 @@ def normalize(access_code: str | None) -> str:
     return "".join(ch for ch in text if not ch.isspace() and ch not in "-_")
 
 
-def display(code: str) -> str:
-    """``ABCDEFGH`` → ``ABCD-EFGH`` (easier to read out and to type)."""
-    return f"{code[:4]}-{code[4:]}" if len(code) == LENGTH else code
-
-
 def well_formed(code: str) -> bool:
     return len(code) == LENGTH and all(ch in ALPHABET for ch in code)
 
@@ -59,14 +55,7 @@ def issue_access_code(session: Session, project_id: int, *, actor: User | None,
     issued, never the code itself."""
     project = lock_project(session, project_id)
     permissions.require_project(actor, project)
-    code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-    replaced = project.access_code_hash is not None
-    project.access_code_hash = hash_password(code)
-    audit.record(session, project, actor=actor, now=utc(now),
-                 action="project.access_code_issued", data={"replaced": replaced},
-                 public=False)
-    flush(session)
-    return display(code)
+    return renew(session, project, actor=actor, now=now)
 
 
 def check_access_code(session: Session, code_text: str | None,

@@ -415,7 +415,8 @@ def names_for(session: Session, result: Figures) -> tuple[dict[int, IndustryGrou
 
 @dataclass(frozen=True)
 class LedgerRow:
-    """One project of the ledger. ``finished``: items done or waived (已办结);
+    """One project of the ledger. ``finished``: items done or waived, ``covered``
+    of them waived (已豁免: a regional evaluation or a commitment covers them);
     ``in_work``: open items (办理中, paused ones included); ``red`` / ``yellow``:
     open items with that light today; ``light``: the project's light (its
     worst item's); ``signed_on`` / ``mandated_on``: the zone's dates of signing
@@ -431,6 +432,7 @@ class LedgerRow:
     light: str
     signed_on: date | None
     mandated_on: date | None
+    covered: int = 0
 
 
 LEDGER_ORDER = paging.Order.by("ledger", paging.Key(Project.code, str), paging.Key(Project.id, int))
@@ -464,7 +466,7 @@ def _ledger_rows(session: Session, projects: list[Project], today: date) -> Iter
         yield LedgerRow(project=project, items=figures_.items, finished=figures_.finished,
                         in_work=figures_.in_work, red=figures_.red, yellow=figures_.yellow,
                         light=figures_.light, signed_on=stored_day(signed),
-                        mandated_on=stored_day(mandated))
+                        mandated_on=stored_day(mandated), covered=figures_.covered)
 
 
 def _milestones(session: Session, project_ids: list[int]) -> dict[int, tuple]:

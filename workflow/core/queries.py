@@ -393,7 +393,8 @@ def desk_count_queries(group_ids: Sequence[int], today: date) -> dict[str, list[
 
 @dataclass(frozen=True)
 class ProjectFigures:
-    """One project's items today: ``finished`` (done or waived), ``in_work``
+    """One project's items today: ``finished`` (done or waived; ``covered`` of
+    them waived by a regional evaluation or a commitment), ``in_work``
     (in the queue or someone's hands, paused ones included), ``open_items``
     (not closed, blocked ones included), ``red`` / ``yellow`` items, and the
     project's light (its worst item's, as ``workflow.core.lights.worst``)."""
@@ -405,6 +406,7 @@ class ProjectFigures:
     red: int = 0
     yellow: int = 0
     light: str = "green"
+    covered: int = 0
 
 
 def _flag(condition) -> object:
@@ -423,14 +425,15 @@ def project_figures(session: Session, project_ids: Iterable[int], today: date
                _flag(states_in(("done", "covered"))), _flag(states_in(DESK_STATES)),
                _flag(~states_in(CLOSED_STATES)), _flag(light_is("red", today)),
                _flag(light_is("yellow", today)), _flag(light_is("green", today)),
-               _flag(light_is("paused", today)))
+               _flag(light_is("paused", today)), _flag(states_in(("covered",))))
         .where(ItemTask.project_id.in_(ids)).group_by(ItemTask.project_id))
     found = {}
-    for project_id, items, finished, in_work, open_items, red, yellow, green, paused in rows:
+    for project_id, items, finished, in_work, open_items, red, yellow, green, paused, covered \
+            in rows:
         light = ("red" if red else "yellow" if yellow else "green" if green
                  else "paused" if paused else "green")
         found[project_id] = ProjectFigures(items, finished or 0, in_work or 0, open_items or 0,
-                                           red or 0, yellow or 0, light)
+                                           red or 0, yellow or 0, light, covered or 0)
     return found
 
 

@@ -45,6 +45,7 @@ from workflow.kernel.models import User
 from workflow.reforms.documents.issuing import (
     CLOSED_OK,
     change_scope,
+    current_access_code,
     current_scope,
     get_document,
     handoff_with_continuation,
@@ -92,6 +93,7 @@ __all__ = [
     "canonical_json",
     "change_scope",
     "content_hash",
+    "current_access_code",
     "current_scope",
     "decline_document",
     "document_text",

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.core import access_code, permissions
 from workflow.core import operations as ops
-from workflow.core import permissions
 from workflow.core.models import AuditEvent, ItemTask, Project
 from workflow.kernel import validate
 from workflow.kernel.errors import InvalidTransition, NotFound, ValidationError
@@ -66,7 +66,12 @@ def issue_document(session: Session, project_id: int, kind: str, *, actor: User 
 
 def mandate(session: Session, project: Project, *, actor: User | None, now: datetime,
             scope: Iterable[str] | None = None) -> AgencyDocument:
-    """The 代办服务委托书 listing the items in scope, for the enterprise's signature."""
+    """The 代办服务委托书 listing the items in scope, for the enterprise's signature.
+
+    It carries a new access code (查询码) for the public status lookup, issued
+    in the same transaction (replacing any earlier one): only the code's hash
+    is kept on the project, so the mandate is where the code stays readable,
+    for the enterprise and the lead side who may read the document."""
     if not project.tasks:
         raise InvalidTransition(f"Project {project.code} has no mandate yet: sign it first.",
                                 state=project.stage)
@@ -80,8 +85,26 @@ def mandate(session: Session, project: Project, *, actor: User | None, now: date
         raise ValidationError("The mandate's scope must list items of this project.",
                               unknown=sorted(unknown))
     items = [_item_line(project, t) for t in _ordered_tasks(project) if t.item_code in chosen]
+    code = access_code.renew(session, project, actor=actor, now=now)
     return store(session, project, "mandate", actor=actor, now=now, items=items,
-                 details={"scope": chosen})
+                 details={"scope": chosen, "access_code": code})
+
+
+def current_access_code(session: Session, project: Project) -> str | None:
+    """The access code printed on the project's latest mandate, while it is the
+    project's current one (a code issued since replaced it: None)."""
+    mandates = [d for d in documents_of(session, project.id, "mandate")
+                if d.data.get("access_code")]
+    if not mandates:
+        return None
+    latest = mandates[-1]
+    issued = access_code.last_issued_seq(session, project.id)
+    with_mandate = [e.seq for e in session.scalars(select(AuditEvent).where(
+        AuditEvent.project_id == project.id, AuditEvent.action == "document.issued"))
+        if (e.data or {}).get("document") == latest.id]
+    if issued is None or not with_mandate or issued > with_mandate[0]:
+        return None
+    return latest.data["access_code"]
 
 
 def suspension(session: Session, project: Project, *, actor: User | None, now: datetime,

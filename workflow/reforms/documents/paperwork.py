@@ -104,6 +104,8 @@ def _item_line(project: Project, task: ItemTask, **extra: Any) -> dict[str, Any]
         "limit": ({"amount": item.limit.amount, "unit": item.limit.unit} if item else None),
         "state": task.state,
         "agent": task.assignee.display_name if task.assignee else None,
+        # Unassigned at issue: the group whose queue holds the item (its agents take it).
+        "queue": None if task.assignee else task.group.name_zh,
         "accepted_on": _day(task.accepted_on),
         "due_on": _day(task.due_on),
     }

@@ -96,6 +96,12 @@ class CoverageResult:
     expired: tuple[tuple[str, str, date], ...]  # (item code, reference, expired on)
 
 
+def parcel_label(code: str, name: str) -> str:
+    """The project's parcel label: the parcel's name when it already says the
+    code (``ZY2023-01标准地``), else code and name (``ZY2023-01 东区一号``)."""
+    return (name if code in name else f"{code} {name}")[:64]
+
+
 def assign_parcel(session: Session, project_id: int, parcel_id: int, *, actor: User | None,
                   now: datetime) -> CoverageResult:
     """Place the project on a standard-land parcel and let the parcel's valid
@@ -112,7 +118,7 @@ def assign_parcel(session: Session, project_id: int, parcel_id: int, *, actor: U
         raise InvalidTransition("The investment agreement fixes the project's parcel "
                                 f"({agreement.parcel.code}).")
     before = project.parcel_id
-    project.parcel_id, project.parcel = parcel.id, f"{parcel.code} {parcel.name}"[:64]
+    project.parcel_id, project.parcel = parcel.id, parcel_label(parcel.code, parcel.name)
     audit.record(session, project, actor=actor, now=ops.utc(now), action="land.parcel_assigned",
                  data={"parcel": parcel.code, "area_mu": str(parcel.area_mu),
                        "previous": before}, public=True)
