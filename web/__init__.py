@@ -135,13 +135,14 @@ def _register_blueprints(app: Flask) -> None:
         inbox,
         intentions,
         land,
+        lists,
         notifications,
         portal,
         supervision,
     )
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
-                   commitments, land, intentions, chemicals, documents, account):
+                   commitments, land, intentions, chemicals, documents, account, lists):
         app.register_blueprint(module.bp)
 
 
