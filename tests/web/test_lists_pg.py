@@ -96,10 +96,12 @@ def test_search_uses_the_trigram_indexes_and_the_scoping(pg_app):
         assert search.search_projects(session, olga, "P-RACE").rows == []
         # With sequential scans priced out (the tables are tiny here), each
         # ILIKE is served by its trigram index.
-        session.execute(text("INSERT INTO project (code, name, enterprise_id, industry, group_id,"
-                             " stage, created_at, version, definition_version_id, audit_seq, audit_head) SELECT 'X-' || n, '其他项目' || n,"
-                             " enterprise_id, industry, group_id, 'intention', created_at, 1, definition_version_id, 0, audit_head"
-                             " FROM project, generate_series(1, 5000) AS n WHERE code = 'P-RACE-0'"))
+        session.execute(text(
+            "INSERT INTO project (code, name, enterprise_id, industry, group_id, stage,"
+            " created_at, version, definition_version_id, audit_seq, audit_head)"
+            " SELECT 'X-' || n, '其他项目' || n, enterprise_id, industry, group_id, 'intention',"
+            " created_at, 1, definition_version_id, 0, audit_head"
+            " FROM project, generate_series(1, 5000) AS n WHERE code = 'P-RACE-0'"))
         session.execute(text("ANALYZE project"))
         session.execute(text("SET LOCAL enable_seqscan = off"))
         compiled = select(search.Project.id).where(search.matching("RACE-1")).compile(
