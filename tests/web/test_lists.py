@@ -148,7 +148,7 @@ def test_a_bad_filter_is_refused_and_a_stale_one_not_offered(as_user, world, db,
                                              "name": "x", "query": "light=purple"})
     assert response.status_code == 400 and "light" in response.get_data(as_text=True)
     assert client.post("/filters", data={"csrf_token": token, "page": "desk", "name": "x",
-                                         "query": ""}).status_code == 302
+                                         "query": ""}).status_code == 403
     assert db.scalars(select(SavedFilter)).all() == []  # an agent has no desk
     db.commit()
     alice = db.get(User, world["users"]["alice"].id)

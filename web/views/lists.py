@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from pydantic import Field
 from sqlalchemy import select
@@ -80,8 +80,9 @@ def save_filter():
     back (a bad value is refused, naming the field)."""
     args = form(SaveFilterForm)
     endpoint, model = PAGES[args.page]
-    if args.page == "desk" and not permissions.can_lead(me()):
-        return redirect(url_for("inbox.index"))
+    allowed = permissions.can_lead if args.page == "desk" else permissions.can_use_inbox
+    if not allowed(me()):
+        abort(403)
     text = canonical(model, args.query)
     saved_filters.save_filter(db(), me(), args.page, args.name, text, now=now())
     db().commit()
