@@ -135,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
         inbox,
         intentions,
         land,
+        lists,
         notices,
         notifications,
         portal,
@@ -142,7 +143,8 @@ def _register_blueprints(app: Flask) -> None:
     )
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
-                   commitments, land, intentions, chemicals, documents, notices, account):
+                   commitments, land, intentions, chemicals, documents, notices, account,
+                   lists):
         app.register_blueprint(module.bp)
 
 

@@ -49,6 +49,7 @@ from workflow.kernel.models import (  # noqa: F401
     LoginSession,
     OutboxMessage,
     RecoveryCode,
+    SavedFilter,
     SecondFactor,
     SecurityEvent,
     User,

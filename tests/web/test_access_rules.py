@@ -44,6 +44,10 @@ WHO = {
     "commitments.credit": ADMIN, "commitments.clear": ADMIN,
     "desk.index": LEADERSHIP,
     "inbox.index": HOLDERS,
+    # Lists (issue 12): bulk claim from the queue, bulk assign on the desk; saved
+    # filters for the staff (each page's own rule is checked inside); search for all.
+    "lists.bulk_claim": HOLDERS, "lists.bulk_assign": LEADERSHIP,
+    "lists.save_filter": STAFF, "lists.delete_filter": STAFF,
     "intentions.ledger": STEERING, "intentions.export": STEERING, "intentions.pipeline": STEERING,
     **{f"intentions.{name}": LEADERSHIP for name in ("create", "follow_up", "update", "convert")},
     **{f"land.{name}": STEERING for name in (

@@ -69,3 +69,27 @@ def page_url(cursor: str | None, param: str = "cursor") -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(page_url=page_url)
+
+
+class Sorting:
+    """The sortable columns of a paged table: the header of column ``key``
+    links to this page sorted by it (ascending; the current column's link
+    reverses its direction), back on the first page, the filters kept."""
+
+    def __init__(self, keys: tuple[str, ...], current: str, direction: str | None) -> None:
+        self.keys, self.current, self.direction = keys, current, direction or "asc"
+
+    def url(self, key: str) -> str:
+        turn = key == self.current and self.direction == "asc"
+        return url_with(sort=key, dir="desc" if turn else None, cursor=None)
+
+    def aria(self, key: str) -> str:
+        """The column's ``aria-sort``."""
+        if key != self.current:
+            return "none"
+        return "descending" if self.direction == "desc" else "ascending"
+
+    def arrow(self, key: str) -> str:
+        if key != self.current:
+            return ""
+        return "▼" if self.direction == "desc" else "▲"

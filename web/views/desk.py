@@ -6,6 +6,8 @@ shared task-action route (``inbox.act``), so the desk changes nothing by itself.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -13,10 +15,11 @@ from markupsafe import Markup
 from web.support.access import me, requires
 from web.support.db import db
 from web.support.inputs import Line, Maybe, query
-from web.support.paging import page_args
+from web.support.paging import Sorting, page_args
 from web.support.present import TaskRow, item_choices, task_row, task_rows
+from web.support.saved import saved_links
 from web.support.security import now
-from web.views.inbox import TaskArgs
+from web.views.inbox import TaskArgs, filter_query
 from workflow.core import desk as lead_desk
 from workflow.core import permissions, queries, rollups, supervision
 from workflow.core.operations import available_actions, zone_today
@@ -36,6 +39,8 @@ class DeskArgs(TaskArgs):
 
     group: Maybe(Line(64)) = None
     agent: Maybe(Line(80)) = None
+    sort: Maybe(Literal[queries.DESK_SORTS]) = None  # type: ignore[valid-type]
+    dir: Maybe(Literal[queries.DIRECTIONS]) = None  # type: ignore[valid-type]
 
 
 @bp.route("/desk")
@@ -48,7 +53,8 @@ def index():
     args = query(DeskArgs)
     cursor, limit = page_args()
     page = queries.group_tasks(session, shown_groups(groups, args.group), today,
-                               filters=desk_filter(args, agents), cursor=cursor, limit=limit)
+                               filters=desk_filter(args, agents), sort=args.sort or "light",
+                               direction=args.dir or "asc", cursor=cursor, limit=limit)
     rows = task_rows(page.rows, today)
     extensions = lead_desk.pending_extensions(session, group_ids, cursor=page_args("xcursor")[0],
                                               limit=limit)
@@ -61,7 +67,10 @@ def index():
         groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(),
         agent_options=AgentOptions(agents),
         today=today, args=request.args, actions={r.task.id: desk_actions(r) for r in rows},
-        queue=QUEUE, notices=supervision.open_notices_for(session, user))
+        queue=QUEUE, notices=supervision.open_notices_for(session, user),
+        sorting=Sorting(queries.DESK_SORTS, args.sort or "light", args.dir),
+        saved=saved_links(session, user, "desk", DeskArgs, request.query_string.decode()),
+        filter_query=filter_query(DeskArgs))
 
 
 def desk_counts(session, group_ids: list[int], today) -> dict:

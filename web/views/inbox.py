@@ -13,8 +13,9 @@ from web.support.access import local_target, me, requires, task_or_404
 from web.support.actions import act_on_task
 from web.support.db import db
 from web.support.inputs import Input, Line, Maybe, form, query
-from web.support.paging import limit_arg, page_args
+from web.support.paging import Sorting, limit_arg, page_args
 from web.support.present import item_choices, task_row, task_rows
+from web.support.saved import canonical, saved_links
 from web.support.security import now
 from workflow.core import history, permissions, queries, supervision
 from workflow.core.extensions import granted as extension_granted
@@ -45,6 +46,12 @@ class TaskArgs(Input):
 class InboxArgs(TaskArgs):
     tab: Maybe(Literal[TABS]) = None  # mine when not given
     sort: Maybe(Literal[queries.SORTS]) = None  # type: ignore[valid-type]
+    dir: Maybe(Literal[queries.DIRECTIONS]) = None  # type: ignore[valid-type]
+
+
+# The column sorts of each tab (the queue holds ready tasks only: no state).
+TAB_SORTS = {"mine": ("light", "project", "item", "state", "due"),
+             "queue": ("light", "project", "item", "due"), "archive": ()}
 
 
 class NextForm(Input):
@@ -67,11 +74,21 @@ def index():
         page = queries.archive(session, user, today, filters=filters, cursor=cursor, limit=limit)
     else:
         page = PAGES[tab](session, user, today, filters=filters, cursor=cursor, limit=limit,
-                          sort=args.sort or "due")
+                          sort=args.sort or "due", direction=args.dir or "asc")
+    sort = "due" if tab == "queue" and args.sort == "state" else args.sort or "due"
     return render_template("inbox/index.html", tab=tab, page=page, rows=task_rows(page.rows, today),
                            counts=queries.inbox_counts(session, user), items=item_choices(),
                            today=today, args=request.args,
+                           sorting=Sorting(TAB_SORTS[tab], sort, args.dir),
+                           saved=saved_links(session, user, "inbox", InboxArgs,
+                                             request.query_string.decode()),
+                           filter_query=filter_query(InboxArgs),
                            notices=supervision.open_notices_for(session, user))
+
+
+def filter_query(model) -> str:
+    """The page's filter as its model writes it (what "save this filter" saves)."""
+    return canonical(model, request.query_string.decode())
 
 
 @bp.route("/tasks/<int:task_id>")

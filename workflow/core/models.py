@@ -172,6 +172,9 @@ class ItemTask(Base):
         _partial("ix_item_task_archive", CLOSED_STATES, "assignee_id", "closed_on", "id"),
         # A lead handler's desk: every open task of a group by due date.
         _partial("ix_item_task_open_due", DESK_STATES, "group_id", "due_on", "id"),
+        # … and by item or state (the desk's column sorts).
+        _partial("ix_item_task_open_item", DESK_STATES, "group_id", "item_code", "due_on", "id"),
+        _partial("ix_item_task_open_state", DESK_STATES, "group_id", "state", "due_on", "id"),
         # Overdue / near-due sweep and the supervisors' watch list over tasks
         # whose clock runs, by due date, whole or per department or item.
         _partial("ix_item_task_clock_due", CLOCK_STATES, "due_on", "id"),

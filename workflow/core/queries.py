@@ -23,7 +23,7 @@ index's WHERE clause (with parameters it cannot, and scans the table).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 
@@ -252,15 +252,39 @@ def _lit_segments(today: date, *, rest: bool = False) -> tuple[tuple, ...]:
 
 
 SORTS = ("due", "light", "item", "state", "project")
+# The desk's sorts: each on an index of its open tasks per group
+# (``ix_item_task_open_due``, ``_open_item``, ``_open_state``).
+DESK_SORTS = ("light", "due", "item", "state")
+DIRECTIONS = ("asc", "desc")
 
 
-def task_order(name: str, sort: str, today: date, branches: tuple = ()) -> Order:
-    """The order of a task list for a sort the pages offer:
+def reverse(order: Order) -> Order:
+    """``order`` read the other way: every key flipped, the segments in the
+    opposite sequence (undated tasks first, then the latest due). The same
+    indexes serve it, scanned backwards."""
+    return Order(f"{order.name}:desc", tuple(
+        Segment(paging.Keyset(*(replace(k, descending=not k.descending) for k in s.keyset.keys)),
+                s.where, s.branches)
+        for s in reversed(order.segments)))
+
+
+def task_order(name: str, sort: str, today: date, branches: tuple = (),
+               direction: str = "asc") -> Order:
+    """The order of a task list for a sort the pages offer (``direction``
+    ``desc``: the same order reversed, see ``reverse``):
 
     - ``due``: earliest due date first (undated tasks last);
     - ``light``: red, yellow, green, then paused, each by due date;
     - ``item`` / ``state``: by item code or state, then due date;
     - ``project``: by project code."""
+    if direction not in DIRECTIONS:
+        raise ValidationError(f"Unknown direction '{direction}'; choose asc or desc.",
+                              field="dir")
+    order = _task_order(name, sort, today, branches)
+    return reverse(order) if direction == "desc" else order
+
+
+def _task_order(name: str, sort: str, today: date, branches: tuple) -> Order:
     if sort not in SORTS:
         raise ValidationError(f"Unknown sort '{sort}'; choose one of {', '.join(SORTS)}.",
                               field="sort")
@@ -277,19 +301,20 @@ def task_order(name: str, sort: str, today: date, branches: tuple = ()) -> Order
 
 
 def my_tasks(session: Session, user: User, today: date, *, filters: TaskFilter = TaskFilter(),
-             sort: str = "due", cursor: str | None = None,
+             sort: str = "due", direction: str = "asc", cursor: str | None = None,
              limit: int | None = None) -> Page[ItemTask]:
     """A page of the open tasks ``user`` holds (``ix_item_task_inbox_due`` and
     its item and state variants)."""
     query = task_query().where(ItemTask.assignee_id == user.id, states_in(INBOX_STATES),
                                *filters.clauses(today))
-    return paging.fetch(session, query, task_order("mine", sort, today), cursor=cursor,
+    return paging.fetch(session, query, task_order("mine", sort, today, direction=direction),
+                        cursor=cursor,
                         limit=limit, options=TASK_OPTIONS)
 
 
 def group_queue(session: Session, user: User, today: date, *,
-                filters: TaskFilter = TaskFilter(), sort: str = "due", cursor: str | None = None,
-                limit: int | None = None) -> Page[ItemTask]:
+                filters: TaskFilter = TaskFilter(), sort: str = "due", direction: str = "asc",
+                cursor: str | None = None, limit: int | None = None) -> Page[ItemTask]:
     """A page of the unclaimed tasks of ``user``'s groups: one scan of
     ``ix_item_task_queue_due`` (or its item variant) per group, merged."""
     groups = _my_group_ids(session, user)
@@ -298,7 +323,7 @@ def group_queue(session: Session, user: User, today: date, *,
     query = task_query().where(state_is("ready"), *filters.clauses(today))
     sort = "due" if sort == "state" else sort  # every queued task is ready
     branches = tuple(ItemTask.group_id == g for g in groups)
-    return paging.fetch(session, query, task_order("queue", sort, today, branches),
+    return paging.fetch(session, query, task_order("queue", sort, today, branches, direction),
                         cursor=cursor, limit=limit, options=TASK_OPTIONS)
 
 
@@ -322,16 +347,28 @@ def archive(session: Session, user: User, today: date, *, filters: TaskFilter = 
 
 
 def group_tasks(session: Session, group_ids: Sequence[int], today: date, *,
-                filters: TaskFilter = TaskFilter(), cursor: str | None = None,
-                limit: int | None = None) -> Page[ItemTask]:
+                filters: TaskFilter = TaskFilter(), sort: str = "light", direction: str = "asc",
+                cursor: str | None = None, limit: int | None = None) -> Page[ItemTask]:
     """A page of the open tasks (not blocked, not closed) of the given groups,
-    urgent first: red, then yellow, then the rest, each by due date
-    (``ix_item_task_open_due``, one scan per group)."""
+    by default urgent first: red, then yellow, then the rest, each by due date
+    (``ix_item_task_open_due``, one scan per group); or by due date, item or
+    state (``DESK_SORTS``), either way round."""
+    if sort not in DESK_SORTS:
+        raise ValidationError(f"Unknown sort '{sort}'; choose one of {', '.join(DESK_SORTS)}.",
+                              field="sort")
+    if direction not in DIRECTIONS:
+        raise ValidationError(f"Unknown direction '{direction}'; choose asc or desc.",
+                              field="dir")
     if not group_ids:
         return Page(rows=[], limit=paging.check_limit(limit))
     query = task_query().where(states_in(DESK_STATES), *filters.clauses(today))
     branches = tuple(ItemTask.group_id == g for g in group_ids)
-    order = _dated("desk", DUE, branches, *_lit_segments(today, rest=True))
+    if sort == "light":
+        order = _dated("desk", DUE, branches, *_lit_segments(today, rest=True))
+    else:
+        order = _task_order("desk", sort, today, branches)
+    if direction == "desc":
+        order = reverse(order)
     return paging.fetch(session, query, order, cursor=cursor, limit=limit, options=TASK_OPTIONS)
 
 

@@ -153,6 +153,29 @@ class GroupMembership(Base):
     user: Mapped[User] = relationship(back_populates="memberships")
 
 
+SAVED_FILTER_PAGES = ("inbox", "desk")
+
+
+class SavedFilter(Base):
+    """A filter of a list page a person saved under a name (``page``: which
+    list). ``query`` is the page's query string as its own input model parsed
+    and wrote it back (``web.views.saved_filters``), checked again before use."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (
+        CheckConstraint(_in("page", SAVED_FILTER_PAGES), name="page_known"),
+        # One name per person and page; their filters by page and name.
+        UniqueConstraint("user_id", "page", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    page: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(60))
+    query: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # -- accounts: sessions, login throttling, API tokens ----------------------------------
 
 
