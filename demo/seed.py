@@ -11,7 +11,9 @@ and yellow when L - 2 <= K < L, whatever the calendar around today looks like.
 The plans therefore give the same lights on any day the demo is seeded; only
 items with calendar-day limits (land transfer, EIA, construction permit,
 completion filing) may shift near a long holiday. Nothing happens on today's
-date itself, so no event lies after ``now``.
+date itself, so no event lies after ``now``. Every group's queue holds items
+released and left unclaimed (``HOLD``), green, yellow and red alike, so a new
+agent meets the claim step on any day.
 
 What is seeded lives in the package's modules: ``people``, ``projects`` (and
 the ``plans`` of their items), ``reforms`` (standard land and the intention

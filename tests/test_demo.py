@@ -7,7 +7,7 @@ checks below run on that one seed.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -34,6 +34,9 @@ from workflow.setup import initialise
 
 WORKING_DAY = at("2026-11-27", 10)  # a Friday
 NATIONAL_DAY = at("2026-10-05", 10)  # inside 国庆 (10-01..10-07)
+SATURDAY = at("2026-11-28", 10)
+EVE_OF_HOLIDAY = at("2026-09-30", 10)  # the last working day before 国庆
+TODAY = datetime.now(ops.ZONE_TZ).replace(microsecond=0)  # the day `daiban demo` runs
 
 
 def users_by_role(session) -> dict[str, list[User]]:
@@ -132,6 +135,23 @@ def check_lights(session, now) -> None:
                           .where(ExtensionRequest.decided_at.is_(None))) >= 1
 
 
+def check_queue(session, now) -> None:
+    """Every group's queue holds work to claim (ready, nobody's yet), and
+    among the queued and assigned tasks some are yellow and some red."""
+    today = ops.zone_today(now)
+    definition = definition_of(current_version(session))
+    ready: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for task in session.scalars(select(ItemTask).where(
+            ItemTask.state.in_(("ready", "assigned")))):
+        if task.state == "ready":
+            assert task.assignee_id is None
+            ready[task.project.group.code] += 1
+        seen[lights.light(task, today)] += 1
+    assert all(ready[code] >= 1 for code in definition.groups), ready
+    assert seen["yellow"] >= 1 and seen["red"] >= 1, seen
+
+
 def check_history(session, now) -> None:
     assert audit.verify(session) == []
     latest = session.scalar(select(func.max(AuditEvent.at)))
@@ -143,13 +163,15 @@ def check_history(session, now) -> None:
             "comment.added", "project.suspend", "project.terminate"} <= actions
 
 
-@pytest.mark.parametrize("now", [WORKING_DAY, NATIONAL_DAY], ids=["working-day", "national-day"])
+@pytest.mark.parametrize("now", [WORKING_DAY, NATIONAL_DAY, SATURDAY, EVE_OF_HOLIDAY, TODAY],
+                         ids=["working-day", "national-day", "saturday", "eve-of-holiday", "today"])
 def test_the_demo_mirrors_the_zone_on_any_day(session, now):
     demo.seed_into(session, now=now)
     session.flush()
     check_people(session)
     check_projects(session)
     check_lights(session, now)
+    check_queue(session, now)
     check_history(session, now)
 
 
