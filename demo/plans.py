@@ -2,8 +2,8 @@
 operations on one item task (``work`` builds the usual ones, the agent's
 preparation on the service clock, then the department's 受理 and decision on
 the statutory clock; ``HOLD`` leaves
-it in the queue; ``cover`` closes it by a regional evaluation or a
-commitment), each timed from the previous one."""
+it in the queue; ``commit`` closes it by a commitment letter the enterprise
+signs), each timed from the previous one."""
 
 from __future__ import annotations
 
@@ -129,10 +129,6 @@ def _plan(timed: list[tuple[int, Step]], finish_at: int | None) -> Plan:
 
 
 HOLD = Plan(())  # released and left in the group's queue
-
-
-def cover(kind: str, gap: int = 0) -> Plan:
-    return Plan((Step("cover", gap=gap, arg=kind),))
 
 
 def commit(gap: int = 1, *, sign: int | None = 0, check: int = 30, outcome: str = "kept") -> Plan:

@@ -550,10 +550,6 @@ class ProjectRun:
             ops.approve_task(session, task.id, actor=agent, now=now, reference=reference)
         elif op == "complete":
             ops.complete_task(session, task.id, actor=agent, now=now)
-        elif op == "cover":
-            reference = ("告知承诺书（承诺制）" if step.arg == "commitment"
-                         else "区域评估成果")
-            ops.cover_task(session, task.id, reference=reference, kind=step.arg, actor=lead, now=now)
         else:  # pragma: no cover - a typo in the plans above
             raise ValueError(f"unknown demo step {op!r}")
 
