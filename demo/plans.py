@@ -2,8 +2,8 @@
 operations on one item task (``work`` builds the usual ones, the agent's
 preparation on the service clock, then the department's 受理 and decision on
 the statutory clock; ``HOLD`` leaves
-it in the queue; ``cover`` closes it by a regional evaluation or a
-commitment), each timed from the previous one."""
+it in the queue; ``commit`` closes it by a commitment letter the enterprise
+signs), each timed from the previous one."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def work(days: int, *, claim: int | None = None, by: str = "claim",
          handoff: int | None = None, reassign: int | None = None,
          until: str = "complete", finish_at: int | None = None,
          materials_at: int | None = None, extension_at: int | None = None,
-         prep: int | None = None, hold: tuple[int, int | None] | None = None) -> Plan:
+         prep: int | None = None, hold: tuple[int, int | None] | None = None,
+         gap: tuple[int, int | None] | None = None) -> Plan:
     """An item worked through in about ``days`` working days, on its two
     clocks: the agent prepares it and submits it ``prep`` days after the claim
     (the service clock; by default about a third of the time, at most 4
@@ -46,6 +47,10 @@ def work(days: int, *, claim: int | None = None, by: str = "claim",
     ``materials=(after, supplied_after)``: 一次性告知 ``after`` days into the
     work, while the agent prepares (the preparation lasts past it);
     supplied ``supplied_after`` days later (None: still awaited).
+    ``gap=(deadline, supplied_after)``: 容缺受理 when the work starts, the
+    missing secondary materials promised ``deadline`` working days later and
+    supplied ``supplied_after`` days after the acceptance (None: still
+    open, or expired once the deadline has passed).
     ``returned``: the department sends it back that many days after its
     受理; the agent resubmits two days later. ``extension=(after, days,
     approved)``: an extension request ``after`` days into the work, decided a
@@ -63,6 +68,14 @@ def work(days: int, *, claim: int | None = None, by: str = "claim",
         steps.append((claim + handoff, Step("handoff")))
     if reassign is not None:
         steps.append((claim + reassign, Step("reassign")))
+    if gap is not None:
+        deadline, supplied = gap
+        steps.append((claim, Step("accept_gaps", arg=deadline)))
+        steps.append((claim, Step("sign_promise")))
+        if supplied is None:
+            return _plan(steps, finish_at)
+        steps.append((claim + supplied, Step("fulfil_gap")))
+        prep = max(prep, supplied)
     shift = 0
     if materials is not None:
         after, supplied = materials
@@ -118,5 +131,13 @@ def _plan(timed: list[tuple[int, Step]], finish_at: int | None) -> Plan:
 HOLD = Plan(())  # released and left in the group's queue
 
 
-def cover(kind: str, gap: int = 0) -> Plan:
-    return Plan((Step("cover", gap=gap, arg=kind),))
+def commit(gap: int = 1, *, sign: int | None = 0, check: int = 30, outcome: str = "kept") -> Plan:
+    """承诺制: a commitment letter offered ``gap`` working days after the
+    release and signed ``sign`` days later (None: still waiting for the
+    signature), which completes the item; the department's compliance check
+    ``check`` days after the signing finds it ``outcome`` (kept, rectify,
+    broken), if that day has come."""
+    steps = [Step("offer_letter", gap=gap)]
+    if sign is not None:
+        steps += [Step("sign_letter", gap=sign), Step("check_letter", gap=check, arg=outcome)]
+    return Plan(tuple(steps))

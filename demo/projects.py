@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from demo import reforms
 from demo.people import LEADS
-from demo.plans import HOLD, Plan, Step, cover, work
+from demo.plans import HOLD, Plan, Step, commit, work
 from demo.reforms import PARCELS, REGIONAL_EVALUATIONS
 from workflow.core import operations as ops
 from workflow.kernel import clock
@@ -71,6 +72,8 @@ class Spec:
     suspend: tuple[int, str] | None = None
     terminate: tuple[int, str] | None = None
     comments: tuple[tuple[int, str, str, bool], ...] = ()  # t, author ("lead"/username), body, public
+    # t, item (None: the project), level, comment, the lead's answer to a bad one (days later)
+    ratings: tuple[tuple[int, str | None, str, str, int | None], ...] = ()
     pace: tuple[float, float] = (0.35, 0.65)
 
 
@@ -95,7 +98,10 @@ PROJECTS: tuple[Spec, ...] = (
          comments=((229, "lead", "一期装置投料试车成功，转入试生产。", True),)),
     Spec(2, "焦炉煤气综合利用制LNG项目", "coal_chemical", "ent01", 62000, "approving", 75,
          parcel="ZY2025-06地块", mandated=60, eia_commitment=False, eia="eia_report",
-         plans={"eia_report": work(16, returned=3, materials=(2, 4))},
+         plans={"eia_report": work(16, returned=3, materials=(2, 4)),
+                "construction_planning_permit": HOLD,
+                "water_gas_connection": work(9, gap=(4, 2))},
+         ratings=((30, "u01_survey", "dissatisfied", "测绘成果报送拖延一周，代办员未及时告知进度。", 3),),
          comments=((30, "agent02", "环评报告书已按审批局意见补充大气预测章节后重新报送。", True),)),
     Spec(3, "年产30万吨针状焦项目", "coal_chemical", "ent01", 350000, "intention", 120,
          comments=((118, "lead01", "观望原因：针状焦市场价格波动大，企业等待下游负极材料订单落实。"
@@ -117,13 +123,15 @@ PROJECTS: tuple[Spec, ...] = (
          parcel=PARCELS[1], **_later(700, 620, 450, producing=430, capacity=120)),
     Spec(8, "矿山智能装备制造项目", "equipment_manufacturing", "ent03", 35000, "approving", 60,
          parcel="ZY2025-08地块", mandated=48,
-         plans={"u14_site_servicing": work(12, handoff=3)}),
+         plans={"u14_site_servicing": work(12, handoff=3), "land_use_planning_permit": HOLD,
+                "power_connection": work(8, gap=(6, None))}),
     Spec(9, "煤机配件再制造项目", "equipment_manufacturing", "ent03", 16000, "ready_to_start", 110,
          parcel=PARCELS[6], mandated=95,
          exemption=(2, "land_not_delivered", "园区供水主管网未按出让合同约定接入地块，暂不具备动工条件")),
     Spec(10, "精密铸锻件加工项目", "machinery", "ent04", 12500, "approving", 45,
          parcel="ZY2025-09地块", mandated=40,
-         plans={"u01_survey": work(8, finish_at=32), "u07_soil_water": work(40, until="submit")},
+         plans={"u01_survey": work(8, finish_at=32), "u07_soil_water": work(40, until="submit"),
+                "eia_approval": commit(check=20, outcome="rectify")},
          comments=((5, "lead02", "督办：水土保持方案已超期，请水利局三个工作日内出具审查意见。", False),)),
     Spec(11, "农机装备及零部件生产项目", "machinery", "ent04", 9800, "suspended", 60,
          parcel="ZY2025-10地块", mandated=50,
@@ -131,10 +139,15 @@ PROJECTS: tuple[Spec, ...] = (
          comments=((14, "ent04", "融资到位后申请恢复办理。", True),)),
     # -- 食品加工组 --------------------------------------------------------------------
     Spec(12, "年产3万吨苦荞燕麦食品加工项目", "food_processing", "ent05", 18500, "completed", 280,
-         parcel=PARCELS[5], **_later(260, 180, 12)),
+         parcel=PARCELS[5], **_later(260, 180, 12),
+         ratings=((10, None, "very_satisfied", "全程代办，一次都没跑审批窗口。", None),
+                  (11, "completion_acceptance", "satisfied", "", None))),
     Spec(13, "乳制品生产线建设项目", "food_processing", "ent05", 26000, "approving", 22,
          parcel="ZY2026-01地块", mandated=16,
-         plans={"u01_survey": work(7, finish_at=9), "u02_planning_conditions": work(14, until="submit")}),
+         plans={"u01_survey": work(7, finish_at=9), "u02_planning_conditions": work(14, until="submit"),
+                "u11_lightning": HOLD},
+         ratings=((2, "u01_survey", "dissatisfied", "测绘资料补正通知晚了三天，耽误了后续规划条件办理。",
+                   None),)),
     # The 委托书 was issued two days ago and waits for the enterprise's signature.
     Spec(14, "中央厨房及预制菜生产项目", "food_processing", "ent05", 11200, "mandated", 10,
          mandated=2, begin=False),
@@ -143,7 +156,7 @@ PROJECTS: tuple[Spec, ...] = (
          **_later(800, 720, 560, producing=540, capacity=300, verified=60),
          comments=((59, "lead03", "达产复核通过：亩均税收、投资强度均达到出让合同约定指标。", True),)),
     Spec(16, "肉羊屠宰及冷鲜肉加工项目", "agri_products", "ent06", 8600, "approving", 20,
-         parcel="ZY2026-02地块", mandated=12,
+         parcel="ZY2026-02地块", mandated=12, plans={"u11_lightning": HOLD},
          comments=((6, "ent06", "请问动物防疫条件合格证是否也可以纳入代办？", True),
                    (5, "lead03", "可以，待建设工程规划许可后由食品组统一协调畜牧部门办理。", True))),
     # -- 新能源新材料组 -----------------------------------------------------------------
@@ -168,9 +181,12 @@ PROJECTS: tuple[Spec, ...] = (
          terminate=(22, "企业调整投资计划，项目终止（终止单）")),
     Spec(23, "年产10万吨煤矸石综合利用新型建材项目", "new_materials", "ent09", 24000, "approving", 75,
          parcel="ZY2025-05地块", mandated=62,
-         plans={"land_use_planning_permit": work(16, extension=(6, 5, True))}),
+         plans={"land_use_planning_permit": work(16, extension=(6, 5, True)),
+                "construction_planning_permit": HOLD,
+                "power_connection": work(20, claim=12, gap=(4, None))}),
     Spec(24, "高性能碳材料项目", "new_materials", "ent09", 38000, "completed", 320,
-         parcel="ZY2024-08地块", **_later(300, 220, 3)),
+         parcel="ZY2024-08地块", **_later(300, 220, 3),
+         ratings=((2, None, "satisfied", "服务规范，竣工验收协调及时。", None),)),
     # -- 新兴产业与现代物流组 ------------------------------------------------------------
     Spec(25, "左云综合物流园项目", "logistics", "ent10", 42000, "at_capacity", 660,
          parcel="ZY2023-07地块", **_later(640, 560, 400, producing=380, capacity=90)),
@@ -183,9 +199,9 @@ PROJECTS: tuple[Spec, ...] = (
     Spec(27, "城乡配送分拨中心项目", "logistics", "ent10", 9200, "signed", 3),
     Spec(28, "云计算数据中心项目", "information_technology", "ent11", 38000, "approving", 14,
          parcel="ZY2026-03地块", mandated=10, eia_commitment=False,
-         plans={"eia_approval": work(14, materials=(5, None))}),
+         plans={"eia_approval": work(14, materials=(5, None)), "u11_lightning": HOLD}),
     Spec(29, "工业互联网服务平台项目", "information_technology", "ent11", 14500, "approving", 8,
-         parcel="ZY2026-04地块", mandated=4,
+         parcel="ZY2026-04地块", mandated=4, plans={"eia_approval": commit(sign=None)},
          comments=((7, "lead05", "项目已签约，按承诺制备案，请企业尽快签署代办服务委托书。", True),
                    (3, "ent11", "委托书已签署，营业执照及备案信息表已上传。", True))),
     Spec(30, "冷链仓储物流中心项目", "warehousing", "ent12", 19600, "started", 125,
@@ -196,11 +212,19 @@ PROJECTS: tuple[Spec, ...] = (
          comments=((2, "lead05", "施工许可已办结，具备开工条件，请企业确定开工日期后告知。", True),)),
     Spec(32, "电商仓储配送中心项目", "warehousing", "ent12", 7600, "approving", 24,
          parcel="ZY2026-05地块", mandated=18,
-         plans={"u01_survey": work(25, until="start")},
+         plans={"u01_survey": work(25, until="start"),
+                "eia_approval": commit(check=14, outcome="broken")},
          comments=((2, "lead05", "督办：测绘资料准备已超过代办服务时限，请代办员三个工作日内报送自然资源局。",
                     False),)),
 )
 
+
+
+REFORM_STEPS: dict[str, Callable[..., None]] = {
+    "offer_letter": reforms.offer_letter, "sign_letter": reforms.sign_letter,
+    "check_letter": reforms.check_letter, "accept_gaps": reforms.accept_gaps,
+    "sign_promise": reforms.sign_promise, "fulfil_gap": reforms.fulfil_gap,
+}
 
 
 class ProjectRun:
@@ -244,6 +268,8 @@ class ProjectRun:
             self.push(spec.terminate[0], self.terminate)
         for t, author, body, public in spec.comments:
             self.push(t, self.comment(author, body, public))
+        for t, item, level, said, answer in spec.ratings:
+            self.push(t, lambda day, r=(item, level, said, answer): reforms.rate(self, day, *r))
         if spec.stoppage is not None:
             self.push(spec.stoppage[0], self.stop)
         if spec.exemption is not None:
@@ -333,10 +359,9 @@ class ProjectRun:
                 ops.cover_task(self.session, task.id, reference=ref, kind="evaluation",
                                actor=self.lead, now=self.at(t))
                 self.scheduled.add(task.id)
-            elif task.item_code == "project_filing":
-                ops.cover_task(self.session, task.id, reference="企业投资项目承诺制备案承诺书",
-                               kind="commitment", actor=self.lead, now=self.at(t))
+            elif task.item_code == "project_filing":  # 承诺制备案: its letter the same day
                 self.scheduled.add(task.id)
+                self.schedule(task, t, commit(gap=0))
         if self.spec.parcel in self.s.parcels:
             self.standard_land(t)
 
@@ -437,7 +462,7 @@ class ProjectRun:
         if task.item_code in spec.plans:
             return spec.plans[task.item_code]
         if item.category == "commitment" or (task.item_code == "eia_approval" and spec.eia_commitment):
-            return cover("commitment", gap=1)
+            return commit()
         low, high = spec.pace
         days = max(1, round(item.limit.approx_working_days * self.random.uniform(low, high)))
         turn, extra = self.random.random(), self.random.random()
@@ -448,8 +473,8 @@ class ProjectRun:
             return work(days - 4, by=by, returned=2)
         return work(days, by=by)
 
-    def schedule(self, task: ItemTask, released: int) -> None:
-        plan = self.plan_for(task)
+    def schedule(self, task: ItemTask, released: int, plan: Plan | None = None) -> None:
+        plan = plan or self.plan_for(task)
         if not plan.steps:
             return
         t = released
@@ -489,7 +514,10 @@ class ProjectRun:
                             actor=lead, now=now, reason="工作量调整，由同组代办员续办")
         elif op == "request_materials":
             self.request_materials(task, agent, t, step.arg)
+        elif op in REFORM_STEPS:
+            REFORM_STEPS[op](self, task, t, *(() if step.arg is None else (step.arg,)))
         elif op == "supply_materials":
+            reforms.attach(self, task, t, self.s.users[self.spec.owner], "补正材料（一次性告知）.pdf")
             ops.supply_materials(session, task.id, actor=self.s.users[self.spec.owner], now=now,
                                  note="已按一次性告知单补齐材料")
         elif op == "request_extension":
@@ -516,14 +544,12 @@ class ProjectRun:
         elif op == "rework":
             ops.rework_task(session, task.id, actor=agent, now=now)
         elif op == "approve":
-            ops.approve_task(session, task.id, actor=agent, now=now,
-                             reference=self.s.document(task.department, self.s.day(t)))
+            reference = self.s.document(task.department, self.s.day(t))
+            if self.spec.stage == "approving":  # the decision's scan on file
+                reforms.attach(self, task, t, agent, f"批复文件 {reference}.pdf")
+            ops.approve_task(session, task.id, actor=agent, now=now, reference=reference)
         elif op == "complete":
             ops.complete_task(session, task.id, actor=agent, now=now)
-        elif op == "cover":
-            reference = ("告知承诺书（承诺制）" if step.arg == "commitment"
-                         else "区域评估成果")
-            ops.cover_task(session, task.id, reference=reference, kind=step.arg, actor=lead, now=now)
         else:  # pragma: no cover - a typo in the plans above
             raise ValueError(f"unknown demo step {op!r}")
 

@@ -5,15 +5,21 @@ chemical ones screened for entry (``add_intentions``)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from workflow.core import operations as ops
-from workflow.reforms import chemicals, intentions, land
+from workflow.kernel import clock
+from workflow.kernel.signatures import sha256_of
+from workflow.models import CommitmentLetter, ItemTask, Project, User
+from workflow.reforms import chemicals, commitments, intentions, land, ratings
 
 if TYPE_CHECKING:
-    from demo.projects import Spec
+    from demo.projects import ProjectRun, Spec
     from demo.seed import Seeder
 
 REGIONAL_EVALUATIONS = {
@@ -168,3 +174,157 @@ def add_intentions(seeder: Seeder) -> None:
             chemicals.screen_project(seeder.session, project.id, {
                 "in_chemical_park": True, "park_name": "左云经开区化工园区", "attested": admission,
                 **SCREENINGS[name]}, actor=seeder.users[lead], now=seeder.at(3))
+
+
+# -- 承诺制, 容缺受理, files, ratings: steps of a project's run ---------------------------
+
+def offer_letter(run: ProjectRun, task: ItemTask, t: int) -> None:
+    """The lead offers the enterprise the item's commitment letter (承诺书)."""
+    commitments.offer_commitment(run.session, task.id, actor=run.lead, now=run.at(t))
+
+
+def sign_letter(run: ProjectRun, task: ItemTask, t: int) -> None:
+    """The enterprise reads the letter in its portal and signs it: the item
+    completes by commitment."""
+    letter = _letter(run, task, "issued")
+    owner = run.s.users[run.spec.owner]
+    commitments.sign_commitment(
+        run.session, letter.id, actor=owner, now=run.at(t), consent=True,
+        signatory=run.project.enterprise.contact_name or owner.display_name,
+        shown_sha256=sha256_of(letter.text))
+
+
+CHECK_NOTES = {
+    "kept": "现场核查：承诺事项均已落实。",
+    "rectify": "现场核查：部分环保设施未按承诺同步建设，责令限期整改。",
+    "broken": "现场核查：未落实承诺的污染防治措施，经责令整改仍未改正，承诺未履行。",
+}
+
+
+def check_letter(run: ProjectRun, task: ItemTask, t: int, outcome: str) -> None:
+    """The department's compliance check (事中事后核查) of a signed letter,
+    recorded by the lead; a rectification is due in ten working days."""
+    letter = _letter(run, task, "signed")
+    rectify_by = clock.add_working_days(run.s.today, 10).date if outcome == "rectify" else None
+    commitments.record_check(run.session, letter.id, outcome=outcome, actor=run.lead,
+                             now=run.at(t), note=CHECK_NOTES[outcome], rectify_by=rectify_by)
+
+
+def _letter(run: ProjectRun, task: ItemTask, status: str) -> CommitmentLetter:
+    return next(letter for letter in commitments.letters_of_project(run.session, run.project.id)
+                if letter.task_id == task.id and letter.status == status)
+
+
+def accept_gaps(run: ProjectRun, task: ItemTask, t: int, days: int) -> None:
+    """容缺受理: the agent accepts the item with its secondary materials
+    missing, promised ``days`` working days later."""
+    item = run.s.definition.items[task.item_code]
+    missing = [m.code for m in item.materials if m.secondary]
+    commitments.accept_with_gaps(
+        run.session, task.id, missing, deadline=clock.add_working_days(run.s.day(t), days).date,
+        actor=run.session.get(User, task.assignee_id), now=run.at(t))
+
+
+def sign_promise(run: ProjectRun, task: ItemTask, t: int) -> None:
+    gap = commitments.open_gap(run.session, task.id)
+    owner = run.s.users[run.spec.owner]
+    commitments.sign_promise(run.session, gap.id, actor=owner, now=run.at(t), consent=True,
+                             signatory=run.project.enterprise.contact_name or owner.display_name)
+
+
+def fulfil_gap(run: ProjectRun, task: ItemTask, t: int) -> None:
+    """The enterprise uploads the promised materials and marks them supplied."""
+    gap = commitments.open_gap(run.session, task.id)
+    owner = run.s.users[run.spec.owner]
+    names = "、".join(m["name"] for m in gap.missing["materials"])
+    attach(run, task, t, owner, f"容缺补齐材料-{names}.pdf")
+    commitments.fulfil_gap(run.session, gap.id, actor=owner, now=run.at(t),
+                           note="已上传容缺受理承诺补齐的材料")
+
+
+def attach(run: ProjectRun, task: ItemTask | None, t: int, actor: User, name: str) -> None:
+    """A small generated PDF filed on the task (or the project), recorded by
+    the engine; its bytes wait in ``Seeder.files`` for the upload folder."""
+    project = run.project
+    item = run.s.definition.items[task.item_code].name_en if task is not None else "project file"
+    data = tiny_pdf([f"Daiban demo file: {clean_ascii(name) or 'document'}",
+                     f"Project {project.code}", f"Item: {item}",
+                     f"Filed on {run.s.day(t).isoformat()}"])
+    storage = hashlib.sha256(f"demo:{project.code}:{task.id if task else 0}:{name}".encode()
+                             ).hexdigest()[:32]
+    ops.record_attachment(run.session, project.id, actor=actor, now=run.at(t), original_name=name,
+                          storage_name=storage, content_type="application/pdf", size=len(data),
+                          sha256=hashlib.sha256(data).hexdigest(),
+                          task_id=task.id if task is not None else None)
+    run.s.files[storage] = data
+
+
+def clean_ascii(text: str) -> str:
+    return "".join(c for c in text if c.isascii() and c.isprintable()).strip(" -.")
+
+
+def tiny_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF showing ``lines`` (ASCII) in Helvetica: a valid file
+    with its cross-reference table, about 700 bytes."""
+    def escape(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    text = "BT /F1 12 Tf 72 760 Td 16 TL " + " ".join(f"({escape(line)}) '" for line in lines) + " ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text.encode("ascii")),
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def rate(run: ProjectRun, t: int, item_code: str | None, level: str, comment: str,
+         answer: int | None) -> None:
+    """The enterprise rates an item (or the project); a bad rating opens a
+    rectification, which the lead answers ``answer`` working days later."""
+    task = next(task for task in run.tasks if task.item_code == item_code) if item_code else None
+    rating = ratings.rate(run.session, run.project.id, level=level, comment=comment,
+                          actor=run.s.users[run.spec.owner], now=run.at(t),
+                          task_id=task.id if task is not None else None)
+    if answer is not None and level in ratings.BAD_LEVELS:
+        run.push(t - answer, lambda day: _answer(run, rating.id, day))
+
+
+def _answer(run: ProjectRun, rating_id: int, t: int) -> None:
+    row = next(r for r in ratings.rectifications_of(run.session, run.project.id)
+               if r.rating_id == rating_id)
+    ratings.answer_rectification(
+        run.session, row.id, actor=run.lead, now=run.at(t),
+        response="已约谈承办代办员，明确专人跟踪并每周向企业通报进度；今后一次性告知须在受理当日完成。")
+
+
+# The expert review (专家论证) of a restricted entry screening: the needle-coke
+# intention has not yet attested its HAZOP analysis (ADM-EX-04), which the
+# experts review and approve.
+def review_restricted_screening(seeder: Seeder) -> None:
+    project = seeder.session.scalar(select(Project).where(Project.name == "年产30万吨针状焦项目"))
+    lead = project.lead
+    attested = [r.code for r in chemicals.rules(seeder.session, active_only=True)
+                if r.kind == "admission" and r.code != "ADM-EX-04"]
+    screening = chemicals.screen_project(seeder.session, project.id, {
+        "in_chemical_park": True, "park_name": "左云经开区化工园区", "attested": attested,
+        "project_kind": "new", "phased": False, "total_investment_wan": project.investment_wan,
+        "land_cost_wan": 16000, "products": [{"name": "针状焦", "cas": ""}],
+        "processes": ["coking"], "project_type": "针状焦"}, actor=lead, now=seeder.at(30))
+    if screening.verdict != "restricted":  # pragma: no cover - the shipped rules changed
+        raise RuntimeError(f"the needle-coke screening is {screening.verdict}, not restricted")
+    chemicals.record_review(
+        seeder.session, screening.id, experts="李振华、王海燕、赵国平（省化工专家库）",
+        reviewed_on=seeder.day(20), conclusion="approve",
+        note="HAZOP分析方案可行，同意在签约前完成分析并装备DCS/SIS系统。",
+        actor=lead, now=seeder.at(20))

@@ -11,17 +11,27 @@ and yellow when L - 2 <= K < L, whatever the calendar around today looks like.
 The plans therefore give the same lights on any day the demo is seeded; only
 items with calendar-day limits (land transfer, EIA, construction permit,
 completion filing) may shift near a long holiday. Nothing happens on today's
-date itself, so no event lies after ``now``.
+date itself, so no event lies after ``now``. Every group's queue holds items
+released and left unclaimed (``HOLD``), green, yellow and red alike, so a new
+agent meets the claim step on any day.
+
+The reforms show in every state: items on the commitment list close by a
+letter the enterprise signs (承诺制), checked kept, under rectification or
+broken; 容缺 promises open, fulfilled and expired; ratings and their
+rectifications; files (small generated PDFs) on tasks, whose bytes
+``seed_demo`` writes to the upload folder it is given.
 
 What is seeded lives in the package's modules: ``people``, ``projects`` (and
-the ``plans`` of their items), ``reforms`` (standard land and the intention
-ledger); this module seeds them in order.
+the ``plans`` of their items), ``reforms`` (standard land, the intention
+ledger, and the steps of the reforms a project's run takes); this module
+seeds them in order.
 """
 
 from __future__ import annotations
 
 import itertools
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -29,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from demo.people import DEMO_PASSWORD, add_people
 from demo.projects import DEPARTMENT_PREFIX, PROJECTS, ProjectRun
-from demo.reforms import add_intentions, add_land
+from demo.reforms import add_intentions, add_land, review_restricted_screening
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
 from workflow.core import notify, rollups
 from workflow.core import operations as ops
@@ -37,32 +47,47 @@ from workflow.kernel import clock
 from workflow.kernel.db import make_engine, make_session_factory, transaction
 from workflow.kernel.registry import current_version, definition_of
 from workflow.models import Enterprise, ItemTask, User
-from workflow.reforms import chemicals, land
+from workflow.reforms import chemicals, commitments, land
 
 __all__ = ["DEMO_PASSWORD", "Seeder", "seed_demo", "seed_into"]
 
 
-def seed_demo(*, now: datetime, url: str | None = None) -> bool:
+def seed_demo(*, now: datetime, url: str | None = None, uploads: Path | None = None) -> bool:
     """Add the demo data to the database at ``url`` (migrated, definition
-    installed) in one transaction; False, changing nothing, if it is there."""
+    installed) in one transaction; False, changing nothing, if it is there.
+    The files on the demo's tasks go to the ``uploads`` folder (the app's
+    ``UPLOAD_FOLDER``), kept only if the transaction commits, as an upload's."""
     ops.zone_today(now)  # refuse a naive ``now`` before opening anything
     engine = make_engine(url)
+    written: list[Path] = []
     try:
         with transaction(make_session_factory(engine)) as session:
             if session.scalar(select(User.id).where(User.username == "admin")) is not None:
                 return False
-            seed_into(session, now=now)
+            files = seed_into(session, now=now)
             rollups.refresh(session, now=now)  # the figures are there before the first sweep
-            return True
+            if uploads is not None:
+                uploads.mkdir(parents=True, exist_ok=True)
+                for name, data in files.items():
+                    written.append(uploads / name)
+                    (uploads / f"{name}.part").write_bytes(data)
+        for path in written:  # committed: the files take their names
+            path.with_name(f"{path.name}.part").replace(path)
+        return True
     finally:
+        for path in written:
+            path.with_name(f"{path.name}.part").unlink(missing_ok=True)
         engine.dispose()
 
 
-def seed_into(session: Session, *, now: datetime) -> None:
+def seed_into(session: Session, *, now: datetime) -> dict[str, bytes]:
     """Add the demo's people, enterprises and projects inside ``session``
-    (flushed, not committed)."""
+    (flushed, not committed); return the bytes of the files recorded on its
+    tasks, by storage name, for the upload folder."""
     chemicals.install_shipped(session)  # the screening rules the chemical projects pass
-    Seeder(session, now).run()
+    seeder = Seeder(session, now)
+    seeder.run()
+    return seeder.files
 
 
 class Seeder:
@@ -83,6 +108,7 @@ class Seeder:
         self.parcels: dict[str, Any] = {}
         self._turn = itertools.count()
         self._document = itertools.count(1)
+        self.files: dict[str, bytes] = {}  # storage name -> bytes of the files on tasks
 
     # -- time ------------------------------------------------------------------------
     def day(self, t: int) -> date:
@@ -103,8 +129,12 @@ class Seeder:
         for spec in PROJECTS:
             ProjectRun(self, spec).run()
         add_intentions(self)
-        # Yesterday evening's standard-land sweep: checks passed, checkpoints overdue.
-        land.sweep(self.session, now=datetime.combine(self.day(1), time(20, 0), tzinfo=ops.ZONE_TZ))
+        review_restricted_screening(self)
+        # Yesterday evening's sweeps: standard land (checks passed, checkpoints
+        # overdue) and commitments (a 容缺 promise past its deadline expires).
+        evening = datetime.combine(self.day(1), time(20, 0), tzinfo=ops.ZONE_TZ)
+        land.sweep(self.session, now=evening)
+        commitments.sweep(self.session, now=evening)
         self.read_old_notifications()
         self.session.flush()
 

@@ -6,8 +6,10 @@ checks below run on that one seed.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from datetime import UTC
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,20 +22,30 @@ from workflow.core import operations as ops
 from workflow.kernel.db import make_engine, make_session_factory
 from workflow.kernel.registry import current_version, definition_of
 from workflow.models import (
+    Attachment,
     AuditEvent,
+    CommitmentLetter,
+    CreditRecord,
     Enterprise,
     ExtensionRequest,
+    GapAcceptance,
     GroupMembership,
     IndustryGroup,
     ItemTask,
     MaterialRequest,
     Project,
+    Rating,
+    Rectification,
+    Screening,
     User,
 )
 from workflow.setup import initialise
 
 WORKING_DAY = at("2026-11-27", 10)  # a Friday
 NATIONAL_DAY = at("2026-10-05", 10)  # inside 国庆 (10-01..10-07)
+SATURDAY = at("2026-11-28", 10)
+EVE_OF_HOLIDAY = at("2026-09-30", 10)  # the last working day before 国庆
+TODAY = datetime.now(ops.ZONE_TZ).replace(microsecond=0)  # the day `daiban demo` runs
 
 
 def users_by_role(session) -> dict[str, list[User]]:
@@ -132,24 +144,76 @@ def check_lights(session, now) -> None:
                           .where(ExtensionRequest.decided_at.is_(None))) >= 1
 
 
+def check_queue(session, now) -> None:
+    """Every group's queue holds work to claim (ready, nobody's yet), and
+    among the queued and assigned tasks some are yellow and some red."""
+    today = ops.zone_today(now)
+    definition = definition_of(current_version(session))
+    ready: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for task in session.scalars(select(ItemTask).where(
+            ItemTask.state.in_(("ready", "assigned")))):
+        if task.state == "ready":
+            assert task.assignee_id is None
+            ready[task.project.group.code] += 1
+        seen[lights.light(task, today)] += 1
+    assert all(ready[code] >= 1 for code in definition.groups), ready
+    assert seen["yellow"] >= 1 and seen["red"] >= 1, seen
+
+
+def check_reforms(session) -> None:
+    """Every reform shows in every state, made by the engine's operations."""
+    def tally(column) -> Counter:
+        return Counter(session.scalars(select(column)))
+
+    letters = tally(CommitmentLetter.status)
+    assert {"issued", "signed", "kept", "rectifying", "broken"} <= set(letters), letters
+    # Every item closed "by commitment" was closed by a signed letter.
+    by_commitment = set(session.scalars(select(ItemTask.covered_ref).where(
+        ItemTask.covered_ref.startswith("commitment: "))))
+    numbers = set(session.scalars(select(CommitmentLetter.number).where(
+        CommitmentLetter.status != "issued")))
+    assert by_commitment and {ref.removeprefix("commitment: ") for ref in by_commitment} == numbers
+    promises = tally(GapAcceptance.status)
+    assert {"open", "fulfilled", "expired"} <= set(promises), promises
+    assert all(session.scalars(select(GapAcceptance.promised_at)))  # each promise signed
+    credit = tally(CreditRecord.severity)
+    assert credit["serious"] >= 1 and credit["minor"] >= 1, credit  # broken letter, missed 容缺
+    ratings = tally(Rating.level)
+    assert ratings["dissatisfied"] >= 1 and ratings["very_satisfied"] + ratings["satisfied"] >= 2
+    assert set(tally(Rectification.status)) == {"open", "closed"}
+    attached = session.scalars(select(Attachment)).all()
+    assert len(attached) >= 20 and all(a.task_id for a in attached)
+    assert {"pass", "restricted", "prohibited"} <= set(tally(Screening.verdict))
+    reviewed = session.scalars(select(Screening).where(Screening.reviewed_at.is_not(None))).all()
+    assert [s.review["conclusion"] for s in reviewed] == ["approve"]
+
+
 def check_history(session, now) -> None:
     assert audit.verify(session) == []
     latest = session.scalar(select(func.max(AuditEvent.at)))
     latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
     assert latest < now  # the whole history lies before the moment of seeding
     actions = set(session.scalars(select(AuditEvent.action).distinct()))
+    assert {"commitment.offered", "commitment.signed", "commitment.checked", "gap.accepted",
+            "gap.promised", "gap.fulfilled", "gap.expired", "rating.recorded",
+            "rectification.opened", "rectification.closed", "attachment.added",
+            "chemicals.reviewed"} <= actions
     assert {"task.reassign", "task.request_materials", "task.supply_materials",
             "task.decide_extension", "task.department_return", "task.cover",
             "comment.added", "project.suspend", "project.terminate"} <= actions
 
 
-@pytest.mark.parametrize("now", [WORKING_DAY, NATIONAL_DAY], ids=["working-day", "national-day"])
+@pytest.mark.parametrize("now", [WORKING_DAY, NATIONAL_DAY, SATURDAY, EVE_OF_HOLIDAY, TODAY],
+                         ids=["working-day", "national-day", "saturday", "eve-of-holiday", "today"])
 def test_the_demo_mirrors_the_zone_on_any_day(session, now):
     demo.seed_into(session, now=now)
     session.flush()
     check_people(session)
     check_projects(session)
     check_lights(session, now)
+    check_queue(session, now)
+    check_reforms(session)
     check_history(session, now)
 
 
@@ -166,10 +230,27 @@ def counts(url: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):
     """A SQLite file made the way `daiban demo` makes it: migrated, then seeded."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
     initialise(None, now=at("2024-01-02"), url=url)
-    assert demo.seed_demo(now=WORKING_DAY, url=url) is True
+    assert demo.seed_demo(now=WORKING_DAY, url=url, uploads=folder / "uploads") is True
     return url
+
+
+def test_the_files_on_tasks_are_in_the_upload_folder(demo_file):
+    """Each attachment row has its file, a PDF with the recorded digest, and
+    nothing else (no ``.part`` left behind)."""
+    folder = Path(demo_file.removeprefix("sqlite:///")).parent / "uploads"
+    engine = make_engine(demo_file)
+    with make_session_factory(engine)() as session:
+        rows = session.execute(select(Attachment.storage_name, Attachment.sha256,
+                                      Attachment.size)).all()
+    engine.dispose()
+    assert rows and {p.name for p in folder.iterdir()} == {name for name, _, _ in rows}
+    for name, digest, size in rows:
+        data = (folder / name).read_bytes()
+        assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+        assert hashlib.sha256(data).hexdigest() == digest and len(data) == size
 
 
 def test_seeding_twice_adds_nothing_the_second_time(demo_file):

@@ -29,21 +29,23 @@ def serve_command(host: str, port: int) -> None:
 def demo_command(seed_only: bool, host: str, port: int) -> None:
     """Create the database, add the demo data (once) and start the app."""
     from demo.seed import DEMO_PASSWORD, seed_demo
+    from web import create_app
     from workflow.setup import initialise
 
     now = datetime.now(UTC)
     url, _ = initialise(None, now=now)
-    created = seed_demo(now=now)
+    if not seed_only:
+        os.environ.setdefault("DAIBAN_DEMO", "1")
+    app = create_app({"DEMO": True})
+    # The files on the demo's tasks go where the app keeps uploads.
+    created = seed_demo(now=now, uploads=Path(app.config["UPLOAD_FOLDER"]))
     click.echo(f"database: {url}")
     click.echo("demo data added" if created else "demo data already present")
     click.echo(f"demo accounts (password for all: {DEMO_PASSWORD}): admin, supervisor, "
                "lead01–lead06, agent01–agent21, ent01–ent12")
     if seed_only:
+        app.extensions["daiban_engine"].dispose()
         return
-    from web import create_app
-
-    os.environ.setdefault("DAIBAN_DEMO", "1")
-    app = create_app({"DEMO": True})
     # The single-process demo hosts the scheduler (sweep, outbox, digest) itself;
     # production runs it as its own `daiban scheduler` process instead.
     scheduler = _start_demo_scheduler(app)

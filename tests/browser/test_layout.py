@@ -39,7 +39,7 @@ def demo(tmp_path_factory):
     path = tmp_path_factory.mktemp("layout") / "demo.sqlite3"
     url = f"sqlite:///{path}"
     initialise(None, now=at("2024-01-02"), url=url)
-    assert seed_demo(now=NOW, url=url)
+    assert seed_demo(now=NOW, url=url, uploads=path.parent / "uploads")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "layout-test", "CLOCK": Clock(NOW),
                       "SESSION_COOKIE_SECURE": False, "TOTP_REQUIRED": False,
                       "UPLOAD_FOLDER": str(path.parent / "uploads")})
