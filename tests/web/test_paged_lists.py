@@ -153,8 +153,9 @@ def test_the_watch_list_page_api_and_export_hold_the_same_rows(as_user, queue, a
     api = [i for p in walk_api(app.test_client(), f"{API}/supervision/overdue?limit=4",
                                {"Authorization": f"Bearer {token}"}) for i in p]
     assert api == html
+    # Row 1 of the export: the as-of time; row 2: the header.
     sheet = load_workbook(io.BytesIO(client.get("/supervision/overdue.xlsx?light=red").data)).active
-    exported = [(row[0], row[4]) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    exported = [(row[0], row[4]) for row in sheet.iter_rows(min_row=3, values_only=True)]
     by_id = {t.id: t for t in queue}
     assert [code for code, _ in exported] == [by_id[i].project.code for i in html]
 
