@@ -32,7 +32,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from workflow.core import audit, notify
@@ -41,6 +40,7 @@ from workflow.core.notify import Message
 from workflow.core.taskstep import rederive_dates
 from workflow.core.unitofwork import definition_for, lock_project
 from workflow.kernel import clock, zone_audit
+from workflow.kernel.db import dialect_insert
 from workflow.kernel.models import CalendarSchedule
 from workflow.kernel.moments import utc
 
@@ -136,7 +136,7 @@ def _claim(session: Session, source: clock.ScheduleSource, *, now: datetime,
     latest = latest_schedule(session)
     if latest is not None and latest.fingerprint == source.fingerprint:
         return None
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     statement = (
         insert(CalendarSchedule)
         .values(previous_id=latest.id if latest is not None else 0,

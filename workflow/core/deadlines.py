@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import exists, select, text, union
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from workflow.core import notify, supervision
@@ -65,6 +64,7 @@ from workflow.core.notify import Message
 from workflow.core.operations import ZONE_TZ, lock_project, utc, zone_today
 from workflow.kernel import clock
 from workflow.kernel.config import DeadlinePolicy
+from workflow.kernel.db import dialect_insert
 from workflow.kernel.models import User
 
 # The clock-state filter written out literally, as the partial indexes' predicate
@@ -269,7 +269,7 @@ def _insert_reminder(session: Session, *, level: str, subject_key: str, task_id:
                      clock: str | None = None) -> int | None:
     """Insert the reminder unless its key exists; the new id, or None when another
     sweep (this one earlier, or a concurrent one) already recorded it."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     statement = (
         insert(Reminder)
         .values(subject_key=subject_key, level=level, task_id=task_id, clock=clock,
@@ -444,7 +444,7 @@ def _digest_line(task: ItemTask) -> str:
 
 
 def _insert_digest_run(session: Session, user: User, day: date, items: int, now: datetime) -> bool:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     statement = (insert(DigestRun).values(user_id=user.id, day=day, items=items, sent_at=utc(now))
                  .on_conflict_do_nothing().returning(DigestRun.id))
     return session.execute(statement).scalar_one_or_none() is not None

@@ -26,12 +26,12 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from workflow.core.models import AuditEvent, ItemTask, Notification, Project, SupervisionNotice
 from workflow.kernel import clock, paging
 from workflow.kernel.config import Channels
+from workflow.kernel.db import dialect_insert
 from workflow.kernel.errors import ValidationError
 from workflow.kernel.models import EMAIL_CHOICES, GroupMembership, OutboxMessage, User
 from workflow.kernel.moments import ZONE_TZ, utc
@@ -151,7 +151,7 @@ def send_bundles(session: Session, *, now: datetime, at_time: time) -> list[str]
     by_user: dict[int, tuple[User, list[Notification]]] = {}
     for user, note in rows:
         by_user.setdefault(user.id, (user, []))[1].append(note)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     sent: list[str] = []
     at = utc(now)
     for user, notes in by_user.values():

@@ -92,3 +92,11 @@ def transaction(factory: sessionmaker[Session], **session_kw) -> Iterator[Sessio
 def is_postgres(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def dialect_insert(session: Session):
+    """The ``insert`` of the session's database, which offers
+    ``on_conflict_do_nothing`` (the claims that keep a job from acting twice)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if is_postgres(session) else sqlite.insert
