@@ -56,6 +56,10 @@ WRITE_TARGET = 0.5  # HTTP write rate / direct engine rate, at least
 
 TASK_IDS = r'data-task="(\d+)"'
 PROJECT_IDS = r'data-project="([^"]+)"'
+# The search box: one code (a handful of matches) and a fragment in one code of
+# ten or so at every size (thousands of matches to page through by code).
+SEARCH_NARROW = "BENCH-0004242"
+SEARCH_BROAD = "0042"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Page:
     order: str = "exact"  # "exact": same first rows in the same order; "contained": same rows
     bearer: bool = False
     note: str = ""
+    args: tuple = ()  # (name, value) pairs the baseline takes beyond the user
 
 
 def page_list(context: dict) -> list[Page]:
@@ -79,12 +84,20 @@ def page_list(context: dict) -> list[Page]:
              order="contained",
              note="today's archive shows the 200 newest closed tasks re-sorted by due date, so "
                   "only 'the baseline's newest 50 are on the page' is compared"),
+        Page("agent.inbox_mine_item", "agent", "/inbox?tab=mine&sort=item", TASK_IDS,
+             "inbox_mine_sorted", args=(("sort", "item"),)),
+        Page("agent.search", "agent", f"/search?q={SEARCH_BROAD}", PROJECT_IDS, "search",
+             args=(("text", SEARCH_BROAD),)),
         Page("agent.notifications", "agent", "/notifications", r'data-notification="(\d+)"',
              "notifications"),
         Page("agent.api_inbox", "agent", "/api/v1/inbox?limit=50", "json", "api_inbox"),
         Page("agent.api_inbox_bearer", "agent", "/api/v1/inbox?limit=50", "json", "api_inbox",
              bearer=True),
         Page("lead.desk", "lead", "/desk", TASK_IDS, "desk"),
+        Page("lead.desk_item", "lead", "/desk?sort=item", TASK_IDS, "desk_sorted",
+             args=(("sort", "item"),)),
+        Page("lead.desk_state_desc", "lead", "/desk?sort=state&dir=desc", TASK_IDS, "desk_sorted",
+             args=(("sort", "state"), ("descending", True))),
         Page("lead.inbox_queue", "lead", "/inbox?tab=queue", TASK_IDS, "inbox_queue"),
         Page("lead.intentions", "lead", "/intentions", PROJECT_IDS, "intentions"),
         Page("lead.pipeline", "lead", "/pipeline", PROJECT_IDS, "pipeline"),
@@ -93,6 +106,10 @@ def page_list(context: dict) -> list[Page]:
              r'data-checkpoint="([^"]+)" data-project="([^"]+)"', "land_checkpoints"),
         Page("lead.land_figures", "lead", "/land/figures", PROJECT_IDS, "land_figures"),
         Page("supervisor.supervision", "supervisor", "/supervision", TASK_IDS, "supervision"),
+        Page("supervisor.search_narrow", "supervisor", f"/search?q={SEARCH_NARROW}", PROJECT_IDS,
+             "search", args=(("text", SEARCH_NARROW),)),
+        Page("supervisor.search_broad", "supervisor", f"/search?q={SEARCH_BROAD}", PROJECT_IDS,
+             "search", args=(("text", SEARCH_BROAD),)),
         Page("supervisor.figures", "supervisor", "/supervision/figures", None, "supervision_figures"),
         Page("supervisor.notices", "supervisor", "/supervision/notices", r'data-notice="(\d+)"',
              "supervision_notices"),
@@ -338,6 +355,7 @@ def compare(page: Page, page_ids: list[str] | None, base_ids: list[str] | None,
 def measure_page(page: Page, browser: Browser, baseline, server: Server, calls: int, log) -> dict:
     fn = getattr(baseline, page.baseline) if page.baseline else None
     kwargs = {"code": page.path.split("/")[2]} if page.baseline == "audit" else {}
+    kwargs.update(page.args)
     result: dict = {"name": page.name, "user": page.user, "url": page.path}
     if page.bearer:
         result["auth"] = "bearer token"

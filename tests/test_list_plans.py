@@ -45,6 +45,11 @@ def test_each_task_list_reads_its_index(session, team):
                           "ix_item_task_queue_item"),
         "archive": (lambda: queries.archive(session, alice, TODAY), "ix_item_task_archive"),
         "desk": (lambda: queries.group_tasks(session, groups, TODAY), "ix_item_task_open_due"),
+        # Reversed, the undated tasks come first: their own small index, not
+        # a backward walk of the primary key through every task.
+        "desk by state, reversed": (lambda: queries.group_tasks(
+            session, groups, TODAY, sort="state", direction="desc"),
+            ("ix_item_task_open_undated", "ix_item_task_open_due")),
         "watch list": (lambda: figures.watch_page(session, TODAY), "ix_item_task_clock_due"),
         "watch by department": (lambda: figures.watch_page(
             session, TODAY, WatchFilter(department="nature_resources")),

@@ -175,6 +175,13 @@ class ItemTask(Base):
         # … and by item or state (the desk's column sorts).
         _partial("ix_item_task_open_item", DESK_STATES, "group_id", "item_code", "due_on", "id"),
         _partial("ix_item_task_open_state", DESK_STATES, "group_id", "state", "due_on", "id"),
+        # … and the few open tasks without a due date, by id: read first when
+        # a desk column is sorted the other way round. Without it PostgreSQL
+        # walks the primary key backwards through every task of the zone
+        # looking for them (1.7 s at 100 k projects, for none).
+        Index("ix_item_task_open_undated", "group_id", "id",
+              postgresql_where=text(f"due_on IS NULL AND {_in('state', DESK_STATES)}"),
+              sqlite_where=text(f"due_on IS NULL AND {_in('state', DESK_STATES)}")),
         # Overdue / near-due sweep and the supervisors' watch list over tasks
         # whose clock runs, by due date, whole or per department or item.
         _partial("ix_item_task_clock_due", CLOCK_STATES, "due_on", "id"),
