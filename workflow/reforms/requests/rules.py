@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false, or_, true
 
+from workflow.core import permissions
 from workflow.kernel.models import User
 from workflow.reforms.requests.models import ServiceRequest
 
@@ -22,20 +23,17 @@ def _own_enterprise(user: User, request: ServiceRequest) -> bool:
             and user.enterprise_id == request.enterprise_id)
 
 
-def can_use_requests(user: User) -> bool:
-    """The staff's request pages (the list, a request, the visits)."""
-    return user.active and user.role in STAFF
-
-
 def can_raise_request(user: User) -> bool:
     """An enterprise account raises its own requests in the portal."""
-    return user.active and user.role == "enterprise" and user.enterprise_id is not None
+    return permissions.can_act_for_enterprise(user) and user.enterprise_id is not None
 
 
-def can_record_for_enterprise(user: User) -> bool:
-    """Staff who met the enterprise (agents, lead handlers, admins) record its
-    requests and the visit they were raised in."""
-    return user.active and user.role in ("agent", "lead", "admin")
+# Staff who met the enterprise record its requests and the visit they were raised in.
+can_record_for_enterprise = permissions.can_serve_enterprises
+# 安排: lead handlers and admins dispatch a request to a department and classify it.
+can_arrange = permissions.can_lead
+# Open requests by department and age: supervisors and the leadership.
+can_read_request_figures = permissions.can_supervise
 
 
 def can_view_request(user: User, request: ServiceRequest) -> bool:
@@ -68,12 +66,6 @@ def visible_requests(user: User) -> ColumnElement[bool]:
     return false()
 
 
-def can_arrange(user: User) -> bool:
-    """安排: lead handlers and admins dispatch a request to a department and
-    classify it as ordinary or complex."""
-    return user.active and user.role in LEADERSHIP
-
-
 def can_handle(user: User, request: ServiceRequest) -> bool:
     """Feedback and the solution: an agent of the request's department, or the
     leadership."""
@@ -89,7 +81,3 @@ def can_answer_request(user: User, request: ServiceRequest) -> bool:
     """Withdrawing or rating the outcome: the request's own enterprise."""
     return user.active and _own_enterprise(user, request)
 
-
-def can_read_request_figures(user: User) -> bool:
-    """Open requests by department and age: supervisors and the leadership."""
-    return user.active and user.role in ("supervisor", "admin", "lead")
