@@ -72,7 +72,8 @@ def test_running_a_moment_before_the_areas_are_installed_is_an_error(monkeypatch
 def test_the_sweep_names_its_areas_in_code():
     # An area's sweep may live in a module of the area's package.
     assert [f.__module__.split(".")[:3] for f in sweeps.AREA_SWEEPS] == [
-        ["workflow", "reforms", area] for area in ("commitments", "land", "ratings", "intentions", "requests")]
+        ["workflow", "reforms", area]
+        for area in ("commitments", "land", "ratings", "intentions", "requests")]
     assert "importlib" not in (ROOT / "workflow" / "sweeps.py").read_text(encoding="utf-8")
 
 
