@@ -68,6 +68,7 @@ def test_an_enterprise_raises_a_request_and_sees_its_progress(browser, live, vie
     assert "3 月 5 日已送电" in progress
     assert page.locator("span.req-state[data-state=solved]").count() == 1
     assert page.evaluate(SIDEWAYS) <= 0
+    live["clock"].moment = f.at("2026-03-06", 9)
     page.check("input[name=rating][value=satisfied]")
     with page.expect_navigation():
         page.click("form[data-form=rate] button[type=submit]")

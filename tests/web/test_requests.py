@@ -152,3 +152,19 @@ def test_a_lead_records_a_visit_and_the_requests_raised_in_it(as_user, db):
         "leader_id": leader_id}).status_code == 400
     acme, _ = as_user("acme")
     assert "东侧道路未修通" in acme.get("/portal/requests").get_data(as_text=True)
+
+
+def test_the_pages_read_in_english(as_user, db):
+    acme, token = as_user("acme")
+    raise_in_portal(acme, token)
+    [row] = requests_now(db)
+    acme.post("/lang/en", data={"csrf_token": token})
+    page = acme.get(f"/portal/requests/{row.id}").get_data(as_text=True)
+    assert "Progress" in page and "To be arranged" in page and "Power connection" in page
+    assert "Due 2026-03-02 (the same working day)" in page
+    lead, lead_token = as_user("lead")
+    lead.post("/lang/en", data={"csrf_token": lead_token})
+    for path, words in ((f"/requests/{row.id}", "Assign a department"),
+                        ("/requests", "Overdue only"), ("/requests/figures", "Within 3 working days"),
+                        ("/visits", "Record a visit")):
+        assert words in lead.get(path).get_data(as_text=True), path
