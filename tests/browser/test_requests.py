@@ -68,7 +68,11 @@ def test_an_enterprise_raises_a_request_and_sees_its_progress(browser, live, vie
     assert "3 月 5 日已送电" in progress
     assert page.locator("span.req-state[data-state=solved]").count() == 1
     assert page.evaluate(SIDEWAYS) <= 0
+    # The enterprise comes back the next morning (a new login) to rate the outcome.
     live["clock"].moment = f.at("2026-03-06", 9)
+    detail = page.url
+    log_in(page, url, "hengxin")
+    page.goto(detail)
     page.check("input[name=rating][value=satisfied]")
     with page.expect_navigation():
         page.click("form[data-form=rate] button[type=submit]")
