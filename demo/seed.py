@@ -18,7 +18,8 @@ agent meets the claim step on any day.
 The reforms show in every state: items on the commitment list close by a
 letter the enterprise signs (承诺制), checked kept, under rectification or
 broken; 容缺 promises open, fulfilled and expired; ratings and their
-rectifications; files (small generated PDFs) on tasks, whose bytes
+rectifications; enterprise requests on the 13710 rhythm and leaders' visits;
+files (small generated PDFs) on tasks, whose bytes
 ``seed_demo`` writes to the upload folder it is given.
 
 What is seeded lives in the package's modules: ``people``, ``projects`` (and
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 from demo.people import DEMO_PASSWORD, add_people
 from demo.projects import DEPARTMENT_PREFIX, PROJECTS, ProjectRun
 from demo.reforms import add_intentions, add_land, review_restricted_screening
+from demo.requests import add_requests
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
 from workflow.core import notify, rollups
 from workflow.core import operations as ops
@@ -130,6 +132,7 @@ class Seeder:
             ProjectRun(self, spec).run()
         add_intentions(self)
         review_restricted_screening(self)
+        add_requests(self)  # enterprise requests, visits and yesterday evening's escalations
         # Yesterday evening's sweeps: standard land (checks passed, checkpoints
         # overdue) and commitments (a 容缺 promise past its deadline expires).
         evening = datetime.combine(self.day(1), time(20, 0), tzinfo=ops.ZONE_TZ)

@@ -140,12 +140,13 @@ def _register_blueprints(app: Flask) -> None:
         notices,
         notifications,
         portal,
+        requests,
         supervision,
     )
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
                    commitments, land, intentions, chemicals, documents, notices, account,
-                   lists):
+                   lists, requests):
         app.register_blueprint(module.bp)
 
 

@@ -100,3 +100,15 @@ from workflow.reforms.ratings.models import (  # noqa: F401
     Rating,
     Rectification,
 )
+from workflow.reforms.requests.models import (  # noqa: F401
+    COMPLEXITIES,
+    ESCALATION_STEPS,
+    OPEN_REQUEST_STATES,
+    REQUEST_KINDS,
+    REQUEST_RATINGS,
+    REQUEST_SOURCES,
+    REQUEST_STATES,
+    RequestEscalation,
+    ServiceRequest,
+    Visit,
+)

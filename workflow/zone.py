@@ -9,8 +9,16 @@ imports this module first.
 from __future__ import annotations
 
 from workflow.core import hooks
-from workflow.reforms import chemicals, commitments, documents, intentions, land, ratings
+from workflow.reforms import (
+    chemicals,
+    commitments,
+    documents,
+    intentions,
+    land,
+    ratings,
+    requests,
+)
 
-AREAS = (commitments, land, chemicals, intentions, documents, ratings)
+AREAS = (commitments, land, chemicals, intentions, documents, ratings, requests)
 
 hooks.mark_installed()

@@ -23,7 +23,7 @@ from tests.web.conftest import Clock
 from web import create_app
 from workflow.accounts import access_codes
 from workflow.kernel.db import make_engine
-from workflow.models import AgencyDocument, ItemTask, Project, User
+from workflow.models import AgencyDocument, ItemTask, Project, ServiceRequest, User, Visit
 from workflow.setup import initialise
 
 pytestmark = pytest.mark.browser
@@ -259,6 +259,38 @@ def test_the_mandate_names_the_lead_without_a_role(browser, demo, places):
     go(page, demo, f"/documents/{mandate_id}")
     text = page.locator("main").inner_text()
     assert lead_name in text and "（领办人）" not in text
+    page.context.close()
+
+
+@pytest.mark.parametrize("english", [False, True], ids=["zh", "en"])
+def test_the_requests_read_on_a_phone(browser, demo, english):
+    """入企服务 on the demo's dozen requests: the enterprise's list and a request
+    it raised, the staff's list, a request, the figures and a visit."""
+    db = demo["db"]
+    mine = db.scalars(select(ServiceRequest).where(ServiceRequest.status == "reopened")).first()
+    owner = db.scalars(select(User).where(User.enterprise_id == mine.enterprise_id)).first()
+    visit = db.scalars(select(Visit).order_by(Visit.id)).first()
+    request_id, username, visit_id = mine.id, owner.username, visit.id
+    db.commit()
+    page = open_page(browser, demo, username, PHONE, english)
+    for path in ("/portal/requests", f"/portal/requests/{request_id}"):
+        go(page, demo, path)
+        assert_fits(page, path)
+        assert_header_whole(page, path)
+        assert page.evaluate(BROKEN_BADGES, "main .state") == []
+    page.context.close()
+    page = open_page(browser, demo, "lead01", PHONE, english)
+    for path in ("/requests", f"/requests/{request_id}", "/requests/figures", "/visits",
+                 f"/visits/{visit_id}"):
+        go(page, demo, path)
+        assert_fits(page, path)
+        assert_header_whole(page, path)
+        assert page.evaluate(BROKEN_DATES) == []
+        assert page.evaluate(BROKEN_BADGES, "main .state") == []
+    go(page, demo, "/requests")
+    assert page.locator("tr[data-request]").count() >= 12
+    if not english:
+        shoot(page, "phone-requests")
     page.context.close()
 
 

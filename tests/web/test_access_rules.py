@@ -57,6 +57,16 @@ WHO = {
         "attach_evaluation", "detach_evaluation", "save_evaluation")},
     **{f"portal.{name}": ENTERPRISE for name in ("index", "project", "upload", "supplied",
                                                   "comment", "request_item")},
+    # Enterprise requests and visits (issue 14, 3): the enterprise's side in its
+    # portal; the staff read them, those who meet enterprises record them, the
+    # leadership arranges them, the steering reads the figures.
+    **{f"requests.{name}": ENTERPRISE for name in (
+        "portal_list", "portal_raise", "portal_detail", "portal_rate", "portal_withdraw")},
+    **{f"requests.{name}": STAFF for name in ("index", "detail", "visits", "visit")},
+    **{f"requests.{name}": frozenset({"agent", "lead", "admin"}) for name in (
+        "staff_raise", "feedback", "solve", "close", "record_visit", "visit_request")},
+    "requests.arrange": LEADERSHIP, "requests.classify": LEADERSHIP,
+    "requests.figures": STEERING,
     # The staff's own routes of a project or task (issue 10: an enterprise
     # posted an internal comment through them); the enterprise has its portal.
     **{name: STAFF for name in ("inbox.act", "cases.comment", "cases.upload", "cases.lifecycle",

@@ -341,3 +341,11 @@ def can_read_screenings(user: User) -> bool:
 def can_read_credit(user: User) -> bool:
     """The zone's list of credit records (信用记录): admins, who also clear them."""
     return can_clear_credit(user)
+
+
+def can_serve_enterprises(user: User) -> bool:
+    """入企服务: the staff who meet enterprises — agents, lead handlers,
+    admins — record their requests and the visits they were raised in, and
+    (the request's department, checked on the request) handle them.
+    Supervisors read them (``can_work_as_staff``) and change nothing."""
+    return user.active and user.role in ("agent", "lead", "admin")

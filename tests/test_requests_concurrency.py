@@ -1,0 +1,77 @@
+"""Two request sweeps at once on PostgreSQL (two scheduler processes by
+mistake, or a manual ``daiban sweep`` during the scheduler's): each overdue
+13710 step of each request is escalated exactly once, with one set of
+notifications."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import factories as f
+from tests.conftest import drop_pg_database, fresh_pg_engine
+from tests.factories import at
+from workflow.kernel.db import make_session_factory, transaction
+from workflow.models import Notification, RequestEscalation, User
+from workflow.reforms import requests as req
+
+pytestmark = pytest.mark.postgres
+REQUESTS = 8
+
+
+@pytest.fixture
+def overdue_db():
+    """Requests raised on 2026-03-02 and never arranged: on 2026-04-20 every
+    step (arrange, feedback, solution) is overdue."""
+    name = f"daiban_requests_race_{os.getpid()}"
+    engine = fresh_pg_engine(name)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        company = f.enterprise(session)
+        owner = f.user(session, "owner", "enterprise", company=company)
+        f.user(session, "sup", "supervisor")
+        f.user(session, "boss", "admin")
+        for n in range(REQUESTS):
+            req.raise_request(session, actor=owner, now=at("2026-03-02"), kind="road",
+                              title=f"道路问题 {n}")
+    yield factory
+    engine.dispose()
+    drop_pg_database(name)
+
+
+def test_two_sweeps_at_once_escalate_each_step_once(overdue_db):
+    factory, now = overdue_db, at("2026-04-20")
+    barrier = threading.Barrier(2)
+    results: list[object] = [None, None]
+
+    def run(index):
+        session = factory()
+        try:
+            barrier.wait(timeout=10)
+            results[index] = req.sweep(session, now=now)
+            session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            session.rollback()
+            results[index] = exc
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(isinstance(r, list) for r in results), results
+    lines = results[0] + results[1]
+    assert len(lines) == len(set(lines)) == 3 * REQUESTS
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(RequestEscalation)) == 3 * REQUESTS
+        sup = session.scalar(select(User).where(User.username == "sup"))
+        told = session.scalar(select(func.count()).select_from(Notification)
+                              .where(Notification.user_id == sup.id,
+                                     Notification.kind == "request_overdue"))
+        assert told == 3 * REQUESTS  # arrange, feedback and solution of each, once
+        assert req.sweep(session, now=now) == []
