@@ -1,7 +1,7 @@
 """undated open tasks: an index for the desk's reversed column sorts
 
 Revision ID: 0027_undated
-Revises: 0021_lists
+Revises: 0025_requests
 Create Date: 2026-12-04
 
 Sorted the other way round (by state or item, descending), the desk reads
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0027_undated'
-down_revision = '0021_lists'
+down_revision = '0025_requests'
 branch_labels = None
 depends_on = None
 
