@@ -1,16 +1,15 @@
 """The demo's projects and their tasks: each project's ``Spec`` (its stage
 today, its milestones, the plans of its items, in working days before
-today) and ``ProjectRun``, which plays one project's history in time order
-through the engine's operations."""
+today) and ``ProjectRun``, which puts one project's history in the seeder's
+queue, where every project's events play together in date order through the
+engine's operations."""
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -235,10 +234,7 @@ class ProjectRun:
         self.session = seeder.session
         self.spec = spec
         self.random = random.Random(spec.serial)
-        self.queue: list[tuple[int, int, Callable[[int], None]]] = []
-        self.order = itertools.count()
         self.scheduled: set[int] = set()
-        self.per_day: dict[int, int] = {}
         self.project: Project | None = None
         self.lead: User | None = None
         self.extension_ids: dict[int, int] = {}
@@ -246,14 +242,18 @@ class ProjectRun:
 
     # -- time --------------------------------------------------------------------------
     def at(self, t: int) -> datetime:
-        n = self.per_day[t] = self.per_day.get(t, 0) + 1
-        return datetime.combine(self.s.day(t), time(8, 30), tzinfo=ops.ZONE_TZ) + timedelta(minutes=3 * n)
+        """A moment of day t, later than every earlier one of that day in
+        any project (the queue plays them in order)."""
+        return self.s.moment_of(t)
 
     def push(self, t: int, action: Callable[[int], None]) -> None:
-        heapq.heappush(self.queue, (-t, next(self.order), action))
+        self.s.push(t, self, action)
 
     # -- the run -----------------------------------------------------------------------
-    def run(self) -> None:
+    def plan(self) -> None:
+        """Put the project's dated events in the seeder's one queue, where every
+        project's history plays in date order (a letter or document numbered
+        earlier is dated earlier)."""
         spec = self.spec
         self.push(spec.created, self.create)
         if spec.signed is not None:
@@ -274,13 +274,15 @@ class ProjectRun:
             self.push(spec.stoppage[0], self.stop)
         if spec.exemption is not None:
             self.push(spec.exemption[0], self.exempt)
-        while self.queue:
-            t, _, action = heapq.heappop(self.queue)
-            if -t < 1:  # today and later: not yet happened
-                break
-            action(-t)
-            if self.tasks:
-                self.schedule_released(-t)
+
+    def act(self, t: int, action: Callable[[int], None]) -> None:
+        action(t)
+        if self.tasks:
+            self.schedule_released(t)
+
+    def finish(self) -> None:
+        """After every history played: the stage reached, the land checks."""
+        spec = self.spec
         if self.project.stage != spec.stage:
             raise RuntimeError(f"demo project {spec.serial} ended in {self.project.stage}, "
                                f"planned {spec.stage}")

@@ -11,7 +11,10 @@ and yellow when L - 2 <= K < L, whatever the calendar around today looks like.
 The plans therefore give the same lights on any day the demo is seeded; only
 items with calendar-day limits (land transfer, EIA, construction permit,
 completion filing) may shift near a long holiday. Nothing happens on today's
-date itself, so no event lies after ``now``. Every group's queue holds items
+date itself, so no event lies after ``now``. The projects' histories play
+together, earliest event first, so every series of numbers (commitment
+letters, mandates, the departments' references) follows the dates: the
+year's first number is its earliest paper. Every group's queue holds items
 released and left unclaimed (``HOLD``), green, yellow and red alike, so a new
 agent meets the claim step on any day.
 
@@ -30,7 +33,9 @@ seeds them in order.
 
 from __future__ import annotations
 
+import heapq
 import itertools
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -109,7 +114,10 @@ class Seeder:
         self.groups: dict[str, list[User]] = {}
         self.parcels: dict[str, Any] = {}
         self._turn = itertools.count()
-        self._document = itertools.count(1)
+        self._document: dict[tuple[str, int], int] = {}
+        self._queue: list[tuple[int, int, ProjectRun, Callable[[int], None]]] = []
+        self._order = itertools.count()
+        self._per_day: dict[int, int] = {}
         self.files: dict[str, bytes] = {}  # storage name -> bytes of the files on tasks
 
     # -- time ------------------------------------------------------------------------
@@ -128,8 +136,12 @@ class Seeder:
     def run(self) -> None:
         add_people(self)
         add_land(self, PROJECTS)
-        for spec in PROJECTS:
-            ProjectRun(self, spec).run()
+        runs = [ProjectRun(self, spec) for spec in PROJECTS]
+        for run in runs:
+            run.plan()
+        self.play()
+        for run in runs:
+            run.finish()
         add_intentions(self)
         review_restricted_screening(self)
         add_requests(self)  # enterprise requests, visits and yesterday evening's escalations
@@ -143,6 +155,25 @@ class Seeder:
 
     def at(self, t: int) -> datetime:
         return datetime.combine(self.day(t), time(10, 0), tzinfo=ops.ZONE_TZ)
+
+    def moment_of(self, t: int) -> datetime:
+        """The next moment of day t: from 08:30, a minute apart, in the order
+        the events of that day are played."""
+        n = self._per_day[t] = self._per_day.get(t, 0) + 1
+        return datetime.combine(self.day(t), time(8, 30), tzinfo=ops.ZONE_TZ) + timedelta(minutes=n)
+
+    def push(self, t: int, run: ProjectRun, action: Callable[[int], None]) -> None:
+        """Queue a project's event t working days ago (same day: in the order queued)."""
+        heapq.heappush(self._queue, (-t, next(self._order), run, action))
+
+    def play(self) -> None:
+        """Every project's events, earliest first, up to yesterday (an event
+        may queue later ones); today and later have not yet happened."""
+        while self._queue:
+            t, _, run, action = heapq.heappop(self._queue)
+            if -t < 1:
+                break
+            run.act(-t, action)
 
     def read_old_notifications(self) -> None:
         """People read what they were told as it came: only the last week's
@@ -160,6 +191,10 @@ class Seeder:
         return pool[next(self._turn) % len(pool)]
 
     def document(self, department: str, day: date) -> str:
-        return f"{DEPARTMENT_PREFIX.get(department, '左')}〔{day.year}〕{next(self._document)}号"
+        """A department's reference: its own series each year, numbered as
+        the approvals are played, earliest first."""
+        prefix = DEPARTMENT_PREFIX.get(department, "左")
+        n = self._document[prefix, day.year] = self._document.get((prefix, day.year), 0) + 1
+        return f"{prefix}〔{day.year}〕{n}号"
 
 

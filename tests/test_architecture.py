@@ -46,6 +46,8 @@ def test_every_area_guard_is_plugged_into_its_moment():
         "workflow.reforms.land.deadlines"]
     # 帮办代办不包办: every task step a person takes passes the mandate's guard.
     assert hooks.plugged("task.act") == (documents.require_signed_mandate,)
+    # The guards asked when actions are offered read a list's look-ups at once.
+    assert [f.__name__ for f in hooks.plugged("tasks.offer")] == ["read_open_gaps", "read_scopes"]
     # Paperwork last: the 委托书 records what the parcel's evaluations covered.
     assert [f.__name__ for f in hooks.plugged("project.mandated")] == [
         "_cover_after_mandate", "_on_mandate"]

@@ -337,10 +337,17 @@ def test_the_dependency_graph_fits_its_box(browser, demo, places, english):
 
 # -- small things -----------------------------------------------------------------------------
 
-def test_pages_carry_the_favicon(browser, demo):
-    page = open_page(browser, demo, None, DESKTOP)
+LOADS_AS_IMAGE = """href => new Promise(done => { const img = new Image();
+  img.onload = () => done(img.naturalWidth > 0 && img.naturalHeight > 0);
+  img.onerror = () => done(false); img.src = href; })"""
+
+
+@pytest.mark.parametrize("username", [None, "agent"], ids=["signed-out", "signed-in"])
+def test_pages_carry_the_favicon(browser, demo, places, username):
+    page = open_page(browser, demo, places[username] if username else None, DESKTOP)
     href = page.locator("link[rel=icon]").get_attribute("href")
     kind, _, data = href.partition(",")
     assert kind == "data:image/svg+xml;base64"
     assert b"<svg" in base64.b64decode(data)
+    assert page.evaluate(LOADS_AS_IMAGE, href)  # the browser draws it
     page.context.close()

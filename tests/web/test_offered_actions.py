@@ -182,3 +182,31 @@ def test_an_engine_refusal_with_a_code_is_told_in_the_users_language(app, lang, 
     with app.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
         said = user_message(refusal)
     assert sentence in said and "eia_approval" not in said and "u01_survey" not in said
+
+
+def test_no_acting_step_is_offered_before_the_mandate_is_signed(as_user, world, db, clock):
+    """The signing guard, asked when the page and the API list the actions:
+    before the enterprise signs, the agent routes (claims, hands over) but is
+    offered no step that acts for it; once it signs, the work is offered."""
+    from tests import factories as f
+
+    project = f.project(db, clock.moment, company=world["project"].enterprise,
+                        lead=world["users"]["lead"], signed=False, code="P-UNSIGNED-1")
+    db.commit()
+    survey = next(t for t in project.tasks if t.item_code == "u01_survey")
+    client, token = as_user("alice")
+    assert client.post(f"/tasks/{survey.id}/claim", data={"csrf_token": token}).status_code == 302
+
+    def api(code):
+        answer = client.get(f"/api/v1/projects/{code}").get_json()
+        return next(t["actions"] for t in answer["tasks"] if t["id"] == survey.id)
+
+    offered = offers(client, survey)
+    assert "handoff" in offered and "start" not in offered and "request_extension" not in offered
+    assert "start" not in api("P-UNSIGNED-1") and "handoff" in api("P-UNSIGNED-1")
+    db.rollback()
+    db.expunge_all()  # the app moved the project on since this session read it
+    f.sign_mandate_on_paper(db, db.get(type(project), project.id), clock.moment)
+    db.commit()
+    assert "start" in offers(client, survey) and "start" in api("P-UNSIGNED-1")
+    assert client.post(f"/tasks/{survey.id}/start", data={"csrf_token": token}).status_code == 302

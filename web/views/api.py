@@ -28,7 +28,7 @@ from web.support.paging import Page
 from web.support.security import now
 from web.views.openapi import document
 from web.views.supervision import WatchScope
-from workflow.core import clocks, figures, lights, permissions, queries
+from workflow.core import clocks, figures, hooks, lights, permissions, queries
 from workflow.core.operations import (
     available_actions,
     definition_for,
@@ -92,7 +92,9 @@ def inbox():
     today = zone_today(now())
     page = queries.inbox_page(db(), me(), cursor=cursor, limit=limit)
     pending = pending_extensions(db(), [t.id for t in page.rows])
-    return jsonify(_listed([task_json(t, today, pending) for t in page.rows], page, today))
+    with hooks.offering(db(), page.rows):
+        rows = [task_json(t, today, pending) for t in page.rows]
+    return jsonify(_listed(rows, page, today))
 
 
 @bp.get("/projects/<code>")
@@ -134,8 +136,9 @@ def overdue():
     filters = overdue_filter(args, scope)
     page = figures.watch_page(db(), today, filters, scope, cursor=cursor, limit=limit)
     pending = pending_extensions(db(), [r.task.id for r in page.rows])
-    rows = [dict(task_json(r.task, today, pending), days_late=max(r.days_late, 0))
-            for r in page.rows]
+    with hooks.offering(db(), [r.task for r in page.rows]):
+        rows = [dict(task_json(r.task, today, pending), days_late=max(r.days_late, 0))
+                for r in page.rows]
     return jsonify(_listed(rows, page, today))
 
 
@@ -217,7 +220,8 @@ def project_json(project: Project, today: date) -> dict:
     tasks = sorted(project.tasks, key=lambda t: (order.index(t.item_code)
                                                  if t.item_code in order else len(order), t.id))
     pending = pending_extensions(object_session(project), [t.id for t in tasks])
-    rows = [task_json(t, today, pending) for t in tasks]
+    with hooks.offering(object_session(project), tasks):
+        rows = [task_json(t, today, pending) for t in tasks]
     return {
         "code": project.code,
         "name": project.name,

@@ -21,7 +21,7 @@ from web.support.saved import saved_links
 from web.support.security import now
 from web.views.inbox import TaskArgs, filter_query
 from workflow.core import desk as lead_desk
-from workflow.core import permissions, queries, rollups, supervision
+from workflow.core import hooks, permissions, queries, rollups, supervision
 from workflow.core.operations import available_actions, zone_today
 from workflow.kernel import paging
 from workflow.models import IndustryGroup, User
@@ -66,7 +66,7 @@ def index():
                                         limit=limit),
         groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(),
         agent_options=AgentOptions(agents),
-        today=today, args=request.args, actions={r.task.id: desk_actions(r) for r in rows},
+        today=today, args=request.args, actions=desk_actions_of(rows),
         queue=QUEUE, notices=supervision.open_notices_for(session, user),
         sorting=Sorting(queries.DESK_SORTS, args.sort or "light", args.dir),
         saved=saved_links(session, user, "desk", DeskArgs, request.query_string.decode()),
@@ -132,6 +132,12 @@ class AgentOptions:
                     agent.username, agent.display_name, " " + away if away else ""))
             self.rendered[key] = Markup("").join(options)
         return self.rendered[key]
+
+
+def desk_actions_of(rows: list[TaskRow]) -> dict[int, list[str]]:
+    """The rows' actions, the areas' look-ups read once for the page."""
+    with hooks.offering(db(), [r.task for r in rows]):
+        return {r.task.id: desk_actions(r) for r in rows}
 
 
 def desk_actions(row: TaskRow) -> list[str]:

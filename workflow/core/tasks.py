@@ -420,7 +420,29 @@ def available_actions(task: ItemTask, actor: User, *, pending: set[int] | None =
     the event, the actor the rule, and the engine's own predicates the rest
     (an extension: ``extensions.can_request_extension``). ``pending`` is the
     set of task ids with an extension request waiting (a list computes it once,
-    ``extensions.pending_extensions``); None looks this task up when needed."""
+    ``extensions.pending_extensions``); None looks this task up when needed.
+    The areas' guards are asked too, as a dry run (``hooks.refusal``): what
+    the operation would refuse is not offered. A list asks inside
+    ``hooks.offering(session, tasks)``, which reads their look-ups at once."""
+    with hooks.offering():
+        return [action for action in _permitted_actions(task, actor, pending)
+                if _guards_allow(task, actor, action)]
+
+
+def _guards_allow(task: ItemTask, actor: User, action: str) -> bool:
+    """The areas' guards, as a dry run: offered only if the operation's own
+    checks would let it through (a mandate not yet signed, an item accepted
+    with its materials still missing)."""
+    if action == "request_item":
+        return True
+    session = object_session(task)
+    if not hooks.allows("task.act", session, task, actor=actor,
+                        event=_ACTION_EVENT.get(action, action)):
+        return False
+    return action != "complete" or hooks.allows("task.complete", session, task)
+
+
+def _permitted_actions(task: ItemTask, actor: User, pending: set[int] | None) -> list[str]:
     machine = machine_for(task.project)
     actions = []
     item = definition_for(task.project).items.get(task.item_code)

@@ -43,11 +43,25 @@ def open_gap(session: Session, task_id: int) -> GapAcceptance | None:
         GapAcceptance.task_id == task_id, GapAcceptance.status == "open"))
 
 
+@hooks.preparer("tasks.offer")
+def read_open_gaps(session: Session, tasks: list[ItemTask]) -> None:
+    """The open 容缺 promises of a list's tasks in one query (a page of tasks
+    bounds the id list), read if the guard below asks while actions are offered."""
+    ids = sorted({t.id for t in tasks})
+
+    def load() -> dict:
+        found = {gap.task_id: gap for gap in session.scalars(select(GapAcceptance).where(
+            GapAcceptance.task_id.in_(ids), GapAcceptance.status == "open"))}
+        return {("open_gap", i): found.get(i) for i in ids}
+
+    hooks.prepare("open_gap", load)
+
+
 @hooks.guard("task.complete")
 def require_no_open_gap(session: Session, task: ItemTask) -> None:
     """An item accepted with gaps completes only once the promised materials
     arrived (the guard ``complete_task`` calls)."""
-    gap = open_gap(session, task.id)
+    gap = hooks.remembered(("open_gap", task.id), lambda: open_gap(session, task.id))
     if gap is not None:
         raise InvalidTransition(
             f"Item {task.item_code} was accepted with materials missing (容缺受理); they must be "

@@ -74,8 +74,13 @@ def _mandate_papers(session: Session, project_id: int) -> list[AgencyDocument]:
 def signed_scope(session: Session, project: Project) -> list[str] | None:
     """The item codes of the signed mandate as its signed changes of scope
     left it ([] while the mandate waits for its signature or was declined);
-    None for a project mandated before the paperwork (every item)."""
-    papers = _mandate_papers(session, project.id)
+    None for a project mandated before the paperwork (every item). While
+    actions are being offered, looked up once per project."""
+    return hooks.remembered(("signed_scope", project.id),
+                            lambda: _scope_of(_mandate_papers(session, project.id)))
+
+
+def _scope_of(papers: list[AgencyDocument]) -> list[str] | None:
     if not any(d.kind == "mandate" for d in papers):
         return None
     scope: list[str] = []
@@ -83,6 +88,26 @@ def signed_scope(session: Session, project: Project) -> list[str] | None:
         if document.status == "signed":
             scope = list(document.data["scope"])
     return scope
+
+
+@hooks.preparer("tasks.offer")
+def read_scopes(session: Session, tasks: list[ItemTask]) -> None:
+    """The signed scopes of a list's projects in one query (a page of tasks
+    bounds the id list), read if the guard below asks while actions are offered."""
+    ids = sorted({t.project_id for t in tasks})
+
+    def load() -> dict:
+        papers: dict[int, list[AgencyDocument]] = {i: [] for i in ids}
+        with session.no_autoflush:
+            for document in session.scalars(select(AgencyDocument).where(
+                    AgencyDocument.project_id.in_(ids),
+                    AgencyDocument.kind.in_(("mandate", "continuation")))
+                    .order_by(AgencyDocument.id)):
+                if signs(document.kind, document.data):
+                    papers[document.project_id].append(document)
+        return {("signed_scope", i): _scope_of(found) for i, found in papers.items()}
+
+    hooks.prepare("signed_scope", load)
 
 
 def awaiting(session: Session, project_id: int, kind: str) -> AgencyDocument | None:
