@@ -127,6 +127,8 @@ def pages_of(role, p):
         return p["agent"], ["/inbox", "/inbox?tab=queue", "/inbox?tab=archive", f"/tasks/{task}",
                             f"/projects/{project}", f"/projects/{project}/audit", "/search",
                             "/account/two-factor", *common]
+    if role == "agent-en":
+        return p["agent"], ["/inbox", f"/tasks/{task}", f"/projects/{project}"]
     if role == "lead":
         pages = ["/desk", "/inbox", "/intentions", "/pipeline", "/land/parcels",
                  f"/land/parcels/{p['parcel']}", "/land/checkpoints", "/supervision",
@@ -156,7 +158,7 @@ def pages_of(role, p):
 
 
 ROLES = ("anonymous", "agent", "lead", "supervisor", "admin", "enterprise",
-         "enterprise-materials", "enterprise-papers", "enterprise-en")
+         "enterprise-materials", "enterprise-papers", "enterprise-en", "agent-en")
 MISSING = {"agent": "/tasks/999999", "enterprise": "/portal/projects/NO-SUCH-PROJECT"}  # the 404 page
 
 
