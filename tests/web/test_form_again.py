@@ -73,6 +73,7 @@ def test_an_engine_refusal_is_shown_at_the_form_keeping_the_comment(as_user, wor
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "很长很长" in html and 'role="alert"' in html
+    assert "autofocus" in _field(html, "body")  # the refused field has the focus
     assert db.scalar(select(func.count()).select_from(Comment)) == 0
 
 
@@ -105,5 +106,11 @@ def test_the_rewrite_touches_only_the_form_that_posted():
     assert '<option value="a">A<option value="b" selected>B' in out
     assert "x&lt;/textarea&gt;&lt;script&gt;</textarea>" in out
     assert '<span class="field-error" id="error-q">太长</span>' in out
+    # The refused field has the focus; without a field named, the reason has it.
+    assert re.search(r'<input name="q" maxlength="3"[^>]* autofocus', out)
+    assert '<p class="flash error form-error" role="alert">' in out
+    unnamed = fill(html, "/x", posted, "msg", None, None)
+    assert "autofocus" not in unnamed.split('role="alert"')[0]
+    assert '<p class="flash error form-error" role="alert" tabindex="-1" autofocus>msg</p>' in unnamed
     assert out.endswith('<svg viewBox="0 0 1 1"></svg>')
     assert fill(html, "/elsewhere", posted, "msg", None, None) is None

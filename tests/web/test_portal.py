@@ -209,6 +209,27 @@ def test_the_graph_has_one_node_per_item_coloured_by_state(as_user, world, db, c
     assert 'style=' not in page  # the CSP forbids inline styles
 
 
+def test_the_graph_has_a_text_equivalent_for_screen_readers_and_the_keyboard(as_user, world, db, clock):
+    """The picture is hidden from assistive technology, its boxes out of the
+    tab order; a list beside it names the same items in the same order, each
+    with its state and its prerequisites by name (WCAG 1.1.1, 2.1.1)."""
+    ask_for_materials(db, world, clock)
+    client, _ = as_user("acme")
+    page = client.get("/portal/projects/P-ACME-1").get_data(as_text=True)
+    svg = page[page.index('<svg class="depgraph"'):]
+    svg_tag, svg = svg[:svg.index(">")], svg[:svg.index("</svg>")]
+    assert 'aria-hidden="true"' in svg_tag and 'role="img"' not in svg_tag
+    links = re.findall(r"<a [^>]*>", svg)
+    assert links and all('tabindex="-1"' in a for a in links)
+    text = page[page.index('id="graph-text"'):]
+    text = text[:text.index("</details>")]
+    listed = re.findall(r'<li data-item="(\w+)">(.*?)</li>', text)
+    assert [code for code, _ in listed] == re.findall(r'<g class="node [^"]*" data-item="(\w+)"', svg)
+    entry = dict(listed)["land_transfer"]
+    assert entry.count("、") == 12  # its 13 prerequisites, by name
+    assert "地形图测绘及土" in dict(listed)["u01_survey"]
+
+
 def test_an_overdue_item_is_marked_red_on_the_graph(as_user, world, clock):
     clock.moment += timedelta(days=40)
     client, _ = as_user("acme")

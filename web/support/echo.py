@@ -9,8 +9,9 @@ is filled from the post: text fields, text areas, choices and boxes keep
 their values (never passwords, files or hidden fields, whose fresh values the
 page itself supplies), the reason stands at the top of the form, and an
 ``InputError`` puts its message beside the field it names, which is marked
-``aria-invalid`` and focused. A form inside a closed ``<details>`` is opened.
-The answer keeps the refusal's status.
+``aria-invalid`` and focused (without one, the reason takes the focus). A
+form inside a closed ``<details>`` is opened. The answer keeps the refusal's
+status.
 
 The page is rewritten by offsets found with the standard HTML parser, so
 everything but the tags it touches stays byte for byte as rendered. Without a
@@ -279,8 +280,11 @@ def fill(html: str, path: str, posted, message: str, field: str | None,
                                     f'{escape(reason)}</span>'))
     if target is not None and reason:
         message = _("输入有误，请修改标出的内容后重新提交")
+    # Without a field to focus, the reason takes the focus: the keyboard and a
+    # screen reader meet it where the form is, not at the top of the page.
+    focus = "" if target is not None else ' tabindex="-1" autofocus'
     edits.append((form.end, form.end,
-                   f'<p class="flash error form-error" role="alert">{escape(message)}</p>'))
+                   f'<p class="flash error form-error" role="alert"{focus}>{escape(message)}</p>'))
     for details in {id(d): d for d in [*form.details, *(target.details if target else [])]}.values():
         if "open" not in details.attrs:
             details.attrs["open"] = None

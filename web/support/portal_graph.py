@@ -3,7 +3,8 @@
 - ``dependency_graph``: the items laid out in columns by dependency depth (an
   item stands one column right of its latest prerequisite), arrows for
   ``requires``, each box coloured by state (CSS classes ``st-<state>``) with
-  the item's name, department and due date.
+  the item's name, department and due date; each node also carries what the
+  page lists as the picture's text equivalent (its prerequisites by name).
 - ``progress_bar``: one segment per state, as a share of all items.
 
 Templates only place what is computed here: no style attributes (the CSP
@@ -47,6 +48,8 @@ class Node:
     title: str  # full name, for the tooltip
     department: str
     due: str  # the due date or the closing date, as shown
+    department_name: str = ""  # in full, for the text equivalent
+    after: tuple[str, ...] = ()  # the names of its prerequisites, for the text equivalent
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,8 @@ def dependency_graph(definition: Definition, rows: list[TaskRow], today: date) -
                 x=PAD + col * (BOX_W + GAP_X), y=top + n * (BOX_H + GAP_Y),
                 lines=wrap(row.item_name, LINE_UNITS, NAME_LINES), title=row.item_name,
                 department=wrap(row.department, DEPT_UNITS, 1)[0],
-                due=_due_text(row, today))
+                due=_due_text(row, today), department_name=row.department,
+                after=tuple(by_code[r].item_name for r in requires[code]))
     edges = []
     for code in order:
         for parent in requires[code]:
