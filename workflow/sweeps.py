@@ -2,7 +2,8 @@
 year re-derives the provisional dates, ``workflow.core.calendar_refresh``), the
 deadline sweep (reminders and 13710 escalations) and the reform areas' own sweeps (容缺 promises that expire,
 compliance checks and lifecycle checkpoints that fall due, idle-land
-warnings, rectifications after a bad rating, stale intentions).
+warnings, rectifications after a bad rating, stale intentions, late milestones of the
+包联 promotion plans).
 
 Each part runs in its own transaction, so one area's failure cannot hold back
 the reminders of another; each is idempotent (unique keys or status checks),
@@ -21,13 +22,13 @@ from workflow import zone  # noqa: F401 - plugs the reform areas into the core
 from workflow.core import calendar_refresh, deadlines, notify, rollups
 from workflow.kernel.config import Config
 from workflow.kernel.db import transaction
-from workflow.reforms import commitments, intentions, land, ratings
+from workflow.reforms import baolian, commitments, intentions, land, ratings
 
 log = logging.getLogger("daiban.sweep")
 
 # Each area's ``sweep(session, *, now) -> list[str]``, run in this order.
 AREA_SWEEPS: tuple[Callable[..., list[str]], ...] = (
-    commitments.sweep, land.sweep, ratings.sweep, intentions.sweep)
+    commitments.sweep, land.sweep, ratings.sweep, intentions.sweep, baolian.sweep)
 
 
 def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) -> list[str]:

@@ -9,8 +9,8 @@ imports this module first.
 from __future__ import annotations
 
 from workflow.core import hooks
-from workflow.reforms import chemicals, commitments, documents, intentions, land, ratings
+from workflow.reforms import baolian, chemicals, commitments, documents, intentions, land, ratings
 
-AREAS = (commitments, land, chemicals, intentions, documents, ratings)
+AREAS = (commitments, land, chemicals, intentions, documents, ratings, baolian)
 
 hooks.mark_installed()
