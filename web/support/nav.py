@@ -14,7 +14,7 @@ LINKS = {
     "agent": [("inbox.index", _l("我的待办"), "inbox"), ("notifications.index", _l("通知"), "unread")],
     "lead": [("desk.index", _l("领办台"), "red"), ("inbox.index", _l("待办"), "inbox"),
              ("intentions.ledger", _l("意向台账"), None), ("intentions.pipeline", _l("项目全景"), None),
-             ("land.parcels", _l("标准地"), None),
+             ("land.parcels", _l("标准地"), None), ("baolian.plans", _l("包联推进"), None),
              ("supervision.index", _l("超期督查"), None), ("notifications.index", _l("通知"), "unread")],
     "enterprise": [("portal.index", _l("我的项目"), None),
                    ("notifications.index", _l("通知"), "unread")],
@@ -22,6 +22,7 @@ LINKS = {
                    ("supervision.figures", _l("统计分析"), None),
                    ("intentions.pipeline", _l("项目全景"), None),
                    ("land.figures", _l("亩均效益"), None),
+                   ("baolian.plans", _l("包联推进"), None),
                    ("notifications.index", _l("通知"), "unread")],
     "admin": [("admin.users", _l("用户"), None), ("admin.definitions", _l("流程定义"), None),
               ("intentions.ledger", _l("意向台账"), None), ("intentions.pipeline", _l("项目全景"), None),
@@ -31,6 +32,7 @@ LINKS = {
               ("admin.changes", _l("变更记录"), None),
               ("admin.security_events", _l("安全日志"), None),
               ("supervision.index", _l("超期督查"), None),
+              ("baolian.plans", _l("包联推进"), None),
               ("notifications.index", _l("通知"), "unread")],
 }
 

@@ -22,7 +22,7 @@ Importing the package plugs its consequences into the core.
 
 from __future__ import annotations
 
-from workflow.reforms.baolian.leadership import PLAN_ORDER, MemberLine, members, plan_page
+from workflow.reforms.baolian.leadership import PLAN_ORDER, MemberLine, members, next_milestones, plan_page
 from workflow.reforms.baolian.models import (
     DATE_SOURCES,
     MILESTONE_KINDS,
@@ -49,6 +49,7 @@ from workflow.reforms.baolian.plan import (
     risk_bound,
     seed_plan,
     set_team,
+    start_plan,
     status_of,
 )
 
@@ -58,5 +59,5 @@ __all__ = [
     "PlanReminder", "PromotionPlan", "add_milestone", "can_edit_plan", "can_read_plans",
     "edit_milestone", "levels_due", "mark_done", "members", "milestone_status", "plan_of",
     "plan_page", "reached_on", "remove_milestone", "risk_bound", "seed_plan", "set_team",
-    "status_of", "sweep",
+    "start_plan", "status_of", "sweep", "next_milestones",
 ]

@@ -20,7 +20,7 @@ from workflow.core.models import Project
 from workflow.kernel import paging
 from workflow.kernel.errors import ValidationError
 from workflow.kernel.models import User
-from workflow.reforms.baolian.models import PLAN_DONE, PromotionPlan
+from workflow.reforms.baolian.models import PLAN_DONE, PlanMilestone, PromotionPlan
 from workflow.reforms.baolian.plan import STATUSES, risk_bound
 
 PLAN_ORDER = paging.Order.by("plans", paging.Key(PromotionPlan.next_due_on, date),
@@ -84,3 +84,16 @@ def members(session: Session, *, today: date) -> list[MemberLine]:
         select(counts, User.display_name).outerjoin(User, User.id == counts.c.lead_id)
         .order_by(User.display_name, counts.c.lead_id)).all()
     return [MemberLine(row[0], row[5] or "", row[1], row[2], row[3], row[4]) for row in rows]
+
+
+def next_milestones(session: Session, plans: list[PromotionPlan]) -> dict[int, PlanMilestone]:
+    """The open milestone each plan of a page waits for next (one query for the page)."""
+    due = {p.id: p.next_due_on for p in plans if p.next_due_on < PLAN_DONE}
+    if not due:
+        return {}
+    found: dict[int, PlanMilestone] = {}
+    for row in session.scalars(select(PlanMilestone).where(
+            PlanMilestone.plan_id.in_(sorted(due)), PlanMilestone.achieved_on.is_(None))
+            .order_by(PlanMilestone.plan_id, PlanMilestone.planned_on, PlanMilestone.id)):
+        found.setdefault(row.plan_id, row)
+    return found

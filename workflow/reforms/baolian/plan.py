@@ -18,6 +18,7 @@ from workflow.core import audit, hooks
 from workflow.core import operations as ops
 from workflow.core.deadlines import add_months
 from workflow.core.models import Project
+from workflow.core.permissions import can_read_plans  # noqa: F401 - the area's rules in one place
 from workflow.kernel import clock
 from workflow.kernel.errors import InvalidTransition, NotFound, NotPermitted, ValidationError
 from workflow.kernel.models import User
@@ -48,11 +49,6 @@ def can_edit_plan(user: User, project: Project) -> bool:
     handler), and admins as the zone's leadership."""
     return user.active and (user.role == "admin"
                             or (user.role == "lead" and project.lead_id == user.id))
-
-
-def can_read_plans(user: User) -> bool:
-    """The leadership view of every member's plans: lead handlers, supervisors, admins."""
-    return user.active and user.role in ("lead", "supervisor", "admin")
 
 
 def _require_edit(actor: User | None, project: Project) -> None:
@@ -182,6 +178,18 @@ def _achieve_on_stage(session: Session, project: Project, *, actor: User | None,
                          data={"milestone": milestone.name, "planned_on": milestone.planned_on,
                                "achieved_on": today, "how": "stage"})
     _refresh(plan)
+
+
+def start_plan(session: Session, project_id: int, *, actor: User | None, now: datetime) -> PromotionPlan:
+    """The plan of a project signed before plans were kept (the lead opens it)."""
+    project = ops.lock_project(session, project_id)
+    _require_edit(actor, project)
+    if project.stage in ("intention", "terminated"):
+        raise InvalidTransition(f"Project {project.code} has no plan at stage {project.stage}.",
+                                state=project.stage)
+    plan = seed_plan(session, project, actor=actor, now=now)
+    ops.flush(session)
+    return plan
 
 
 # -- the lead's edits -------------------------------------------------------------------------
