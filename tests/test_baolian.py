@@ -127,11 +127,12 @@ def test_the_lead_adds_reschedules_removes_and_completes_milestones_each_audited
         select(AuditEvent).where(AuditEvent.project_id == project.id))}
     assert events["baolian.milestone_added"]["reason"] == "进场道路"
     assert events["baolian.milestone_changed"] == {
-        "milestone": "10千伏双回路接入", "before": "2026-05-15", "planned_on": "2026-05-29",
+        "milestone": "10千伏双回路接入", "previous_date": "2026-05-15", "planned_on": "2026-05-29",
         "reason": "供电公司排期", "renamed_from": "10千伏电力接入"}
     assert events["baolian.milestone_removed"]["reason"] == "已并入开工节点"
     assert events["baolian.milestone_achieved"]["how"] == "lead"
-    assert events["baolian.team_set"]["after"] == {"unit": "园区经济发展局", "staff": "agent_b"}
+    assert events["baolian.team_set"] == {"promoting_unit": "园区经济发展局", "staff": "agent_b",
+                                          "previous_unit": "", "previous_staff": None}
     assert [m.name for m in plan(session, project).milestones].count("园区道路") == 0
     assert plan(session, project).next_due_on == date(2026, 6, 2)
     assert audit.verify(session, [project.code]) == []

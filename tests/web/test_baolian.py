@@ -54,7 +54,8 @@ def test_the_project_page_shows_the_plan_and_the_lead_edits_it(as_user, world, d
     page = client.get(f"/projects/{project.code}").get_data(as_text=True)
     assert "10千伏电力接入" in page and "园区经济发展局" in page
     trail = client.get(f"/projects/{project.code}/audit").get_data(as_text=True)
-    assert "调整推进节点" in trail and "新增推进节点" in trail
+    assert "调整推进节点" in trail and "新增推进节点" in trail and "原计划日期" in trail
+    assert "专职人员" in trail and "previous_date" not in trail and "dated_by" not in trail
 
 
 @pytest.mark.parametrize("who", ["alice", "acme", "sup"])

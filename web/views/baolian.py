@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from web.support import labels
+from web.support import auditview, labels
 from web.support.access import me, project_or_404, requires
 from web.support.db import db
 from web.support.inputs import Day, Id, Input, InputError, Line, Maybe, Text, form, query
@@ -42,6 +42,22 @@ labels.EVENTS.update({
     "baolian.milestone_changed": _l("调整推进节点"), "baolian.milestone_removed": _l("删除推进节点"),
     "baolian.milestone_escalated": _l("推进节点逾期督办"), "baolian.team_set": _l("确定推进单位和专职人员"),
 })
+
+# The fields of this area's audit events, in words.
+auditview.KEYS.update({
+    "milestone": _l("推进节点"), "planned_on": _l("计划日期"), "previous_date": _l("原计划日期"),
+    "renamed_from": _l("原名称"), "achieved_on": _l("完成日期"), "how": _l("完成方式"),
+    "dated_by": _l("日期来源"), "promoting_unit": _l("推进单位"), "staff": _l("专职人员"),
+    "previous_unit": _l("原推进单位"), "previous_staff": _l("原专职人员"),
+    "late_working_days": _l("逾期工作日"),
+})
+auditview.ENUMS.update({
+    "baolian.how": {"stage": _l("项目进入对应阶段"), "lead": _l("领导标记完成")},
+    "baolian.dated_by": {"agreement": SOURCE_NAMES["agreement"], "default": SOURCE_NAMES["default"]},
+    "baolian.level": {"red": _l("逾期"), "escalate_lead": _l("班子成员督办"),
+                      "escalate_supervisor": _l("升级督查"), "escalate_leadership": _l("升级园区领导")},
+})
+auditview.PEOPLE = (*auditview.PEOPLE, "staff", "previous_staff")
 
 
 class PlansArgs(Input):

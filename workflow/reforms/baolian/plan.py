@@ -36,6 +36,8 @@ STAGE_MILESTONES: tuple[tuple[str, str, str, str | None, int], ...] = (
     ("production", "producing", "投产", "produce_by", 18),
     ("capacity", "at_capacity", "达产", "capacity_by", 30),
 )
+# The audit's name of each stage milestone's date (the agreement's own words).
+_FIELD = {kind: field or "signed_on" for kind, _, _, field, _ in STAGE_MILESTONES}
 # A milestone due within this many working days (and not achieved) puts the plan at risk.
 AT_RISK_WORKING_DAYS = 10
 STAFF_ROLES = ("agent", "lead")
@@ -134,8 +136,8 @@ def seed_plan(session: Session, project: Project, *, actor: User | None, now: da
     _refresh(plan)
     session.flush()
     audit.record(session, project, actor=actor, now=ops.utc(now), action="baolian.plan_seeded",
-                 data={"from": "agreement" if agreement is not None else "default",
-                       "milestones": {m.kind: m.planned_on for m in plan.milestones}})
+                 data={"dated_by": "agreement" if agreement is not None else "default",
+                       **{_FIELD[m.kind]: m.planned_on for m in plan.milestones}})
     return plan
 
 
@@ -155,11 +157,11 @@ def _date_from_agreement(session: Session, project: Project, agreement: Investme
         if field is None or milestone.source != "default" or milestone.achieved_on is not None:
             continue
         milestone.planned_on, milestone.source = getattr(agreement, field), "agreement"
-        changed[milestone.kind] = milestone.planned_on
+        changed[field] = milestone.planned_on
     if changed:
         _refresh(plan)
         audit.record(session, project, actor=actor, now=ops.utc(now),
-                     action="baolian.plan_from_agreement", data={"milestones": changed})
+                     action="baolian.plan_from_agreement", data=changed)
 
 
 @hooks.consequence("project.advanced")
@@ -242,14 +244,15 @@ def set_team(session: Session, project_id: int, *, promoting_unit: Any, staff: U
     if staff is not None and (not staff.active or staff.role not in STAFF_ROLES):
         raise ValidationError(f"{staff.username} is not an active agent or lead handler.",
                               field="staff")
-    before = {"unit": plan.promoting_unit, "staff": plan.staff.username if plan.staff else None}
-    after = {"unit": unit, "staff": staff.username if staff else None}
+    before = (plan.promoting_unit, plan.staff.username if plan.staff else None)
+    after = (unit, staff.username if staff else None)
     if before == after:
         return plan
     plan.promoting_unit, plan.staff_id = unit, staff.id if staff else None
     plan.staff = staff
     audit.record(session, project, actor=actor, now=ops.utc(now), action="baolian.team_set",
-                 data={"before": before, "after": after})
+                 data={"promoting_unit": after[0], "staff": after[1], "previous_unit": before[0],
+                       "previous_staff": before[1]})
     ops.flush(session)
     return plan
 
@@ -286,7 +289,7 @@ def edit_milestone(session: Session, milestone_id: int, *, planned_on: Any, reas
         new_name = _text(name, "milestone", 200)
     if day == milestone.planned_on and new_name == milestone.name:
         return milestone
-    data = {"milestone": new_name, "before": milestone.planned_on, "planned_on": day,
+    data = {"milestone": new_name, "previous_date": milestone.planned_on, "planned_on": day,
             "reason": reason}
     if new_name != milestone.name:
         data["renamed_from"] = milestone.name
