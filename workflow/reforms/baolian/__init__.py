@@ -22,7 +22,14 @@ Importing the package plugs its consequences into the core.
 
 from __future__ import annotations
 
-from workflow.reforms.baolian.leadership import PLAN_ORDER, MemberLine, members, next_milestones, plan_page
+from workflow.reforms.baolian.leadership import (
+    MEMBER_ORDER,
+    PLAN_ORDER,
+    MemberLine,
+    members,
+    next_milestones,
+    plan_page,
+)
 from workflow.reforms.baolian.models import (
     DATE_SOURCES,
     MILESTONE_KINDS,
@@ -55,7 +62,8 @@ from workflow.reforms.baolian.plan import (
 
 __all__ = [
     "AT_RISK_WORKING_DAYS", "DATE_SOURCES", "MILESTONE_KINDS", "PLAN_DONE", "PLAN_LEVELS",
-    "PLAN_ORDER", "STAFF_ROLES", "STAGE_MILESTONES", "STATUSES", "MemberLine", "PlanMilestone",
+    "MEMBER_ORDER", "PLAN_ORDER", "STAFF_ROLES", "STAGE_MILESTONES", "STATUSES", "MemberLine",
+    "PlanMilestone",
     "PlanReminder", "PromotionPlan", "add_milestone", "can_edit_plan", "can_read_plans",
     "edit_milestone", "levels_due", "mark_done", "members", "milestone_status", "plan_of",
     "plan_page", "reached_on", "remove_milestone", "risk_bound", "seed_plan", "set_team",

@@ -6,6 +6,7 @@ milestone, kept by every change): late before today, at risk within
 ``AT_RISK_WORKING_DAYS``, on track after, done at ``PLAN_DONE``. So each
 status is a range of that column and the list is one keyset scan of
 ``ix_promotion_plan_next_due`` (most urgent first) joined to its project;
+one member's list is a scan of their projects on ``ix_project_lead_code``;
 the members' counts are one GROUP BY."""
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from workflow.reforms.baolian.plan import STATUSES, risk_bound
 
 PLAN_ORDER = paging.Order.by("plans", paging.Key(PromotionPlan.next_due_on, date),
                              paging.Key(PromotionPlan.project_id, int))
+# One member's plans by project code: a range of ``ix_project_lead_code``, so a
+# member's page never scans the other members' plans.
+MEMBER_ORDER = paging.Order.by("member_plans", paging.Key(Project.code, str), paging.Key(Project.id, int))
 
 
 def _status_range(status: str, today: date, risk_by: date):
@@ -38,8 +42,8 @@ def _status_range(status: str, today: date, risk_by: date):
 def plan_page(session: Session, *, today: date, member_id: int | None = None,
               status: str | None = None, cursor: str | None = None,
               limit: int | None = None) -> paging.Page:
-    """A page of plans (with their projects and leads), most urgent first,
-    of one leadership member's projects and/or of one status."""
+    """A page of plans (with their projects), most urgent first — or, for one
+    leadership member, that member's projects by code — optionally of one status."""
     if status is not None and status not in STATUSES:
         raise ValidationError(f"Unknown plan status '{status}'.", field="status")
     risk_by = risk_bound(today)
@@ -50,7 +54,8 @@ def plan_page(session: Session, *, today: date, member_id: int | None = None,
     if status is not None:
         query = query.where(*_status_range(status, today, risk_by))
     options = (contains_eager(PromotionPlan.project),)
-    page = paging.fetch(session, query, PLAN_ORDER, cursor=cursor, limit=limit, options=options)
+    order = PLAN_ORDER if member_id is None else MEMBER_ORDER
+    page = paging.fetch(session, query, order, cursor=cursor, limit=limit, options=options)
     page.extras["risk_by"] = risk_by
     return page
 
