@@ -55,11 +55,17 @@ def test_every_area_guard_is_plugged_into_its_moment():
         "project.terminated")] == ["workflow.reforms.documents"] * 2
     assert {a.__name__ for a in zone.AREAS} == {
         f"workflow.reforms.{name}" for name in
-        ("commitments", "land", "chemicals", "intentions", "documents", "ratings", "requests")}
+        ("commitments", "land", "chemicals", "intentions", "documents", "ratings", "requests",
+         "baolian")}
+    # 包联: the plan is seeded at signing, dated by the agreement, followed by the stages.
+    for moment in ("project.signed", "project.agreement", "project.advanced"):
+        assert [f.__module__ for f in hooks.plugged(moment)] == ["workflow.reforms.baolian.plan"]
 
 
 def test_a_hook_for_an_unknown_moment_or_of_the_wrong_kind_is_refused():
     with pytest.raises(ValueError, match="Unknown moment"):
+        hooks.guard("project.sealed")
+    with pytest.raises(ValueError, match="takes a consequence"):
         hooks.guard("project.signed")
     with pytest.raises(ValueError, match="takes a consequence"):
         hooks.guard("project.mandated")
@@ -75,7 +81,7 @@ def test_the_sweep_names_its_areas_in_code():
     # An area's sweep may live in a module of the area's package.
     assert [f.__module__.split(".")[:3] for f in sweeps.AREA_SWEEPS] == [
         ["workflow", "reforms", area]
-        for area in ("commitments", "land", "ratings", "intentions", "requests")]
+        for area in ("commitments", "land", "ratings", "intentions", "requests", "baolian")]
     assert "importlib" not in (ROOT / "workflow" / "sweeps.py").read_text(encoding="utf-8")
 
 

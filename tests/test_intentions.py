@@ -154,8 +154,9 @@ def test_conversion_keeps_the_project_its_history_and_its_audit_chain(session, p
     signed = intentions.convert_intention(session, project.id, actor=people["lead"],
                                           now=at("2026-03-05"))
     assert signed.id == project.id and signed.stage == "signed"
+    # Signing seeds the 包联 promotion plan in the same chain.
     assert actions(session, project) == ["project.created", "intention.recorded",
-                                         "intention.follow_up", "project.sign"]
+                                         "intention.follow_up", "project.sign", "baolian.plan_seeded"]
     assert audit.verify(session, [project.code]) == []
     assert [h.summary for h in intentions.follow_ups_of(session, project.id)] == ["洽谈协议"]
     book = intentions.ledger(session, people["admin"], today=date(2026, 3, 5))

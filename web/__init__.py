@@ -128,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         api,
         auth,
+        baolian,
         cases,
         chemicals,
         commitments,
@@ -146,7 +147,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
                    commitments, land, intentions, chemicals, documents, notices, account,
-                   lists, requests):
+                   lists, requests, baolian):
         app.register_blueprint(module.bp)
 
 

@@ -56,6 +56,15 @@ from workflow.kernel.models import (  # noqa: F401
     ZoneAuditChain,
     ZoneAuditEvent,
 )
+from workflow.reforms.baolian.models import (  # noqa: F401
+    DATE_SOURCES,
+    MILESTONE_KINDS,
+    PLAN_DONE,
+    PLAN_LEVELS,
+    PlanMilestone,
+    PlanReminder,
+    PromotionPlan,
+)
 from workflow.reforms.chemicals.models import (  # noqa: F401
     CHEMICAL_LEVELS,
     RULE_KINDS,

@@ -3,7 +3,7 @@ year re-derives the provisional dates, ``workflow.core.calendar_refresh``), the
 deadline sweep (reminders and 13710 escalations) and the reform areas' own sweeps (容缺 promises that expire,
 compliance checks and lifecycle checkpoints that fall due, idle-land
 warnings, rectifications after a bad rating, stale intentions, enterprise requests
-overdue on the 13710 rhythm).
+overdue on the 13710 rhythm, late milestones of the 包联 promotion plans).
 
 Each part runs in its own transaction, so one area's failure cannot hold back
 the reminders of another; each is idempotent (unique keys or status checks),
@@ -22,13 +22,14 @@ from workflow import zone  # noqa: F401 - plugs the reform areas into the core
 from workflow.core import calendar_refresh, deadlines, notify, rollups
 from workflow.kernel.config import Config
 from workflow.kernel.db import transaction
-from workflow.reforms import commitments, intentions, land, ratings, requests
+from workflow.reforms import baolian, commitments, intentions, land, ratings, requests
 
 log = logging.getLogger("daiban.sweep")
 
 # Each area's ``sweep(session, *, now) -> list[str]``, run in this order.
 AREA_SWEEPS: tuple[Callable[..., list[str]], ...] = (
-    commitments.sweep, land.sweep, ratings.sweep, intentions.sweep, requests.sweep)
+    commitments.sweep, land.sweep, ratings.sweep, intentions.sweep, requests.sweep,
+    baolian.sweep)
 
 
 def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from workflow.core import hooks
 from workflow.reforms import (
+    baolian,
     chemicals,
     commitments,
     documents,
@@ -19,6 +20,6 @@ from workflow.reforms import (
     requests,
 )
 
-AREAS = (commitments, land, chemicals, intentions, documents, ratings, requests)
+AREAS = (commitments, land, chemicals, intentions, documents, ratings, requests, baolian)
 
 hooks.mark_installed()

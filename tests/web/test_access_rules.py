@@ -43,6 +43,9 @@ WHO = {
     "documents.sign": ENTERPRISE, "documents.decline": ENTERPRISE, "documents.paper": LEADERSHIP,
     "commitments.credit": ADMIN, "commitments.clear": ADMIN,
     "desk.index": LEADERSHIP,
+    # 包联: the leadership view; a plan's edits (the engine narrows them to the project's lead).
+    "baolian.plans": STEERING,
+    **{f"baolian.{name}": LEADERSHIP for name in ("start", "team", "add", "reschedule", "remove", "done")},
     "inbox.index": HOLDERS,
     # Lists (issue 12): bulk claim from the queue, bulk assign on the desk; saved
     # filters for the staff (each page's own rule is checked inside); search for all.

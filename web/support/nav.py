@@ -17,6 +17,7 @@ LINKS = {
              ("intentions.ledger", _l("意向台账"), None), ("intentions.pipeline", _l("项目全景"), None),
              ("land.parcels", _l("标准地"), None), ("requests.index", _l("企业诉求"), None),
              ("requests.visits", _l("入企走访"), None),
+             ("baolian.plans", _l("包联推进"), None),
              ("supervision.index", _l("超期督查"), None), ("notifications.index", _l("通知"), "unread")],
     "enterprise": [("portal.index", _l("我的项目"), None),
                    ("requests.portal_list", _l("诉求与建议"), None),
@@ -26,6 +27,7 @@ LINKS = {
                    ("requests.index", _l("企业诉求"), None),
                    ("intentions.pipeline", _l("项目全景"), None),
                    ("land.figures", _l("亩均效益"), None),
+                   ("baolian.plans", _l("包联推进"), None),
                    ("notifications.index", _l("通知"), "unread")],
     "admin": [("admin.users", _l("用户"), None), ("admin.definitions", _l("流程定义"), None),
               ("intentions.ledger", _l("意向台账"), None), ("intentions.pipeline", _l("项目全景"), None),
@@ -36,6 +38,7 @@ LINKS = {
               ("admin.changes", _l("变更记录"), None),
               ("admin.security_events", _l("安全日志"), None),
               ("supervision.index", _l("超期督查"), None),
+              ("baolian.plans", _l("包联推进"), None),
               ("notifications.index", _l("通知"), "unread")],
 }
 

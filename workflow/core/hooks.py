@@ -31,6 +31,12 @@ from workflow.kernel.errors import WorkflowError
 MOMENTS: dict[str, tuple[str, str]] = {
     "project.sign": ("guard", "(session, project): before an intention is signed (签约)"),
     "project.produce": ("guard", "(session, project): before a project advances to producing"),
+    "project.signed": ("consequence", "(session, project, *, actor, now): after the project "
+                                      "was signed (签约), or registered as signed"),
+    "project.advanced": ("consequence", "(session, project, *, actor, now): after the project "
+                                        "moved to its next lifecycle stage"),
+    "project.agreement": ("consequence", "(session, project, agreement, *, actor, now): after "
+                                         "the investment agreement (投资建设协议) was recorded"),
     "project.mandated": ("consequence", "(session, project, *, actor, now): after the mandate "
                                         "created the project's tasks"),
     "project.suspended": ("consequence", "(session, project, *, actor, now, reason): after the "

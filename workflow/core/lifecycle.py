@@ -68,6 +68,9 @@ def create_project(session: Session, *, code: str, name: str, enterprise: Enterp
     audit.record(session, project, actor=actor, now=utc(now), action="project.created",
                  to_state=stage, data={"group": group.code, "lead": lead.username if lead else None,
                                        "definition": version.version}, public=True)
+    if stage == "signed":
+        # The areas' consequences (包联: the promotion plan is seeded).
+        hooks.run("project.signed", session, project, actor=actor, now=now)
     return project
 
 
@@ -103,6 +106,8 @@ def sign_project(session: Session, project_id: int, *, actor: User | None, now: 
     hooks.run("project.sign", session, project)
     _fire_project(session, project, "sign", actor=actor, now=now)
     flush(session)
+    # The areas' consequences (包联: the promotion plan is seeded).
+    hooks.run("project.signed", session, project, actor=actor, now=now)
     return project
 
 
@@ -242,6 +247,8 @@ def _advance(session: Session, project: Project, *, actor: User | None, now: dat
             f"{', '.join(missing)}.", missing=missing, state=project.stage)
     _fire_project(session, project, "advance", actor=actor, now=now, data={"auto": auto})
     release_ready_tasks(session, project, actor=actor, now=now)
+    # The areas' consequences (包联: the plan's milestone of this stage is achieved).
+    hooks.run("project.advanced", session, project, actor=actor, now=now)
 
 
 def _auto_advance(session: Session, project: Project, *, actor: User | None, now: datetime) -> None:

@@ -322,6 +322,12 @@ def can_supervise(user: User) -> bool:
     return user.active and user.role in ("supervisor", "admin", "lead")
 
 
+def can_read_plans(user: User) -> bool:
+    """The leadership view of the 包联 promotion plans (each leadership member's
+    projects and their plan status): lead handlers, supervisors, admins."""
+    return user.active and user.role in ("lead", "supervisor", "admin")
+
+
 def can_act_for_enterprise(user: User) -> bool:
     """The enterprise's own side (the portal, signing letters and promises):
     enterprise accounts; which project is theirs is checked on the project."""

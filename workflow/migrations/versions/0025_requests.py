@@ -1,7 +1,7 @@
 """requests: enterprise requests on the 13710 rhythm, leaders' visits, escalations
 
 Revision ID: 0025_requests
-Revises: 0021_lists
+Revises: 0024_plans
 Create Date: 2026-12-04
 
 An enterprise (in its portal) or a staff member (after a visit) records a
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0025_requests'
-down_revision = '0021_lists'
+down_revision = '0024_plans'
 branch_labels = None
 depends_on = None
 

@@ -126,6 +126,8 @@ def record_agreement(session: Session, project_id: int, *, signed_on: Any, start
         ops.flush(session)
     except IntegrityError as exc:
         raise Conflict(f"Project {project.code} already has an investment agreement.") from exc
+    # The areas' consequences (包联: the plan takes the agreement's dates).
+    hooks.run("project.agreement", session, project, agreement, actor=actor, now=now)
     return agreement
 
 
