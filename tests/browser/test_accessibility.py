@@ -109,6 +109,9 @@ def ids(demo):  # noqa: F811
         "document_enterprise": db.scalars(select(User.username).where(
             User.enterprise_id == db.get(Project, mandate.project_id).enterprise_id)).first(),
         "letter": letter.id, "letter_project": db.get(Project, letter.project_id).code,
+        # The paperwork is read by the lead handler of its own project.
+        "letter_lead": db.get(Project, letter.project_id).lead.username,
+        "document_lead": db.get(Project, mandate.project_id).lead.username,
         "screening_project": db.get(Project, screening.project_id).code if screening else None,
         "parcel": db.scalars(select(Parcel.id).order_by(Parcel.id)).first(),
         "checkpoint": db.scalars(select(Checkpoint.id).order_by(Checkpoint.id)).first(),
@@ -139,15 +142,19 @@ def pages_of(role, p):
     if role == "lead":
         pages = ["/desk", "/inbox", "/intentions", "/pipeline", "/land/parcels",
                  f"/land/parcels/{p['parcel']}", "/land/checkpoints", "/supervision",
-                 f"/projects/{project}", f"/tasks/{task}", f"/commitments/{p['letter']}",
-                 f"/documents/{p['document']}", *common]
+                 f"/projects/{project}", f"/tasks/{task}", "/requests", "/visits", "/baolian",
+                 *common]
         if p["screening_project"]:
             pages.append(f"/projects/{p['screening_project']}/screening")
         return p["lead"], pages
+    if role == "lead-letter":
+        return p["letter_lead"], [f"/commitments/{p['letter']}"]
+    if role == "lead-mandate":
+        return p["document_lead"], [f"/documents/{p['document']}"]
     if role == "supervisor":
         return "supervisor", ["/supervision", "/supervision/figures", "/supervision/notices",
                               "/pipeline", "/land/figures", f"/projects/{project}", f"/tasks/{task}",
-                              *common]
+                              "/requests", "/requests/figures", "/visits", "/baolian", *common]
     if role == "admin":
         return "admin", ["/admin/users", f"/admin/users/{p['user']}", "/admin/definitions",
                          "/admin/deliveries", "/admin/changes", "/admin/security", "/admin/credit",
@@ -155,7 +162,8 @@ def pages_of(role, p):
                          f"/chemicals/catalogue/{p['chemical']}", f"/chemicals/classes/{p['class']}",
                          "/intentions", "/land/parcels", "/land/figures", *common]
     if role in ("enterprise", "enterprise-en"):
-        return p["enterprise"], ["/portal", f"/portal/projects/{project}", *common]
+        return p["enterprise"], ["/portal", f"/portal/projects/{project}", "/portal/requests",
+                                 *common]
     if role == "enterprise-materials":
         return p["request_enterprise"], [f"/portal/projects/{p['request_project']}",
                                          f"/requests/{p['request']}/notice"]
@@ -164,7 +172,7 @@ def pages_of(role, p):
     return None, ["/login", "/lookup"]
 
 
-ROLES = ("anonymous", "agent", "lead", "supervisor", "admin", "enterprise",
+ROLES = ("anonymous", "agent", "lead", "lead-letter", "lead-mandate", "supervisor", "admin", "enterprise",
          "enterprise-materials", "enterprise-papers", "enterprise-en", "agent-en",
          "agent-phone", "enterprise-phone")  # -en: in English; -phone: at 390 px
 MISSING = {"agent": "/tasks/999999", "enterprise": "/portal/projects/NO-SUCH-PROJECT"}  # the 404 page
