@@ -9,8 +9,8 @@ imports this module first.
 from __future__ import annotations
 
 from workflow.core import hooks
-from workflow.reforms import chemicals, commitments, documents, intentions, land, ratings
+from workflow.reforms import chemicals, commitments, documents, fees, intentions, land, ratings
 
-AREAS = (commitments, land, chemicals, intentions, documents, ratings)
+AREAS = (commitments, land, chemicals, intentions, documents, ratings, fees)
 
 hooks.mark_installed()
