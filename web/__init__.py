@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
         commitments,
         desk,
         documents,
+        fees,
         inbox,
         intentions,
         land,
@@ -145,7 +146,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
                    commitments, land, intentions, chemicals, documents, notices, account,
-                   lists):
+                   lists, fees):
         app.register_blueprint(module.bp)
 
 

@@ -41,6 +41,7 @@ from workflow.reforms.fees.operations import (  # noqa: F401
     budget_lines,
     check_year,
     decide_subsidy,
+    project_id_of,
     propose_subsidy,
     remove_payment,
     save_contract,

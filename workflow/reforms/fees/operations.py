@@ -429,3 +429,12 @@ def set_finance_office(session: Session, username: str, *, member: bool, actor: 
                           action="fees.finance_joined" if member else "fees.finance_left",
                           subject=f"user:{user.username}", data={"finance_office": member})
     return user
+
+
+def project_id_of(session: Session, code: Any) -> int:
+    """The id of the project with the 项目代码 ``code`` as typed in a form."""
+    code = _line(code, "project code", limit=40)
+    found = session.scalar(select(Project.id).where(Project.code == code))
+    if found is None:
+        raise ValidationError(f"No project has the code '{code}'.", field="project")
+    return found
