@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from demo.fees import add_fees
 from demo.people import DEMO_PASSWORD, add_people
 from demo.projects import DEPARTMENT_PREFIX, PROJECTS, ProjectRun
 from demo.reforms import add_intentions, add_land, review_restricted_screening
@@ -135,6 +136,7 @@ class Seeder:
         evening = datetime.combine(self.day(1), time(20, 0), tzinfo=ops.ZONE_TZ)
         land.sweep(self.session, now=evening)
         commitments.sweep(self.session, now=evening)
+        add_fees(self)  # what the zone pays, entered by the finance office that evening
         self.read_old_notifications()
         self.session.flush()
 

@@ -53,7 +53,7 @@ def test_every_area_guard_is_plugged_into_its_moment():
         "project.terminated")] == ["workflow.reforms.documents"] * 2
     assert {a.__name__ for a in zone.AREAS} == {
         f"workflow.reforms.{name}" for name in
-        ("commitments", "land", "chemicals", "intentions", "documents", "ratings")}
+        ("commitments", "land", "chemicals", "intentions", "documents", "ratings", "fees")}
 
 
 def test_a_hook_for_an_unknown_moment_or_of_the_wrong_kind_is_refused():

@@ -59,7 +59,7 @@ def check_people(session) -> None:
     by_role = users_by_role(session)
     assert [u.username for u in by_role["lead"]] == [f"lead{n:02d}" for n in range(1, 7)]
     assert [u.username for u in by_role["agent"]] == [f"agent{n:02d}" for n in range(1, 22)]
-    assert [u.username for u in by_role["supervisor"]] == ["supervisor"]
+    assert [u.username for u in by_role["supervisor"]] == ["finance", "supervisor"]
     assert [u.username for u in by_role["admin"]] == ["admin"]
     definition = definition_of(current_version(session))
 

@@ -71,6 +71,9 @@ def test_a_parcels_evaluation_is_paid_once_however_many_projects_stand_on_it(ses
         contract(session, admin, item="u04_geo_hazard", parcel_id=parcel.id, evaluation_id=evaluation.id)
     with pytest.raises(ValidationError):  # a project's contract cannot also be the parcel's
         contract(session, admin, project_id=projects[0].id, parcel_id=parcel.id)
+    with pytest.raises(ValidationError):  # nor can an evaluation be one project's
+        contract(session, admin, item="u04_geo_hazard", project_id=projects[0].id,
+                 evaluation_id=evaluation.id)
 
     lines = fees.by_line(session, 2026)
     assert line(lines, "u04_geo_hazard").committed == 8_600_000
@@ -83,6 +86,23 @@ def test_a_parcels_evaluation_is_paid_once_however_many_projects_stand_on_it(ses
     # No project carries the shared evaluation in its own line.
     assert list(fees.project_page(session, 2026)) == []
     assert fees.by_year(session)[0].figures.committed == 8_600_000
+
+
+def test_a_regional_evaluation_covering_several_parcels_is_the_zones_contract(session, team):
+    admin = team["admin"]
+    north, evaluation = parcel_with_evaluation(session, admin, code="ZY-N")
+    south = land.save_parcel(session, actor=admin, now=NOW, code="ZY-S", name="南地块", area_mu="80")
+    land.attach_evaluation(session, south.id, evaluation.id, actor=admin, now=NOW)
+    with pytest.raises(ValidationError):  # the evaluation is the result of u04, not of u05
+        contract(session, admin, item="u05_seismic", evaluation_id=evaluation.id)
+    row = contract(session, admin, item="u04_geo_hazard", amount="120000", evaluation_id=evaluation.id)
+    assert (row.parcel_id, row.project_id) == (None, None)
+    with pytest.raises(Conflict):  # and it is not paid again for one of its parcels
+        contract(session, admin, item="u04_geo_hazard", parcel_id=north.id, evaluation_id=evaluation.id)
+    assert line(fees.by_line(session, 2026), "u04_geo_hazard").committed == 12_000_000
+    assert session.scalar(select(ZoneAuditEvent.subject).where(
+        ZoneAuditEvent.action == "fees.contract_recorded")) == \
+        f"evaluation:左开评〔2025〕1号:contract:{row.id}"
 
 
 def test_budget_committed_and_paid_per_line_and_project(session, team):

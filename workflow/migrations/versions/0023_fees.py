@@ -81,7 +81,7 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount_fen > 0 AND amount_fen <= 1000000000000', name=op.f('ck_fee_contract_amount_range')),
-    sa.CheckConstraint('evaluation_id IS NULL OR parcel_id IS NOT NULL', name=op.f('ck_fee_contract_evaluation_on_parcel')),
+    sa.CheckConstraint('evaluation_id IS NULL OR project_id IS NULL', name=op.f('ck_fee_contract_evaluation_shared')),
     sa.CheckConstraint('project_id IS NULL OR parcel_id IS NULL', name=op.f('ck_fee_contract_one_owner')),
     sa.CheckConstraint('year BETWEEN 2000 AND 2100', name=op.f('ck_fee_contract_year_range')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_fee_contract_created_by_id_user_account')),

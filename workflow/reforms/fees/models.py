@@ -62,16 +62,18 @@ class FeeContract(Base):
     """A contract for a unified item with its service provider, charged to the
     budget line of ``year``. It is a project's (``project_id``), a parcel's
     (``parcel_id``: done once for the parcel and shared by every project on it,
-    such as its regional evaluations) or the zone's (neither). A regional
-    evaluation is contracted once (the unique partial index), so its cost is
-    never counted twice however many projects stand on its parcel."""
+    such as its survey or an evaluation made for it) or the zone's (neither:
+    a regional evaluation covering several parcels). A regional evaluation
+    (``evaluation_id``) is never a single project's and is contracted once
+    (the unique partial index), so its cost is never counted twice however
+    many projects stand on the parcels it covers."""
 
     __tablename__ = "fee_contract"
     __table_args__ = (
         CheckConstraint(f"amount_fen > 0 AND amount_fen <= {MAX_FEN}", name="amount_range"),
         CheckConstraint(f"year {_YEAR}", name="year_range"),
         CheckConstraint("project_id IS NULL OR parcel_id IS NULL", name="one_owner"),
-        CheckConstraint("evaluation_id IS NULL OR parcel_id IS NOT NULL", name="evaluation_on_parcel"),
+        CheckConstraint("evaluation_id IS NULL OR project_id IS NULL", name="evaluation_shared"),
         # The ledger's GROUP BYs: by item, project and parcel within a year.
         Index("ix_fee_contract_year_item", "year", "item_code", "id"),
         Index("ix_fee_contract_year_project", "year", "project_id"),

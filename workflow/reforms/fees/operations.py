@@ -157,26 +157,30 @@ def set_budget(session: Session, *, year: int, line: str, amount: Any, actor: Us
 
 # -- contracts, invoices, payments --------------------------------------------------------------
 
-def _owner(session: Session, project_id: int | None, parcel_id: int | None,
+def _owner(session: Session, item_code: str, project_id: int | None, parcel_id: int | None,
            evaluation_id: int | None) -> tuple[Project | None, Parcel | None, RegionalEvaluation | None]:
     if project_id is not None and parcel_id is not None:
         raise ValidationError("A contract is a project's or a parcel's, not both: a parcel's "
                               "contract is shared by every project on it.", field="parcel")
+    if project_id is not None and evaluation_id is not None:
+        raise ValidationError("A regional evaluation is shared: it is paid for the parcel or the "
+                              "zone, never for one project.", field="evaluation")
     project = ops.lock_project(session, project_id) if project_id is not None else None
     parcel = session.get(Parcel, parcel_id) if parcel_id is not None else None
     if parcel_id is not None and parcel is None:
         raise NotFound(f"Parcel {parcel_id} does not exist.")
     evaluation = None
     if evaluation_id is not None:
-        if parcel is None:
-            raise ValidationError("A regional evaluation is paid for the parcel it covers: "
-                                  "name the parcel.", field="parcel")
         evaluation = session.get(RegionalEvaluation, evaluation_id)
         if evaluation is None:
             raise NotFound(f"Regional evaluation {evaluation_id} does not exist.")
-        carried = session.scalar(select(ParcelEvaluation.id).where(
-            ParcelEvaluation.parcel_id == parcel.id, ParcelEvaluation.evaluation_id == evaluation.id))
-        if carried is None:
+        produces = definition_of(current_version(session)).items[item_code].coverage.evaluation
+        if produces != evaluation.kind:
+            raise ValidationError(f"The evaluation {evaluation.reference} is not the result of "
+                                  f"the item {item_code}.", field="evaluation")
+        if parcel is not None and session.scalar(select(ParcelEvaluation.id).where(
+                ParcelEvaluation.parcel_id == parcel.id,
+                ParcelEvaluation.evaluation_id == evaluation.id)) is None:
             raise ValidationError(f"Parcel {parcel.code} does not carry the evaluation "
                                   f"{evaluation.reference}.", field="evaluation")
     return project, parcel, evaluation
@@ -199,8 +203,9 @@ def save_contract(session: Session, *, year: int, item_code: str, provider: str,
                   contract_id: int | None = None) -> FeeContract:
     """Record (``contract_id`` None) or correct a contract for a unified item
     with its provider, charged to ``year``'s budget line. A regional
-    evaluation's contract names the parcel that carries it and exists once; a
-    corrected amount may not fall below what was already invoiced or paid."""
+    evaluation's contract is the zone's or a parcel's that carries it, for the
+    item that produces it, and exists once; a corrected amount may not fall
+    below what was already invoiced or paid."""
     _require_keeper(actor)
     year = check_year(year)
     item_code = _item(session, item_code)
@@ -217,7 +222,7 @@ def save_contract(session: Session, *, year: int, item_code: str, provider: str,
         if row is None:
             raise NotFound(f"Contract {contract_id} does not exist.")
         project_id, parcel_id, evaluation_id = row.project_id, row.parcel_id, row.evaluation_id
-    project, parcel, evaluation = _owner(session, project_id, parcel_id, evaluation_id)
+    project, parcel, evaluation = _owner(session, item_code, project_id, parcel_id, evaluation_id)
     if evaluation is not None and row is None:
         taken = session.scalar(select(FeeContract.id).where(FeeContract.evaluation_id == evaluation.id))
         if taken is not None:
@@ -253,6 +258,8 @@ def save_contract(session: Session, *, year: int, item_code: str, provider: str,
 def _subject(row: FeeContract, parcel: Parcel | None) -> str:
     if parcel is not None:
         return f"parcel:{parcel.code}:contract:{row.id}"
+    if row.evaluation is not None:
+        return f"evaluation:{row.evaluation.reference}:contract:{row.id}"
     return f"contract:{row.id}"
 
 
