@@ -87,7 +87,7 @@ def test_a_supervisor_reads_the_ledger(page, live, ledger):
 
     with page.expect_download() as download:
         page.click("[data-export=project]")
-    sheet = load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active
+    sheet = load_workbook(io.BytesIO(download.value.path().read_bytes())).active
     data = list(sheet.iter_rows(min_row=3, values_only=True))
     assert [r[0] for r in data] == sorted(p.code for p in ledger[:2])
 
