@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from demo.people import DEMO_PASSWORD
-from workflow.accounts.passwords import hash_password
 from workflow.core import operations as ops
 from workflow.models import Parcel, Project, RegionalEvaluation, User
 from workflow.reforms import fees
@@ -68,9 +66,10 @@ def add_fees(seeder: Seeder) -> None:
 
 
 def _finance_office(seeder: Seeder, entered: datetime) -> User:
+    # The demo's one password hash, shared by every demo account.
     row = User(username="finance", display_name="刘静（财政局）", role="supervisor",
-               password_hash=hash_password(DEMO_PASSWORD), email="finance@demo.zuoyun.example",
-               active=True, away=False)
+               password_hash=seeder.users["admin"].password_hash,
+               email="finance@demo.zuoyun.example", active=True, away=False)
     seeder.session.add(row)
     seeder.session.flush()
     seeder.users["finance"] = row

@@ -284,3 +284,21 @@ def test_the_project_ledger_pages_by_code(session, team):
         cursor = page.next
     assert seen == sorted(p.code for p in projects)
     assert [x.key for x in fees.all_pages(fees.project_page, session, 2026)] == seen
+
+
+def test_a_payment_taken_back_leaves_the_ledger_and_stays_in_the_audit(session, team):
+    keeper = team["finance"]
+    project = f.project(session, NOW, company=team["company"], lead=team["lead"])
+    row = contract(session, keeper, amount="500", project_id=project.id)
+    payment = fees.add_payment(session, row.id, amount="500", paid_on="2026-03-01", actor=keeper,
+                               now=NOW)
+    with pytest.raises(NotPermitted):
+        fees.remove_payment(session, payment.id, actor=team["supervisor"], now=NOW)
+    fees.remove_payment(session, payment.id, actor=keeper, now=NOW)
+    assert line(fees.by_line(session, 2026), "u01_survey").paid == 0
+    corrected = contract(session, keeper, amount="450", contract_id=row.id)
+    assert corrected.amount_fen == 45_000
+    data = session.scalars(select(AuditEvent.data).where(
+        AuditEvent.project_id == project.id, AuditEvent.action.in_(
+            ("fees.payment_removed", "fees.contract_corrected"))).order_by(AuditEvent.seq)).all()
+    assert data[0]["amount_fen"] == 50_000 and data[1]["before"]["amount_fen"] == 50_000
