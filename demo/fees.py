@@ -67,7 +67,7 @@ def add_fees(seeder: Seeder) -> None:
 
 def _finance_office(seeder: Seeder, entered: datetime) -> User:
     # The demo's one password hash, shared by every demo account.
-    row = User(username="finance", display_name="刘静（财政局）", role="supervisor",
+    row = User(username="finance", display_name="刘静", role="supervisor",
                password_hash=seeder.users["admin"].password_hash,
                email="finance@demo.zuoyun.example", active=True, away=False)
     seeder.session.add(row)

@@ -9,9 +9,11 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from tests import factories as f
 from tests.browser.conftest import add_user, log_in, shoot
+from workflow.models import FeeContract
 from workflow.reforms import fees, land
 
 pytestmark = pytest.mark.browser
@@ -24,7 +26,8 @@ PAGES = ("/fees?year=2026", "/fees/projects?year=2026", "/fees/parcels?year=2026
 @pytest.fixture
 def ledger(live):
     db, now = live["db"], f.at("2026-03-02")
-    add_user(db, "sup", "supervisor", display="周明辉（督查）")
+    add_user(db, "sup", "supervisor", display="周明辉")
+    add_user(db, "fin", "supervisor", display="刘静").finance_office = True
     lead = add_user(db, "lead01", "lead", groups=("equipment",))
     admin = add_user(db, "admin", "admin")
     company = f.enterprise(db, "左云县恒达装备制造有限公司")
@@ -93,16 +96,22 @@ def test_a_supervisor_reads_the_ledger(page, live, ledger):
 
 
 @pytest.mark.parametrize("width", [1360, 390])
-def test_the_ledger_pages_fit_the_screen(browser, live, ledger, width):
+@pytest.mark.parametrize("who", ["sup", "fin"])  # the reader, and the finance office with its forms
+def test_the_ledger_pages_fit_the_screen(browser, live, ledger, width, who):
     context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 844})
     page = context.new_page()
     try:
-        log_in(page, live["url"], "sup")
-        for path in PAGES:
+        log_in(page, live["url"], who)
+        contract = live["db"].scalar(select(FeeContract.id).order_by(FeeContract.id))
+        live["db"].commit()
+        for path in (*PAGES, f"/fees/contracts/{contract}"):
             response = page.goto(f"{live['url']}{path}")
             assert response.status == 200, path
             assert page.evaluate(SIDEWAYS) <= 0, f"{path} scrolls sideways at {width} px"
-        if width == 390:
+            forms = page.locator("form.admin-form").count()
+            assert (forms > 0) is (who == "fin" and "projects" not in path and "parcels" not in path
+                                   and path != "/fees?year=2026"), (path, who, forms)
+        if width == 390 and who == "sup":
             page.goto(f"{live['url']}/fees?year=2026")
             shoot(page, "fees-ledger-phone")
     finally:
