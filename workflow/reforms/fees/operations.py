@@ -59,6 +59,8 @@ def to_fen(value: Any, what: str, *, zero_ok: bool = False) -> int:
                               field=what) from exc
     if not number.is_finite():
         raise ValidationError(f"The {what} must be a finite sum.", field=what)
+    if number.adjusted() > 12:  # before any arithmetic: 1e999999999 would overflow it
+        raise ValidationError(f"The {what} is at most {MAX_FEN // 100:,} 元.", field=what)
     fen = number * 100
     if fen != fen.to_integral_value():
         raise ValidationError(f"The {what} is recorded to the fen (0.01 元).", field=what)
