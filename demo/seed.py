@@ -44,6 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from demo.baolian import add_plans
+from demo.fees import add_fees
 from demo.people import DEMO_PASSWORD, add_people
 from demo.projects import DEPARTMENT_PREFIX, PROJECTS, ProjectRun
 from demo.reforms import add_intentions, add_land, review_restricted_screening
@@ -152,6 +153,7 @@ class Seeder:
         land.sweep(self.session, now=evening)
         commitments.sweep(self.session, now=evening)
         add_plans(self)  # 包联: the plans' teams and dates, and their escalations
+        add_fees(self)  # what the zone pays, entered by the finance office that evening
         self.read_old_notifications()
         self.session.flush()
 

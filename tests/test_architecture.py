@@ -56,7 +56,7 @@ def test_every_area_guard_is_plugged_into_its_moment():
     assert {a.__name__ for a in zone.AREAS} == {
         f"workflow.reforms.{name}" for name in
         ("commitments", "land", "chemicals", "intentions", "documents", "ratings", "requests",
-         "baolian")}
+         "baolian", "fees")}
     # 包联: the plan is seeded at signing, dated by the agreement, followed by the stages.
     for moment in ("project.signed", "project.agreement", "project.advanced"):
         assert [f.__module__ for f in hooks.plugged(moment)] == ["workflow.reforms.baolian.plan"]

@@ -60,7 +60,7 @@ def check_people(session) -> None:
     by_role = users_by_role(session)
     assert [u.username for u in by_role["lead"]] == [f"lead{n:02d}" for n in range(1, 7)]
     assert [u.username for u in by_role["agent"]] == [f"agent{n:02d}" for n in range(1, 22)]
-    assert [u.username for u in by_role["supervisor"]] == ["supervisor"]
+    assert [u.username for u in by_role["supervisor"]] == ["finance", "supervisor"]
     assert [u.username for u in by_role["admin"]] == ["admin"]
     definition = definition_of(current_version(session))
 
@@ -291,7 +291,8 @@ def test_the_files_on_tasks_are_in_the_upload_folder(demo_file):
 
 def test_seeding_twice_adds_nothing_the_second_time(demo_file):
     first = counts(demo_file)
-    assert first["Project"] >= 25 and first["User"] == 6 + 21 + 2 + 12  # + ent01–ent12
+    # 6 leads, 21 agents, admin, supervisor, the finance office, ent01–ent12
+    assert first["Project"] >= 25 and first["User"] == 6 + 21 + 3 + 12
     assert demo.seed_demo(now=WORKING_DAY, url=demo_file) is False
     assert demo.seed_demo(now=at("2026-12-01"), url=demo_file) is False
     assert counts(demo_file) == first
@@ -304,7 +305,7 @@ def test_demo_users_sign_in_with_the_printed_password(demo_file):
             select(User.username, User.password_hash))}
     engine.dispose()
     assert len(demo.DEMO_PASSWORD) >= 8
-    for username in ("admin", "supervisor", "lead01", "agent21", "ent12"):
+    for username in ("admin", "supervisor", "finance", "lead01", "agent21", "ent12"):
         assert verify_password(hashes[username], demo.DEMO_PASSWORD), username
     assert not verify_password(hashes["lead01"], "wrong-password")
     assert len(set(hashes.values())) == 1  # hashed once, shared by every demo account

@@ -134,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
         commitments,
         desk,
         documents,
+        fees,
         inbox,
         intentions,
         land,
@@ -147,7 +148,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
                    commitments, land, intentions, chemicals, documents, notices, account,
-                   lists, requests, baolian):
+                   lists, requests, baolian, fees):
         app.register_blueprint(module.bp)
 
 

@@ -41,7 +41,7 @@ def demo_command(seed_only: bool, host: str, port: int) -> None:
     created = seed_demo(now=now, uploads=Path(app.config["UPLOAD_FOLDER"]))
     click.echo(f"database: {url}")
     click.echo("demo data added" if created else "demo data already present")
-    click.echo(f"demo accounts (password for all: {DEMO_PASSWORD}): admin, supervisor, "
+    click.echo(f"demo accounts (password for all: {DEMO_PASSWORD}): admin, supervisor, finance, "
                "lead01–lead06, agent01–agent21, ent01–ent12")
     if seed_only:
         app.extensions["daiban_engine"].dispose()

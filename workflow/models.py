@@ -86,6 +86,15 @@ from workflow.reforms.documents.models import (  # noqa: F401
     DOCUMENT_KINDS,
     AgencyDocument,
 )
+from workflow.reforms.fees.models import (  # noqa: F401
+    SUBSIDY_KINDS,
+    SUBSIDY_STATES,
+    ElementSubsidy,
+    FeeBudget,
+    FeeContract,
+    FeeInvoice,
+    FeePayment,
+)
 from workflow.reforms.intentions.models import (  # noqa: F401
     FollowUp,
 )

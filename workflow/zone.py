@@ -14,12 +14,13 @@ from workflow.reforms import (
     chemicals,
     commitments,
     documents,
+    fees,
     intentions,
     land,
     ratings,
     requests,
 )
 
-AREAS = (commitments, land, chemicals, intentions, documents, ratings, requests, baolian)
+AREAS = (commitments, land, chemicals, intentions, documents, ratings, requests, baolian, fees)
 
 hooks.mark_installed()

@@ -74,6 +74,13 @@ WHO = {
     # posted an internal comment through them); the enterprise has its portal.
     **{name: STAFF for name in ("inbox.act", "cases.comment", "cases.upload", "cases.lifecycle",
                                 "portal.issue_access_code")},
+    # What the zone pays (issue 14): supervisors read, admins (and the finance
+    # office, a flag on a staff account, tests/test_fees.py) change.
+    **{f"fees.{name}": frozenset({"supervisor", "admin"}) for name in (
+        "ledger", "projects", "parcels", "export", "contracts", "contract", "subsidies")},
+    **{f"fees.{name}": ADMIN for name in (
+        "set_budget", "set_finance", "create_contract", "update_contract", "add_invoice",
+        "add_payment", "remove_payment", "propose_subsidy", "decide_subsidy")},
 }
 WHOLE_BLUEPRINTS = {"admin": ADMIN, "supervision": STEERING}
 
@@ -107,7 +114,8 @@ def test_every_route_has_a_rule_of_the_engine_or_is_public(app):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_each_route_lets_in_the_roles_it_always_did(app, role):
-    user = SimpleNamespace(role=role, active=True, id=1, enterprise_id=1, memberships=[])
+    user = SimpleNamespace(role=role, active=True, id=1, enterprise_id=1, memberships=[],
+                           finance_office=False)
     for endpoint in _endpoints(app):
         if endpoint in PUBLIC:
             continue
@@ -120,7 +128,7 @@ def test_no_rule_lets_in_an_inactive_account(app):
         if endpoint not in PUBLIC:
             for role in ROLES:
                 user = SimpleNamespace(role=role, active=False, id=1, enterprise_id=1,
-                                       memberships=[])
+                                       memberships=[], finance_office=True)
                 assert not _rule_of(app, endpoint)(user), (endpoint, role)
 
 

@@ -28,12 +28,14 @@ LINKS = {
                    ("intentions.pipeline", _l("项目全景"), None),
                    ("land.figures", _l("亩均效益"), None),
                    ("baolian.plans", _l("包联推进"), None),
+                   ("fees.ledger", _l("费用台账"), None),
                    ("notifications.index", _l("通知"), "unread")],
     "admin": [("admin.users", _l("用户"), None), ("admin.definitions", _l("流程定义"), None),
               ("intentions.ledger", _l("意向台账"), None), ("intentions.pipeline", _l("项目全景"), None),
               ("land.parcels", _l("标准地"), None), ("chemicals.rules", _l("化工准入"), None),
               ("commitments.credit", _l("信用记录"), None),
               ("requests.index", _l("企业诉求"), None), ("requests.visits", _l("入企走访"), None),
+              ("fees.ledger", _l("费用台账"), None),
               ("admin.deliveries", _l("消息投递"), "failed"),
               ("admin.changes", _l("变更记录"), None),
               ("admin.security_events", _l("安全日志"), None),
@@ -65,11 +67,20 @@ def _count_query(kind: str | None, user):
     return None
 
 
+def _links_of(user) -> list:
+    """The role's links, and the fee ledger for the finance office whatever its role."""
+    links = LINKS.get(user.role, [])
+    if user.finance_office and user.role != "enterprise" and \
+            not any(endpoint == "fees.ledger" for endpoint, _, _ in links):
+        links = [("fees.ledger", _l("费用台账"), None), *links]
+    return links
+
+
 def nav_links():
     if not current_user.is_authenticated:
         return []
     user = current_user.user
-    links = [(endpoint, label, kind) for endpoint, label, kind in LINKS.get(user.role, [])
+    links = [(endpoint, label, kind) for endpoint, label, kind in _links_of(user)
              if endpoint in current_app.view_functions]
     wanted = {kind: query for _, _, kind in links
               if kind and (query := _count_query(kind, user)) is not None}

@@ -355,3 +355,24 @@ def can_serve_enterprises(user: User) -> bool:
     (the request's department, checked on the request) handle them.
     Supervisors read them (``can_work_as_staff``) and change nothing."""
     return user.active and user.role in ("agent", "lead", "admin")
+
+
+# -- what the zone pays (统一服务事项费用, 要素补贴) -------------------------------------------
+# The finance office is a flag on a staff account (``User.finance_office``), not a role:
+# its people keep their role (a supervisor of the finance bureau, say) and the flag adds the
+# keeping of fees, budgets and subsidies. Admins set it.
+
+def is_finance_office(user: User) -> bool:
+    return user.active and user.finance_office and user.role != "enterprise"
+
+
+def can_read_fees(user: User) -> bool:
+    """The fee ledger (budget, committed, paid) and its export: supervisors and
+    admins, and the finance office."""
+    return user.active and (user.role in ("supervisor", "admin") or is_finance_office(user))
+
+
+def can_keep_fees(user: User) -> bool:
+    """Contracts, invoices, payments, budgets and subsidy decisions: the finance
+    office and admins."""
+    return user.active and (user.role == "admin" or is_finance_office(user))

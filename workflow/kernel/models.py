@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -132,6 +133,9 @@ class User(Base):
     # never ("off"); the webhook (an SMS or chat gateway) on or off.
     notify_email: Mapped[str] = mapped_column(String(10), default="now", server_default="now")
     notify_webhook: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # The finance office (财政/财务): a staff account so flagged keeps the zone's
+    # fees, budgets and subsidies (workflow.reforms.fees) beside its own role.
+    finance_office: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     enterprise: Mapped[Enterprise | None] = relationship()
     substitute: Mapped[User | None] = relationship(remote_side=[id])

@@ -1,7 +1,7 @@
 """plans: 包联服务, the promotion plan of each project
 
 Revision ID: 0024_plans
-Revises: 0021_lists
+Revises: 0023_fees
 Create Date: 2026-12-04
 
 A signed project has a promotion plan (``promotion_plan``: its promoting unit,
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision = '0024_plans'
-down_revision = '0021_lists'
+down_revision = '0023_fees'
 branch_labels = None
 depends_on = None
 
