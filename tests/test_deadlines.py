@@ -213,7 +213,12 @@ def test_after_a_week_of_downtime_one_sweep_catches_up_once(session, team):
     assert all(r.catch_up for r in rows) and len(rows) == 3
     assert deadlines.sweep(session, now=at("2026-03-27", 9)) == []
     assert [r.level for r in deadlines.sweep(session, now=at("2026-03-30"))] == []  # nothing new
-    assert kinds_for(session, team["alice"], task) == ["notice", "red", "yellow"]
+    # Catch-up tells the current state once: alice hears only of the lead's
+    # 督办单 (the most advanced level), the lead only of the escalation; the
+    # yellow warning for a date already past tells nobody.
+    assert kinds_for(session, team["alice"], task) == ["notice"]
+    assert kinds_for(session, team["lead"], task) == ["escalation"]
+    assert [r.recipients for r in caught] == [(), (), ("alice", "lead_eq")]
 
 
 def test_an_unassigned_items_yellow_goes_to_the_group_queue(session, team):
@@ -299,18 +304,18 @@ def test_notifications_badge_list_and_mark_read_only_own(session, team):
     project, task = survey_accepted_on(session, team, "2026-03-02")
     deadlines.sweep(session, now=at("2026-03-24"))  # yellow, red
     alice, lead = team["alice"], team["lead"]
-    # The survey (alice's): yellow, red. The filing (its service clock due 03-04, still
-    # queued, so the group's agents are told): yellow, red, and the information that
-    # the lead's 督办 went out.
-    assert int(notify.unread_count(session, alice)) == 5
+    # A first sweep this late catches up, each task telling its current state once:
+    # the survey (alice's): red; the filing (its service clock due 03-04, still
+    # queued, so the group's agents are told): that the lead's 督办 went out.
+    assert int(notify.unread_count(session, alice)) == 2
     listed = notify.notifications_for(session, alice)
     assert [n.created_at for n in listed] == sorted((n.created_at for n in listed), reverse=True)
     lead_ids = [n.id for n in notify.notifications_for(session, lead)]
     assert notify.mark_read(session, alice, lead_ids, at("2026-03-24", 10)) == 0
     assert int(notify.unread_count(session, lead)) == len(lead_ids)
     assert notify.mark_read(session, alice, [listed.rows[0].id], at("2026-03-24", 10)) == 1
-    assert int(notify.unread_count(session, alice)) == 4
-    assert len(notify.notifications_for(session, alice, unread_only=True)) == 4
+    assert int(notify.unread_count(session, alice)) == 1
+    assert len(notify.notifications_for(session, alice, unread_only=True)) == 1
     # No channel configured: in-app only, nothing in the outbox.
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
