@@ -20,6 +20,7 @@ from workflow.core import audit, deadlines, notify, staffnotices, supervision
 from workflow.core import operations as ops
 from workflow.kernel.config import Channels, DeadlinePolicy
 from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError
+from workflow.kernel.moments import utc
 from workflow.models import Notification, OutboxMessage, Reminder, SupervisionNotice
 
 
@@ -219,6 +220,49 @@ def test_after_a_week_of_downtime_one_sweep_catches_up_once(session, team):
     assert kinds_for(session, team["alice"], task) == ["notice"]
     assert kinds_for(session, team["lead"], task) == ["escalation"]
     assert [r.recipients for r in caught] == [(), (), ("alice", "lead_eq")]
+
+
+def test_after_downtime_each_person_gets_at_most_one_email_per_task_and_no_stale_yellow(
+        session, team):
+    """The reported burst: four emails to one agent in the same second, the
+    yellow one saying "还剩 0 个工作日" for a date already past. Catch-up now
+    mails each person the task's current state once."""
+    session.info.update(notify.session_info(Channels(email=True)))
+    for person in team.values():
+        person.email = f"{person.username}@zone.example"
+    _, task = survey_accepted_on(session, team, "2026-03-02")  # due 03-23
+    # Down from before the yellow day (03-18) until after the supervisor's turn (03-02 + 7).
+    caught = [r for r in deadlines.sweep(session, now=at("2026-04-07")) if r.task_id == task.id]
+    assert [r.level for r in caught] == ["yellow", "red", "escalate_lead", "escalate_supervisor"]
+    swept = utc(at("2026-04-07"))  # as stored (SQLite keeps naive UTC)
+    told = session.execute(
+        select(Notification.user_id, Notification.task_id, func.count())
+        .where(Notification.created_at == swept)
+        .group_by(Notification.user_id, Notification.task_id)).all()
+    assert told and max(n for _, _, n in told) == 1, told  # one per person and task
+    told_of_survey = {user_id for user_id, task_id, _ in told if task_id == task.id}
+    assert {team[name].id for name in ("alice", "lead", "sup")} <= told_of_survey
+    mails = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email",
+                                                        OutboxMessage.created_at == swept)).all()
+    assert len(mails) == len(told)  # and each of them once by email
+    assert not [m for m in mails if "黄灯" in m.subject or "还剩" in m.body]
+    # Every level is recorded once and every 督办单 issued, though not every one spoke.
+    assert session.scalar(select(func.count()).select_from(Reminder)
+                          .where(Reminder.task_id == task.id)) == 4
+    levels = set(session.scalars(select(SupervisionNotice.level)
+                                 .where(SupervisionNotice.task_id == task.id)))
+    assert levels == {"lead", "supervisor"}
+
+
+def test_a_yellow_warning_on_time_still_speaks(session, team):
+    session.info.update(notify.session_info(Channels(email=True)))
+    team["alice"].email = "alice@zone.example"
+    _, task = survey_accepted_on(session, team, "2026-03-02")  # yellow from 03-18
+    [entry] = [r for r in deadlines.sweep(session, now=at("2026-03-18")) if r.task_id == task.id]
+    assert (entry.level, entry.recipients) == ("yellow", ("alice",))
+    [mail] = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.channel == "email", OutboxMessage.subject.startswith("【黄灯预警】"))).all()
+    assert "还剩 3 个工作日" in mail.body
 
 
 def test_an_unassigned_items_yellow_goes_to_the_group_queue(session, team):

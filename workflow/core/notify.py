@@ -168,6 +168,29 @@ def set_channels(session: Session, user: User, *, email: str, webhook: bool) -> 
     session.flush()
 
 
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def unsubscribe(session: Session, token: str) -> User | None:
+    """The one-click unsubscribe of a digest email (RFC 8058): the person whose
+    link it is gets no more email (the in-app list stays). None for a token
+    nobody has; the same answer twice is harmless."""
+    if not 20 <= len(token) <= 64 or not set(token) <= _TOKEN_CHARS:
+        return None
+    user = session.scalar(select(User).where(User.unsubscribe_token == token))
+    if user is not None:
+        user.notify_email = "off"
+        session.flush()
+    return user
+
+
+def unsubscriber(session: Session, token: str) -> User | None:
+    """Whose unsubscribe link ``token`` is (to ask them to confirm), or None."""
+    if not 20 <= len(token) <= 64 or not set(token) <= _TOKEN_CHARS:
+        return None
+    return session.scalar(select(User).where(User.unsubscribe_token == token))
+
+
 # -- the daily email bundle -----------------------------------------------------------------
 
 def send_bundles(session: Session, *, now: datetime, at_time: time) -> list[str]:

@@ -265,6 +265,11 @@ class WebhookTransport:
             raise RuntimeError(f"webhook answered HTTP {response.status} {response.reason}")
 
 
+def secret_hint(secret: str | None) -> str | None:
+    """What a page may show of a signing secret: its last four characters."""
+    return f"…{secret[-4:]}" if secret else None
+
+
 def transports_from_config(config: Config) -> dict[str, Transport]:
     """The transports the configuration switches on (email, webhook)."""
     transports: dict[str, Transport] = {}
