@@ -19,8 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy import true as sa_true
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {

@@ -50,8 +50,8 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from html import escape
-from urllib.parse import urlsplit
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session, sessionmaker
