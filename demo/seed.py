@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from demo.messages import add_mobiles
 from demo.people import DEMO_PASSWORD, add_people
 from demo.projects import DEPARTMENT_PREFIX, PROJECTS, ProjectRun
 from demo.reforms import add_intentions, add_land, review_restricted_screening
@@ -125,6 +126,7 @@ class Seeder:
     # -- the run ---------------------------------------------------------------------
     def run(self) -> None:
         add_people(self)
+        add_mobiles(self)
         add_land(self, PROJECTS)
         for spec in PROJECTS:
             ProjectRun(self, spec).run()
