@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from demo.baolian import add_plans
 from demo.fees import add_fees
+from demo.messages import add_mobiles
 from demo.people import DEMO_PASSWORD, add_people
 from demo.projects import DEPARTMENT_PREFIX, PROJECTS, ProjectRun
 from demo.reforms import add_intentions, add_land, review_restricted_screening
@@ -137,6 +138,7 @@ class Seeder:
     # -- the run ---------------------------------------------------------------------
     def run(self) -> None:
         add_people(self)
+        add_mobiles(self)
         add_land(self, PROJECTS)
         runs = [ProjectRun(self, spec) for spec in PROJECTS]
         for run in runs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -134,15 +135,16 @@ def test_sweep_prints_one_line_per_reminder_then_the_count_and_never_repeats(run
     result = runner.invoke(cli, ["sweep", "--now", "2026-03-27T09:00"], env=env)
     assert result.exit_code == 0, result.output
     survey, filing = f"{code} u01_survey [statutory]", f"{code} project_filing [service]"
+    # Catch-up tells the current state once: per task, each person hears only of the
+    # most advanced level; the earlier levels are recorded and tell nobody.
     assert result.output.splitlines() == [
-        f"yellow {survey} due 2026-03-23 -> alice_cli (catch-up: due since 2026-03-18)",
-        f"red {survey} due 2026-03-23 -> alice_cli, lead_cli (catch-up: due since 2026-03-24)",
+        f"yellow {survey} due 2026-03-23 -> nobody (catch-up: due since 2026-03-18)",
+        f"red {survey} due 2026-03-23 -> nobody (catch-up: due since 2026-03-24)",
         f"escalate_lead {survey} due 2026-03-23 -> alice_cli, lead_cli"
         " (catch-up: due since 2026-03-26)",
-        f"yellow {filing} due 2026-03-04 -> alice_cli (catch-up: due since 2026-03-02)",
-        f"red {filing} due 2026-03-04 -> alice_cli, lead_cli (catch-up: due since 2026-03-05)",
-        f"escalate_lead {filing} due 2026-03-04 -> lead_cli, alice_cli"
-        " (catch-up: due since 2026-03-09)",
+        f"yellow {filing} due 2026-03-04 -> nobody (catch-up: due since 2026-03-02)",
+        f"red {filing} due 2026-03-04 -> nobody (catch-up: due since 2026-03-05)",
+        f"escalate_lead {filing} due 2026-03-04 -> alice_cli (catch-up: due since 2026-03-09)",
         f"escalate_supervisor {filing} due 2026-03-04 -> lead_cli"
         " (catch-up: due since 2026-03-13)",
         "recorded 7",
@@ -327,3 +329,19 @@ def test_calendar_recompute_then_status_after_a_notice_arrives(runner, tmp_path,
     assert "published years: 2004–2027" in status.output and "2027.json" in status.output
     assert "(current), recorded 2027-01-26 01:00 UTC by cli, 2 of 2 task(s) changed" in status.output
     assert "open tasks with provisional dates: 0" in status.output
+
+
+def test_sweep_refuses_a_moment_in_the_future(runner, tmp_path):
+    """A sweep as of a later moment would date in-app notices in the future and
+    hold their mail until then: refused, nothing recorded; the present (within
+    the allowed skew) and the past are fine."""
+    from datetime import timedelta
+
+    env = sqlite_env(tmp_path)
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    result = runner.invoke(cli, ["sweep", "--now", later], env=env)
+    assert result.exit_code == 2 and "future" in result.output, result.output
+    nearly = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+    assert runner.invoke(cli, ["sweep", "--now", nearly], env=env).exit_code == 0
+    assert runner.invoke(cli, ["sweep", "--now", "2026-03-27T09:00"], env=env).exit_code == 0

@@ -20,6 +20,7 @@ from workflow.core import audit, deadlines, notify, staffnotices, supervision
 from workflow.core import operations as ops
 from workflow.kernel.config import Channels, DeadlinePolicy
 from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError
+from workflow.kernel.moments import utc
 from workflow.models import Notification, OutboxMessage, Reminder, SupervisionNotice
 
 
@@ -213,7 +214,55 @@ def test_after_a_week_of_downtime_one_sweep_catches_up_once(session, team):
     assert all(r.catch_up for r in rows) and len(rows) == 3
     assert deadlines.sweep(session, now=at("2026-03-27", 9)) == []
     assert [r.level for r in deadlines.sweep(session, now=at("2026-03-30"))] == []  # nothing new
-    assert kinds_for(session, team["alice"], task) == ["notice", "red", "yellow"]
+    # Catch-up tells the current state once: alice hears only of the lead's
+    # 督办单 (the most advanced level), the lead only of the escalation; the
+    # yellow warning for a date already past tells nobody.
+    assert kinds_for(session, team["alice"], task) == ["notice"]
+    assert kinds_for(session, team["lead"], task) == ["escalation"]
+    assert [r.recipients for r in caught] == [(), (), ("alice", "lead_eq")]
+
+
+def test_after_downtime_each_person_gets_at_most_one_email_per_task_and_no_stale_yellow(
+        session, team):
+    """The reported burst: four emails to one agent in the same second, the
+    yellow one saying "还剩 0 个工作日" for a date already past. Catch-up now
+    mails each person the task's current state once."""
+    session.info.update(notify.session_info(Channels(email=True)))
+    for person in team.values():
+        person.email = f"{person.username}@zone.example"
+    _, task = survey_accepted_on(session, team, "2026-03-02")  # due 03-23
+    # Down from before the yellow day (03-18) until after the supervisor's turn (03-02 + 7).
+    caught = [r for r in deadlines.sweep(session, now=at("2026-04-07")) if r.task_id == task.id]
+    assert [r.level for r in caught] == ["yellow", "red", "escalate_lead", "escalate_supervisor"]
+    swept = utc(at("2026-04-07"))  # as stored (SQLite keeps naive UTC)
+    told = session.execute(
+        select(Notification.user_id, Notification.task_id, func.count())
+        .where(Notification.created_at == swept)
+        .group_by(Notification.user_id, Notification.task_id)).all()
+    assert told and max(n for _, _, n in told) == 1, told  # one per person and task
+    told_of_survey = {user_id for user_id, task_id, _ in told if task_id == task.id}
+    assert {team[name].id for name in ("alice", "lead", "sup")} <= told_of_survey
+    mails = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email",
+                                                        OutboxMessage.created_at == swept)).all()
+    assert len(mails) == len(told)  # and each of them once by email
+    assert not [m for m in mails if "黄灯" in m.subject or "还剩" in m.body]
+    # Every level is recorded once and every 督办单 issued, though not every one spoke.
+    assert session.scalar(select(func.count()).select_from(Reminder)
+                          .where(Reminder.task_id == task.id)) == 4
+    levels = set(session.scalars(select(SupervisionNotice.level)
+                                 .where(SupervisionNotice.task_id == task.id)))
+    assert levels == {"lead", "supervisor"}
+
+
+def test_a_yellow_warning_on_time_still_speaks(session, team):
+    session.info.update(notify.session_info(Channels(email=True)))
+    team["alice"].email = "alice@zone.example"
+    _, task = survey_accepted_on(session, team, "2026-03-02")  # yellow from 03-18
+    [entry] = [r for r in deadlines.sweep(session, now=at("2026-03-18")) if r.task_id == task.id]
+    assert (entry.level, entry.recipients) == ("yellow", ("alice",))
+    [mail] = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.channel == "email", OutboxMessage.subject.startswith("【黄灯预警】"))).all()
+    assert "还剩 3 个工作日" in mail.body
 
 
 def test_an_unassigned_items_yellow_goes_to_the_group_queue(session, team):
@@ -299,18 +348,18 @@ def test_notifications_badge_list_and_mark_read_only_own(session, team):
     project, task = survey_accepted_on(session, team, "2026-03-02")
     deadlines.sweep(session, now=at("2026-03-24"))  # yellow, red
     alice, lead = team["alice"], team["lead"]
-    # The survey (alice's): yellow, red. The filing (its service clock due 03-04, still
-    # queued, so the group's agents are told): yellow, red, and the information that
-    # the lead's 督办 went out.
-    assert int(notify.unread_count(session, alice)) == 5
+    # A first sweep this late catches up, each task telling its current state once:
+    # the survey (alice's): red; the filing (its service clock due 03-04, still
+    # queued, so the group's agents are told): that the lead's 督办 went out.
+    assert int(notify.unread_count(session, alice)) == 2
     listed = notify.notifications_for(session, alice)
     assert [n.created_at for n in listed] == sorted((n.created_at for n in listed), reverse=True)
     lead_ids = [n.id for n in notify.notifications_for(session, lead)]
     assert notify.mark_read(session, alice, lead_ids, at("2026-03-24", 10)) == 0
     assert int(notify.unread_count(session, lead)) == len(lead_ids)
     assert notify.mark_read(session, alice, [listed.rows[0].id], at("2026-03-24", 10)) == 1
-    assert int(notify.unread_count(session, alice)) == 4
-    assert len(notify.notifications_for(session, alice, unread_only=True)) == 4
+    assert int(notify.unread_count(session, alice)) == 1
+    assert len(notify.notifications_for(session, alice, unread_only=True)) == 1
     # No channel configured: in-app only, nothing in the outbox.
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 

@@ -309,3 +309,19 @@ def test_demo_users_sign_in_with_the_printed_password(demo_file):
         assert verify_password(hashes[username], demo.DEMO_PASSWORD), username
     assert not verify_password(hashes["lead01"], "wrong-password")
     assert len(set(hashes.values())) == 1  # hashed once, shared by every demo account
+
+
+def test_the_demo_staff_have_mobile_numbers_mostly_verified(demo_file):
+    """demo/messages.py: the SMS gateway reaches every lead and agent but the one
+    whose number waits for the admin, and ent01/ent03 (not ent02)."""
+    from workflow.core import notify
+
+    engine = make_engine(demo_file)
+    with make_session_factory(engine)() as session:
+        people = {u.username: u for u in session.scalars(select(User))}
+        reached = {name for name, u in people.items() if notify.verified_mobile(u)}
+        staff = {name for name, u in people.items() if u.role in ("lead", "agent")}
+        assert reached == (staff - {"agent21"}) | {"ent01", "ent03"}
+        assert people["agent21"].mobile and people["ent02"].mobile
+        assert len({u.mobile for u in people.values() if u.mobile}) == len(staff) + 3
+    engine.dispose()

@@ -35,6 +35,7 @@ from workflow.models import OutboxMessage, User
 T0 = at("2026-03-02", 10)
 SURVEY = load_definition(DEFAULT_DIR).items["u01_survey"].name_zh  # 地形图测绘…
 ACCEPTED_SUBJECT = f"【部门已受理】{SURVEY}"
+SECRET = "whsec-test-0123456789abcdef"
 
 
 # -- servers ---------------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def test_real_mail_reaches_the_smtp_server_once(factory, smtp):
     assert rcpt_tos == [address] and message["To"] == address
     assert message["From"] == "daiban@zone.example"
     assert message["Subject"] == ACCEPTED_SUBJECT
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()
     assert "由办理部门受理" in body and "法定办理时限至 2026-03-23（部门计时）" in body
     [sent] = rows(factory)
     assert sent.status == "sent" and aware(sent.sent_at) == T0 and sent.attempts == 0
@@ -272,7 +273,7 @@ def test_a_webhook_receives_the_json(factory, webhook):
     accept_an_item(factory, Channels(webhook=True))
     [row] = rows(factory)
     assert row.channel == "webhook"
-    transports = outbox.transports_from_config(Config(webhook_url=webhook.url))
+    transports = outbox.transports_from_config(Config(webhook_url=webhook.url, webhook_secret=SECRET))
     assert deliver(factory, T0, transports).sent == [row.id]
     [(headers, payload)] = webhook.calls
     assert headers["Content-Type"].startswith("application/json")
@@ -290,7 +291,8 @@ def test_a_webhook_receives_the_json(factory, webhook):
 def test_a_failing_webhook_is_retried_or_failed(factory, webhook, status, outcome):
     accept_an_item(factory, Channels(webhook=True))
     webhook.status = status
-    report = deliver(factory, T0, {"webhook": outbox.WebhookTransport(webhook.url, timeout=5)})
+    report = deliver(factory, T0, {"webhook": outbox.WebhookTransport(webhook.url, timeout=5,
+                                                                      secret=SECRET)})
     assert len(getattr(report, outcome)) == 1
     [row] = rows(factory)
     assert f"HTTP {status}" in row.last_error or str(status) in row.last_error

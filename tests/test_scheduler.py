@@ -30,10 +30,12 @@ def test_build_scheduler_registers_sweep_outbox_and_digest_as_configured():
                                 background=False)
     assert isinstance(scheduler, BlockingScheduler) and not scheduler.running
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"sweep", "outbox", "digest"}
+    # One delivery job per channel, so a stuck webhook never holds up email.
+    assert set(jobs) == {"sweep", "outbox:email", "outbox:webhook", "digest"}
     assert isinstance(jobs["sweep"].trigger, IntervalTrigger)
     assert jobs["sweep"].trigger.interval == timedelta(minutes=7)
-    assert jobs["outbox"].trigger.interval == timedelta(seconds=45)
+    assert jobs["outbox:email"].trigger.interval == timedelta(seconds=45)
+    assert jobs["outbox:webhook"].trigger.interval == timedelta(seconds=45)
     digest = jobs["digest"].trigger
     assert isinstance(digest, CronTrigger) and str(digest.timezone) == "Asia/Shanghai"
     fields = {field.name: str(field) for field in digest.fields}
@@ -48,7 +50,7 @@ def test_the_demo_gets_a_background_scheduler_with_the_defaults():
     assert isinstance(scheduler, BackgroundScheduler) and not scheduler.running
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert jobs["sweep"].trigger.interval == timedelta(minutes=5)
-    assert jobs["outbox"].trigger.interval == timedelta(seconds=30)
+    assert jobs["outbox:email"].trigger.interval == timedelta(seconds=30)
     assert {field.name: str(field) for field in jobs["digest"].trigger.fields}["hour"] == "8"
 
 

@@ -20,7 +20,7 @@ from flask import Flask, g, request, session
 from web.support.extensions import LANGUAGES, babel, csrf, login_manager
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
 from workflow.core import notify
-from workflow.kernel import clock
+from workflow.kernel import clock, outbox
 from workflow.kernel.config import Config
 from workflow.kernel.db import default_url, make_engine, make_session_factory
 
@@ -81,7 +81,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["daiban_engine"] = engine
     # Notifications written during a request also go out by mail / webhook
     # when those channels are configured (DAIBAN_SMTP_*, DAIBAN_WEBHOOK_URL).
-    channels = app.config.get("CHANNELS") or Config.from_env().channels
+    settings = Config.from_env()
+    channels = app.config.get("CHANNELS") or settings.channels
+    # The deliveries page names the webhook and the end of its secret, never all of it.
+    app.config.setdefault("WEBHOOK_URL", settings.webhook_url)
+    app.config.setdefault("WEBHOOK_SECRET_HINT", outbox.secret_hint(settings.webhook_secret))
     app.extensions["daiban_sessions"] = make_session_factory(
         engine, info=notify.session_info(channels))
 

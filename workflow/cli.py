@@ -246,13 +246,18 @@ def _config():
 
 @cli.command("sweep")
 @click.option("--now", "now_text", default=None, metavar="ISO-DATETIME",
-              help="Sweep as of this moment (default: now; no offset means Asia/Shanghai).")
+              help="Sweep as of this moment (default: now; no offset means Asia/Shanghai); "
+                   "never later than the present (a sweep records what is due by then).")
 def sweep_command(now_text: str | None) -> None:
     """Run one deadline sweep: print each reminder or escalation recorded, then `recorded N`."""
     from workflow import sweeps
     from workflow.kernel.db import make_engine, make_session_factory
 
     now = _parse_now(now_text)
+    try:
+        sweeps.check_now(now, real=datetime.now(UTC))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
     config = _config()
     engine = make_engine()
     try:

@@ -33,6 +33,7 @@ from workflow.core.operations import ZONE_TZ
 from workflow.kernel import outbox
 from workflow.kernel.config import Config
 from workflow.kernel.db import transaction
+from workflow.kernel.models import OUTBOX_CHANNELS
 
 log = logging.getLogger("daiban.scheduler")
 
@@ -65,13 +66,23 @@ def run_digest(config: Config, factory: sessionmaker[Session], now: datetime) ->
     return len(sent)
 
 
-def run_outbox(config: Config, factory: sessionmaker[Session], now: datetime) -> int:
+def run_outbox(config: Config, factory: sessionmaker[Session], now: datetime,
+               channels: tuple[str, ...] | None = None) -> int:
+    """Deliver the due outbox rows of ``channels`` (default: every channel,
+    each in its own thread)."""
     report = outbox.deliver_pending(factory, now=now, transports=outbox.transports_from_config(config),
-                                    max_attempts=config.outbox_max_attempts)
-    if report.sent or report.retrying or report.failed:
-        log.info("outbox: sent %d, retrying %d, failed %d",
-                 len(report.sent), len(report.retrying), len(report.failed))
+                                    max_attempts=config.outbox_max_attempts, channels=channels)
+    if report.sent or report.retrying or report.failed or report.in_doubt:
+        log.info("outbox %s: sent %d, retrying %d, failed %d, in doubt %d",
+                 "/".join(channels or OUTBOX_CHANNELS), len(report.sent), len(report.retrying),
+                 len(report.failed), len(report.in_doubt))
     return len(report.sent)
+
+
+def _channel_outbox(channel: str):
+    def run(config: Config, factory: sessionmaker[Session], now: datetime) -> int:
+        return run_outbox(config, factory, now, (channel,))
+    return run
 
 
 def _job(name: str, run, config: Config, factory: sessionmaker[Session], clock: Clock):
@@ -86,9 +97,9 @@ def _job(name: str, run, config: Config, factory: sessionmaker[Session], clock: 
 
 def build_scheduler(config: Config, session_factory: sessionmaker[Session], *, background: bool,
                     clock: Clock = _system_now) -> BaseScheduler:
-    """A scheduler with the three jobs, not started: ``sweep`` every
-    ``config.sweep_minutes`` (first run at start), ``outbox`` every
-    ``config.outbox_seconds``, ``digest`` daily at ``config.digest_time``
+    """A scheduler with its jobs, not started: ``sweep`` every
+    ``config.sweep_minutes`` (first run at start), ``outbox:email`` and
+    ``outbox:webhook`` every ``config.outbox_seconds``, ``digest`` daily at ``config.digest_time``
     (Asia/Shanghai; the digest itself skips non-working days). Missed runs
     coalesce into one and never overlap."""
     kind = BackgroundScheduler if background else BlockingScheduler
@@ -99,10 +110,15 @@ def build_scheduler(config: Config, session_factory: sessionmaker[Session], *, b
                       IntervalTrigger(minutes=config.sweep_minutes, timezone=ZONE_TZ),
                       id="sweep", name="deadline sweep", next_run_time=start_now,
                       misfire_grace_time=config.sweep_minutes * 60, **once)
-    scheduler.add_job(_job("outbox", run_outbox, config, session_factory, clock),
-                      IntervalTrigger(seconds=config.outbox_seconds, timezone=ZONE_TZ),
-                      id="outbox", name="outbox delivery", next_run_time=start_now,
-                      misfire_grace_time=config.outbox_seconds, **once)
+    # One delivery job per channel: a webhook gateway that hangs holds up its
+    # own job only, never the email (each job runs at most once at a time).
+    for channel in OUTBOX_CHANNELS:
+        scheduler.add_job(_job(f"outbox_{channel}", _channel_outbox(channel), config,
+                               session_factory, clock),
+                          IntervalTrigger(seconds=config.outbox_seconds, timezone=ZONE_TZ),
+                          id=f"outbox:{channel}", name=f"outbox delivery ({channel})",
+                          next_run_time=start_now, misfire_grace_time=config.outbox_seconds,
+                          **once)
     scheduler.add_job(_job("digest", run_digest, config, session_factory, clock),
                       CronTrigger(day_of_week="mon-sun", hour=config.digest_time.hour,
                                   minute=config.digest_time.minute, timezone=ZONE_TZ),

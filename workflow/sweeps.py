@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +30,23 @@ log = logging.getLogger("daiban.sweep")
 AREA_SWEEPS: tuple[Callable[..., list[str]], ...] = (
     commitments.sweep, land.sweep, ratings.sweep, intentions.sweep, requests.sweep,
     baolian.sweep)
+
+
+# How far ahead of the machine's clock a sweep's ``now`` may be (clocks of two
+# machines drift a little): a sweep as of a later moment would date in-app
+# notices in the future and hold their mail until then.
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+def check_now(now: datetime, *, real: datetime) -> None:
+    """Refuse a sweep dated after the present (``real``, the machine's clock)
+    by more than ``FUTURE_SKEW``; an earlier moment is fine (a catch-up or a
+    replay records what was due then, once)."""
+    if now - real > FUTURE_SKEW:
+        raise ValueError(
+            f"a sweep cannot run as of a future moment ({now.isoformat()}; it is "
+            f"{real.isoformat()} now): it would date notices in the future and hold their "
+            f"mail until then. Use a moment no later than the present.")
 
 
 def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) -> list[str]:

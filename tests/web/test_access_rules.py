@@ -23,7 +23,9 @@ STAFF = frozenset({"agent", "lead", "supervisor", "admin"})
 HOLDERS = frozenset({"agent", "lead"})
 
 PUBLIC = {"auth.root", "auth.login", "auth.login_code", "auth.set_language", "portal.lookup",
-          "api.openapi"}
+          "api.openapi",
+          # The one-click unsubscribe of digest emails: the secret is in the URL.
+          "account.unsubscribe_page", "account.unsubscribe"}
 
 # Who each route let in when the pages listed roles themselves (roles_required,
 # the admin blueprint's gate, the API's role check); anything else was any

@@ -18,6 +18,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -58,6 +59,7 @@ DONE = {
     "user.reactivated": _l("已重新启用 %(name)s"),
     "user.unlocked": _l("已解除 %(name)s 的登录锁定"),
     "user.factor_reset": _l("已重置 %(name)s 的二次验证，其下次登录时须重新绑定"),
+    "user.mobile": _l("已保存 %(name)s 的手机号"),
 }
 WARNINGS = {
     "open_tasks": _l("该用户仍有 %(n)s 个未办结事项，请领办人在领办台改派"),
@@ -70,6 +72,10 @@ CATEGORIES = {
     "unified_service": _l("政府统一服务事项"), "commitment": _l("承诺制事项"),
     "approval": _l("审批"), "filing": _l("备案"), "utility": _l("市政公用接入"),
 }
+
+
+# A failed message "keeps failing" after this many attempts (the list says so).
+MANY_ATTEMPTS = 3
 
 
 # -- the inputs (lengths as the columns of ``user_account``, ``enterprise``, ``industry_group``)
@@ -109,6 +115,11 @@ class GroupsForm(Input):
 class AwayForm(Input):
     away: Flag = False
     substitute: Maybe(Line(80)) = None
+
+
+class MobileForm(Input):
+    mobile: Maybe(Line(20)) = None
+    verified: Flag = False
 
 
 class PasswordForm(Input):
@@ -194,6 +205,13 @@ def set_away(user_id: int):
                                     actor=me(), now=now()))
 
 
+@bp.route("/users/<int:user_id>/mobile", methods=["POST"])
+def set_mobile(user_id: int):
+    f = form(MobileForm)
+    return _done(accounts.set_mobile(db(), user_id, mobile=f.mobile, verified=f.verified,
+                                      actor=me(), now=now()))
+
+
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 def reset_password(user_id: int):
     return _done(accounts.reset_password(db(), user_id, form(PasswordForm).password,
@@ -269,7 +287,9 @@ def deliveries():
     page = outbox.failed_deliveries(db(), cursor=cursor, limit=limit)
     return render_template("admin/deliveries.html", failed=page.rows, page=page,
                            failed_count=outbox.failed_count(db()),
-                           pending=outbox.pending_count(db()))
+                           pending=outbox.pending_count(db()), many=MANY_ATTEMPTS,
+                           webhook_url=current_app.config.get("WEBHOOK_URL"),
+                           secret_hint=current_app.config.get("WEBHOOK_SECRET_HINT"))
 
 
 @bp.route("/deliveries/<int:message_id>/retry", methods=["POST"])

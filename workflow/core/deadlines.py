@@ -201,14 +201,25 @@ def sweep(session: Session, *, now: datetime, policy: DeadlinePolicy | None = No
     for project_id in sorted(tasks_by_project.keys() | requests_by_project.keys()):
         project = lock_project(session, project_id)
         for task in _fresh(session, ItemTask, tasks_by_project.get(project_id, ())):
+            new: list[tuple[str, int]] = []
             for level in levels_due(task, bounds):
                 reminder_id = _insert_reminder(
                     session, level=level, subject_key=f"task:{task.id}:{_clock_of(task)}",
                     task_id=task.id, clock=_clock_of(task), due_on=task.due_on,
                     reached=reached_on(level, task, policy), now=now, today=bounds.today)
                 if reminder_id is not None:
-                    recorded.append(_announce(session, project, task, level, reminder_id,
-                                              policy, bounds.today, now))
+                    new.append((level, reminder_id))
+            # After downtime several levels fall due at once: the most advanced
+            # one speaks, and each person hears of the task once per sweep; a
+            # yellow warning for a date already past says nothing (the red
+            # one tells the current state). Every level stays recorded.
+            told: list[User] = []
+            announced = {
+                level: _announce(session, project, task, level, reminder_id, policy,
+                                 bounds.today, now, told=told,
+                                 quiet=level == "yellow" and task.due_on < bounds.today)
+                for level, reminder_id in reversed(new)}
+            recorded.extend(announced[level] for level, _ in new)
         for request in _fresh(session, MaterialRequest, requests_by_project.get(project_id, ())):
             found = _materials_reminder(session, project, request, policy, bounds, now)
             if found is not None:
@@ -281,20 +292,27 @@ def _insert_reminder(session: Session, *, level: str, subject_key: str, task_id:
 
 
 def _announce(session: Session, project: Project, task: ItemTask, level: str, reminder_id: int,
-              policy: DeadlinePolicy, today: date, now: datetime) -> Recorded:
-    """Tell the people a newly recorded task level concerns; escalations issue
-    their supervision notices."""
+              policy: DeadlinePolicy, today: date, now: datetime, *,
+              told: list[User] | None = None, quiet: bool = False) -> Recorded:
+    """Tell the people a newly recorded task level concerns (none already in
+    ``told``, the people a more advanced level of the same sweep told; none at
+    all when ``quiet``); escalations issue their supervision notices."""
     key = f"reminder:{reminder_id}"
     item = notify.item_name(project, task.item_code)
     subject = f"项目「{project.name}」（{project.code}）的事项「{item}」"
     lead = project.lead
     workers = notify.responsible_for(session, task)
-    told: list[User] = []
+    told = [] if told is None else told
+    mine: list[User] = []
 
     def tell(users, message: Message, suffix: str = "") -> None:
+        if quiet:
+            return
         fresh = [u for u in users if u is not None and u not in told]
-        told.extend(notify.tell(session, fresh, message, now=now, key=key + suffix,
-                                project=project, task=task))
+        reached = notify.tell(session, fresh, message, now=now, key=key + suffix,
+                              project=project, task=task)
+        told.extend(reached)
+        mine.extend(reached)
 
     which = _clock_of(task)
     limit = CLOCK_TEXT[which]
@@ -343,7 +361,7 @@ def _announce(session: Session, project: Project, task: ItemTask, level: str, re
                     task_id=task.id, due_on=task.due_on,
                     reached_on=reached_on(level, task, policy),
                     catch_up=today > reached_on(level, task, policy),
-                    recipients=tuple(u.username for u in told), clock=which)
+                    recipients=tuple(u.username for u in mine), clock=which)
 
 
 _NOTICE_LEVEL = {"escalate_supervisor": "supervisor", "escalate_leadership": "leadership"}

@@ -20,10 +20,12 @@ digest and the supervision notices call ``tell`` directly. The web reads
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -83,7 +85,10 @@ def tell(session: Session, users: Iterable[User | None], message: Message, *, no
             project_id=project.id if project is not None else None,
             task_id=task.id if task is not None else None, created_at=at))
         if channels.email and user.email and user.notify_email == "now":
-            session.add(_outbox("email", user.email, message, f"email:{key}:u{user.id}", at))
+            row = _outbox("email", user.email, message, f"email:{key}:u{user.id}", at)
+            row.payload = _email_links(user, project, task,
+                                       digest=message.kind in DIGEST_KINDS)
+            session.add(row)
         if channels.webhook and user.notify_webhook:
             row = _outbox("webhook", user.username, message, f"webhook:{key}:u{user.id}", at)
             row.payload = _webhook_payload(user, message, project, task, at)
@@ -98,16 +103,54 @@ def _outbox(channel: str, recipient: str, message: Message, dedupe_key: str,
                          attempts=0, next_attempt_at=at, created_at=at)
 
 
+# Kinds of email that bundle many notices: they carry a one-click unsubscribe.
+DIGEST_KINDS = ("digest", "bundle")
+
+
+def page_of(user: User, project: Project | None, task: ItemTask | None) -> str:
+    """The path of the page a message is about, for ``user``: an enterprise's
+    portal page of the project; staff's task page, else the project's page;
+    else the notifications list."""
+    if project is not None and user.role == "enterprise":
+        return f"/portal/projects/{quote(project.code)}"
+    if task is not None and task.id is not None:
+        return f"/tasks/{task.id}"
+    if project is not None:
+        return f"/projects/{quote(project.code)}"
+    return "/notifications"
+
+
+def unsubscribe_path(user: User) -> str:
+    """The one-click unsubscribe link of ``user``'s digest emails (RFC 8058),
+    its secret made on first use."""
+    if not user.unsubscribe_token:
+        user.unsubscribe_token = secrets.token_urlsafe(32)
+    return f"/unsubscribe/{user.unsubscribe_token}"
+
+
+def _email_links(user: User, project: Project | None, task: ItemTask | None, *,
+                 digest: bool) -> dict[str, Any]:
+    links: dict[str, Any] = {"link": page_of(user, project, task)}
+    if digest:
+        links["unsubscribe"] = unsubscribe_path(user)
+    return links
+
+
+def verified_mobile(user: User) -> str | None:
+    """The person's own mobile number once an admin verified it, else None."""
+    return user.mobile if user.mobile and user.mobile_verified_at is not None else None
+
+
 def _webhook_payload(user: User, message: Message, project: Project | None,
                      task: ItemTask | None, at: datetime) -> dict[str, Any]:
-    """The JSON an SMS or chat gateway receives: who, what, about which project."""
-    phone = user.enterprise.contact_phone if user.enterprise is not None else None
+    """The JSON an SMS or chat gateway receives: who (with the person's
+    verified mobile, never the company's landline), what, about which project."""
     return {
         "kind": message.kind,
         "title": message.title,
         "body": message.body,
         "recipient": {"username": user.username, "name": user.display_name, "role": user.role,
-                      "email": user.email, "phone": phone},
+                      "email": user.email, "phone": verified_mobile(user)},
         "project": {"code": project.code, "name": project.name} if project is not None else None,
         "task": {"id": task.id, "item": task.item_code} if task is not None else None,
         "created_at": at.isoformat(),
@@ -123,6 +166,29 @@ def set_channels(session: Session, user: User, *, email: str, webhook: bool) -> 
         raise ValidationError("The webhook choice is yes or no.", field="webhook")
     user.notify_email, user.notify_webhook = email, webhook
     session.flush()
+
+
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def unsubscribe(session: Session, token: str) -> User | None:
+    """The one-click unsubscribe of a digest email (RFC 8058): the person whose
+    link it is gets no more email (the in-app list stays). None for a token
+    nobody has; the same answer twice is harmless."""
+    if not 20 <= len(token) <= 64 or not set(token) <= _TOKEN_CHARS:
+        return None
+    user = session.scalar(select(User).where(User.unsubscribe_token == token))
+    if user is not None:
+        user.notify_email = "off"
+        session.flush()
+    return user
+
+
+def unsubscriber(session: Session, token: str) -> User | None:
+    """Whose unsubscribe link ``token`` is (to ask them to confirm), or None."""
+    if not 20 <= len(token) <= 64 or not set(token) <= _TOKEN_CHARS:
+        return None
+    return session.scalar(select(User).where(User.unsubscribe_token == token))
 
 
 # -- the daily email bundle -----------------------------------------------------------------
@@ -160,6 +226,7 @@ def send_bundles(session: Session, *, now: datetime, at_time: time) -> list[str]
         statement = insert(OutboxMessage).values(
             channel="email", recipient=user.email, subject=subject,
             body="\n\n".join(lines), dedupe_key=f"bundle:{today.isoformat()}:u{user.id}",
+            payload={"link": "/notifications", "unsubscribe": unsubscribe_path(user)},
             status="pending", attempts=0, next_attempt_at=at, created_at=at,
         ).on_conflict_do_nothing().returning(OutboxMessage.id)
         if session.execute(statement).scalar_one_or_none() is not None:

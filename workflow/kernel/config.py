@@ -13,6 +13,10 @@ DAIBAN_SMTP_USER / _PASSWORD   login, when the server wants one            (none
 DAIBAN_SMTP_STARTTLS           1/true: STARTTLS before login               false
 DAIBAN_WEBHOOK_URL             JSON POST target (SMS/chat gateway)         (off)
 DAIBAN_WEBHOOK_TIMEOUT         seconds                                     10
+DAIBAN_WEBHOOK_SECRET          the endpoint's HMAC-SHA256 signing secret   (required
+                               (at least 16 characters; docs/webhooks.md)   with a URL)
+DAIBAN_BASE_URL                the site's address, for links in messages   http://localhost:5000
+DAIBAN_MAIL_DOMAIN             the domain of each email's Message-ID       the base URL's host
 DAIBAN_SWEEP_MINUTES           minutes between deadline sweeps             5
 DAIBAN_DIGEST_TIME             daily digest time, Asia/Shanghai, HH:MM     08:30
 DAIBAN_OUTBOX_SECONDS          seconds between outbox deliveries           30
@@ -30,7 +34,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from urllib.parse import urlsplit
 
+MIN_SECRET = 16
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -71,6 +77,9 @@ class Config:
     smtp_starttls: bool = False
     webhook_url: str | None = None
     webhook_timeout: float = 10.0
+    webhook_secret: str | None = field(default=None, repr=False)
+    base_url: str = "http://localhost:5000"
+    mail_domain: str | None = None
     sweep_minutes: int = 5
     digest_time: time = time(8, 30)
     outbox_seconds: int = 30
@@ -86,6 +95,23 @@ class Config:
             raise ValueError("DAIBAN_OUTBOX_MAX_ATTEMPTS must be at least 1")
         if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
             raise ValueError("DAIBAN_WEBHOOK_URL must be an http:// or https:// URL")
+        if self.webhook_url and len(self.webhook_secret or "") < MIN_SECRET:
+            # Every call is signed: the payload carries names, emails and phones.
+            raise ValueError(f"DAIBAN_WEBHOOK_SECRET (at least {MIN_SECRET} characters) must be "
+                             "set with DAIBAN_WEBHOOK_URL")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("DAIBAN_BASE_URL must be an http:// or https:// URL with a host")
+
+    @property
+    def message_domain(self) -> str:
+        """The domain of Message-IDs: the setting, else the base URL's host."""
+        return self.mail_domain or urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def site(self) -> str:
+        """The base URL without a trailing slash, for links in messages."""
+        return self.base_url.rstrip("/")
 
     @property
     def channels(self) -> Channels:
@@ -104,6 +130,9 @@ class Config:
             smtp_starttls=_bool(env, "DAIBAN_SMTP_STARTTLS"),
             webhook_url=env.get("DAIBAN_WEBHOOK_URL") or None,
             webhook_timeout=_float(env, "DAIBAN_WEBHOOK_TIMEOUT", 10.0),
+            webhook_secret=env.get("DAIBAN_WEBHOOK_SECRET") or None,
+            base_url=env.get("DAIBAN_BASE_URL") or "http://localhost:5000",
+            mail_domain=env.get("DAIBAN_MAIL_DOMAIN") or None,
             sweep_minutes=_int(env, "DAIBAN_SWEEP_MINUTES", 5),
             digest_time=_time(env, "DAIBAN_DIGEST_TIME", time(8, 30)),
             outbox_seconds=_int(env, "DAIBAN_OUTBOX_SECONDS", 30),

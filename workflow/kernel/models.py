@@ -136,6 +136,14 @@ class User(Base):
     # The finance office (财政/财务): a staff account so flagged keeps the zone's
     # fees, budgets and subsidies (workflow.reforms.fees) beside its own role.
     finance_office: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The person's own mobile number for the SMS gateway (the webhook's
+    # ``recipient.phone``), used only once an admin verified it with the person
+    # (``workflow.accounts.mobile``); never the company's landline.
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    mobile_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The secret in the one-click unsubscribe link of digest emails (RFC 8058),
+    # made when the first digest is written.
+    unsubscribe_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     enterprise: Mapped[Enterprise | None] = relationship()
     substitute: Mapped[User | None] = relationship(remote_side=[id])
@@ -333,6 +341,12 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When it was last tried (the admin's list shows it), and whether the last
+    # attempt may have reached the receiver although no answer came back (a
+    # timeout after the whole message was sent): such a row is ``failed`` and
+    # is not retried on its own, so a slow receiver never gets it twice.
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    in_doubt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 # =====================================================================================

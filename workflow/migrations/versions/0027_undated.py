@@ -1,7 +1,7 @@
 """undated open tasks: an index for the desk's reversed column sorts
 
 Revision ID: 0027_undated
-Revises: 0025_requests
+Revises: 0026_delivery
 Create Date: 2026-12-04
 
 Sorted the other way round (by state or item, descending), the desk reads
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0027_undated'
-down_revision = '0025_requests'
+down_revision = '0026_delivery'
 branch_labels = None
 depends_on = None
 
