@@ -41,7 +41,8 @@ gaps no item measures default to ``DEFAULT_GAPS`` (working days) until the
 history has them. A milestone already reached keeps its actual date.
 
 A prediction is ``provisional`` when any date it counted through lies in a
-year whose holiday schedule is not published yet.
+year whose holiday schedule is not published yet; an item's, when its own
+days (release to end) run through such a year.
 
 The critical path: from the item that decides the last predicted milestone
 an item decides (``completed`` when the project has such items, else the
@@ -425,13 +426,18 @@ def predict(items: Sequence[ItemFacts], *, today: date, stage: str = "approving"
     provisional = flag.provisional
     final = tuple(
         ItemPrediction(**{**p.__dict__, "critical": p.code in critical,
-                          "provisional": provisional})
+                          "provisional": _touches_provisional(p.start, p.end)})
         for p in sorted(predicted.values(), key=lambda p: (p.start, p.end, p.code)))
     return Prediction(
         today=today_, items=final, milestones=dict(milestone_on),
         reached=frozenset(m for m in MILESTONES if m in reached_on),
         critical_path=tuple(path), critical_item=path[0] if path else None,
         provisional=provisional, ends=dict(ends))
+
+
+def _touches_provisional(start: date, end: date) -> bool:
+    """Whether an item's days run through a year without a published schedule."""
+    return any(not wd.year_is_published(year) for year in range(start.year, end.year + 1))
 
 
 def _resolve(node: str | None, milestone_driver: Mapping[str, str | None]) -> str | None:
