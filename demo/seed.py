@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from demo.forecast import add_predictions
 from demo.people import DEMO_PASSWORD, add_people
 from demo.projects import DEPARTMENT_PREFIX, PROJECTS, ProjectRun
 from demo.reforms import add_intentions, add_land, review_restricted_screening
@@ -96,6 +97,7 @@ class Seeder:
 
     def __init__(self, session: Session, now: datetime) -> None:
         self.session = session
+        self.now = now
         self.today = ops.zone_today(now)
         self.definition = definition_of(current_version(session))
         # Working days strictly before today, newest first; ``day`` skips the
@@ -136,6 +138,7 @@ class Seeder:
         land.sweep(self.session, now=evening)
         commitments.sweep(self.session, now=evening)
         self.read_old_notifications()
+        add_predictions(self.session, now=self.now)
         self.session.flush()
 
     def at(self, t: int) -> datetime:

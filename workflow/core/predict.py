@@ -460,11 +460,11 @@ ONE_DAY = timedelta(days=1)
 # == the database side: the loader, the stored rows, the history rollup =======================
 # (Imported late so that the pure part above reads without SQLAlchemy.)
 
-from sqlalchemy import delete, func, or_, select  # noqa: E402
+from sqlalchemy import delete, or_, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from definitions import Definition, Item  # noqa: E402
-from workflow.core.models import AuditEvent, ItemTask, Project  # noqa: E402
+from workflow.core.models import AuditEvent, ItemTask, Project, RollupState  # noqa: E402
 from workflow.core.prediction_models import (  # noqa: E402
     HandlingHistory,
     ProjectPrediction,
@@ -588,13 +588,31 @@ def finished_with_prediction(session: Session, *, limit: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+PREDICTIONS = "predictions"
+
+
+def _claim(session: Session, name: str, now: datetime) -> datetime | None:
+    """Take the ``rollup_state`` row ``name`` (locked until the commit); when
+    the previous refresh ran, None the first time."""
+    before = session.scalar(select(RollupState.refreshed_at).where(RollupState.name == name))
+    insert = dialect_insert(session)(RollupState).values(name=name, refreshed_at=utc(now),
+                                                          as_of=zone_today(now))
+    session.execute(insert.on_conflict_do_update(
+        index_elements=["name"], set_={"refreshed_at": insert.excluded.refreshed_at,
+                                       "as_of": insert.excluded.as_of}))
+    return before
+
+
 def refresh(session: Session, *, now: datetime, limit: int = 2000) -> dict[str, int]:
     """Recompute the stale predictions (``stale_projects``, at most ``limit``)
     and drop those of finished projects (``FINISHED_STAGES``). The
     scheduler's sweep and ``daiban forecast refresh`` call it; each call is
     one transaction's work."""
     today = zone_today(now)
-    if not session.scalar(select(func.count()).select_from(HandlingHistory)):
+    # The state row's lock makes a second refresh (another scheduler) wait for
+    # this one rather than write the same rows; its first run counts the
+    # history of a database that had tasks before the rollup existed.
+    if _claim(session, PREDICTIONS, now) is None:
         rebuild_history(session)
     history = load_history(session)
     ids = stale_projects(session, today=today, limit=limit)
