@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from workflow.core import predict as p
 from workflow.core.models import ItemTask, Project
 from workflow.kernel import clock as wd
+from workflow.kernel.registry import definition_by_id
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def from_database(session: Session, *, batch: int = 500) -> Iterable[ProjectHist
             return
         reached = p.milestone_dates(session, [x.id for x in projects])
         for project in projects:
-            definition = p.definition_by_id(session, project.definition_version_id)
+            definition = definition_by_id(session, project.definition_version_id)
             tasks = [t for t in project.tasks if t.item_code in definition.items]
             codes = [t.item_code for t in tasks]
             items = tuple(p.facts_of(t, definition.items[t.item_code], codes) for t in tasks)
