@@ -66,3 +66,10 @@ def test_the_demos_completions_are_in_the_history(zone):
     statutory = zone.scalar(select(func.sum(HandlingHistory.n))
                             .where(HandlingHistory.clock == "statutory"))
     assert done > 0 and 0 < statutory <= done
+
+
+def test_the_demos_lifecycle_gaps_are_in_the_history(zone):
+    gaps = {r.subject for r in zone.scalars(select(HandlingHistory)
+                                            .where(HandlingHistory.clock == "gap"))}
+    # Demo projects have started, been completed and reached production.
+    assert {"stage:started", "stage:construction", "stage:producing"} <= gaps

@@ -134,3 +134,20 @@ def test_the_backtest_reads_the_databases_closed_items(session, team):
     result = backtest.run(found)
     assert result.predicted.item_n == 1  # the survey, predicted at its release
     assert session.get(Project, project.id) is not None
+
+
+def test_reaching_a_milestone_counts_the_gap_since_the_one_before(session, team):
+    from workflow.core import audit
+
+    project = f.project(session, MONDAY, lead=team["lead"])
+    audit.record(session, project, actor=None, now=at("2026-03-02"), action="project.advance",
+                 from_state="approving", to_state="ready_to_start", data={})
+    audit.record(session, project, actor=None, now=at("2026-03-16"), action="project.advance",
+                 from_state="ready_to_start", to_state="started", data={})
+    session.flush()
+    predict.record_gap(session, project, "started", now=at("2026-03-16"))
+    session.flush()
+    assert predict.load_history(session).median("stage:started", "", "gap") == (10, 1)
+    # A milestone that ends no gap counts nothing.
+    predict.record_gap(session, project, "ready_to_start", now=at("2026-03-16"))
+    assert predict.load_history(session).median("stage:ready_to_start", "", "gap") == (None, 0)

@@ -391,7 +391,7 @@ def forecast_backtest(synthetic_n: int, seed: int, min_history: int) -> None:
         engine = make_engine()
         try:
             with make_session_factory(engine)() as session:
-                result = backtest.run(list(backtest.from_database(session)),
+                result = backtest.run(list(backtest.from_database(session, release=True)),
                                       min_history=min_history)
         finally:
             engine.dispose()

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from workflow.core import predict as p
 from workflow.core.models import ItemTask, Project
-from workflow.kernel import clock as wd
 from workflow.kernel.registry import definition_by_id
 
 
@@ -119,17 +118,11 @@ def gaps_of(history: ProjectHistory) -> list[tuple[date, str, int]]:
     """(the day it ended, gap name, working days) of each lifecycle gap the
     project completed, measured as ``predict.record_gap`` does."""
     r = history.reached
-    found = []
-    for name, begin, end in (
-            ("started", r.get("ready_to_start"), r.get("started")),
-            ("construction", r.get("started"),
-             min((i.released_on for i in history.items if i.opens_on_request and i.released_on),
-                 default=None)),
-            ("producing", r.get("completed"), r.get("producing")),
-            ("at_capacity", r.get("producing"), r.get("at_capacity"))):
-        if begin is not None and end is not None and end >= begin:
-            found.append((end, name, wd.working_days_between(begin, end).days))
-    return found
+    requested = min((i.released_on for i in history.items if i.opens_on_request and i.released_on),
+                    default=None)
+    ends = {"started": r.get("started"), "construction": requested,
+            "producing": r.get("producing"), "at_capacity": r.get("at_capacity")}
+    return [(ends[name], name, days) for name, days in p.project_gaps(r, requested).items()]
 
 
 def _lengths(item: p.ItemFacts) -> list[tuple[str, int]]:
@@ -187,9 +180,11 @@ def run(projects: Sequence[ProjectHistory], *, min_history: int = p.DEFAULT_MIN_
     return result
 
 
-def from_database(session: Session, *, batch: int = 500) -> Iterable[ProjectHistory]:
+def from_database(session: Session, *, batch: int = 500,
+                  release: bool = False) -> Iterable[ProjectHistory]:
     """The database's projects with at least one done item, as history (open
-    items stay open: they count towards nothing but their prerequisites)."""
+    items stay open: they count towards nothing but their prerequisites).
+    ``release``: forget each batch's rows once read (a session of its own)."""
     last = 0
     while True:
         projects = list(session.scalars(
@@ -209,4 +204,5 @@ def from_database(session: Session, *, batch: int = 500) -> Iterable[ProjectHist
             items = tuple(i if i.closed else replace(i, closed_on=None) for i in items)
             yield ProjectHistory(items=items, reached=reached[project.id])
             last = project.id
-        session.expunge_all()
+        if release:
+            session.expunge_all()

@@ -468,6 +468,7 @@ from workflow.core.prediction_store import (  # noqa: E402, F401
     load,
     load_history,
     milestone_dates,
+    project_gaps,
     rebuild_history,
     record_gap,
     refresh,

@@ -237,52 +237,89 @@ def task_done(session: Session, task: ItemTask, item: Item | None) -> None:
                          for c, d in task_lengths(task, item)])
 
 
+def project_gaps(dates: Mapping[str, date], requested: date | None) -> dict[str, int]:
+    """The lifecycle gaps a project completed, in working days: ``started``
+    (ready to start → started), ``construction`` (started → the first item
+    opened on request, 竣工验收), ``producing`` (completed → producing),
+    ``at_capacity`` (producing → at capacity)."""
+    spans = {"started": ("ready_to_start", dates.get("started")),
+             "construction": ("started", requested),
+             "producing": ("completed", dates.get("producing")),
+             "at_capacity": ("producing", dates.get("at_capacity"))}
+    found = {}
+    for name, (since, until) in spans.items():
+        begin = dates.get(since)
+        if begin is not None and until is not None and until >= begin:
+            found[name] = min(wd.working_days_between(begin, until).days, MAX_HISTORY_DAYS)
+    return found
+
+
+def _requested(definition: Definition, tasks: Iterable[tuple[str, date | None]]) -> date | None:
+    days = [released for code, released in tasks if released is not None
+            and code in definition.items and definition.items[code].opens_on_request]
+    return min(days) if days else None
+
+
 def record_gap(session: Session, project: Project, reached: str, *, now: datetime) -> None:
     """Count the lifecycle gap that ends as ``project`` reaches ``reached``
-    (started, completed → construction, producing, at_capacity), in working
-    days, from the milestone or release that began it."""
-    dates = milestone_dates(session, [project.id])[project.id]
-    today = zone_today(now)
-    begins = {"started": dates.get("ready_to_start"), "producing": dates.get("completed"),
-              "at_capacity": dates.get("producing")}
+    (``project_gaps``: reaching completed ends the construction gap), in the
+    advancing transaction."""
     name = {"completed": "construction"}.get(reached, reached)
-    if reached == "completed":
-        requested = [t.released_on for t in project.tasks if t.released_on is not None
-                     and _definition(session, project).items.get(t.item_code) is not None
-                     and _definition(session, project).items[t.item_code].opens_on_request]
-        begin, today = dates.get("started"), min(requested) if requested else None
-    else:
-        begin = begins.get(reached)
-    if name in GAP_SUBJECT and begin is not None and today is not None and today >= begin:
-        days = min(wd.working_days_between(begin, today).days, MAX_HISTORY_DAYS)
+    if name not in GAP_SUBJECT:
+        return
+    dates = milestone_dates(session, [project.id])[project.id]
+    requested = _requested(definition_by_id(session, project.definition_version_id),
+                           ((t.item_code, t.released_on) for t in project.tasks))
+    days = project_gaps(dates, requested).get(name)
+    if days is not None:
         _count(session, [(GAP_SUBJECT[name], "", GAP, days, 1)])
 
 
-def _definition(session: Session, project: Project) -> Definition:
-    return definition_by_id(session, project.definition_version_id)
-
-
 def rebuild_history(session: Session, batch: int = 5000) -> int:
-    """Recount ``handling_history`` from the closed tasks and the audit trail
-    (a database filled before the rollup existed, or by a bulk load); the
-    number of tasks counted."""
+    """Recount ``handling_history`` from the closed tasks and the projects'
+    audit trails (a database filled before the rollup existed, or by a bulk
+    load); the number of tasks counted. Reads columns only, in batches."""
     session.execute(delete(HandlingHistory))
     history, counted, last = History(), 0, 0
+    columns = (ItemTask.id, ItemTask.item_code, ItemTask.department, ItemTask.state,
+               ItemTask.released_on, ItemTask.submitted_on, ItemTask.accepted_on,
+               ItemTask.closed_on, Project.definition_version_id)
     while True:
         rows = session.execute(
-            select(ItemTask, Project.definition_version_id)
-            .join(Project, Project.id == ItemTask.project_id)
+            select(*columns).join(Project, Project.id == ItemTask.project_id)
             .where(ItemTask.state == "done", ItemTask.id > last)
             .order_by(ItemTask.id).limit(batch)).all()
         if not rows:
             break
-        for task, version_id in rows:
-            item = definition_by_id(session, version_id).items.get(task.item_code)
+        for row in rows:
+            item = definition_by_id(session, row.definition_version_id).items.get(row.item_code)
             if item is not None:
-                for c, d in task_lengths(task, item):
-                    history.add(task.item_code, task.department, c, d)
+                for c, d in task_lengths(row, item):
+                    history.add(row.item_code, row.department, c, d)
                 counted += 1
-            last = task.id
-        session.expunge_all()
+            last = row.id
+    last = 0
+    while True:
+        ids = list(session.scalars(
+            select(AuditEvent.project_id).where(AuditEvent.project_id > last,
+                                                AuditEvent.task_id.is_(None),
+                                                AuditEvent.to_state.in_(MILESTONES[1:]))
+            .group_by(AuditEvent.project_id).order_by(AuditEvent.project_id).limit(batch)))
+        if not ids:
+            break
+        dates = milestone_dates(session, ids)
+        versions = dict(session.execute(select(Project.id, Project.definition_version_id)
+                                        .where(Project.id.in_(ids))).all())
+        tasks: dict[int, list[tuple[str, date | None]]] = {i: [] for i in ids}
+        for project_id, code, released in session.execute(
+                select(ItemTask.project_id, ItemTask.item_code, ItemTask.released_on)
+                .where(ItemTask.project_id.in_(ids), ItemTask.released_on.is_not(None))):
+            tasks[project_id].append((code, released))
+        for project_id in ids:
+            requested = _requested(definition_by_id(session, versions[project_id]),
+                                   tasks[project_id])
+            for name, days in project_gaps(dates[project_id], requested).items():
+                history.add(GAP_SUBJECT[name], "", GAP, days)
+        last = ids[-1]
     _count(session, list(history.rows()))
     return counted
