@@ -475,6 +475,7 @@ from workflow.core.prediction_store import (  # noqa: E402, F401
     refresh_projects,
     stale_projects,
     store,
+    store_many,
     task_done,
     task_lengths,
 )

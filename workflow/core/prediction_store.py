@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from definitions import Definition, Item
 from workflow.core.models import AuditEvent, ItemTask, Project, RollupState
@@ -101,23 +101,39 @@ def load(session: Session, project: Project, *, today: date, history: History | 
 
 def store(session: Session, project: Project, prediction: Prediction, *, now: datetime) -> None:
     """Replace the project's stored prediction with ``prediction``."""
+    store_many(session, [(project, prediction)], now=now)
+
+
+def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]], *,
+               now: datetime) -> None:
+    """Replace the stored predictions of these projects: one delete, one
+    insert of the items and one upsert of the projects for the whole batch."""
+    if not predicted:
+        return
     at = utc(now)
-    session.execute(delete(ItemPredictionRow).where(ItemPredictionRow.project_id == project.id))
-    task_ids = {t.item_code: t.id for t in project.tasks}
-    rows = [dict(project_id=project.id, item_code=p.code, task_id=task_ids[p.code],
-                 group_id=p.group_id if p.group_id is not None else project.group_id,
-                 department=p.department, released=p.released, predicted_start=p.start,
-                 predicted_end=p.end, critical=p.critical, provisional=p.provisional,
-                 basis=p.basis, driver=p.driver, as_of=at) for p in prediction.items]
-    if rows:
-        session.execute(ItemPredictionRow.__table__.insert(), rows)
-    values = dict(group_id=project.group_id, reached=",".join(
-                      m for m in MILESTONES if m in prediction.reached),
-                  critical_item=prediction.critical_item, provisional=prediction.provisional,
-                  basis_seq=project.audit_seq or 0, as_of=at,
-                  **{f"{m}_on": prediction.milestones[m] for m in MILESTONES})
-    insert = dialect_insert(session)(ProjectPrediction).values(project_id=project.id, **values)
-    session.execute(insert.on_conflict_do_update(index_elements=["project_id"], set_=values))
+    ids = [project.id for project, _ in predicted]
+    session.execute(delete(ItemPredictionRow).where(ItemPredictionRow.project_id.in_(ids)))
+    items, projects = [], []
+    for project, prediction in predicted:
+        task_ids = {t.item_code: t.id for t in project.tasks}
+        items += [dict(project_id=project.id, item_code=p.code, task_id=task_ids[p.code],
+                       group_id=p.group_id if p.group_id is not None else project.group_id,
+                       department=p.department, released=p.released, predicted_start=p.start,
+                       predicted_end=p.end, critical=p.critical, provisional=p.provisional,
+                       basis=p.basis, driver=p.driver, as_of=at) for p in prediction.items]
+        projects.append(dict(
+            project_id=project.id, group_id=project.group_id,
+            reached=",".join(m for m in MILESTONES if m in prediction.reached),
+            critical_item=prediction.critical_item, provisional=prediction.provisional,
+            basis_seq=project.audit_seq or 0, as_of=at,
+            **{f"{m}_on": prediction.milestones[m] for m in MILESTONES}))
+    if items:
+        session.execute(ItemPredictionRow.__table__.insert(), items)
+    insert = dialect_insert(session)(ProjectPrediction.__table__)
+    session.execute(insert.on_conflict_do_update(
+        index_elements=["project_id"],
+        set_={name: insert.excluded[name] for name in projects[0] if name != "project_id"}),
+        projects)
 
 
 def forget(session: Session, project_ids: Sequence[int]) -> None:
@@ -190,12 +206,13 @@ def refresh_projects(session: Session, ids: Sequence[int], *, now: datetime,
     today = zone_today(now)
     history = history if history is not None else load_history(session)
     reached = milestone_dates(session, ids)
-    done = 0
-    for project in session.scalars(select(Project).where(Project.id.in_(ids),
-                                                         Project.stage.notin_(FINISHED_STAGES))):
-        store(session, project, load(session, project, today=today, history=history,
-                                     reached=reached[project.id]), now=now)
-        done += 1
+    projects = session.scalars(
+        select(Project).where(Project.id.in_(ids), Project.stage.notin_(FINISHED_STAGES))
+        .options(selectinload(Project.tasks))).all()
+    store_many(session, [(project, load(session, project, today=today, history=history,
+                                        reached=reached[project.id]))
+                         for project in projects], now=now)
+    done = len(projects)
     session.flush()
     return done
 
