@@ -126,17 +126,9 @@ def gaps_of(history: ProjectHistory) -> list[tuple[date, str, int]]:
 
 
 def _lengths(item: p.ItemFacts) -> list[tuple[str, int]]:
-    if item.state != "done" or item.closed_on is None:
-        return []
-    flag = p._Flag()
-    found = []
-    if item.released_on and item.submitted_on:
-        found.append((p.SERVICE, flag.elapsed(item.released_on, item.submitted_on,
-                                              item.service_limit)))
-    start = item.accepted_on or item.submitted_on
-    if start:
-        found.append((p.STATUTORY, flag.elapsed(start, item.closed_on, item.limit)))
-    return found
+    """What the item adds to the history once closed (``predict.task_lengths``:
+    the facts carry the limits the task's definition item would)."""
+    return p.task_lengths(item, item)
 
 
 def run(projects: Sequence[ProjectHistory], *, min_history: int = p.DEFAULT_MIN_HISTORY,

@@ -55,7 +55,7 @@ from __future__ import annotations
 import calendar as _months
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from definitions import TimeLimit
 from workflow.kernel import clock as wd
@@ -453,8 +453,6 @@ def working_days_apart(a: date, b: date) -> int:
     """|working days between a and b|: the error measure of the backtest."""
     return abs(wd.working_days_between(min(a, b), max(a, b)).days)
 
-
-ONE_DAY = timedelta(days=1)
 
 
 # The database side (the loader, the stored rows, the history), re-exported.
