@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from demo.baolian import add_plans
 from demo.fees import add_fees
+from demo.forecast import add_predictions
 from demo.messages import add_mobiles
 from demo.people import DEMO_PASSWORD, add_people
 from demo.projects import DEPARTMENT_PREFIX, PROJECTS, ProjectRun
@@ -106,6 +107,7 @@ class Seeder:
 
     def __init__(self, session: Session, now: datetime) -> None:
         self.session = session
+        self.now = now
         self.today = ops.zone_today(now)
         self.definition = definition_of(current_version(session))
         # Working days strictly before today, newest first; ``day`` skips the
@@ -157,6 +159,7 @@ class Seeder:
         add_plans(self)  # 包联: the plans' teams and dates, and their escalations
         add_fees(self)  # what the zone pays, entered by the finance office that evening
         self.read_old_notifications()
+        add_predictions(self.session, now=self.now)
         self.session.flush()
 
     def at(self, t: int) -> datetime:

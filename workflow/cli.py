@@ -320,6 +320,92 @@ def rollups_refresh(rebuild: bool) -> None:
         engine.dispose()
 
 
+@cli.group("forecast")
+def forecast_group() -> None:
+    """Predicted dates of items and milestones (the scheduler refreshes them with every sweep)."""
+
+
+@forecast_group.command("refresh")
+@click.option("--all", "everything", is_flag=True,
+              help="Recompute every open project, not only the stale ones.")
+@click.option("--rebuild-history", is_flag=True,
+              help="First recount the handling-time history from the closed tasks.")
+@click.option("--batch", default=2000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Projects per transaction.")
+@click.option("--now", "now_text", default=None, metavar="ISO-DATETIME",
+              help="Predict as of this moment (default: now; no offset means Asia/Shanghai).")
+def forecast_refresh(everything: bool, rebuild_history: bool, batch: int,
+                     now_text: str | None) -> None:
+    """Recompute the stale predictions (all with --all) in batches; print the counts."""
+    from sqlalchemy import select
+
+    from workflow.core import predict
+    from workflow.kernel.db import make_engine, make_session_factory, transaction
+    from workflow.models import Project
+
+    now = _parse_now(now_text)
+    engine = make_engine()
+    factory = make_session_factory(engine)
+    total = dropped = 0
+    try:
+        if rebuild_history:
+            with transaction(factory, info=_CLI) as session:
+                click.echo(f"history recounted: {predict.rebuild_history(session)} task(s)")
+        if everything:
+            with transaction(factory, info=_CLI) as session:
+                ids = list(session.scalars(select(Project.id).where(
+                    Project.stage.notin_(predict.FINISHED_STAGES)).order_by(Project.id)))
+            for start in range(0, len(ids), batch):
+                with transaction(factory, info=_CLI) as session:
+                    total += predict.refresh_projects(session, ids[start:start + batch], now=now)
+        while True:
+            with transaction(factory, info=_CLI) as session:
+                counts = predict.refresh(session, now=now, limit=batch)
+            total, dropped = total + counts["predicted"], dropped + counts["dropped"]
+            if counts["predicted"] < batch and counts["dropped"] < batch:
+                break
+    finally:
+        engine.dispose()
+    click.echo(f"predicted: {total} project(s); dropped: {dropped}")
+
+
+@forecast_group.command("backtest")
+@click.option("--synthetic", "synthetic_n", default=0, type=click.IntRange(0, 1_000_000),
+              help="Replay a synthetic history of N projects (bench/forecast.py; run from the "
+                   "repository) instead of the database's.")
+@click.option("--seed", default=13, show_default=True, type=int, help="The synthetic history's seed.")
+@click.option("--min-history", default=5, show_default=True, type=click.IntRange(1, 1000),
+              help="Closed tasks an item needs before its median replaces the limit.")
+def forecast_backtest(synthetic_n: int, seed: int, min_history: int) -> None:
+    """Replay closed history, predicting at each item's release with only what
+    was known then; print the mean absolute error in working days per item and
+    per milestone, against the naive plan (every item at its legal limit)."""
+    from workflow.core import backtest
+
+    if synthetic_n:
+        try:
+            from bench.forecast import synthetic
+        except ImportError as exc:
+            raise click.ClickException("--synthetic needs the repository's bench/ package: run "
+                                       "the command from the repository's root.") from exc
+        result = backtest.run(synthetic(synthetic_n, seed=seed), min_history=min_history)
+        source = f"synthetic history of {synthetic_n} project(s), seed {seed}"
+    else:
+        from workflow.kernel.db import make_engine, make_session_factory
+
+        engine = make_engine()
+        try:
+            with make_session_factory(engine)() as session:
+                result = backtest.run(list(backtest.from_database(session, release=True)),
+                                      min_history=min_history)
+        finally:
+            engine.dispose()
+        source = "the database's closed items"
+    click.echo(f"backtest over {source} (history median from {min_history} closed task(s))")
+    for line in result.lines():
+        click.echo(line)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     cli()
 

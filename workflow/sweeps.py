@@ -3,7 +3,8 @@ year re-derives the provisional dates, ``workflow.core.calendar_refresh``), the
 deadline sweep (reminders and 13710 escalations) and the reform areas' own sweeps (容缺 promises that expire,
 compliance checks and lifecycle checkpoints that fall due, idle-land
 warnings, rectifications after a bad rating, stale intentions, enterprise requests
-overdue on the 13710 rhythm, late milestones of the 包联 promotion plans).
+overdue on the 13710 rhythm, late milestones of the 包联 promotion plans), then the
+figures' rollups and the predicted dates (``workflow.core.predict``).
 
 Each part runs in its own transaction, so one area's failure cannot hold back
 the reminders of another; each is idempotent (unique keys or status checks),
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
-from workflow.core import calendar_refresh, deadlines, notify, rollups
+from workflow.core import calendar_refresh, deadlines, notify, predict, rollups
 from workflow.kernel.config import Config
 from workflow.kernel.db import transaction
 from workflow.reforms import baolian, commitments, intentions, land, ratings, requests
@@ -67,4 +68,9 @@ def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) ->
     with transaction(factory) as session:
         written = rollups.refresh(session, now=now)
     log.info("rollups refreshed: %s", written)
+    # The predicted dates of the projects that changed since their prediction
+    # (or were predicted before today), a bounded batch per sweep; the rows
+    # carry their as-of time.
+    with transaction(factory) as session:
+        log.info("predictions refreshed: %s", predict.refresh(session, now=now))
     return lines

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from definitions import Definition, Item
-from workflow.core import audit, hooks, notify, permissions
+from workflow.core import audit, hooks, notify, permissions, predict
 from workflow.core.machines import project_machine
 from workflow.core.models import CLOCK_STATES, CLOSED_STATES, PAUSED_STATES, ItemTask, Project
 from workflow.core.taskstep import _end_pause, _require_text, _start_pause, _transition, recompute_due
@@ -246,6 +246,8 @@ def _advance(session: Session, project: Project, *, actor: User | None, now: dat
             f"Project {project.code} cannot reach {target.code}: items still open: "
             f"{', '.join(missing)}.", missing=missing, state=project.stage)
     _fire_project(session, project, "advance", actor=actor, now=now, data={"auto": auto})
+    # The zone's lifecycle gaps, for the predictions (a rare step: one audit read).
+    predict.record_gap(session, project, project.stage, now=now)
     release_ready_tasks(session, project, actor=actor, now=now)
     # The areas' consequences (包联: the plan's milestone of this stage is achieved).
     hooks.run("project.advanced", session, project, actor=actor, now=now)

@@ -588,3 +588,10 @@ from workflow.core.figure_models import (  # noqa: E402, F401
     PipelineTotal,
     RollupState,
 )
+
+# The predicted dates and the handling-time history (``workflow.core.predict``).
+from workflow.core.prediction_models import (  # noqa: E402, F401
+    HandlingHistory,
+    ItemPrediction,
+    ProjectPrediction,
+)

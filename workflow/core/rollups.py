@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from definitions import Definition, Item, TimeLimit
-from workflow.core import clocks
+from workflow.core import clocks, predict
 from workflow.core.models import (
     CLOCK_STATES,
     OPEN_STATES,
@@ -109,6 +109,8 @@ def task_done(session: Session, task: ItemTask) -> None:
     counts, key = _counts(task, item), _key(task)
     _add(session, FigureClosedDay, {"day": task.closed_on, **key}, counts)
     _add(session, FigureClosedTotal, key, counts)
+    # The prediction's handling-time history (its medians), in the same transaction.
+    predict.task_done(session, task, item)
 
 
 CLOSED_REBUILT = "closed_rebuilt"

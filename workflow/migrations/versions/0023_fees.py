@@ -1,7 +1,7 @@
 """fees: what the zone pays for the unified items and the element subsidies
 
 Revision ID: 0023_fees
-Revises: 0021_lists
+Revises: 0022_predictions
 Create Date: 2026-12-04
 
 The year's budget lines (``fee_budget``), the contracts for the 14 unified
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0023_fees'
-down_revision = '0021_lists'
+down_revision = '0022_predictions'
 branch_labels = None
 depends_on = None
 

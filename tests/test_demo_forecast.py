@@ -1,0 +1,75 @@
+"""The demo zone comes with its predicted dates: every open project and each
+of its open items is predicted, as of the seed, from the history the seeded
+completions counted (SQLite: the seed is the same on both databases)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from demo import seed as demo
+from tests.factories import at
+from workflow.core import predict
+from workflow.kernel.db import make_engine, make_session_factory, transaction
+from workflow.models import (
+    HandlingHistory,
+    ItemPrediction,
+    ItemTask,
+    Project,
+    ProjectPrediction,
+)
+
+NOW = at("2026-11-27", 10)
+
+
+@pytest.fixture(scope="module")
+def zone(tmp_path_factory, sqlite_template):
+    path = tmp_path_factory.mktemp("demo_forecast") / "zone.sqlite3"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    with transaction(make_session_factory(engine)) as session:
+        demo.seed_into(session, now=NOW)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def test_every_open_project_of_the_demo_is_predicted_as_of_the_seed(zone):
+    open_projects = {p.id: p for p in zone.scalars(
+        select(Project).where(Project.stage.notin_(predict.FINISHED_STAGES)))}
+    stored = {r.project_id: r for r in zone.scalars(select(ProjectPrediction))}
+    assert open_projects and set(stored) == set(open_projects)
+    for project_id, row in stored.items():
+        assert row.basis_seq == open_projects[project_id].audit_seq
+        assert row.ready_to_start_on <= row.completed_on <= row.at_capacity_on
+    assert predict.stale_projects(zone, today=NOW.date(), limit=1000) == []
+
+
+def test_every_open_item_of_an_open_project_has_its_dates(zone):
+    open_tasks = set(zone.execute(
+        select(ItemTask.project_id, ItemTask.item_code)
+        .join(Project, Project.id == ItemTask.project_id)
+        .where(Project.stage.notin_(predict.FINISHED_STAGES),
+               ItemTask.state.notin_(predict.CLOSED))).all())
+    predicted = set(zone.execute(select(ItemPrediction.project_id, ItemPrediction.item_code)).all())
+    assert predicted == open_tasks
+    critical = zone.scalar(select(func.count()).select_from(ItemPrediction)
+                           .where(ItemPrediction.critical))
+    assert critical > 0
+
+
+def test_the_demos_completions_are_in_the_history(zone):
+    done = zone.scalar(select(func.count()).select_from(ItemTask).where(ItemTask.state == "done"))
+    statutory = zone.scalar(select(func.sum(HandlingHistory.n))
+                            .where(HandlingHistory.clock == "statutory"))
+    assert done > 0 and 0 < statutory <= done
+
+
+def test_the_demos_lifecycle_gaps_are_in_the_history(zone):
+    gaps = {r.subject for r in zone.scalars(select(HandlingHistory)
+                                            .where(HandlingHistory.clock == "gap"))}
+    # Demo projects have started, been completed and reached production.
+    assert {"stage:started", "stage:construction", "stage:producing"} <= gaps
