@@ -64,9 +64,14 @@ LIFECYCLES = {
     "checkpoint.status": "workflow.reforms.land.lifecycle.CHECKPOINTS",
     "rectification.status": "workflow.reforms.ratings.lifecycle.RECTIFICATIONS",
     "agency_document.status": "workflow.reforms.documents.signing.SIGNATURES",
+    "element_subsidy.status": "workflow.reforms.fees.lifecycle.SUBSIDIES",
+    "service_request.status": "workflow.reforms.requests.lifecycle.REQUESTS",
 }
+# A plan milestone's ``stage`` names the project stage that achieves it: a
+# reference to the project's lifecycle, set when the milestone is made.
 NOT_LIFECYCLES = {"outbox_message.status": "workflow/kernel/outbox.py",
-                  "pipeline_total.stage": "workflow/core/rollups.py"}
+                  "pipeline_total.stage": "workflow/core/rollups.py",
+                  "plan_milestone.stage": "workflow/reforms/baolian/models.py"}
 STATE_NAMES = ("state", "stage", "status")
 
 
