@@ -143,7 +143,8 @@ OUTSIDE = """() => [...document.querySelectorAll('header, header *')].filter(e =
     if (e.closest('details:not([open]) > :not(summary)')) return false;
     const r = e.getBoundingClientRect();
     return r.width > 0 && (r.left < -0.5 || r.right > innerWidth + 0.5); })
-  .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().left)}…${Math.round(e.getBoundingClientRect().right)}`)"""
+  .map(e => { const r = e.getBoundingClientRect();
+              return `${e.tagName}.${e.className} ${Math.round(r.left)}…${Math.round(r.right)}`; })"""
 
 
 # A link's label is one line, and its count sits beside it, not under it.
@@ -279,7 +280,8 @@ def test_the_public_lookup_on_a_phone(browser, demo, places, english):
 
 VISIBLE_HREFS = """() => [...document.querySelectorAll('header nav > a')]
   .filter(a => a.getClientRects().length > 0).map(a => a.getAttribute('href'))"""
-ALL_HREFS = "() => [...new Set([...document.querySelectorAll('header nav a')].map(a => a.getAttribute('href')))]"
+ALL_HREFS = """() => [...new Set([...document.querySelectorAll('header nav a')]
+  .map(a => a.getAttribute('href')))]"""
 
 
 @pytest.mark.parametrize("english", [False, True], ids=["zh", "en"])
