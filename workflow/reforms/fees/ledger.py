@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from workflow.core.models import Project
@@ -326,19 +326,22 @@ def fee_panel(session: Session, *, project_id: int | None = None,
                 .where(FeeInvoice.contract_id == FeeContract.id).scalar_subquery())
     paid = (select(func.coalesce(func.sum(FeePayment.amount_fen), 0))
             .where(FeePayment.contract_id == FeeContract.id).scalar_subquery())
+    # The contracts' ids, each kind of owner read on its own index.
     owners = []
     if project_id is not None:
-        owners.append(FeeContract.project_id == project_id)  # ix_fee_contract_project
+        owners.append(select(FeeContract.id).where(  # ix_fee_contract_project
+            FeeContract.project_id == project_id))
     if parcel_id is not None:
-        # Every budget year spelled out: ix_fee_contract_year_parcel probed per year.
-        owners.append(FeeContract.year.in_(range(YEAR_MIN, YEAR_MAX + 1))
-                      & (FeeContract.parcel_id == parcel_id))
-        owners.append(FeeContract.evaluation_id.in_(  # uq_fee_contract_evaluation
-            select(ParcelEvaluation.evaluation_id).where(ParcelEvaluation.parcel_id == parcel_id)))
+        # Every budget year spelled out: ix_fee_contract_year_parcel probed year by year.
+        owners.append(select(FeeContract.id).where(
+            FeeContract.year.in_(range(YEAR_MIN, YEAR_MAX + 1)), FeeContract.parcel_id == parcel_id))
+        owners.append(select(FeeContract.id).join(  # uq_fee_contract_evaluation
+            ParcelEvaluation, ParcelEvaluation.evaluation_id == FeeContract.evaluation_id)
+            .where(ParcelEvaluation.parcel_id == parcel_id))
     if not owners:
         return FeePanel([], [])
     rows = session.execute(
-        select(FeeContract, invoiced, paid).where(or_(*owners))
+        select(FeeContract, invoiced, paid).where(FeeContract.id.in_(union(*owners)))
         .options(selectinload(FeeContract.evaluation))
         .order_by(FeeContract.year.desc(), FeeContract.item_code, FeeContract.id)
         .limit(paging.MAX_LIMIT)).all()
