@@ -23,7 +23,7 @@ from tests.web.conftest import Clock
 from web import create_app
 from workflow.accounts import access_codes
 from workflow.kernel.db import make_engine
-from workflow.models import AgencyDocument, ItemTask, Project, ServiceRequest, User, Visit
+from workflow.models import AgencyDocument, FeeContract, ItemTask, Project, ServiceRequest, User, Visit
 from workflow.setup import initialise
 
 pytestmark = pytest.mark.browser
@@ -368,6 +368,32 @@ def test_the_requests_read_on_a_phone(browser, demo, english):
     assert page.locator("tr[data-request]").count() >= 12
     if not english:
         shoot(page, "phone-requests")
+    page.context.close()
+
+
+@pytest.mark.parametrize("english", [False, True], ids=["zh", "en"])
+def test_the_fees_read_on_a_phone(browser, demo, english):
+    """The finance office's pages, and the fee panels of a project and a parcel."""
+    db = demo["db"]
+    own = db.scalars(select(FeeContract).where(FeeContract.project_id.is_not(None))
+                     .order_by(FeeContract.id)).first()
+    shared = db.scalars(select(FeeContract).where(FeeContract.parcel_id.is_not(None))
+                        .order_by(FeeContract.id)).first()
+    project, parcel, contract = own.project.code, shared.parcel_id, own.id
+    db.commit()
+    page = open_page(browser, demo, "finance", PHONE, english)
+    for path in ("/fees", "/fees/projects", "/fees/parcels", "/fees/contracts",
+                 f"/fees/contracts/{contract}", "/fees/subsidies", f"/projects/{project}",
+                 f"/land/parcels/{parcel}"):
+        go(page, demo, path)
+        assert_fits(page, path)
+        assert_header_whole(page, path)
+        assert page.evaluate(BROKEN_DATES) == [], path
+        assert page.evaluate(BROKEN_BADGES, "main .state") == [], path
+    go(page, demo, f"/projects/{project}")
+    assert page.locator(f"#fees [data-fees=own] tr[data-contract='{contract}']").count() == 1
+    go(page, demo, f"/land/parcels/{parcel}")
+    assert page.locator(f"[data-fees=shared] tr[data-contract='{shared.id}']").count() == 1
     page.context.close()
 
 
