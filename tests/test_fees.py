@@ -303,3 +303,54 @@ def test_a_payment_taken_back_leaves_the_ledger_and_stays_in_the_audit(session, 
         AuditEvent.project_id == project.id, AuditEvent.action.in_(
             ("fees.payment_removed", "fees.contract_corrected"))).order_by(AuditEvent.seq)).all()
     assert data[0]["amount_fen"] == 50_000 and data[1]["before"]["amount_fen"] == 50_000
+
+
+def test_a_projects_panel_counts_its_own_contracts_and_lists_its_parcels_as_shared(session, team):
+    """The project page's fees: its own contracts with invoiced and paid; the
+    parcel's contract and the zone's evaluation covering the parcel shown as
+    shared and left out of its totals; another project's contract absent."""
+    admin = team["admin"]
+    parcel, evaluation = parcel_with_evaluation(session, admin)
+    other = land.save_parcel(session, actor=admin, now=NOW, code="ZY-X", name="别的地块", area_mu="50")
+    zone, _ = parcel_with_evaluation(session, admin, code="ZY-Z", kind="regional_energy",
+                                     ref="左开评〔2025〕9号")
+    energy = zone.evaluations[0]
+    land.attach_evaluation(session, parcel.id, energy.id, actor=admin, now=NOW)
+    mine, theirs = (f.project(session, NOW, company=team["company"], lead=team["lead"]) for _ in range(2))
+    for project in (mine, theirs):
+        land.assign_parcel(session, project.id, parcel.id, actor=admin, now=NOW)
+    own = contract(session, admin, amount="12000", project_id=mine.id)
+    fees.add_invoice(session, own.id, number="FP-1", amount="12000", issued_on="2026-02-02",
+                     actor=admin, now=NOW)
+    fees.add_payment(session, own.id, amount="4000", paid_on="2026-02-03", actor=admin, now=NOW)
+    fees.add_payment(session, own.id, amount="2000", paid_on="2027-01-03", actor=admin, now=NOW)
+    geo = contract(session, admin, item="u04_geo_hazard", amount="86000", parcel_id=parcel.id,
+                   evaluation_id=evaluation.id)
+    zone_wide = contract(session, admin, year=2025, item="u13_regional_energy", amount="40000",
+                         evaluation_id=energy.id)
+    theirs_own = contract(session, admin, amount="999", project_id=theirs.id)
+    contract(session, admin, amount="777", parcel_id=other.id)
+
+    panel = fees.fee_panel(session, project_id=mine.id, parcel_id=parcel.id)
+    assert [r.contract.id for r in panel.own] == [own.id]
+    assert panel.totals == (1_200_000, 1_200_000, 600_000)  # every year's payments
+    assert sorted(r.contract.id for r in panel.shared) == sorted([geo.id, zone_wide.id])
+    assert all(r.shared for r in panel.shared)
+    parcel_only = fees.fee_panel(session, parcel_id=parcel.id)
+    assert parcel_only.own == [] and parcel_only.shared_totals == (12_600_000, 0, 0)
+    assert fees.fee_panel(session) == fees.FeePanel([], [])
+    alone = fees.fee_panel(session, project_id=theirs.id)  # a project off any parcel
+    assert [r.contract.id for r in alone.own] == [theirs_own.id] and alone.shared == []
+
+
+def test_the_panels_query_uses_the_contract_indexes(session, team):
+    from tests.pages import first_select, plan
+
+    parcel, _ = parcel_with_evaluation(session, team["admin"])
+    project = f.project(session, NOW, company=team["company"], lead=team["lead"])
+    statement, params = first_select(
+        session, lambda: fees.fee_panel(session, project_id=project.id, parcel_id=parcel.id),
+        "fee_contract")
+    shown = plan(session, statement, params)
+    for index in ("ix_fee_contract_project", "ix_fee_contract_year_parcel"):
+        assert index in shown, shown

@@ -23,6 +23,7 @@ from workflow.models import (
     Checkpoint,
     ChemicalClass,
     CommitmentLetter,
+    FeeContract,
     HazardousChemical,
     ItemTask,
     MaterialRequest,
@@ -30,7 +31,9 @@ from workflow.models import (
     Project,
     Screening,
     ScreeningRule,
+    ServiceRequest,
     User,
+    Visit,
 )
 
 pytestmark = pytest.mark.browser
@@ -120,6 +123,17 @@ def ids(demo):  # noqa: F811
         "class": db.scalars(select(ChemicalClass.id).order_by(ChemicalClass.id)).first(),
         "user": db.scalars(select(User.id).where(User.role == "agent").order_by(User.id)).first(),
     }
+    service_request = db.scalars(select(ServiceRequest).order_by(ServiceRequest.id)).first()
+    found.update({
+        "contract": db.scalars(select(FeeContract.id).order_by(FeeContract.id)).first(),
+        "service_request": service_request.id,
+        "service_request_enterprise": db.scalars(select(User.username).where(
+            User.enterprise_id == service_request.enterprise_id)).first(),
+        "visit": db.scalars(select(Visit.id).order_by(Visit.id)).first(),
+        # A person whose mobile is on file: the admin's mobile form shows its state.
+        "mobile_user": db.scalars(select(User.id).where(User.mobile.is_not(None))
+                                  .order_by(User.id)).first() or found["user"],
+    })
     found["code"] = access_codes.issue_access_code(db, project.id, actor=None, now=NOW)
     db.commit()  # no read transaction left open: SQLite would hold the app's writes
     return found
@@ -143,7 +157,7 @@ def pages_of(role, p):
         pages = ["/desk", "/inbox", "/intentions", "/pipeline", "/land/parcels",
                  f"/land/parcels/{p['parcel']}", "/land/checkpoints", "/supervision",
                  f"/projects/{project}", f"/tasks/{task}", "/requests", "/visits", "/baolian",
-                 *common]
+                 f"/requests/{p['service_request']}", f"/visits/{p['visit']}", *common]
         if p["screening_project"]:
             pages.append(f"/projects/{p['screening_project']}/screening")
         return p["lead"], pages
@@ -155,8 +169,13 @@ def pages_of(role, p):
         return "supervisor", ["/supervision", "/supervision/figures", "/supervision/notices",
                               "/pipeline", "/land/figures", f"/projects/{project}", f"/tasks/{task}",
                               "/requests", "/requests/figures", "/visits", "/baolian", *common]
+    if role in ("supervisor-fees", "finance"):  # reading the ledger; the finance office keeps it
+        return role.removesuffix("-fees"), [
+            "/fees", "/fees/projects", "/fees/parcels", "/fees/contracts",
+            f"/fees/contracts/{p['contract']}", "/fees/subsidies", f"/projects/{project}"]
     if role == "admin":
-        return "admin", ["/admin/users", f"/admin/users/{p['user']}", "/admin/definitions",
+        return "admin", ["/admin/users", f"/admin/users/{p['user']}",
+                         f"/admin/users/{p['mobile_user']}", "/admin/definitions",
                          "/admin/deliveries", "/admin/changes", "/admin/security", "/admin/credit",
                          "/chemicals/rules", f"/chemicals/rules/{p['rule']}",
                          f"/chemicals/catalogue/{p['chemical']}", f"/chemicals/classes/{p['class']}",
@@ -167,13 +186,16 @@ def pages_of(role, p):
     if role == "enterprise-materials":
         return p["request_enterprise"], [f"/portal/projects/{p['request_project']}",
                                          f"/requests/{p['request']}/notice"]
+    if role == "enterprise-request":
+        return p["service_request_enterprise"], [f"/portal/requests/{p['service_request']}"]
     if role == "enterprise-papers":
         return p["document_enterprise"], [f"/documents/{p['document']}"]
     return None, ["/login", "/lookup"]
 
 
-ROLES = ("anonymous", "agent", "lead", "lead-letter", "lead-mandate", "supervisor", "admin", "enterprise",
-         "enterprise-materials", "enterprise-papers", "enterprise-en", "agent-en",
+ROLES = ("anonymous", "agent", "lead", "lead-letter", "lead-mandate", "supervisor", "supervisor-fees",
+         "finance", "admin", "enterprise", "enterprise-materials", "enterprise-papers",
+         "enterprise-request", "enterprise-en", "agent-en",
          "agent-phone", "enterprise-phone")  # -en: in English; -phone: at 390 px
 MISSING = {"agent": "/tasks/999999", "enterprise": "/portal/projects/NO-SUCH-PROJECT"}  # the 404 page
 

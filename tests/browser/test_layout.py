@@ -23,7 +23,7 @@ from tests.web.conftest import Clock
 from web import create_app
 from workflow.accounts import access_codes
 from workflow.kernel.db import make_engine
-from workflow.models import AgencyDocument, ItemTask, Project, ServiceRequest, User, Visit
+from workflow.models import AgencyDocument, FeeContract, ItemTask, Project, ServiceRequest, User, Visit
 from workflow.setup import initialise
 
 pytestmark = pytest.mark.browser
@@ -136,12 +136,67 @@ def assert_fits(page, what):
     assert page.evaluate(SIDEWAYS) <= 0, f"{what} scrolls sideways: {page.evaluate(WIDEST)}"
 
 
+# The header's parts that the browser draws (a link folded under 更多 is not).
+SHOWN = "header nav > a, header nav > details > summary"
+# (What a closed <details> holds is not drawn, whatever its boxes say.)
+OUTSIDE = """() => [...document.querySelectorAll('header, header *')].filter(e => {
+    if (e.closest('details:not([open]) > :not(summary)')) return false;
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && (r.left < -0.5 || r.right > innerWidth + 0.5); })
+  .map(e => { const r = e.getBoundingClientRect();
+              return `${e.tagName}.${e.className} ${Math.round(r.left)}…${Math.round(r.right)}`; })"""
+
+
+# A link's label is one line, and its count sits beside it, not under it.
+BROKEN_LINKS = """selector => { """ + LINES_OF + """
+  const labelOf = el => { const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode())
+      if (n.data.trim() && n.parentElement.getClientRects().length
+          && !n.parentElement.classList.contains('badge')) return n;
+    return null; };
+  return [...document.querySelectorAll(selector)].filter(el => el.getClientRects().length)
+    .filter(el => { const label = labelOf(el), badge = el.querySelector('.badge');
+      if (!label) return false;
+      const range = document.createRange(); range.selectNodeContents(label);
+      return linesOf(label) > 1
+        || (badge && badge.getBoundingClientRect().top >= range.getBoundingClientRect().bottom); })
+    .map(el => el.textContent.trim()); }"""
+
+
 def assert_header_whole(page, what):
     for selector in ("header .who-name", "header form.logout button", "header form.lang button"):
         assert page.locator(selector).evaluate(IN_VIEW), f"{selector} off screen on {what}"
-    links = page.locator("header nav a")
-    for n in range(links.count()):
-        assert links.nth(n).evaluate(IN_VIEW), f"link {n} of the header off screen on {what}"
+    assert page.evaluate(OUTSIDE) == [], f"the header overflows on {what}"
+    shown = page.locator(SHOWN)
+    for n in range(shown.count()):
+        if shown.nth(n).evaluate("e => e.getClientRects().length > 0"):
+            assert shown.nth(n).evaluate(IN_VIEW), f"link {n} of the header off screen on {what}"
+    # Each link one line, never one character per line.
+    assert page.evaluate(BROKEN_LINKS, SHOWN) == [], f"a header link wraps on {what}"
+
+
+def assert_menu_whole(page, what, shot=None):
+    """更多 (菜单 on a phone) opens from the keyboard and shows its links on
+    screen, each on one line; every link of the role is reachable."""
+    summary = page.locator("header details.more > summary")
+    if not summary.count() or not summary.evaluate("e => e.getClientRects().length > 0"):
+        return 0
+    summary.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("header details.more").evaluate("d => d.open"), what
+    links = page.locator("header details.more .menu a")
+    shown = [n for n in range(links.count())
+             if links.nth(n).evaluate("e => e.getClientRects().length > 0")]
+    assert shown, f"an empty menu on {what}"
+    for n in shown:
+        assert links.nth(n).evaluate(IN_VIEW), f"menu link {n} off screen on {what}"
+    assert page.evaluate(BROKEN_LINKS, "header details.more .menu a") == []
+    assert page.evaluate(OUTSIDE) == [] and page.evaluate(SIDEWAYS) <= 0, f"the open menu overflows on {what}"
+    if shot:
+        shoot(page, shot)
+    page.keyboard.press("Enter")  # closes it again
+    assert not page.locator("header details.more").evaluate("d => d.open"), what
+    return len(shown)
 
 
 # -- phones ----------------------------------------------------------------------------------
@@ -223,14 +278,36 @@ def test_the_public_lookup_on_a_phone(browser, demo, places, english):
 
 # -- the header on desktops --------------------------------------------------------------------
 
+VISIBLE_HREFS = """() => [...document.querySelectorAll('header nav > a')]
+  .filter(a => a.getClientRects().length > 0).map(a => a.getAttribute('href'))"""
+ALL_HREFS = """() => [...new Set([...document.querySelectorAll('header nav a')]
+  .map(a => a.getAttribute('href')))]"""
+
+
 @pytest.mark.parametrize("english", [False, True], ids=["zh", "en"])
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
 def test_every_role_keeps_the_header_on_screen(browser, demo, places, english, viewport):
-    # The admin has the most links (12), the lead the second most.
-    for username in ("admin", places["lead"], "supervisor", places["agent"], places["enterprise"]):
+    """Every role, the admin with the most links (16) and the lead the second
+    most (10): the bar keeps the most used, 更多 the rest, and every link is
+    either in the bar or in the menu, on screen, on one line."""
+    people = ("admin", places["lead"], "supervisor", "finance", places["agent"], places["enterprise"])
+    for username in people:
         page = open_page(browser, demo, username, viewport, english)
-        assert_fits(page, f"{username}'s first page")
-        assert_header_whole(page, f"{username}'s first page")
+        what = f"{username}'s first page at {viewport['width']} px"
+        assert_fits(page, what)
+        assert_header_whole(page, what)
+        in_bar = page.evaluate(VISIBLE_HREFS)
+        shot = {("admin", 1366, True): "header-admin-en", (places["lead"], 390, False): "phone-header-lead"}
+        in_menu = assert_menu_whole(page, what, shot.get((username, viewport["width"], english)))
+        every = page.evaluate(ALL_HREFS)
+        assert len(in_bar) + in_menu == len(every), (what, in_bar, every)
+        if username == "admin":
+            assert in_menu >= 8 and "/admin/deliveries" in in_bar, what
+        if username == "finance":
+            assert "/fees" in in_bar, what
+        if viewport is PHONE:  # a compact bar: one or two rows of links, not five
+            nav = page.locator("header nav").bounding_box()
+            assert nav["height"] <= 90, (what, nav)
         page.context.close()
 
 
@@ -291,6 +368,32 @@ def test_the_requests_read_on_a_phone(browser, demo, english):
     assert page.locator("tr[data-request]").count() >= 12
     if not english:
         shoot(page, "phone-requests")
+    page.context.close()
+
+
+@pytest.mark.parametrize("english", [False, True], ids=["zh", "en"])
+def test_the_fees_read_on_a_phone(browser, demo, english):
+    """The finance office's pages, and the fee panels of a project and a parcel."""
+    db = demo["db"]
+    own = db.scalars(select(FeeContract).where(FeeContract.project_id.is_not(None))
+                     .order_by(FeeContract.id)).first()
+    shared = db.scalars(select(FeeContract).where(FeeContract.parcel_id.is_not(None))
+                        .order_by(FeeContract.id)).first()
+    project, parcel, contract = own.project.code, shared.parcel_id, own.id
+    db.commit()
+    page = open_page(browser, demo, "finance", PHONE, english)
+    for path in ("/fees", "/fees/projects", "/fees/parcels", "/fees/contracts",
+                 f"/fees/contracts/{contract}", "/fees/subsidies", f"/projects/{project}",
+                 f"/land/parcels/{parcel}"):
+        go(page, demo, path)
+        assert_fits(page, path)
+        assert_header_whole(page, path)
+        assert page.evaluate(BROKEN_DATES) == [], path
+        assert page.evaluate(BROKEN_BADGES, "main .state") == [], path
+    go(page, demo, f"/projects/{project}")
+    assert page.locator(f"#fees [data-fees=own] tr[data-contract='{contract}']").count() == 1
+    go(page, demo, f"/land/parcels/{parcel}")
+    assert page.locator(f"[data-fees=shared] tr[data-contract='{shared.id}']").count() == 1
     page.context.close()
 
 

@@ -192,3 +192,90 @@ def test_only_an_admin_admits_someone_to_the_finance_office(as_user, db, world, 
     db.commit()
     assert client.post("/fees/finance", data={"csrf_token": token, "username": "acme"}).status_code == 400
     assert db.scalar(select(func.count()).select_from(Project)) == 2
+
+
+# -- the panels on the project page and the parcel page (issue 14, item 1) --------------------
+
+def _table(page: str, kind: str) -> str:
+    start = page.index(f'data-fees="{kind}"')
+    return page[start:page.index("</table>", start)]
+
+
+@pytest.fixture
+def billed(db, world, shared):
+    """The project's own survey invoiced in part and paid in part; a zone-level
+    evaluation covering the parcel (no parcel of its own) paid once."""
+    admin = world["users"]["admin"]
+    fees.add_invoice(db, shared["own"].id, number="FP-001", amount="5000", issued_on="2026-02-01",
+                     actor=admin, now=NOW)
+    fees.add_payment(db, shared["own"].id, amount="3000", paid_on="2026-02-10", actor=admin, now=NOW)
+    energy = land.save_evaluation(db, actor=admin, now=NOW, reference="左开区评〔2025〕5号",
+                                  kind="regional_energy", title="区域节能评估", done_on="2025-03-01",
+                                  valid_until="2027-02-28")
+    land.attach_evaluation(db, shared["parcel"].id, energy.id, actor=admin, now=NOW)
+    zone_wide = fees.save_contract(db, year=2025, item_code="u13_regional_energy",
+                                   provider="山西省节能中心", amount="40000", signed_on="2025-02-01",
+                                   evaluation_id=energy.id, actor=admin, now=NOW)
+    db.commit()
+    return {**shared, "zone_wide": zone_wide}
+
+
+@pytest.mark.parametrize("who", ["sup", "fin"])
+def test_the_project_page_shows_its_fees_and_its_parcels_shared_ones(as_user, world, billed, finance,
+                                                                       who):
+    page = as_user(who)[0].get(f"/projects/{world['project'].code}").get_data(as_text=True)
+    assert 'id="fees"' in page
+    own = _table(page, "own")
+    assert f'data-contract="{billed["own"].id}"' in own
+    assert 'data-col="invoiced">5,000.00<' in own and 'data-col="paid">3,000.00<' in own
+    # The totals are the project's own: the shared evaluations are listed, not added.
+    total = own[own.index("data-fees-total"):]
+    assert 'data-col="contracted">12,000.00<' in total and 'data-col="paid">3,000.00<' in total
+    assert f'data-contract="{billed["contract"].id}"' not in own
+    shared = _table(page, "shared")
+    for contract in (billed["contract"], billed["zone_wide"]):
+        assert f'data-contract="{contract.id}"' in shared
+    assert "data-fees-total" not in shared and 'data-col="paid">86,000.00<' in shared
+
+
+@pytest.mark.parametrize("who", ["alice", "lead"])
+def test_those_who_may_not_read_fees_see_no_fees_panel(as_user, world, billed, who):
+    client = as_user(who)[0]
+    page = client.get(f"/projects/{world['project'].code}")
+    assert page.status_code == 200
+    assert 'id="fees"' not in page.get_data(as_text=True)
+    parcel = client.get(f"/land/parcels/{billed['parcel'].id}")
+    if parcel.status_code == 200:  # a lead reads the parcel, not its fees
+        assert "data-fees=" not in parcel.get_data(as_text=True)
+
+
+def test_the_parcel_page_lists_its_shared_contracts(as_user, billed):
+    page = as_user("sup")[0].get(f"/land/parcels/{billed['parcel'].id}").get_data(as_text=True)
+    shared = _table(page, "shared")
+    for contract in (billed["contract"], billed["zone_wide"]):
+        assert f'data-contract="{contract.id}"' in shared
+    assert f'data-contract="{billed["own"].id}"' not in shared  # a project's own stays its own
+    total = shared[shared.index("data-fees-total"):]
+    assert 'data-col="contracted">126,000.00<' in total and 'data-col="paid">86,000.00<' in total
+
+
+def test_the_panel_reads_every_contract_with_its_sums_in_two_queries_at_most(db, world, billed):
+    from sqlalchemy import event
+
+    engine = db.get_bind()
+    seen = []
+
+    def listen(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        panel = fees.fee_panel(db, project_id=world["project"].id, parcel_id=billed["parcel"].id)
+        rows = panel.own + panel.shared
+        [(r.contract.evaluation, r.invoiced, r.paid) for r in rows]  # what the page reads
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    db.commit()
+    assert len(rows) == 3 and len(seen) <= 2, seen
+    assert panel.totals == (1_200_000, 500_000, 300_000)

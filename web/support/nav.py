@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -45,6 +47,30 @@ LINKS = {
 }
 
 
+# The links each role sees in the bar itself; the others wait under 更多 (a
+# <details> menu: keyboard-operable, no script). The finance office's ledger is
+# always one of them. On a phone the bar keeps fewer still (``Link.keep``).
+PRIMARY = {
+    "lead": {"desk.index", "inbox.index", "requests.index", "supervision.index",
+             "notifications.index"},
+    "supervisor": {"supervision.index", "supervision.figures", "requests.index",
+                   "baolian.plans", "notifications.index"},
+    "admin": {"admin.users", "admin.deliveries", "admin.changes", "admin.security_events",
+              "notifications.index"},
+}
+PHONE_KEEP = 2  # on a phone: the first links, and any with a count, stay in the bar
+
+
+@dataclass(frozen=True)
+class Link:
+    endpoint: str
+    label: str
+    badge: int | None
+    tone: str  # "red" for counts that are trouble
+    primary: bool  # in the bar (else under 更多)
+    keep: bool  # still in the bar on a phone (else under 菜单 there)
+
+
 def _count_query(kind: str | None, user):
     """What a badge counts, as a query (all of a page's badges are counted in
     one round trip, each up to ``paging.COUNT_CAP``)."""
@@ -70,13 +96,15 @@ def _count_query(kind: str | None, user):
 def _links_of(user) -> list:
     """The role's links, and the fee ledger for the finance office whatever its role."""
     links = LINKS.get(user.role, [])
-    if user.finance_office and user.role != "enterprise" and \
-            not any(endpoint == "fees.ledger" for endpoint, _, _ in links):
-        links = [("fees.ledger", _l("费用台账"), None), *links]
+    if user.finance_office and user.role != "enterprise":
+        links = [("fees.ledger", _l("费用台账"), None),
+                 *(link for link in links if link[0] != "fees.ledger")]
     return links
 
 
-def nav_links():
+def nav_links() -> list[Link]:
+    """The signed-in user's links with their counts, each marked for the bar
+    or the 更多 menu."""
     if not current_user.is_authenticated:
         return []
     user = current_user.user
@@ -85,8 +113,17 @@ def nav_links():
     wanted = {kind: query for _, _, kind in links
               if kind and (query := _count_query(kind, user)) is not None}
     counts = paging.counts_upto(db(), wanted) if wanted else {}
-    return [(endpoint, label, counts.get(kind) or None, "red" if kind in ("red", "failed") else "")
-            for endpoint, label, kind in links]
+    primary = PRIMARY.get(user.role)
+    if primary is not None and user.finance_office:
+        primary = primary | {"fees.ledger"}
+    out, shown = [], 0
+    for endpoint, label, kind in links:
+        in_bar = primary is None or endpoint in primary
+        out.append(Link(endpoint, label, counts.get(kind) or None,
+                        "red" if kind in ("red", "failed") else "", in_bar,
+                        in_bar and (shown < PHONE_KEEP or kind is not None)))
+        shown += in_bar
+    return out
 
 
 def has_endpoint(endpoint: str) -> bool:

@@ -140,6 +140,23 @@ def fen_text(fen: int | None) -> str:
     return f"{fees.yuan(fen):,.2f}"
 
 
+@bp.app_context_processor
+def _panels():
+    return {"fees_panel": fees_panel}
+
+
+def fees_panel(project=None, parcel=None):
+    """The fees of the staff project page or the parcel page, for those who
+    may read fees (None for anyone else): the project's contracts with their
+    invoiced and paid, and the parcel's shared ones (one query)."""
+    if not permissions.can_read_fees(me()):
+        return None
+    parcel_id = parcel.id if parcel is not None else project.parcel_id
+    panel = fees.fee_panel(db(), project_id=project.id if project is not None else None,
+                           parcel_id=parcel_id)
+    return {"panel": panel, "names": line_names()}
+
+
 def line_names() -> dict[str, str]:
     """Budget line → its name in the user's language."""
     definition = definition_of(current_version(db()))

@@ -16,12 +16,15 @@ supervisors read it. Operations in ``operations``, the subsidy machine in
 """
 
 from workflow.reforms.fees.ledger import (  # noqa: F401
+    ContractSums,
+    FeePanel,
     Figures,
     LedgerLine,
     all_pages,
     by_line,
     by_year,
     contract_page,
+    fee_panel,
     line_names,
     parcel_page,
     project_fees,

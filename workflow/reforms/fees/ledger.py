@@ -33,13 +33,16 @@ from workflow.core.models import Project
 from workflow.kernel import paging
 from workflow.reforms.fees.models import (
     SUBSIDY_LINES,
+    YEAR_MAX,
+    YEAR_MIN,
     ElementSubsidy,
     FeeBudget,
     FeeContract,
+    FeeInvoice,
     FeePayment,
 )
 from workflow.reforms.fees.operations import budget_lines, unified_items
-from workflow.reforms.land.models import Parcel
+from workflow.reforms.land.models import Parcel, ParcelEvaluation
 from workflow.reforms.land.register import PARCEL_ORDER
 
 PROJECT_ORDER = paging.Order.by("fee_projects", paging.Key(Project.code, str),
@@ -275,6 +278,79 @@ def project_fees(session: Session, project_id: int) -> tuple[list[FeeContract], 
     subsidies = session.scalars(select(ElementSubsidy).where(ElementSubsidy.project_id == project_id)
                                 .order_by(ElementSubsidy.id).limit(paging.MAX_LIMIT)).all()
     return list(contracts), list(subsidies)
+
+
+@dataclass
+class ContractSums:
+    """A contract with what was invoiced and paid on it, in fen; ``shared``:
+    the parcel's (or a regional evaluation covering the parcel), shown on the
+    project's page but counted in the parcel's line, never the project's."""
+
+    contract: FeeContract
+    invoiced: int
+    paid: int
+    shared: bool
+
+
+@dataclass
+class FeePanel:
+    """The fees of a project page (its own contracts, and the shared ones of
+    its parcel) or of a parcel page (shared only)."""
+
+    own: list[ContractSums]
+    shared: list[ContractSums]
+
+    @property
+    def totals(self) -> tuple[int, int, int]:
+        """(contracted, invoiced, paid) of the own contracts only."""
+        return _sums(self.own)
+
+    @property
+    def shared_totals(self) -> tuple[int, int, int]:
+        return _sums(self.shared)
+
+
+def _sums(rows: list[ContractSums]) -> tuple[int, int, int]:
+    return (sum(c.contract.amount_fen for c in rows), sum(c.invoiced for c in rows),
+            sum(c.paid for c in rows))
+
+
+def fee_panel(session: Session, *, project_id: int | None = None,
+              parcel_id: int | None = None) -> FeePanel:
+    """The contracts of a project and/or a parcel, each with its invoiced
+    and paid sums, in one query (two correlated sums on the invoice and
+    payment indexes by contract). The parcel's are its own contracts
+    (``parcel_id``) and those of the regional evaluations covering it; they
+    are listed as shared, not added to the project's figures."""
+    invoiced = (select(func.coalesce(func.sum(FeeInvoice.amount_fen), 0))
+                .where(FeeInvoice.contract_id == FeeContract.id).scalar_subquery())
+    paid = (select(func.coalesce(func.sum(FeePayment.amount_fen), 0))
+            .where(FeePayment.contract_id == FeeContract.id).scalar_subquery())
+    # The contracts' ids, each kind of owner read on its own index.
+    owners = []
+    if project_id is not None:
+        owners.append(select(FeeContract.id).where(  # ix_fee_contract_project
+            FeeContract.project_id == project_id))
+    if parcel_id is not None:
+        # Every budget year spelled out: ix_fee_contract_year_parcel probed year by year.
+        owners.append(select(FeeContract.id).where(
+            FeeContract.year.in_(range(YEAR_MIN, YEAR_MAX + 1)), FeeContract.parcel_id == parcel_id))
+        owners.append(select(FeeContract.id).join(  # uq_fee_contract_evaluation
+            ParcelEvaluation, ParcelEvaluation.evaluation_id == FeeContract.evaluation_id)
+            .where(ParcelEvaluation.parcel_id == parcel_id))
+    if not owners:
+        return FeePanel([], [])
+    rows = session.execute(
+        select(FeeContract, invoiced, paid).where(FeeContract.id.in_(union(*owners)))
+        .options(selectinload(FeeContract.evaluation))
+        .order_by(FeeContract.year.desc(), FeeContract.item_code, FeeContract.id)
+        .limit(paging.MAX_LIMIT)).all()
+    panel = FeePanel([], [])
+    for contract, invoiced_fen, paid_fen in rows:
+        shared = project_id is None or contract.project_id != project_id
+        (panel.shared if shared else panel.own).append(
+            ContractSums(contract, int(invoiced_fen or 0), int(paid_fen or 0), shared))
+    return panel
 
 
 def line_names(session: Session) -> dict[str, str]:
