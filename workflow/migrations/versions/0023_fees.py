@@ -92,6 +92,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('fee_contract', schema=None) as batch_op:
         batch_op.create_index('ix_fee_contract_project', ['project_id', 'id'], unique=False)
+        batch_op.create_index('ix_fee_contract_parcel', ['parcel_id', 'id'], unique=False)
         batch_op.create_index('ix_fee_contract_year_item', ['year', 'item_code', 'id'], unique=False)
         batch_op.create_index('ix_fee_contract_year_parcel', ['year', 'parcel_id'], unique=False)
         batch_op.create_index('ix_fee_contract_year_project', ['year', 'project_id'], unique=False)
@@ -143,6 +144,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_fee_contract_year_project')
         batch_op.drop_index('ix_fee_contract_year_parcel')
         batch_op.drop_index('ix_fee_contract_year_item')
+        batch_op.drop_index('ix_fee_contract_parcel')
         batch_op.drop_index('ix_fee_contract_project')
 
     op.drop_table('fee_contract')

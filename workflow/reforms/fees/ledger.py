@@ -33,8 +33,6 @@ from workflow.core.models import Project
 from workflow.kernel import paging
 from workflow.reforms.fees.models import (
     SUBSIDY_LINES,
-    YEAR_MAX,
-    YEAR_MIN,
     ElementSubsidy,
     FeeBudget,
     FeeContract,
@@ -332,9 +330,8 @@ def fee_panel(session: Session, *, project_id: int | None = None,
         owners.append(select(FeeContract.id).where(  # ix_fee_contract_project
             FeeContract.project_id == project_id))
     if parcel_id is not None:
-        # Every budget year spelled out: ix_fee_contract_year_parcel probed year by year.
-        owners.append(select(FeeContract.id).where(
-            FeeContract.year.in_(range(YEAR_MIN, YEAR_MAX + 1)), FeeContract.parcel_id == parcel_id))
+        owners.append(select(FeeContract.id).where(  # ix_fee_contract_parcel
+            FeeContract.parcel_id == parcel_id))
         owners.append(select(FeeContract.id).join(  # uq_fee_contract_evaluation
             ParcelEvaluation, ParcelEvaluation.evaluation_id == FeeContract.evaluation_id)
             .where(ParcelEvaluation.parcel_id == parcel_id))

@@ -79,6 +79,7 @@ class FeeContract(Base):
         Index("ix_fee_contract_year_project", "year", "project_id"),
         Index("ix_fee_contract_year_parcel", "year", "parcel_id"),
         Index("ix_fee_contract_project", "project_id", "id"),
+        Index("ix_fee_contract_parcel", "parcel_id", "id"),
         Index("uq_fee_contract_evaluation", "evaluation_id", unique=True,
               postgresql_where=text("evaluation_id IS NOT NULL"),
               sqlite_where=text("evaluation_id IS NOT NULL")),
