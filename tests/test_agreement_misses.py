@@ -59,6 +59,9 @@ def test_an_on_time_project_is_not_listed_and_a_late_one_is_with_its_item(sessio
     # Started on the agreement's very day: on time.
     project_with(session, lead, parcel, "P-ON-THE-DAY", started_on=date(2026, 6, 30))
     late = project_with(session, lead, parcel, "P-LATE", started_on=date(2026, 7, 3))
+    # Started late already: no longer a prediction (the start checkpoint's business).
+    project_with(session, lead, parcel, "P-STARTED-LATE", started_on=date(2026, 7, 3),
+                 reached="ready_to_start,started")
     page = forecast.agreement_misses(session)
     assert codes(page) == ["P-LATE"]
     miss = page.rows[0]

@@ -143,7 +143,7 @@ def pages_of(role, p):
         pages = ["/desk", "/inbox", "/intentions", "/pipeline", "/land/parcels",
                  f"/land/parcels/{p['parcel']}", "/land/checkpoints", "/supervision",
                  f"/projects/{project}", f"/tasks/{task}", "/requests", "/visits", "/baolian",
-                 *common]
+                 "/supervision/agreement-misses", *common]
         if p["screening_project"]:
             pages.append(f"/projects/{p['screening_project']}/screening")
         return p["lead"], pages
@@ -153,6 +153,7 @@ def pages_of(role, p):
         return p["document_lead"], [f"/documents/{p['document']}"]
     if role == "supervisor":
         return "supervisor", ["/supervision", "/supervision/figures", "/supervision/notices",
+                              "/supervision/agreement-misses",
                               "/pipeline", "/land/figures", f"/projects/{project}", f"/tasks/{task}",
                               "/requests", "/requests/figures", "/visits", "/baolian", *common]
     if role == "admin":

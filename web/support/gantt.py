@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 LABEL_WIDTH = 170
 ROW_HEIGHT = 28
 AXIS_HEIGHT = 26
-MARKER_ROW = 30
+MARKER_ROW = 40
 MIN_PLOT, MAX_PLOT = 560, 1400
 PX_PER_DAY = 2.0
 MAX_LABEL_CHARS = 11
@@ -81,9 +81,11 @@ def _months(first: date, last: date, step: int) -> list[date]:
 
 
 def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title: str,
-          labels: dict[str, str]) -> Markup:
+          labels: dict[str, str], label_width: int = LABEL_WIDTH,
+          max_plot: float = MAX_PLOT) -> Markup:
     """The timeline as SVG markup. ``labels``: the words of the two marker
-    rows and today's line (keys ``planned``, ``predicted``, ``today``)."""
+    rows and today's line (keys ``planned``, ``predicted``, ``today``); a
+    timeline of milestones alone (the portal's) may be narrower."""
     days = [today]
     for r in rows:
         for span in (r.actual, r.predicted):
@@ -92,14 +94,14 @@ def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title:
     days += [m.day for m in markers]
     first, last = min(days) - timedelta(days=7), max(days) + timedelta(days=14)
     span_days = (last - first).days
-    plot = max(MIN_PLOT, min(MAX_PLOT, span_days * PX_PER_DAY))
+    plot = max(MIN_PLOT, min(max_plot, span_days * PX_PER_DAY))
     scale = plot / span_days
-    width = round(LABEL_WIDTH + plot + 12)
+    width = round(label_width + plot + 12)
     top = AXIS_HEIGHT + 2 * MARKER_ROW
     height = top + max(len(rows), 1) * ROW_HEIGHT + 8
 
     def x(day: date) -> float:
-        return LABEL_WIDTH + (day - first).days * scale
+        return label_width + (day - first).days * scale
 
     chart_id = f"gantt-{next(_ids)}"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="gantt" role="img" '
@@ -118,12 +120,16 @@ def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title:
     for n, (kind, name) in enumerate((("planned", labels["planned"]),
                                       ("predicted", labels["predicted"]))):
         y = AXIS_HEIGHT + n * MARKER_ROW
-        out.append(f'<text x="{LABEL_WIDTH - 8}" y="{y + 19}" text-anchor="end" font-size="12" '
+        out.append(f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" font-size="12" '
                    f'font-weight="bold" fill="{COLOUR["text"]}">{escape(name)}</text>')
-        for m in markers:
+        # A label that would run into the one before it goes on a second line.
+        taken = [float("-inf"), float("-inf")]
+        for m in sorted(markers, key=lambda m: m.day):
             if (m.kind == "planned") != (kind == "planned"):
                 continue
-            mx, my = x(m.day), y + 15
+            mx, my = x(m.day), y + 13
+            line = 0 if mx + 9 > taken[0] else 1
+            taken[line] = mx + 9 + 12 * len(m.label) + 4
             filled = COLOUR["planned"] if kind == "planned" else COLOUR["predicted"]
             fill = "#fff" if m.kind == "planned" else filled
             out.append(
@@ -131,8 +137,8 @@ def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title:
                 f'data-day="{m.day}"><title>{escape(m.label)} {m.day}</title>'
                 f'<path d="M{mx:.1f} {my - 7} L{mx + 7:.1f} {my} L{mx:.1f} {my + 7} '
                 f'L{mx - 7:.1f} {my} Z" fill="{fill}" stroke="{filled}" stroke-width="2"/>'
-                f'<text x="{mx + 9:.1f}" y="{my + 4}" font-size="11" fill="{COLOUR["text"]}">'
-                f'{escape(m.label)}</text></g>')
+                f'<text x="{mx + 9:.1f}" y="{my + 4 + 14 * line}" font-size="11" '
+                f'fill="{COLOUR["text"]}">{escape(m.label)}</text></g>')
             if kind == "planned":
                 out.append(f'<line class="gantt-plan-line" x1="{mx:.1f}" y1="{top}" x2="{mx:.1f}" '
                            f'y2="{height - 4}" stroke="{COLOUR["planned"]}" stroke-width="1" '
@@ -144,7 +150,7 @@ def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title:
         bold = ' font-weight="bold"' if r.critical else ""
         out.append(f'<g class="gantt-row{" critical" if r.critical else ""}" '
                    f'data-item="{escape(r.code)}"><title>{escape(r.label)}</title>'
-                   f'<text x="{LABEL_WIDTH - 8}" y="{y + 18}" text-anchor="end" font-size="12" '
+                   f'<text x="{label_width - 8}" y="{y + 18}" text-anchor="end" font-size="12" '
                    f'fill="{COLOUR["critical"] if r.critical else COLOUR["text"]}"'
                    f'{bold}>{label}</text>')
         if r.actual:

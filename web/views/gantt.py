@@ -80,10 +80,11 @@ def timeline(project, *, with_items: bool = True) -> dict:
                     for m in MILESTONES]
     svg = None
     if rows or markers:
+        narrow = {} if with_items else {"label_width": 80, "max_plot": 640}
         svg = gantt.gantt(rows, markers, today=today,
                           title=_("%(name)s 的办理时间轴：计划、实际与预计", name=project.name),
                           labels={"planned": _("计划节点"), "predicted": _("预计节点"),
-                                  "today": _("今天")})
+                                  "today": _("今天")}, **narrow)
     return {"forecast": forecast, "svg": svg, "rows": rows, "planned": planned,
             "predicted_items": forecast.items if forecast else {},
             "milestones": milestone_rows(forecast, planned), "today": today,

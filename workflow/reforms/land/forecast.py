@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from workflow.core.models import Project
@@ -28,7 +28,7 @@ from workflow.kernel import paging
 from workflow.reforms.land.models import InvestmentAgreement
 
 # The milestones an agreement dates, with its column (达产 is reviewed, not predicted late here:
-# the ramp-up has no item that decides it).
+# no item decides the ramp-up).
 MISSABLE = (("started", "start_by"), ("completed", "complete_by"), ("producing", "produce_by"))
 
 MISS_ORDER_NAME = "agreement_misses"
@@ -37,7 +37,7 @@ MISS_ORDER_NAME = "agreement_misses"
 @dataclass(frozen=True)
 class Miss:
     """A project predicted to miss its agreement: ``late`` the working days
-    late per missed milestone (actual dates for milestones reached)."""
+    late per milestone predicted to be missed (not reached yet)."""
 
     project: Project
     prediction: ProjectPrediction
@@ -48,14 +48,15 @@ class Miss:
     def days_late(self) -> int:
         return max(self.late.values(), default=0)
 
-    @property
-    def reached(self) -> frozenset[str]:
-        return frozenset(m for m in self.prediction.reached.split(",") if m)
-
 
 def _late() -> object:
+    """A milestone not reached yet predicted after the agreement's date (one
+    already reached late is the land area's checkpoint's business, and no
+    open item causes it any more). No milestone's code is part of another's
+    (``ready_to_start`` does not contain ``started``)."""
     pp, ag = ProjectPrediction, InvestmentAgreement
-    return or_(*(getattr(pp, f"{m}_on") > getattr(ag, column) for m, column in MISSABLE))
+    return or_(*(and_(getattr(pp, f"{m}_on") > getattr(ag, column), ~pp.reached.contains(m))
+                 for m, column in MISSABLE))
 
 
 def misses_query(group_ids: Iterable[int] | None = None) -> tuple[Select, paging.Order]:
@@ -77,9 +78,10 @@ def misses_query(group_ids: Iterable[int] | None = None) -> tuple[Select, paging
 def miss_of(prediction: ProjectPrediction, agreement: InvestmentAgreement,
             project: Project) -> Miss:
     late = {}
+    reached = set(prediction.reached.split(","))
     for milestone, column in MISSABLE:
         predicted, agreed = getattr(prediction, f"{milestone}_on"), getattr(agreement, column)
-        if predicted > agreed:
+        if predicted > agreed and milestone not in reached:
             late[milestone] = wd.working_days_between(agreed, predicted).days
     return Miss(project, prediction, agreement, late)
 
