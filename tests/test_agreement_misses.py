@@ -2,7 +2,8 @@
 on SQLite and PostgreSQL: a project whose predicted dates keep to its
 agreement is not listed; a late one is, with the working days late per
 missed milestone and the item that holds it up; pages cover the list once in
-predicted-completion order, per group too (one index range per group)."""
+order, most working days late first, per group too (one index range per
+group); the late rows follow the stored predictions."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests import factories as f
 from tests.factories import at
 from workflow.core import predict
 from workflow.kernel import clock as wd
-from workflow.models import ProjectPrediction
+from workflow.models import AgreementMiss, ProjectPrediction
 from workflow.reforms import land
 from workflow.reforms.land import forecast
 
@@ -45,6 +46,7 @@ def project_with(session, lead, parcel, code, *, industry="equipment_manufacturi
              "producing_on": date(2027, 9, 1)} | predicted
     session.execute(update(ProjectPrediction).where(ProjectPrediction.project_id == project.id)
                     .values(critical_item="u01_survey", **dates))
+    forecast.recount(session, [project.id])  # as storing the prediction does
     session.flush()
     return project
 
@@ -85,14 +87,14 @@ def test_pages_cover_the_late_projects_once_in_order_and_per_group(session):
         if page.next is None:
             break
         cursor = page.next
-    assert seen == ["P-FOOD", "P-EQ-1", "P-EQ-0", "P-EQ-2"]  # by predicted completion
+    assert seen == ["P-EQ-2", "P-EQ-0", "P-FOOD", "P-EQ-1"]  # most working days late first
     equipment = f.group(session, "equipment").id
     food = f.group(session, "food").id
     assert codes(forecast.agreement_misses(session, group_ids={equipment})) == [
-        "P-EQ-1", "P-EQ-0", "P-EQ-2"]
+        "P-EQ-2", "P-EQ-0", "P-EQ-1"]
     assert codes(forecast.agreement_misses(session, group_ids={food})) == ["P-FOOD"]
     assert codes(forecast.agreement_misses(session, group_ids={equipment, food}, limit=3)) == [
-        "P-FOOD", "P-EQ-1", "P-EQ-0"]
+        "P-EQ-2", "P-EQ-0", "P-FOOD"]
     assert codes(forecast.agreement_misses(session, group_ids=set())) == []
     assert [m.project.code for m in forecast.all_misses(session)] == seen
     food_miss = forecast.agreement_misses(session, group_ids={food}).rows[0]
@@ -100,3 +102,24 @@ def test_pages_cover_the_late_projects_once_in_order_and_per_group(session):
     assert food_miss.late == {"producing": wd.working_days_between(date(2027, 9, 30),
                                                                    date(2027, 10, 8)).days}
     assert 0 < food_miss.days_late < 6  # the National Day holidays are not working days
+
+
+def test_storing_a_prediction_keeps_the_late_rows(session):
+    """The rows follow the predictions: refreshing a late project lists it,
+    an agreement it keeps drops it, and a project that ends loses its row."""
+    lead, parcel = setting(session)
+    project = f.project(session, NOW, lead=lead, code="P-REAL")
+    land.assign_parcel(session, project.id, parcel.id, actor=lead, now=NOW)
+    # An agreement no prediction of this project can keep: start within the week.
+    land.record_agreement(session, project.id, actor=lead, now=NOW, signed_on="2026-03-02",
+                          start_by="2026-03-06", complete_by="2026-03-31",
+                          produce_by="2026-04-30", capacity_by="2029-06-30")
+    predict.refresh_projects(session, [project.id], now=NOW)
+    page = forecast.agreement_misses(session)
+    assert codes(page) == ["P-REAL"] and page.rows[0].late.keys() == {"started", "completed",
+                                                                       "producing"}
+    row = session.get(AgreementMiss, project.id)
+    assert row.days_late == page.rows[0].days_late > 0
+    predict.forget(session, [project.id])
+    assert codes(forecast.agreement_misses(session)) == []
+    assert session.get(AgreementMiss, project.id) is None

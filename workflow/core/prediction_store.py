@@ -14,6 +14,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from definitions import Definition, Item
+from workflow.core import hooks
 from workflow.core.models import AuditEvent, ItemTask, Project, RollupState
 from workflow.core.predict import (
     DEFAULT_MIN_HISTORY,
@@ -135,6 +136,8 @@ def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]]
         index_elements=["project_id"],
         set_={name: insert.excluded[name] for name in projects[0] if name != "project_id"}),
         projects)
+    # The areas that compare predictions with their own dates (land: the agreement).
+    hooks.run("predictions.stored", session, ids)
 
 
 def forget(session: Session, project_ids: Sequence[int]) -> None:
@@ -142,6 +145,7 @@ def forget(session: Session, project_ids: Sequence[int]) -> None:
     if project_ids:
         session.execute(delete(ItemPredictionRow).where(ItemPredictionRow.project_id.in_(project_ids)))
         session.execute(delete(ProjectPrediction).where(ProjectPrediction.project_id.in_(project_ids)))
+        hooks.run("predictions.stored", session, project_ids)
 
 
 def stale_projects(session: Session, *, today: date, limit: int) -> list[int]:
