@@ -13,7 +13,7 @@ area (``land.forecast``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -147,8 +147,7 @@ def misses():
     cursor, limit = page_args()
     page = land_forecast.agreement_misses(db(), group_ids=group_ids, cursor=cursor, limit=limit)
     return render_template("gantt/misses.html", page=page, groups=choices, args=args,
-                           late_names=LATE_NAMES, item_name=miss_item, today=zone_today(now()),
-                           query=request.args)
+                           late_names=LATE_NAMES, item_name=miss_item, today=zone_today(now()))
 
 
 def miss_item(miss) -> str:
