@@ -139,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
         desk,
         documents,
         fees,
+        gantt,
         inbox,
         intentions,
         land,
@@ -152,7 +153,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
                    commitments, land, intentions, chemicals, documents, notices, account,
-                   lists, requests, baolian, fees):
+                   lists, requests, baolian, fees, gantt):
         app.register_blueprint(module.bp)
 
 

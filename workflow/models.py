@@ -105,6 +105,7 @@ from workflow.reforms.land.models import (  # noqa: F401
     CHECKPOINT_KINDS,
     CHECKPOINT_STATES,
     EXEMPTION_CAUSES,
+    AgreementMiss,
     CapacityReport,
     Checkpoint,
     IdleExemption,

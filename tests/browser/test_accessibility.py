@@ -157,7 +157,8 @@ def pages_of(role, p):
         pages = ["/desk", "/inbox", "/intentions", "/pipeline", "/land/parcels",
                  f"/land/parcels/{p['parcel']}", "/land/checkpoints", "/supervision",
                  f"/projects/{project}", f"/tasks/{task}", "/requests", "/visits", "/baolian",
-                 f"/requests/{p['service_request']}", f"/visits/{p['visit']}", *common]
+                 f"/requests/{p['service_request']}", f"/visits/{p['visit']}",
+                 "/supervision/agreement-misses", *common]
         if p["screening_project"]:
             pages.append(f"/projects/{p['screening_project']}/screening")
         return p["lead"], pages
@@ -167,6 +168,7 @@ def pages_of(role, p):
         return p["document_lead"], [f"/documents/{p['document']}"]
     if role == "supervisor":
         return "supervisor", ["/supervision", "/supervision/figures", "/supervision/notices",
+                              "/supervision/agreement-misses",
                               "/pipeline", "/land/figures", f"/projects/{project}", f"/tasks/{task}",
                               "/requests", "/requests/figures", "/visits", "/baolian", *common]
     if role in ("supervisor-fees", "finance"):  # reading the ledger; the finance office keeps it

@@ -45,6 +45,8 @@ WHO = {
     "documents.sign": ENTERPRISE, "documents.decline": ENTERPRISE, "documents.paper": LEADERSHIP,
     "commitments.credit": ADMIN, "commitments.clear": ADMIN,
     "desk.index": LEADERSHIP,
+    # Projects predicted to miss their agreement (issue 13, 2): the supervision pages' rule.
+    "gantt.misses": STEERING, "gantt.export_misses": STEERING,
     # 包联: the leadership view; a plan's edits (the engine narrows them to the project's lead).
     "baolian.plans": STEERING,
     **{f"baolian.{name}": LEADERSHIP for name in ("start", "team", "add", "reschedule", "remove", "done")},

@@ -35,6 +35,8 @@ from workflow.core.operations import (
     pending_extensions,
     zone_today,
 )
+from workflow.core.predict import MILESTONES
+from workflow.core.prediction_store import forecast_of
 from workflow.kernel import paging
 from workflow.kernel.errors import NotFound, ValidationError
 from workflow.models import (
@@ -44,6 +46,7 @@ from workflow.models import (
     MaterialRequest,
     Project,
 )
+from workflow.reforms import baolian
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -105,6 +108,14 @@ def project(code: str):
     db().scalars(select(ItemTask).where(ItemTask.project_id == project.id)
                  .options(joinedload(ItemTask.group), joinedload(ItemTask.assignee))).all()
     return jsonify(project_json(project, zone_today(now())))
+
+
+@bp.get("/projects/<code>/prediction")
+@requires(permissions.can_sign_in)
+def prediction(code: str):
+    """The project's predicted dates (``workflow.core.predict``) and its planned ones."""
+    project = project_or_404(parse(ProjectPath, {"code": code}).code)
+    return jsonify(prediction_json(project))
 
 
 @bp.post("/tasks/<int:task_id>/<action>")
@@ -215,6 +226,33 @@ def _clock_json(task: ItemTask, name: str) -> dict:
             "extension_days": clocks.extensions(task, name)}
 
 
+def prediction_json(project: Project) -> dict:
+    """The stored prediction with its as-of time (``forecast_of``; null for a
+    project that no longer moves), each milestone's planned date (the 包联
+    plan's or the agreement's) and each open item's expected dates."""
+    session = object_session(project)
+    forecast = forecast_of(session, project, now=now())
+    planned = {p.milestone: p for p in baolian.planned_milestones(session, project.id)
+               if p.milestone}
+    milestones = {m: {"planned_on": _day(planned[m].day) if m in planned else None,
+                      "planned_source": planned[m].source if m in planned else None,
+                      "predicted_on": _day(forecast.milestones[m]) if forecast else None,
+                      "reached": bool(forecast and m in forecast.reached)}
+                  for m in MILESTONES}
+    if forecast is None:
+        return {"code": project.code, "as_of": None, "stale": False, "provisional": False,
+                "critical_item": None, "milestones": milestones, "items": []}
+    order = list(definition_for(project).items)
+    items = sorted(forecast.items.items(), key=lambda kv: (
+        order.index(kv[0]) if kv[0] in order else len(order), kv[0]))
+    return {"code": project.code, "as_of": forecast.as_of.isoformat(), "stale": forecast.stale,
+            "provisional": forecast.provisional, "critical_item": forecast.critical_item,
+            "milestones": milestones,
+            "items": [{"item": code, "predicted_start": _day(i.start), "predicted_end": _day(i.end),
+                       "released": i.released, "critical": i.critical,
+                       "provisional": i.provisional, "basis": i.basis} for code, i in items]}
+
+
 def project_json(project: Project, today: date) -> dict:
     order = list(definition_for(project).items)
     tasks = sorted(project.tasks, key=lambda t: (order.index(t.item_code)
@@ -234,4 +272,5 @@ def project_json(project: Project, today: date) -> dict:
         "light": lights.worst([row["light"] for row in rows]),
         "version": project.version,
         "tasks": rows,
+        "prediction": prediction_json(project),
     }

@@ -178,6 +178,58 @@ SCHEMAS: dict[str, Any] = {
                       "description": "The worst light of the project's tasks."},
             "version": {"type": "integer"},
             "tasks": {"type": "array", "items": _ref("Task")},
+            "prediction": _ref("Prediction"),
+        },
+    },
+    "Prediction": {
+        "type": "object",
+        "required": ["code", "as_of", "stale", "provisional", "critical_item", "milestones",
+                     "items"],
+        "properties": {
+            "code": {"type": "string", "description": "项目代码"},
+            "as_of": _STRING_OR_NULL | {"format": "date-time", "description": (
+                "When the prediction was made; null for a project that no longer moves "
+                "(not predicted).")},
+            "stale": {"type": "boolean", "description": (
+                "The project changed since (or the day passed): the scheduler's sweep will "
+                "redo it.")},
+            "provisional": {"type": "boolean", "description": (
+                "Some date runs through a year whose holiday schedule is not published yet.")},
+            "critical_item": _STRING_OR_NULL | {"description": (
+                "The item code that holds the project up now (the critical path's first open "
+                "item).")},
+            "milestones": {"type": "object", "description": (
+                "By milestone: ready_to_start, started, completed, producing, at_capacity."),
+                "additionalProperties": _ref("PredictedMilestone")},
+            "items": {"type": "array", "items": _ref("PredictedItem"),
+                      "description": "Each open item, in the definition's order."},
+        },
+    },
+    "PredictedMilestone": {
+        "type": "object", "required": ["planned_on", "predicted_on", "reached"],
+        "properties": {
+            "planned_on": _STRING_OR_NULL | {"format": "date", "description": (
+                "The promotion plan's date (包联), else the investment agreement's.")},
+            "planned_source": {"type": ["string", "null"],
+                               "enum": ["agreement", "default", "lead", None]},
+            "predicted_on": _STRING_OR_NULL | {"format": "date", "description": (
+                "Predicted; the actual date once reached.")},
+            "reached": {"type": "boolean"},
+        },
+    },
+    "PredictedItem": {
+        "type": "object",
+        "required": ["item", "predicted_start", "predicted_end", "released", "critical",
+                     "provisional", "basis"],
+        "properties": {
+            "item": {"type": "string", "description": "Item code."},
+            "predicted_start": {**_DATE, "description": "Expected opening (the actual "
+                                                         "release once released)."},
+            "predicted_end": {**_DATE, "description": "Expected closing."},
+            "released": {"type": "boolean"}, "critical": {"type": "boolean"},
+            "provisional": {"type": "boolean"},
+            "basis": {"type": "string", "enum": ["history", "limit"], "description": (
+                "`history`: the zone's median handling times; `limit`: the legal limits.")},
         },
     },
     "ActionName": {"type": "string", "enum": sorted(ACTIONS)},
@@ -236,6 +288,17 @@ def _paths() -> dict[str, Any]:
             "summary": "A project with all its tasks (一项目一档).",
             "parameters": parameters(PATHS["project"], "path"),
             "responses": {"200": _ok("The project.", "Project"), "401": _UNAUTHORIZED,
+                          "400": _error("The code is longer than a project code or holds "
+                                        "characters that cannot be typed."),
+                          "404": _error("No such project, or one the caller may not see "
+                                        "(an enterprise sees only its own).")},
+        }},
+        "/api/v1/projects/{code}/prediction": {"get": {
+            "operationId": "projectPrediction", "tags": ["projects"],
+            "summary": "A project's predicted dates: each milestone (planned and predicted) "
+                       "and each open item, with the critical item and the as-of time.",
+            "parameters": parameters(PATHS["project"], "path"),
+            "responses": {"200": _ok("The prediction.", "Prediction"), "401": _UNAUTHORIZED,
                           "400": _error("The code is longer than a project code or holds "
                                         "characters that cannot be typed."),
                           "404": _error("No such project, or one the caller may not see "

@@ -44,6 +44,9 @@ MOMENTS: dict[str, tuple[str, str]] = {
     "project.terminated": ("consequence", "(session, project, *, actor, now, reason, items): "
                                           "after the project ended (终止); ``items`` are the codes "
                                           "of the items this ended"),
+    "predictions.stored": ("consequence", "(session, project_ids): after the predictions of "
+                                          "these projects were stored anew or dropped "
+                                          "(``workflow.core.prediction_store``)"),
     "task.complete": ("guard", "(session, task): before an item task completes"),
     "task.completed": ("consequence", "(session, task, *, actor, now): after an item task "
                                       "completed and released its dependants"),

@@ -7,12 +7,14 @@ handling-time history rollup (``handling_history``) with the lifecycle gaps.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from definitions import Definition, Item
+from workflow.core import hooks
 from workflow.core.models import AuditEvent, ItemTask, Project, RollupState
 from workflow.core.predict import (
     DEFAULT_MIN_HISTORY,
@@ -31,7 +33,7 @@ from workflow.core.prediction_models import HandlingHistory, ProjectPrediction
 from workflow.core.prediction_models import ItemPrediction as ItemPredictionRow
 from workflow.kernel import clock as wd
 from workflow.kernel.db import dialect_insert
-from workflow.kernel.moments import ZONE_TZ, stored_day, utc, zone_today
+from workflow.kernel.moments import ZONE_TZ, aware, stored_day, utc, zone_today
 from workflow.kernel.registry import definition_by_id
 
 # Projects that no longer move: nothing to predict.
@@ -134,6 +136,8 @@ def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]]
         index_elements=["project_id"],
         set_={name: insert.excluded[name] for name in projects[0] if name != "project_id"}),
         projects)
+    # The areas that compare predictions with their own dates (land: the agreement).
+    hooks.run("predictions.stored", session, ids)
 
 
 def forget(session: Session, project_ids: Sequence[int]) -> None:
@@ -141,6 +145,7 @@ def forget(session: Session, project_ids: Sequence[int]) -> None:
     if project_ids:
         session.execute(delete(ItemPredictionRow).where(ItemPredictionRow.project_id.in_(project_ids)))
         session.execute(delete(ProjectPrediction).where(ProjectPrediction.project_id.in_(project_ids)))
+        hooks.run("predictions.stored", session, project_ids)
 
 
 def stale_projects(session: Session, *, today: date, limit: int) -> list[int]:
@@ -340,3 +345,62 @@ def rebuild_history(session: Session, batch: int = 5000) -> int:
         last = ids[-1]
     _count(session, list(history.rows()))
     return counted
+
+
+# -- reading a project's prediction ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ItemForecast:
+    """One open item's predicted dates as the pages show them."""
+
+    start: date
+    end: date
+    released: bool
+    critical: bool
+    provisional: bool
+    basis: str
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A project's prediction as the pages read it: the stored one (``stale``
+    when the project changed since, or it was made before today: the sweep
+    will redo it), or, for a project never predicted, one computed now and
+    not stored (``computed``). ``as_of``: when it was made."""
+
+    milestones: Mapping[str, date]
+    reached: frozenset[str]
+    items: Mapping[str, ItemForecast]
+    critical_item: str | None
+    provisional: bool
+    as_of: datetime
+    stale: bool = False
+    computed: bool = False
+
+
+def forecast_of(session: Session, project: Project, *, now: datetime) -> Forecast | None:
+    """The prediction of ``project`` (None for a project that no longer
+    moves, ``FINISHED_STAGES``): two primary-key reads of the stored rows;
+    only a project never predicted is predicted here, without storing it."""
+    if project.stage in FINISHED_STAGES:
+        return None
+    row = session.get(ProjectPrediction, project.id)
+    if row is None:
+        prediction = load(session, project, today=zone_today(now))
+        return Forecast(
+            milestones=dict(prediction.milestones), reached=prediction.reached,
+            items={p.code: ItemForecast(p.start, p.end, p.released, p.critical, p.provisional,
+                                        p.basis) for p in prediction.items},
+            critical_item=prediction.critical_item, provisional=prediction.provisional,
+            as_of=utc(now), computed=True)
+    items = session.scalars(select(ItemPredictionRow)
+                            .where(ItemPredictionRow.project_id == project.id)).all()
+    as_of = aware(row.as_of)
+    today_began = utc(datetime.combine(zone_today(now), time(), ZONE_TZ))
+    stale = row.basis_seq != (project.audit_seq or 0) or as_of < today_began
+    return Forecast(
+        milestones={m: getattr(row, f"{m}_on") for m in MILESTONES},
+        reached=frozenset(m for m in row.reached.split(",") if m),
+        items={r.item_code: ItemForecast(r.predicted_start, r.predicted_end, r.released,
+                                         r.critical, r.provisional, r.basis) for r in items},
+        critical_item=row.critical_item, provisional=row.provisional, as_of=as_of, stale=stale)

@@ -59,6 +59,7 @@ from workflow.reforms.baolian.plan import (
     start_plan,
     status_of,
 )
+from workflow.reforms.baolian.timeline import Planned, planned_milestones
 
 __all__ = [
     "AT_RISK_WORKING_DAYS", "DATE_SOURCES", "MILESTONE_KINDS", "PLAN_DONE", "PLAN_LEVELS",
@@ -67,5 +68,5 @@ __all__ = [
     "PlanReminder", "PromotionPlan", "add_milestone", "can_edit_plan", "can_read_plans",
     "edit_milestone", "levels_due", "mark_done", "members", "milestone_status", "plan_of",
     "plan_page", "reached_on", "remove_milestone", "risk_bound", "seed_plan", "set_team",
-    "start_plan", "status_of", "sweep", "next_milestones",
+    "start_plan", "status_of", "sweep", "next_milestones", "Planned", "planned_milestones",
 ]

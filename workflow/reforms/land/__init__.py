@@ -45,6 +45,7 @@ the package plugs its guard and consequence into the core.
 
 from __future__ import annotations
 
+from workflow.reforms.land import forecast  # noqa: F401 - keeps the late list (its hook)
 from workflow.reforms.land.agreements import (
     CHECK_KINDS,
     CHECK_STAGE,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     Numeric,
     String,
     Text,
@@ -242,3 +243,21 @@ class IdleExemption(Base):
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
 
     project: Mapped[Project] = relationship()
+
+
+class AgreementMiss(Base):
+    """A project whose prediction misses its investment agreement
+    (``workflow.reforms.land.forecast``): the most working days late of its
+    start, completion and production. Kept whenever the project's prediction
+    is stored (the core's ``predictions.stored``), so that the supervisors'
+    list is one index range, most late first, however few projects are late."""
+
+    __tablename__ = "agreement_miss"
+    __table_args__ = (
+        Index("ix_agreement_miss_late", "days_late", "project_id"),
+        Index("ix_agreement_miss_group_late", "group_id", "days_late", "project_id"),
+    )
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("industry_group.id"))
+    days_late: Mapped[int] = mapped_column(Integer)
