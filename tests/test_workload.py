@@ -61,7 +61,7 @@ def test_the_horizon_is_working_days_and_a_holiday_arrival_counts_on_the_next_on
 
 def test_capacity_overload_and_the_agents_share(session):
     a1 = f.user(session, "share_a1", "agent", groups=("equipment",), department="planning")
-    a2 = f.user(session, "share_a2", "agent", groups=("equipment", "food"))
+    f.user(session, "share_a2", "agent", groups=("equipment", "food"))
     f.user(session, "share_away", "agent", groups=("equipment",), away=True)  # shares nothing
     g, food = gid(session), gid(session, "food")
     workload.set_capacity(session, a1, 2)

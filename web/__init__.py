@@ -148,11 +148,12 @@ def _register_blueprints(app: Flask) -> None:
         portal,
         requests,
         supervision,
+        workload,
     )
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
                    commitments, land, intentions, chemicals, documents, notices, account,
-                   lists, requests, baolian, fees):
+                   lists, requests, baolian, fees, workload):
         app.register_blueprint(module.bp)
 
 

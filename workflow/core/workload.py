@@ -31,14 +31,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from workflow.core.prediction_models import AgentCapacity, ItemPrediction, WorkloadDay
 from workflow.kernel import clock as wd
+from workflow.kernel import zone_audit
 from workflow.kernel.db import dialect_insert
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.kernel.models import GroupMembership, IndustryGroup, User
 from workflow.kernel.registry import current_version, definition_of
 
@@ -314,11 +316,24 @@ def spare_capacity(session: Session, today: date, group_id: int,
     return spare
 
 
-def set_capacity(session: Session, user: User, capacity: int | None) -> None:
-    """An agent's own capacity (None: back to the zone's default)."""
-    session.execute(delete(AgentCapacity).where(AgentCapacity.user_id == user.id))
+def set_capacity(session: Session, user: User | int, capacity: int | None, *,
+                 actor: User | None = None, now: datetime | None = None) -> User:
+    """An agent's own capacity in tasks at once (None: back to the zone's
+    default), written to the zone's change log when an actor sets it."""
+    agent = session.get(User, user) if isinstance(user, int) else user
+    if agent is None:
+        raise NotFound("No such user.")
+    if agent.role != "agent":
+        raise ValidationError("Only an agent has a capacity.", field="capacity")
+    if capacity is not None and not 1 <= capacity <= MAX_CAPACITY:
+        raise ValidationError(f"A capacity is 1 to {MAX_CAPACITY} tasks.", field="capacity")
+    before = session.get(AgentCapacity, agent.id)
+    old = before.capacity if before is not None else None
+    session.execute(delete(AgentCapacity).where(AgentCapacity.user_id == agent.id))
     if capacity is not None:
-        if not 1 <= capacity <= MAX_CAPACITY:
-            raise ValueError("capacity out of range")
-        session.add(AgentCapacity(user_id=user.id, capacity=capacity))
+        session.add(AgentCapacity(user_id=agent.id, capacity=capacity))
+    if actor is not None and now is not None and old != capacity:
+        zone_audit.record(session, actor=actor, now=now, action="user.capacity",
+                          subject=agent.username, data={"from": old, "to": capacity})
     session.flush()
+    return agent
