@@ -158,6 +158,7 @@ def pages_of(role, p):
     if role == "admin":
         return "admin", ["/admin/users", f"/admin/users/{p['user']}", "/admin/definitions",
                          "/admin/deliveries", "/admin/changes", "/admin/security", "/admin/credit",
+                         "/admin/workload",
                          "/chemicals/rules", f"/chemicals/rules/{p['rule']}",
                          f"/chemicals/catalogue/{p['chemical']}", f"/chemicals/classes/{p['class']}",
                          "/intentions", "/land/parcels", "/land/figures", *common]
