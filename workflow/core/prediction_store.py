@@ -113,8 +113,7 @@ def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]]
         return
     at = utc(now)
     ids = [project.id for project, _ in predicted]
-    old = workload.rows_of(session, ids)
-    session.execute(delete(ItemPredictionRow).where(ItemPredictionRow.project_id.in_(ids)))
+    old = workload.delete_rows(session, ids)
     items, projects = [], []
     for project, prediction in predicted:
         task_ids = {t.item_code: t.id for t in project.tasks}
@@ -144,8 +143,7 @@ def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]]
 def forget(session: Session, project_ids: Sequence[int]) -> None:
     """Drop the predictions of projects that no longer move."""
     if project_ids:
-        workload.adjust(session, workload.rows_of(session, project_ids), [])
-        session.execute(delete(ItemPredictionRow).where(ItemPredictionRow.project_id.in_(project_ids)))
+        workload.adjust(session, workload.delete_rows(session, project_ids), [])
         session.execute(delete(ProjectPrediction).where(ProjectPrediction.project_id.in_(project_ids)))
 
 

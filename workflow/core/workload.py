@@ -54,14 +54,17 @@ Row = tuple[int, str, bool, date, date]
 
 # -- the rollup --------------------------------------------------------------------------------
 
-def rows_of(session: Session, project_ids: Sequence[int]) -> list[Row]:
-    """The stored item rows of these projects, as the rollup counts them."""
+def delete_rows(session: Session, project_ids: Sequence[int]) -> list[Row]:
+    """Delete these projects' ``item_prediction`` rows, returning what the
+    rollup counted of them: only the rows this transaction really deleted
+    (``RETURNING``), so two writers of one project never subtract a row twice."""
     if not project_ids:
         return []
     ip = ItemPrediction
     return [tuple(r) for r in session.execute(
-        select(ip.group_id, ip.department, ip.released, ip.predicted_start, ip.predicted_end)
-        .where(ip.project_id.in_(project_ids)))]
+        delete(ip).where(ip.project_id.in_(project_ids))
+        .returning(ip.group_id, ip.department, ip.released, ip.predicted_start,
+                   ip.predicted_end))]
 
 
 def adjust(session: Session, old: Iterable[Row], new: Iterable[Row]) -> None:

@@ -20,6 +20,18 @@ branch_labels = None
 depends_on = None
 
 
+COUNT_STORED = """
+INSERT INTO workload_day (scope_kind, scope_key, day, arrivals, departures)
+SELECT kind, scope, day, SUM(a), SUM(d) FROM (
+  SELECT 'group' AS kind, CAST(group_id AS VARCHAR(64)) AS scope, predicted_start AS day,
+         1 AS a, 0 AS d FROM item_prediction
+  UNION ALL SELECT 'group', CAST(group_id AS VARCHAR(64)), predicted_end, 0, 1 FROM item_prediction
+  UNION ALL SELECT 'department', department, predicted_start, 1, 0 FROM item_prediction
+  UNION ALL SELECT 'department', department, predicted_end, 0, 1 FROM item_prediction
+) AS counted GROUP BY kind, scope, day
+"""
+
+
 def upgrade() -> None:
     op.create_table(
         'workload_day',
@@ -46,8 +58,9 @@ def upgrade() -> None:
     op.create_index('ix_project_prediction_valid_until', 'project_prediction',
                     ['valid_until', 'project_id'], unique=False)
     # Rows stored before this revision have no valid_until: the sweep
-    # recomputes them (and fills workload_day) as stale.
-    op.execute("UPDATE project_prediction SET basis_seq = -1")
+    # recomputes them as stale, subtracting their rows from the rollup, so the
+    # rollup starts as the count of the rows stored now.
+    op.execute(COUNT_STORED)
 
 
 def downgrade() -> None:
