@@ -14,7 +14,12 @@ history they read, re-exported by ``workflow.core.models``.
   ``as_of`` and ``basis_seq``: the project's ``audit_seq`` the prediction was
   made from. Every change of a project writes an audit event and so moves
   ``audit_seq``: a prediction whose ``basis_seq`` differs is stale and the
-  sweep recomputes it. No write path pays for keeping predictions current.
+  sweep recomputes it; so is one whose ``valid_until`` day has passed (it
+  depended on the day: ``Prediction.valid_until``). No write path pays for
+  keeping predictions current.
+- ``workload_day``: the workload forecast's rollup (``workflow.core.workload``),
+  kept by the writers of ``item_prediction``; ``agent_capacity``: an agent's
+  own capacity (tasks at once), set by an admin.
 - ``handling_history``: per item, department and clock, how many closed
   tasks took each number of days (in the clock's limit's unit): the
   histogram the medians come from, counted in the transaction that completes
@@ -90,7 +95,7 @@ class ProjectPrediction(Base):
         Index("ix_project_prediction_completed", "completed_on", "project_id"),
         Index("ix_project_prediction_producing", "producing_on", "project_id"),
         Index("ix_project_prediction_group_completed", "group_id", "completed_on", "project_id"),
-        # The sweep's daily pass: predictions made before today, oldest first.
+        # Oldest predictions first.
         Index("ix_project_prediction_as_of", "as_of", "project_id"),
         # The sweep's daily pass: predictions that depend on a day now past.
         Index("ix_project_prediction_valid_until", "valid_until", "project_id"),
