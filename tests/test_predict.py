@@ -204,3 +204,32 @@ def test_an_overdue_item_or_a_pause_in_progress_makes_the_prediction_good_for_to
                                    "at_capacity")}
     assert predict([done], today=today, stage="at_capacity", reached=reached).valid_until \
         == date.max
+
+
+def test_on_replayed_histories_every_day_up_to_valid_until_predicts_the_same():
+    # The synthetic zone's projects, each frozen at several moments of its
+    # life (backtest._as_of): predicting again on any later day up to
+    # valid_until, with no event, gives the same dates; a prediction that
+    # does change (the day after) is never claimed valid.
+    from workflow.core.backtest import _as_of, _stage_at
+
+    history = synthetic(40, seed=5)
+    checked = moved = 0
+    for project in history[:40]:
+        days = sorted({i.released_on for i in project.items if i.released_on})[::3]
+        for t in days:
+            items = [_as_of(i, t) for i in project.items]
+            stage, reached = _stage_at(project.reached, t)
+            first = predict(items, today=t, stage=stage, reached=reached)
+            if first.valid_until == date.max:
+                continue
+            last = first.valid_until
+            probe = sorted({t, roll_forward(date.fromordinal(t.toordinal() + 1)), last})
+            for day in probe:
+                if day <= last:
+                    assert _same(predict(items, today=day, stage=stage, reached=reached),
+                                 first), (t, day)
+                    checked += 1
+            after = roll_forward(date.fromordinal(last.toordinal() + 1))
+            moved += not _same(predict(items, today=after, stage=stage, reached=reached), first)
+    assert checked > 50 and moved > 0
