@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 def test_the_desk_draws_the_groups_forecast_and_fits(browser, demo, places, viewport):  # noqa: F811
     page = open_page(browser, demo, places["lead"], viewport)
     go(page, demo, "/desk")
-    chart = page.locator("#workload ~ .desk-workload svg.load-chart").first
+    chart = page.locator("#workload ~ .workload-grid svg.load-chart").first
     assert chart.is_visible()
     assert chart.locator("g.day").count() == 30
     assert chart.locator("line.capacity").count() == 1

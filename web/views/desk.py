@@ -12,6 +12,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from web.support import labels
 from web.support.access import me, requires
 from web.support.db import db
 from web.support.inputs import Line, Maybe, query
@@ -26,6 +27,7 @@ from workflow.core import hooks, permissions, queries, rollups, supervision
 from workflow.core import workload as lead_workload
 from workflow.core.operations import available_actions, zone_today
 from workflow.kernel import paging
+from workflow.kernel.registry import current_version, definition_of
 from workflow.models import IndustryGroup, User
 
 bp = Blueprint("desk", __name__)
@@ -61,13 +63,15 @@ def index():
     extensions = lead_desk.pending_extensions(session, group_ids, cursor=page_args("xcursor")[0],
                                               limit=limit)
     counts = desk_counts(session, group_ids, today)
-    forecast = lead_workload.forecast(session, today, group_ids=group_ids)
+    definition = definition_of(current_version(session))
+    forecast = lead_workload.forecast(session, today, groups=groups, label_of=labels.name_of,
+                                      default=definition.agent_capacity)
     return render_template(
         "desk/index.html", rows=rows, page=page, counts=counts, extensions=extensions,
         extension_rows={e.request.id: task_row(e.task, today) for e in extensions},
         projects=lead_desk.led_projects(session, user, today, cursor=page_args("pcursor")[0],
                                         limit=limit),
-        groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(),
+        groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(definition),
         agent_options=AgentOptions(agents),
         today=today, args=request.args, actions=desk_actions_of(rows),
         forecast=forecast, chart=chart_of,

@@ -38,7 +38,8 @@ def index():
     session = db()
     definition = definition_of(current_version(session))
     departments = {code: labels.name_of(d) for code, d in definition.departments.items()}
-    found = workload.forecast(session, zone_today(now()), departments=departments)
+    found = workload.forecast(session, zone_today(now()), departments=departments,
+                              default=definition.agent_capacity, label_of=labels.name_of)
     return render_template("workload/index.html", forecast=found, chart=chart_of,
                            max_capacity=workload.MAX_CAPACITY)
 

@@ -29,11 +29,11 @@ it is. A day is overloaded when the load exceeds the capacity.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import Date, case, delete, func, literal, select
 from sqlalchemy.orm import Session
 
 from workflow.core.prediction_models import AgentCapacity, ItemPrediction, WorkloadDay
@@ -190,19 +190,24 @@ def _series(kind: str, key: str, label: str, capacity: float, base: tuple[float,
 
 def _scope_sums(session: Session, kind: str, keys: Sequence[str], days: Sequence[date]
                 ) -> tuple[dict[str, tuple[float, float]], dict[str, dict[date, tuple[float, float]]]]:
-    """Per key: (arrivals, departures) before the first day, and per day of the horizon."""
+    """Per key: (arrivals, departures) before the first day, and per day of
+    the horizon; one GROUP BY over the scope's rows up to the last day."""
     if not keys:
         return {}, {}
     w = WorkloadDay
-    scope = and_(w.scope_kind == kind, w.scope_key.in_(sorted(set(keys))))
-    base = {k: (float(a or 0), float(b or 0)) for k, a, b in session.execute(
-        select(w.scope_key, func.sum(w.arrivals), func.sum(w.departures))
-        .where(scope, w.day < days[0]).group_by(w.scope_key))}
+    before = days[0] - timedelta(days=1)
+    bucket = case((w.day < days[0], literal(before, Date)), else_=w.day)
+    base: dict[str, tuple[float, float]] = {}
     per_day: dict[str, dict[date, tuple[float, float]]] = defaultdict(dict)
     for k, d, a, b in session.execute(
-            select(w.scope_key, w.day, w.arrivals, w.departures)
-            .where(scope, w.day >= days[0], w.day <= days[-1])):
-        per_day[k][d] = (float(a), float(b))
+            select(w.scope_key, bucket, func.sum(w.arrivals), func.sum(w.departures))
+            .where(w.scope_kind == kind, w.scope_key.in_(sorted(set(keys))), w.day <= days[-1])
+            .group_by(w.scope_key, bucket)):
+        d = d if isinstance(d, date) else date.fromisoformat(str(d))
+        if d < days[0]:
+            base[k] = (float(a or 0), float(b or 0))
+        else:
+            per_day[k][d] = (float(a or 0), float(b or 0))
     return base, per_day
 
 
@@ -220,10 +225,13 @@ def default_capacity(session: Session) -> int:
 
 
 def sharing_agents(session: Session, group_ids: Sequence[int] | None = None
-                   ) -> tuple[dict[int, list[User]], dict[int, int]]:
+                   ) -> tuple[dict[int, list[User]], dict[int, int], dict[int, int]]:
     """Per group, its agents who share its work (active, not away); per
-    agent, how many groups they share."""
-    query = (select(GroupMembership.group_id, User).join(User, User.id == GroupMembership.user_id)
+    agent, how many groups they share; the admins' capacities among them.
+    One query (the memberships with each agent's ``agent_capacity``)."""
+    query = (select(GroupMembership.group_id, User, AgentCapacity.capacity)
+             .join(User, User.id == GroupMembership.user_id)
+             .outerjoin(AgentCapacity, AgentCapacity.user_id == User.id)
              .where(User.role == "agent", User.active.is_(True), User.away.is_(False))
              .order_by(User.display_name, User.id))
     if group_ids is not None:
@@ -232,31 +240,38 @@ def sharing_agents(session: Session, group_ids: Sequence[int] | None = None
         query = query.where(User.id.in_(members))
     by_group: dict[int, list[User]] = defaultdict(list)
     spread: dict[int, int] = defaultdict(int)
-    for group_id, user in session.execute(query):
+    own: dict[int, int] = {}
+    for group_id, user, capacity in session.execute(query):
         by_group[group_id].append(user)
         spread[user.id] += 1
-    return dict(by_group), dict(spread)
+        if capacity is not None:
+            own[user.id] = capacity
+    return dict(by_group), dict(spread), own
 
 
 def forecast(session: Session, today: date, *, group_ids: Sequence[int] | None = None,
-             departments: Mapping[str, str] | None = None, n: int = HORIZON) -> Forecast:
-    """The forecast for ``group_ids`` (None: every group) and their agents,
-    and for ``departments`` (code → label; None: none) over the next ``n``
-    working days. Reads the rollup and small tables only."""
+             departments: Mapping[str, str] | None = None, n: int = HORIZON,
+             groups: Sequence[IndustryGroup] | None = None,
+             default: int | None = None,
+             label_of: Callable[[IndustryGroup], str] | None = None) -> Forecast:
+    """The forecast for ``group_ids`` (None: every group; or the ``groups``
+    rows the caller has) and their agents, and for ``departments`` (code →
+    label; None: none) over the next ``n`` working days; ``default``: the
+    zone's capacity (read from the definition when not given). Reads the
+    rollup and small tables only: four statements for groups and agents."""
     days = horizon(today, n)
-    groups = list(session.scalars(
-        select(IndustryGroup).order_by(IndustryGroup.id)
-        .where(*([IndustryGroup.id.in_(group_ids)] if group_ids is not None else []))))
+    if groups is None:
+        groups = list(session.scalars(
+            select(IndustryGroup).order_by(IndustryGroup.id)
+            .where(*([IndustryGroup.id.in_(group_ids)] if group_ids is not None else []))))
     ids = [g.id for g in groups]
-    by_group, spread = sharing_agents(session, ids)
+    by_group, spread, overrides = sharing_agents(session, ids)
     agents = {u.id: u for members in by_group.values() for u in members}
-    default = default_capacity(session)
-    overrides = capacities(session, agents)
+    default = default if default is not None else default_capacity(session)
     cap = {uid: overrides.get(uid, default) for uid in agents}
     all_group_ids = sorted(set(by_group) | set(ids))
     base, per_day = _scope_sums(session, GROUP, [str(g) for g in all_group_ids], days)
-    names = dict(session.execute(select(IndustryGroup.id, IndustryGroup.name_zh)
-                                 .where(IndustryGroup.id.in_(all_group_ids))).all())
+    names = {g.id: label_of(g) if label_of else g.name_zh for g in groups}
 
     def group_series(gid: int, share: float = 1.0, capacity: float | None = None) -> Series:
         members = by_group.get(gid, [])
