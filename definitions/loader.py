@@ -63,7 +63,10 @@ DEFAULT_SERVICE_LIMIT = TimeLimit(5)
 SECTIONS: tuple[str, ...] = ("zone", "stages", "departments", "groups", "industries", "items")
 REQUIRED_SECTIONS: tuple[str, ...] = SECTIONS
 
-ZONE_KEYS = ({"code", "name_zh", "name_en"}, {"service_limit"})
+ZONE_KEYS = ({"code", "name_zh", "name_en"}, {"service_limit", "agent_capacity"})
+# Tasks an agent handles at once, when the zone says nothing (the workload forecast).
+DEFAULT_AGENT_CAPACITY = 10
+MAX_AGENT_CAPACITY = 500
 STAGE_KEYS = ({"code", "name_zh", "name_en"}, {"auto_advance", "terminal", "side"})
 DEPARTMENT_KEYS = ({"code", "name_zh", "name_en"}, set())
 GROUP_KEYS = ({"code", "name_zh", "name_en", "departments"}, set())
@@ -168,6 +171,7 @@ def load_definition_from_source(source: Mapping[str, Mapping[str, Any]], *,
             raise DefinitionError(second, name, f"section '{name}' is already defined in {first}")
 
     zone, service_limit = _zone(*sections["zone"][0])
+    capacity = _capacity(*sections["zone"][0])
     stages = _stages(*sections["stages"][0])
     departments = _departments(sections["departments"])
     groups = _groups(sections["groups"], departments)
@@ -177,7 +181,7 @@ def load_definition_from_source(source: Mapping[str, Mapping[str, Any]], *,
         zone=zone[0], name_zh=zone[1], name_en=zone[2],
         version=definition_version(plain),
         items=items, departments=departments, groups=groups,
-        industries=industries, stages=stages, source=plain,
+        industries=industries, stages=stages, source=plain, agent_capacity=capacity,
     )
 
 
@@ -190,6 +194,15 @@ def _zone(file: str, value: Any) -> tuple[tuple[str, str, str], TimeLimit | None
     table.check_keys(ZONE_KEYS)
     names = table.code(), table.string("name_zh") or "", table.string("name_en") or ""
     return names, (_limit(table, "service_limit") if "service_limit" in table.data else None)
+
+
+def _capacity(file: str, value: Any) -> int:
+    """The zone's default capacity of an agent: how many tasks at once."""
+    table = _Table(file, "zone", value)
+    capacity = table.integer("agent_capacity", DEFAULT_AGENT_CAPACITY)
+    if not 1 <= capacity <= MAX_AGENT_CAPACITY:
+        raise table.fail("agent_capacity", f"must be between 1 and {MAX_AGENT_CAPACITY}")
+    return capacity
 
 
 def _stages(file: str, value: Any) -> dict[str, Stage]:

@@ -192,6 +192,8 @@ class Definition:
     industries: Mapping[str, Industry]
     stages: Mapping[str, Stage]  # in lifecycle order, side stages last
     source: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+    # Tasks an agent handles at once unless an admin set their own (the workload forecast).
+    agent_capacity: int = 10
 
     def limit_of(self, code: str, clock: str) -> TimeLimit:
         """Item ``code``'s limit on ``clock`` (``service`` or ``statutory``)."""

@@ -51,6 +51,7 @@ from demo.people import DEMO_PASSWORD, add_people
 from demo.projects import DEPARTMENT_PREFIX, PROJECTS, ProjectRun
 from demo.reforms import add_intentions, add_land, review_restricted_screening
 from demo.requests import add_requests
+from demo.workload import add_capacities
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
 from workflow.core import notify, rollups
 from workflow.core import operations as ops
@@ -160,6 +161,7 @@ class Seeder:
         add_fees(self)  # what the zone pays, entered by the finance office that evening
         self.read_old_notifications()
         add_predictions(self.session, now=self.now)
+        add_capacities(self.session, now=self.now)  # the workload forecast's part-timer
         self.session.flush()
 
     def at(self, t: int) -> datetime:

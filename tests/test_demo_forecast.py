@@ -73,3 +73,21 @@ def test_the_demos_lifecycle_gaps_are_in_the_history(zone):
                                             .where(HandlingHistory.clock == "gap"))}
     # Demo projects have started, been completed and reached production.
     assert {"stage:started", "stage:construction", "stage:producing"} <= gaps
+
+
+def test_the_demo_forecast_shows_an_overloaded_part_timer_and_a_rollup_equal_to_a_recount(zone):
+    from demo.workload import PART_TIME
+    from workflow.core import workload
+    from workflow.models import User, WorkloadDay
+
+    kept = {(r.scope_kind, r.scope_key, r.day): (r.arrivals, r.departures)
+            for r in zone.scalars(select(WorkloadDay))}
+    found = workload.forecast(zone, NOW.date())
+    agent = zone.scalar(select(User).where(User.username == PART_TIME[0]))
+    (series,) = [s for s in found.agents if s.key == str(agent.id)]
+    assert series.capacity == PART_TIME[1] and series.overloaded
+    assert found.default_capacity == 12  # definitions/zuoyun/zone.toml
+    workload.rebuild(zone)
+    assert {(r.scope_kind, r.scope_key, r.day): (r.arrivals, r.departures)
+            for r in zone.scalars(select(WorkloadDay))} == kept
+    zone.rollback()

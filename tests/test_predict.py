@@ -165,3 +165,71 @@ def test_the_backtest_on_a_small_synthetic_history_beats_the_naive_plan_by_30_pe
     assert result.predictions > 0 and result.predicted.item_n > 0
     assert result.predicted.item_mae <= 0.7 * result.naive.item_mae
     assert result.predicted.all_milestones_mae <= 0.7 * result.naive.all_milestones_mae
+
+
+def _same(a, b) -> bool:
+    return (a.items, dict(a.milestones), a.critical_path) == (b.items, dict(b.milestones),
+                                                              b.critical_path)
+
+
+def test_a_prediction_holds_until_its_valid_until_day_and_not_a_day_longer():
+    # A quiet project: every date lies ahead, so predicting again on any day up
+    # to valid_until gives the same dates; the day after, something moves.
+    graph = [item("a", state="in_progress", clock="service", released_on=MONDAY),
+             item("b", requires=["a"], gates="ready_to_start")]
+    first = predict(graph, today=MONDAY)
+    # a's service clock is expected to end (the submission) on its 5th working
+    # day; past it, the submission is expected "today" and every date moves.
+    assert first.valid_until == wd(MONDAY, 5)
+    assert first.valid_until < min([i.end for i in first.items]
+                                   + [i.start for i in first.items if not i.released])
+    day = MONDAY
+    while day <= first.valid_until:
+        assert _same(predict(graph, today=day), first), day
+        day = roll_forward(date.fromordinal(day.toordinal() + 1))
+    assert not _same(predict(graph, today=day), first)  # a is overdue: now expected that day
+
+
+def test_an_overdue_item_or_a_pause_in_progress_makes_the_prediction_good_for_today_only():
+    late = item("a", state="accepted", clock="statutory", released_on=MONDAY,
+                submitted_on=wd(MONDAY, 1), accepted_on=wd(MONDAY, 1))
+    today = wd(MONDAY, 40)
+    assert predict([late], today=today).valid_until == today
+    paused = item("a", state="awaiting_enterprise", clock="service", released_on=MONDAY,
+                  paused_since=wd(MONDAY, 2))
+    assert predict([paused], today=wd(MONDAY, 3)).valid_until == wd(MONDAY, 3)
+    # Every item closed and every milestone reached: nothing depends on the day.
+    done = item("a", state="done", released_on=MONDAY, closed_on=wd(MONDAY, 3))
+    reached = {m: MONDAY for m in ("ready_to_start", "started", "completed", "producing",
+                                   "at_capacity")}
+    assert predict([done], today=today, stage="at_capacity", reached=reached).valid_until \
+        == date.max
+
+
+def test_on_replayed_histories_every_day_up_to_valid_until_predicts_the_same():
+    # The synthetic zone's projects, each frozen at several moments of its
+    # life (backtest._as_of): predicting again on any later day up to
+    # valid_until, with no event, gives the same dates; a prediction that
+    # does change (the day after) is never claimed valid.
+    from workflow.core.backtest import _as_of, _stage_at
+
+    history = synthetic(40, seed=5)
+    checked = moved = 0
+    for project in history[:40]:
+        days = sorted({i.released_on for i in project.items if i.released_on})[::3]
+        for t in days:
+            items = [_as_of(i, t) for i in project.items]
+            stage, reached = _stage_at(project.reached, t)
+            first = predict(items, today=t, stage=stage, reached=reached)
+            if first.valid_until == date.max:
+                continue
+            last = first.valid_until
+            probe = sorted({t, roll_forward(date.fromordinal(t.toordinal() + 1)), last})
+            for day in probe:
+                if day <= last:
+                    assert _same(predict(items, today=day, stage=stage, reached=reached),
+                                 first), (t, day)
+                    checked += 1
+            after = roll_forward(date.fromordinal(last.toordinal() + 1))
+            moved += not _same(predict(items, today=after, stage=stage, reached=reached), first)
+    assert checked > 50 and moved > 0

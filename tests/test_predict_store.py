@@ -85,11 +85,25 @@ def test_a_transition_makes_the_prediction_stale_and_the_refresh_catches_up(sess
     assert items["u03_mineral"].released and items["u03_mineral"].predicted_start == later.date()
 
 
-def test_a_prediction_made_before_today_is_stale_the_next_day(session, team):
+def test_a_quiet_prediction_is_kept_until_its_valid_until_day_has_passed(session, team):
+    # Not "made before today ⇒ stale": a project whose dates all lie ahead is
+    # not recomputed on a new day; the day after valid_until it is.
     project = f.project(session, MONDAY, lead=team["lead"])
     predict.refresh(session, now=MONDAY)
+    stored, items = rows(session, project)
+    assert stored.valid_until <= min([i.predicted_end for i in items.values()]
+                                     + [i.predicted_start for i in items.values() if not i.released])
+    assert stored.valid_until > MONDAY.date() + timedelta(days=1)
     tomorrow = MONDAY + timedelta(days=1)
-    assert predict.stale_projects(session, today=tomorrow.date(), limit=100) == [project.id]
+    assert predict.stale_projects(session, today=tomorrow.date(), limit=100) == []
+    # Recomputed on its last valid day, it is the same prediction.
+    last = at(stored.valid_until.isoformat())
+    assert predict.stale_projects(session, today=last.date(), limit=100) == []
+    same = predict.load(session, project, today=last.date())
+    assert {p.code: (p.start, p.end) for p in same.items} == {
+        c: (r.predicted_start, r.predicted_end) for c, r in items.items()}
+    after = stored.valid_until + timedelta(days=1)
+    assert predict.stale_projects(session, today=after, limit=100) == [project.id]
 
 
 def test_a_finished_projects_prediction_is_dropped(session, team):

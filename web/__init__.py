@@ -149,11 +149,13 @@ def _register_blueprints(app: Flask) -> None:
         portal,
         requests,
         supervision,
+        workload,
     )
 
     for module in (auth, inbox, cases, desk, portal, supervision, admin, api, notifications,
                    commitments, land, intentions, chemicals, documents, notices, account,
-                   lists, requests, baolian, fees, gantt):
+                   lists, requests, baolian, fees, gantt,
+                   workload):
         app.register_blueprint(module.bp)
 
 

@@ -13,6 +13,7 @@ from workflow.core.models import (  # noqa: F401
     PAUSED_STATES,
     REMINDER_LEVELS,
     TASK_STATES,
+    AgentCapacity,
     Attachment,
     AuditEvent,
     Comment,
@@ -33,6 +34,7 @@ from workflow.core.models import (  # noqa: F401
     Reminder,
     RollupState,
     SupervisionNotice,
+    WorkloadDay,
 )
 from workflow.kernel.models import (  # noqa: F401
     NAMING,

@@ -69,8 +69,8 @@ def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) ->
         written = rollups.refresh(session, now=now)
     log.info("rollups refreshed: %s", written)
     # The predicted dates of the projects that changed since their prediction
-    # (or were predicted before today), a bounded batch per sweep; the rows
-    # carry their as-of time.
+    # (or whose valid_until day has passed), a bounded batch per sweep; the
+    # rows carry their as-of time, and the workload rollup follows them.
     with transaction(factory) as session:
         log.info("predictions refreshed: %s", predict.refresh(session, now=now))
     return lines

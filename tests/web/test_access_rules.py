@@ -85,6 +85,8 @@ WHO = {
     **{f"fees.{name}": ADMIN for name in (
         "set_budget", "set_finance", "create_contract", "update_contract", "add_invoice",
         "add_payment", "remove_payment", "propose_subsidy", "decide_subsidy")},
+    # The workload forecast (issue 13): admins; leads see theirs on the desk.
+    "workload.index": ADMIN, "workload.set_capacity": ADMIN,
 }
 WHOLE_BLUEPRINTS = {"admin": ADMIN, "supervision": STEERING}
 

@@ -115,8 +115,9 @@ def test_a_provisional_prediction_is_marked_and_a_stale_one_keeps_its_time(as_us
                                                                            clock):
     project = world["project"]
     refresh(db)
+    # Dates that held only for the day they were made: stale the next day.
     db.execute(update(ProjectPrediction).where(ProjectPrediction.project_id == project.id)
-               .values(provisional=True))
+               .values(provisional=True, valid_until=date(2026, 3, 2)))
     db.execute(update(ItemPrediction).where(ItemPrediction.project_id == project.id)
                .values(provisional=True))
     db.commit()

@@ -219,7 +219,9 @@ def test_the_desk_costs_the_same_few_statements_however_many_tasks(as_user, app,
     db.commit()
     many, many_statements = statements()
     assert many > few * 3
-    assert many_statements == few_statements <= 20
+    # 19 for the lists and figures, 2 for the workload forecast (the groups'
+    # agents with their capacities; the rollup's days).
+    assert many_statements == few_statements <= 21
 
 
 def test_claiming_from_a_later_page_keeps_the_place(as_user, queue, db):

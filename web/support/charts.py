@@ -86,3 +86,54 @@ def bar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None
             f'font-size="12" fill="#1f2328">{escape(fmt(bar.value))}</text></g>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def load_chart(days: Sequence, loads: Sequence[float], capacity: float, *, title: str,
+               width: int = 680, height: int = 150, css_class: str = "") -> Markup:
+    """The workload forecast of one scope as inline SVG: a bar per working
+    day (the expected tasks at once), red where it exceeds ``capacity`` and
+    marked with a triangle above, and the capacity as a dashed line. Each bar
+    carries its own ``<title>``; the page shows the same figures as a table."""
+    chart_id = f"chart-{next(_ids)}"
+    left, bottom, top = 34, 18, 14
+    plot_h = height - top - bottom
+    scale = max([*loads, capacity, 1.0]) * 1.1
+    step = (width - left - 4) / max(len(loads), 1)
+    bar_w = max(step * 0.7, 2)
+
+    def y(value: float) -> float:
+        return top + plot_h - value / scale * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart load-chart {escape(css_class)}" '
+        f'role="img" aria-labelledby="{chart_id}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" preserveAspectRatio="xMinYMin meet">',
+        f'<title id="{chart_id}">{escape(title)}</title>',
+        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - 2}" '
+        f'y2="{top + plot_h}" stroke="#c8cfd8" stroke-width="1"/>',
+        f'<text x="{left - 4}" y="{y(scale / 1.1) + 4:.1f}" text-anchor="end" font-size="10" '
+        f'fill="#4b5563">{escape(whole(round(scale / 1.1, 1)))}</text>',
+    ]
+    for n, (day, load) in enumerate(zip(days, loads, strict=True)):
+        over = capacity > 0 and load > capacity
+        x = left + n * step + (step - bar_w) / 2
+        colour = COLOURS["red"] if over else COLOURS["blue"]
+        parts.append(
+            f'<g class="day{" over" if over else ""}" data-day="{day.isoformat()}">'
+            f'<title>{escape(day.strftime("%m-%d"))}: {escape(whole(round(load, 1)))}</title>'
+            f'<rect x="{x:.1f}" y="{y(load):.1f}" width="{bar_w:.1f}" '
+            f'height="{max(top + plot_h - y(load), 0):.1f}" fill="{colour}"/>')
+        if over:
+            cx = x + bar_w / 2
+            parts.append(f'<path d="M{cx - 4:.1f} {top - 2} L{cx + 4:.1f} {top - 2} '
+                         f'L{cx:.1f} {top + 5}Z" fill="{COLOURS["red"]}"/>')
+        parts.append("</g>")
+        if n % 5 == 0:
+            parts.append(f'<text x="{x:.1f}" y="{height - 4}" font-size="10" fill="#4b5563">'
+                         f'{escape(day.strftime("%m-%d"))}</text>')
+    if capacity > 0:
+        parts.append(f'<line class="capacity" x1="{left}" y1="{y(capacity):.1f}" x2="{width - 2}" '
+                     f'y2="{y(capacity):.1f}" stroke="#1f2328" stroke-width="1.5" '
+                     f'stroke-dasharray="5 3"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

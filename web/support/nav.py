@@ -38,6 +38,7 @@ LINKS = {
               ("commitments.credit", _l("信用记录"), None),
               ("requests.index", _l("企业诉求"), None), ("requests.visits", _l("入企走访"), None),
               ("fees.ledger", _l("费用台账"), None),
+              ("workload.index", _l("工作量预测"), None),
               ("admin.deliveries", _l("消息投递"), "failed"),
               ("admin.changes", _l("变更记录"), None),
               ("admin.security_events", _l("安全日志"), None),

@@ -57,12 +57,13 @@ def task_rows(tasks, today: date) -> list[TaskRow]:
     return [task_row(t, today) for t in tasks]
 
 
-def item_choices() -> list[tuple[str, str]]:
-    """The items of the definition in force, for the filters' menus."""
+def item_choices(definition=None) -> list[tuple[str, str]]:
+    """The items of the definition in force (or of ``definition``, when the
+    page has read it already), for the filters' menus."""
     from web.support.db import db
     from workflow.kernel.registry import current_version, definition_of
 
-    definition = definition_of(current_version(db()))
+    definition = definition or definition_of(current_version(db()))
     return [(code, labels.name_of(item)) for code, item in definition.items.items()]
 
 

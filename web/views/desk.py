@@ -12,6 +12,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from web.support import labels
 from web.support.access import me, requires
 from web.support.db import db
 from web.support.inputs import Line, Maybe, query
@@ -20,10 +21,13 @@ from web.support.present import TaskRow, item_choices, task_row, task_rows
 from web.support.saved import saved_links
 from web.support.security import now
 from web.views.inbox import TaskArgs, filter_query
+from web.views.workload import chart_of
 from workflow.core import desk as lead_desk
 from workflow.core import hooks, permissions, queries, rollups, supervision
+from workflow.core import workload as lead_workload
 from workflow.core.operations import available_actions, zone_today
 from workflow.kernel import paging
+from workflow.kernel.registry import current_version, definition_of
 from workflow.models import IndustryGroup, User
 
 bp = Blueprint("desk", __name__)
@@ -59,14 +63,18 @@ def index():
     extensions = lead_desk.pending_extensions(session, group_ids, cursor=page_args("xcursor")[0],
                                               limit=limit)
     counts = desk_counts(session, group_ids, today)
+    definition = definition_of(current_version(session))
+    forecast = lead_workload.forecast(session, today, groups=groups, label_of=labels.name_of,
+                                      default=definition.agent_capacity)
     return render_template(
         "desk/index.html", rows=rows, page=page, counts=counts, extensions=extensions,
         extension_rows={e.request.id: task_row(e.task, today) for e in extensions},
         projects=lead_desk.led_projects(session, user, today, cursor=page_args("pcursor")[0],
                                         limit=limit),
-        groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(),
+        groups=groups, agents=agents, agent_list=unique_agents(agents), items=item_choices(definition),
         agent_options=AgentOptions(agents),
         today=today, args=request.args, actions=desk_actions_of(rows),
+        forecast=forecast, chart=chart_of,
         queue=QUEUE, notices=supervision.open_notices_for(session, user),
         sorting=Sorting(queries.DESK_SORTS, args.sort or "light", args.dir),
         saved=saved_links(session, user, "desk", DeskArgs, request.query_string.decode()),

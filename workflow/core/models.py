@@ -591,7 +591,9 @@ from workflow.core.figure_models import (  # noqa: E402, F401
 
 # The predicted dates and the handling-time history (``workflow.core.predict``).
 from workflow.core.prediction_models import (  # noqa: E402, F401
+    AgentCapacity,
     HandlingHistory,
     ItemPrediction,
     ProjectPrediction,
+    WorkloadDay,
 )

@@ -198,6 +198,9 @@ class Prediction:
     critical_item: str | None
     provisional: bool
     ends: Mapping[str, date] = field(default_factory=dict)  # every item's end, closed ones too
+    # The last day on which predicting again, with no new event, gives the
+    # same dates (``valid_until``); ``date.max`` when nothing depends on the day.
+    valid_until: date = date.max
 
     def item(self, code: str) -> ItemPrediction:
         return next(i for i in self.items if i.code == code)
@@ -208,6 +211,9 @@ class Prediction:
 class _Flag:
     def __init__(self) -> None:
         self.provisional = False
+        # The values the day floors (``max(x, today)``): the prediction stands
+        # while the day has not passed the least of them (``valid_until``).
+        self.floors: list[date] = []
 
     def due(self, start: date, days: int, limit: TimeLimit) -> date:
         found = wd.due_date(start, max(days, 0), calendar_days=limit.calendar_days)
@@ -246,8 +252,10 @@ def _clock_end(flag: _Flag, start: date, limit: TimeLimit, length: int, from_his
         used = flag.elapsed(start, paused_since, limit) - (0 if from_history else paused_days)
         return flag.due(max(today, paused_since), max(total - used, 1), limit)
     end = flag.due(start, total, limit)
-    if running and end < today:
-        end = flag.today(today)
+    if running:
+        flag.floors.append(end)
+        if end < today:
+            end = flag.today(today)
     return end
 
 
@@ -298,9 +306,12 @@ def predict(items: Sequence[ItemFacts], *, today: date, stage: str = "approving"
     rank = {s: n for n, s in enumerate(_STAGE_ORDER)}
     at = rank.get(stage, 0)
     reached_on = dict(reached or {})
+    undated: set[str] = set()  # milestones taken as reached today (they move with the day)
     for name in MILESTONES:
         if rank[name] <= at and name not in reached_on:
             reached_on[name] = today_
+            undated.add(name)
+    depends_on_today = False  # a clock paused now counts its remaining days from today
     ends: dict[str, date] = {}
     openings: dict[str, tuple[date, str | None]] = {}
     predicted: dict[str, ItemPrediction] = {}
@@ -357,6 +368,7 @@ def predict(items: Sequence[ItemFacts], *, today: date, stage: str = "approving"
                 day, driver = last, code
         else:
             day, driver = gap("at_capacity", milestone("producing")), "milestone:producing"
+        flag.floors.append(day)
         day = max(day, today_)
         milestone_on[name], milestone_driver[name] = day, driver
         return day
@@ -387,7 +399,9 @@ def predict(items: Sequence[ItemFacts], *, today: date, stage: str = "approving"
                 if built > start:
                     start, driver = built, "milestone:started"
         openings[item.code] = (start, driver)
+        flag.floors.append(start if not released else today_ if start > today_ else date.max)
         paused = item.paused_since
+        depends_on_today = depends_on_today or (released and paused is not None)
         if item.decided_on is not None:
             end = max(item.decided_on, flag.today(today_))
         elif released and item.submitted_on is not None and item.clock != SERVICE:
@@ -424,6 +438,8 @@ def predict(items: Sequence[ItemFacts], *, today: date, stage: str = "approving"
     path.reverse()
     critical = set(path)
     provisional = flag.provisional
+    valid_until = _valid_until(today_, predicted.values(), milestone_on, reached_on, undated,
+                               depends_on_today, flag.floors)
     final = tuple(
         ItemPrediction(**{**p.__dict__, "critical": p.code in critical,
                           "provisional": _touches_provisional(p.start, p.end)})
@@ -432,7 +448,27 @@ def predict(items: Sequence[ItemFacts], *, today: date, stage: str = "approving"
         today=today_, items=final, milestones=dict(milestone_on),
         reached=frozenset(m for m in MILESTONES if m in reached_on),
         critical_path=tuple(path), critical_item=path[0] if path else None,
-        provisional=provisional, ends=dict(ends))
+        provisional=provisional, ends=dict(ends), valid_until=valid_until)
+
+
+def _valid_until(today: date, predicted: Iterable[ItemPrediction], milestone_on: Mapping[str, date],
+                 reached_on: Mapping[str, date], undated: set[str], depends_on_today: bool,
+                 floors: Sequence[date] = ()) -> date:
+    """The last day on which ``predict`` gives the same answer with no new
+    event. The day enters the arithmetic only as a floor (``max(x, today)``:
+    an overdue clock expected today, an item opening today, a milestone no
+    earlier than today: ``floors``, each value before the floor) and through
+    a pause in progress (its remaining days count from today). The answer
+    stands while the day has not passed the least floored value nor the
+    earliest open output date: an unreleased item's opening, an open item's
+    end, a milestone not reached (or reached without a date, taken as
+    today). A paused clock: today only."""
+    if depends_on_today:
+        return today
+    days = [p.end for p in predicted] + [p.start for p in predicted if not p.released]
+    days += [d for name, d in milestone_on.items() if name not in reached_on or name in undated]
+    days += floors
+    return max(min(days, default=date.max), today)
 
 
 def _touches_provisional(start: date, end: date) -> bool:

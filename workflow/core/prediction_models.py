@@ -14,7 +14,12 @@ history they read, re-exported by ``workflow.core.models``.
   ``as_of`` and ``basis_seq``: the project's ``audit_seq`` the prediction was
   made from. Every change of a project writes an audit event and so moves
   ``audit_seq``: a prediction whose ``basis_seq`` differs is stale and the
-  sweep recomputes it. No write path pays for keeping predictions current.
+  sweep recomputes it; so is one whose ``valid_until`` day has passed (it
+  depended on the day: ``Prediction.valid_until``). No write path pays for
+  keeping predictions current.
+- ``workload_day``: the workload forecast's rollup (``workflow.core.workload``),
+  kept by the writers of ``item_prediction``; ``agent_capacity``: an agent's
+  own capacity (tasks at once), set by an admin.
 - ``handling_history``: per item, department and clock, how many closed
   tasks took each number of days (in the clock's limit's unit): the
   histogram the medians come from, counted in the transaction that completes
@@ -90,8 +95,10 @@ class ProjectPrediction(Base):
         Index("ix_project_prediction_completed", "completed_on", "project_id"),
         Index("ix_project_prediction_producing", "producing_on", "project_id"),
         Index("ix_project_prediction_group_completed", "group_id", "completed_on", "project_id"),
-        # The sweep's daily pass: predictions made before today, oldest first.
+        # Oldest predictions first.
         Index("ix_project_prediction_as_of", "as_of", "project_id"),
+        # The sweep's daily pass: predictions that depend on a day now past.
+        Index("ix_project_prediction_valid_until", "valid_until", "project_id"),
     )
 
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), primary_key=True)
@@ -107,6 +114,44 @@ class ProjectPrediction(Base):
     provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     basis_seq: Mapped[int] = mapped_column(Integer)
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The last day on which recomputing with no new event gives the same
+    # prediction (``Prediction.valid_until``): stale once it is past.
+    valid_until: Mapped[date | None] = mapped_column(Date)
+
+
+class WorkloadDay(Base):
+    """The workload forecast's rollup (``workflow.core.workload``): per scope
+    (``group``: the group's id; ``department``: its code) and day, how many
+    open items of open projects are expected to open (``arrivals``: the
+    actual release for released ones) and to close (``departures``, on their
+    predicted end) that day. Kept by ``prediction_store.store_many`` and
+    ``forget`` (the single writers of ``item_prediction``): they subtract a
+    project's old rows and add its new ones, so the sum of a scope's rows is
+    always the sum over its ``item_prediction`` rows."""
+
+    __tablename__ = "workload_day"
+    __table_args__ = (
+        CheckConstraint("scope_kind IN ('group', 'department')", name="scope_known"),
+    )
+
+    scope_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    arrivals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    departures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class AgentCapacity(Base):
+    """An agent's own capacity (tasks at once), set by an admin; without a
+    row the zone's default (``Definition.agent_capacity``) holds."""
+
+    __tablename__ = "agent_capacity"
+    __table_args__ = (
+        CheckConstraint("capacity >= 1 AND capacity <= 500", name="capacity_in_range"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    capacity: Mapped[int] = mapped_column(Integer)
 
 
 class HandlingHistory(Base):

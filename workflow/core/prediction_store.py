@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from definitions import Definition, Item
-from workflow.core import hooks
+from workflow.core import hooks, workload
 from workflow.core.models import AuditEvent, ItemTask, Project, RollupState
 from workflow.core.predict import (
     DEFAULT_MIN_HISTORY,
@@ -33,7 +33,7 @@ from workflow.core.prediction_models import HandlingHistory, ProjectPrediction
 from workflow.core.prediction_models import ItemPrediction as ItemPredictionRow
 from workflow.kernel import clock as wd
 from workflow.kernel.db import dialect_insert
-from workflow.kernel.moments import ZONE_TZ, aware, stored_day, utc, zone_today
+from workflow.kernel.moments import aware, stored_day, utc, zone_today
 from workflow.kernel.registry import definition_by_id
 
 # Projects that no longer move: nothing to predict.
@@ -114,7 +114,7 @@ def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]]
         return
     at = utc(now)
     ids = [project.id for project, _ in predicted]
-    session.execute(delete(ItemPredictionRow).where(ItemPredictionRow.project_id.in_(ids)))
+    old = workload.delete_rows(session, ids)
     items, projects = [], []
     for project, prediction in predicted:
         task_ids = {t.item_code: t.id for t in project.tasks}
@@ -127,10 +127,13 @@ def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]]
             project_id=project.id, group_id=project.group_id,
             reached=",".join(m for m in MILESTONES if m in prediction.reached),
             critical_item=prediction.critical_item, provisional=prediction.provisional,
-            basis_seq=project.audit_seq or 0, as_of=at,
+            basis_seq=project.audit_seq or 0, as_of=at, valid_until=prediction.valid_until,
             **{f"{m}_on": prediction.milestones[m] for m in MILESTONES}))
     if items:
         session.execute(ItemPredictionRow.__table__.insert(), items)
+    # The workload forecast's rollup follows the rows it counts.
+    workload.adjust(session, old, [(i["group_id"], i["department"], i["released"],
+                                    i["predicted_start"], i["predicted_end"]) for i in items])
     insert = dialect_insert(session)(ProjectPrediction.__table__)
     session.execute(insert.on_conflict_do_update(
         index_elements=["project_id"],
@@ -143,21 +146,23 @@ def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]]
 def forget(session: Session, project_ids: Sequence[int]) -> None:
     """Drop the predictions of projects that no longer move."""
     if project_ids:
-        session.execute(delete(ItemPredictionRow).where(ItemPredictionRow.project_id.in_(project_ids)))
+        workload.adjust(session, workload.delete_rows(session, project_ids), [])
         session.execute(delete(ProjectPrediction).where(ProjectPrediction.project_id.in_(project_ids)))
         hooks.run("predictions.stored", session, project_ids)
 
 
 def stale_projects(session: Session, *, today: date, limit: int) -> list[int]:
     """Open projects whose prediction is missing, older than their last change
-    (``basis_seq`` < ``audit_seq``) or made before ``today`` (a running item's
-    expected day moves with the calendar); the most behind first."""
+    (``basis_seq`` < ``audit_seq``) or no longer valid on ``today``
+    (``valid_until`` past: it depended on a day now gone, e.g. an overdue
+    item expected "today", a pause in progress); the most behind first. A
+    quiet project whose dates all lie ahead is not recomputed each day."""
     pp = ProjectPrediction
     rows = session.execute(
         select(Project.id).outerjoin(pp, pp.project_id == Project.id)
         .where(Project.stage.notin_(FINISHED_STAGES),
                or_(pp.project_id.is_(None), pp.basis_seq != Project.audit_seq,
-                   pp.as_of < utc(datetime.combine(today, time(), ZONE_TZ))))
+                   pp.valid_until.is_(None), pp.valid_until < today))
         .order_by(pp.as_of.is_not(None), pp.as_of, Project.id).limit(limit))
     return [r[0] for r in rows]
 
@@ -396,8 +401,12 @@ def forecast_of(session: Session, project: Project, *, now: datetime) -> Forecas
     items = session.scalars(select(ItemPredictionRow)
                             .where(ItemPredictionRow.project_id == project.id)).all()
     as_of = aware(row.as_of)
-    today_began = utc(datetime.combine(zone_today(now), time(), ZONE_TZ))
-    stale = row.basis_seq != (project.audit_seq or 0) or as_of < today_began
+    # Stale as the sweep sees it: the project moved since, or the dates held
+    # only until a day now gone (``valid_until``; older rows have none).
+    valid_until = row.valid_until
+    if valid_until is None:
+        valid_until = zone_today(as_of)
+    stale = row.basis_seq != (project.audit_seq or 0) or valid_until < zone_today(now)
     return Forecast(
         milestones={m: getattr(row, f"{m}_on") for m in MILESTONES},
         reached=frozenset(m for m in row.reached.split(",") if m),

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
-from workflow.core import audit, extensions, hooks, permissions, rollups
+from workflow.core import audit, extensions, hooks, permissions, rollups, workload
 from workflow.core.clocks import pause_length
 from workflow.core.lifecycle import _auto_advance, _stage_reached, release_ready_tasks
 from workflow.core.models import (
@@ -162,9 +162,14 @@ def auto_assign(session: Session, task_id: int, *, actor: User | None, now: date
         raise NoEligibleAgent("No available agent in this task's group.",
                               department=task.department)
     counts = open_work_counts(session, [u.id for u in candidates])
-    chosen = min(candidates, key=lambda u: (counts[u.id], u.id))
+    # The most spare capacity over the forecast's horizon first (workflow.core.
+    # workload: capacity − open work − the growth of their share of the
+    # groups' expected load); then the least open work, the lowest id.
+    spare = workload.spare_capacity(session, zone_today(now), task.group_id, counts)
+    chosen = min(candidates, key=lambda u: (-spare.get(u.id, float("-inf")), counts[u.id], u.id))
     _transition(session, task, "assign", actor=actor, now=now,
                 data={"assignee": chosen.username, "auto": True, "open_work": counts[chosen.id],
+                      "spare": round(spare.get(chosen.id, 0.0), 1),
                       "same_department": chosen.department == task.department})
     task.assignee_id = chosen.id
     flush(session)

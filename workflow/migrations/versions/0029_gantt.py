@@ -1,7 +1,7 @@
 """agreement misses: projects whose prediction misses their agreement
 
 Revision ID: 0029_gantt
-Revises: 0027_undated
+Revises: 0028_workload
 Create Date: 2026-12-05
 
 The supervisors' list of projects predicted to miss their investment
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0029_gantt'
-down_revision = '0027_undated'
+down_revision = '0028_workload'
 branch_labels = None
 depends_on = None
 
