@@ -98,6 +98,12 @@ def test_recompute_changes_exactly_the_open_provisional_tasks(session, team, hol
     assert closed.dates_provisional and not f.task(settled, "u01_survey").dates_provisional
     untouched = {t.id: (t.due_on, t.warn_on, t.version) for t in settled.tasks + [closed]}
     session.flush()
+    # The admin's panel counts the open ones only (the terminated filing not),
+    # and says "more than" past its cap rather than reading on.
+    waiting = calendar_refresh.provisional_task_count(session)
+    assert (waiting.value, waiting.exact) == (3, True)
+    capped = calendar_refresh.provisional_task_count(session, cap=2)
+    assert (capped.value, capped.exact, str(capped)) == (2, False, "2+")
 
     publish_2027(holiday_dir)
     outcome = calendar_refresh.recompute(session, now=at("2027-01-27"))
@@ -130,6 +136,7 @@ def test_recompute_changes_exactly_the_open_provisional_tasks(session, team, hol
                                                           Notification.kind == "due_recomputed"))
     assert "2027-02-12 调整为 2027-02-16" in body
 
+    assert calendar_refresh.provisional_task_count(session).value == 0
     again = calendar_refresh.recompute(session, now=at("2027-01-28"))
     assert (again.recorded, again.checked, again.changes) == (False, 0, [])
     assert len(recomputed_events(session, survey.id)) == 1 and len(moved_notices(session)) == 3

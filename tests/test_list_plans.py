@@ -12,8 +12,8 @@ from sqlalchemy import select
 from tests import factories as f
 from tests.factories import at
 from tests.pages import first_select, plan
+from workflow.core import calendar_refresh, figures, queries
 from workflow.core import desk as lead_desk
-from workflow.core import figures, queries
 from workflow.core.figures import WatchFilter
 from workflow.models import Project
 
@@ -82,3 +82,14 @@ def test_the_text_search_reads_a_trigram_index_on_postgresql(session, team, db_k
     assert "ix_project_name_trgm" in shown, shown
     found = session.scalars(select(Project.code).where(Project.name.ilike("%测试项%"))).all()
     assert "P-PLANS-1" in found
+
+
+def test_the_calendar_panel_counts_provisional_tasks_on_their_index(session, team, db_kind):
+    """The admin's count of open tasks on provisional dates reads the partial
+    index of those tasks, not the whole task table (1.2 s at 1 M projects)."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite: the embedded database's count is bounded by its cap only")
+    statement, params = first_select(
+        session, lambda: calendar_refresh.provisional_task_count(session), "item_task")
+    shown = plan(session, statement, params)
+    assert "ix_item_task_provisional" in shown, shown

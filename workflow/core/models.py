@@ -62,6 +62,7 @@ TASK_STATES = (
     "terminated",
 )
 CLOSED_STATES = ("done", "covered", "terminated")
+PROVISIONAL_CLOSED = "(" + ", ".join(f"'{s}'" for s in CLOSED_STATES) + ")"
 OPEN_STATES = tuple(s for s in TASK_STATES if s not in CLOSED_STATES and s != "blocked")
 # States in which a clock runs (a due date is watched by the overdue sweep):
 # the service clock in the agent's states, the statutory one in the
@@ -182,6 +183,12 @@ class ItemTask(Base):
         Index("ix_item_task_open_undated", "group_id", "id",
               postgresql_where=text(f"due_on IS NULL AND {_in('state', DESK_STATES)}"),
               sqlite_where=text(f"due_on IS NULL AND {_in('state', DESK_STATES)}")),
+        # The open tasks whose dates are still provisional (an unpublished
+        # year): the admin's calendar panel counts them, and a published
+        # schedule re-derives them (``workflow.core.calendar_refresh``).
+        Index("ix_item_task_provisional", "id",
+              postgresql_where=text(f"dates_provisional AND state NOT IN {PROVISIONAL_CLOSED}"),
+              sqlite_where=text(f"dates_provisional AND state NOT IN {PROVISIONAL_CLOSED}")),
         # Overdue / near-due sweep and the supervisors' watch list over tasks
         # whose clock runs, by due date, whole or per department or item.
         _partial("ix_item_task_clock_due", CLOCK_STATES, "due_on", "id"),
