@@ -62,7 +62,7 @@ TASK_STATES = (
     "terminated",
 )
 CLOSED_STATES = ("done", "covered", "terminated")
-PROVISIONAL_CLOSED = "(" + ", ".join(f"'{s}'" for s in CLOSED_STATES) + ")"
+PROVISIONAL = "dates_provisional AND state NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED_STATES) + ")"
 OPEN_STATES = tuple(s for s in TASK_STATES if s not in CLOSED_STATES and s != "blocked")
 # States in which a clock runs (a due date is watched by the overdue sweep):
 # the service clock in the agent's states, the statutory one in the
@@ -176,19 +176,12 @@ class ItemTask(Base):
         # … and by item or state (the desk's column sorts).
         _partial("ix_item_task_open_item", DESK_STATES, "group_id", "item_code", "due_on", "id"),
         _partial("ix_item_task_open_state", DESK_STATES, "group_id", "state", "due_on", "id"),
-        # … and the few open tasks without a due date, by id: read first when
-        # a desk column is sorted the other way round. Without it PostgreSQL
-        # walks the primary key backwards through every task of the zone
-        # looking for them (1.7 s at 100 k projects, for none).
-        Index("ix_item_task_open_undated", "group_id", "id",
-              postgresql_where=text(f"due_on IS NULL AND {_in('state', DESK_STATES)}"),
-              sqlite_where=text(f"due_on IS NULL AND {_in('state', DESK_STATES)}")),
-        # The open tasks whose dates are still provisional (an unpublished
-        # year): the admin's calendar panel counts them, and a published
-        # schedule re-derives them (``workflow.core.calendar_refresh``).
-        Index("ix_item_task_provisional", "id",
-              postgresql_where=text(f"dates_provisional AND state NOT IN {PROVISIONAL_CLOSED}"),
-              sqlite_where=text(f"dates_provisional AND state NOT IN {PROVISIONAL_CLOSED}")),
+        # … and its undated open tasks, read first by a reversed sort (migration 0027).
+        Index("ix_item_task_open_undated", "group_id", "id", **dict.fromkeys(
+            ("postgresql_where", "sqlite_where"), text(f"due_on IS NULL AND {_in('state', DESK_STATES)}"))),
+        # Open tasks on provisional dates (``calendar_refresh``, migration 0030).
+        Index("ix_item_task_provisional", "id", **dict.fromkeys(
+            ("postgresql_where", "sqlite_where"), text(PROVISIONAL))),
         # Overdue / near-due sweep and the supervisors' watch list over tasks
         # whose clock runs, by due date, whole or per department or item.
         _partial("ix_item_task_clock_due", CLOCK_STATES, "due_on", "id"),
