@@ -5,7 +5,6 @@ notifications and one audit event."""
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 from tests import factories as f
 from tests.conftest import drop_pg_database, fresh_pg_engine
 from tests.factories import at
+from tests.races import at_once
 from workflow.core import audit
 from workflow.kernel.db import make_session_factory, transaction
 from workflow.models import AuditEvent, Notification, PlanReminder
@@ -43,26 +43,7 @@ def late_plans():
 
 def test_two_plan_sweeps_at_once_record_each_escalation_once(late_plans):
     factory, now = late_plans, at("2026-07-20")  # the start milestones (2 June) are a month late
-    barrier = threading.Barrier(2)
-    results: list[object] = [None, None]
-
-    def run(index):
-        session = factory()
-        try:
-            barrier.wait(timeout=10)
-            results[index] = baolian.sweep(session, now=now)
-            session.commit()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            session.rollback()
-            results[index] = exc
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = at_once(factory, lambda session: baolian.sweep(session, now=now))
     assert all(isinstance(r, list) for r in results), results
     lines = results[0] + results[1]
     assert len(lines) == len(set(lines)) == PROJECTS * 4

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from datetime import date, timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 from tests import factories as f
 from tests.conftest import drop_pg_database, fresh_pg_engine
 from tests.factories import at
+from tests.races import at_once
 from workflow.core import calendar_refresh, notify
 from workflow.core import operations as ops
 from workflow.kernel import clock
@@ -236,26 +236,8 @@ def test_two_checks_at_once_recompute_and_notify_once(holiday_dir):
             assert calendar_refresh.check(session, now=at("2027-01-25", 10)) == []
         publish_2027(holiday_dir)
 
-        barrier = threading.Barrier(2)
-        results: list[object] = [None, None]
-
-        def run(index):
-            session = factory(info=info)
-            try:
-                barrier.wait(timeout=10)
-                results[index] = calendar_refresh.check(session, now=at("2027-01-26"))
-                session.commit()
-            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-                session.rollback()
-                results[index] = exc
-            finally:
-                session.close()
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        results = at_once(factory, lambda session: calendar_refresh.check(
+            session, now=at("2027-01-26")), info=info)
         assert all(isinstance(r, list) for r in results), results
         assert sorted(len(r) for r in results) == [0, 8]  # one process did all of it
         with factory() as session:

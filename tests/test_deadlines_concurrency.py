@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from tests import factories as f
 from tests.conftest import drop_pg_database, fresh_pg_engine
 from tests.factories import at
+from tests.races import at_once
 from workflow.core import deadlines, notify
 from workflow.core.operations import claim_task
 from workflow.kernel.config import Channels
@@ -51,26 +52,7 @@ def overdue_db():
 def test_two_sweeps_at_once_record_each_reminder_once(overdue_db):
     factory = overdue_db
     now = at("2026-05-06")
-    barrier = threading.Barrier(2)
-    results: list[object] = [None, None]
-
-    def run(index):
-        session = factory(info=CHANNELS)
-        try:
-            barrier.wait(timeout=10)
-            results[index] = deadlines.sweep(session, now=now)
-            session.commit()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            session.rollback()
-            results[index] = exc
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = at_once(factory, lambda session: deadlines.sweep(session, now=now), info=CHANNELS)
     assert all(isinstance(r, list) for r in results), results
     recorded = results[0] + results[1]
     keys = [(r.task_id, r.level) for r in recorded]

@@ -6,7 +6,6 @@ notifications."""
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 from tests import factories as f
 from tests.conftest import drop_pg_database, fresh_pg_engine
 from tests.factories import at
+from tests.races import at_once
 from workflow.kernel.db import make_session_factory, transaction
 from workflow.models import Notification, RequestEscalation, User
 from workflow.reforms import requests as req
@@ -44,26 +44,7 @@ def overdue_db():
 
 def test_two_sweeps_at_once_escalate_each_step_once(overdue_db):
     factory, now = overdue_db, at("2026-04-20")
-    barrier = threading.Barrier(2)
-    results: list[object] = [None, None]
-
-    def run(index):
-        session = factory()
-        try:
-            barrier.wait(timeout=10)
-            results[index] = req.sweep(session, now=now)
-            session.commit()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            session.rollback()
-            results[index] = exc
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = at_once(factory, lambda session: req.sweep(session, now=now))
     assert all(isinstance(r, list) for r in results), results
     lines = results[0] + results[1]
     assert len(lines) == len(set(lines)) == 3 * REQUESTS
