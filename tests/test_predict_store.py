@@ -6,6 +6,7 @@ history; the backtest replays the database's own closed items."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -165,3 +166,50 @@ def test_reaching_a_milestone_counts_the_gap_since_the_one_before(session, team)
     # A milestone that ends no gap counts nothing.
     predict.record_gap(session, project, "ready_to_start", now=at("2026-03-16"))
     assert predict.load_history(session).median("stage:ready_to_start", "", "gap") == (None, 0)
+
+
+def test_a_changed_project_is_recomputed_before_the_expired_ones(session, team):
+    """After midnight many predictions expire at once (overdue clocks move with
+    the day); a project someone just worked on goes first, not behind them."""
+    first = f.project(session, MONDAY, lead=team["lead"])
+    second = f.project(session, MONDAY, lead=team["lead"])
+    predict.refresh(session, now=MONDAY)
+    (a, _), (b, _) = rows(session, first), rows(session, second)
+    day = at((max(a.valid_until, b.valid_until) + timedelta(days=1)).isoformat())
+    assert set(predict.expired_projects(session, today=day.date(), limit=10)) == {first.id,
+                                                                                 second.id}
+    finish(session, f.task(second, "u01_survey"), team["agent"], day)
+    session.flush()
+    assert predict.changed_projects(session, limit=10) == [second.id]
+    # Equal as-of times: the old order (oldest as-of, then id) took the first project.
+    assert predict.stale_projects(session, today=day.date(), limit=1) == [second.id]
+    assert predict.refresh(session, now=day, limit=1) == {"predicted": 1, "changed": 1,
+                                                          "dropped": 0}
+    assert rows(session, second)[0].basis_seq == second.audit_seq
+    # Without the pass over changed projects, only expired predictions are taken.
+    assert predict.refresh(session, now=day, limit=5, changed=False)["predicted"] == 1
+    assert predict.stale_projects(session, today=day.date(), limit=10) == []
+
+
+def test_the_sweeps_share_runs_batches_until_nothing_is_stale_or_time_is_up(session, team):
+    projects = [f.project(session, MONDAY, lead=team["lead"]) for _ in range(5)]
+    scopes = []
+
+    @contextlib.contextmanager
+    def scope():
+        scopes.append(1)  # the sweep gives each batch its own transaction
+        yield session
+        session.flush()
+
+    totals = predict.refresh_for(scope, now=MONDAY, seconds=60, limit=2)
+    assert totals == {"predicted": 5, "changed": 5, "dropped": 0, "batches": 3}
+    assert len(scopes) == 3
+    assert all(rows(session, p)[0] is not None for p in projects)
+    # Out of time after the first batch: one batch, the rest left for the next sweep.
+    later = at((min(rows(session, p)[0].valid_until for p in projects)
+                + timedelta(days=400)).isoformat())
+    ticks = iter([0.0, 100.0])
+    totals = predict.refresh_for(scope, now=later, seconds=60, limit=2,
+                                 clock=lambda: next(ticks))
+    assert totals["batches"] == 1 and totals["predicted"] == 2
+    assert len(predict.stale_projects(session, today=later.date(), limit=10)) == 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from datetime import date, time, timedelta
 
+import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -138,3 +139,15 @@ def test_the_sweep_job_brings_provisional_dates_to_a_newly_published_year_first(
         engine.dispose()
         monkeypatch.delenv(clock.HOLIDAYS_ENV)
         clock.reset_cache()
+
+
+@pytest.mark.parametrize("bad", ["-1", "3601", "abc", "1.5"])
+def test_a_bad_prediction_budget_is_refused_at_start(bad):
+    with pytest.raises(ValueError, match="DAIBAN_PREDICTION_SECONDS"):
+        Config.from_env({"DAIBAN_PREDICTION_SECONDS": bad})
+
+
+def test_the_sweep_predicts_for_at_most_half_its_interval():
+    assert Config.from_env({}).prediction_budget == 120
+    assert Config.from_env({"DAIBAN_SWEEP_MINUTES": "1"}).prediction_budget == 30
+    assert Config.from_env({"DAIBAN_PREDICTION_SECONDS": "0"}).prediction_budget == 0

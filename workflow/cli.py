@@ -358,12 +358,9 @@ def forecast_refresh(everything: bool, rebuild_history: bool, batch: int,
             for start in range(0, len(ids), batch):
                 with transaction(factory, info=_CLI) as session:
                     total += predict.refresh_projects(session, ids[start:start + batch], now=now)
-        while True:
-            with transaction(factory, info=_CLI) as session:
-                counts = predict.refresh(session, now=now, limit=batch)
-            total, dropped = total + counts["predicted"], dropped + counts["dropped"]
-            if counts["predicted"] < batch and counts["dropped"] < batch:
-                break
+        counts = predict.refresh_for(lambda: transaction(factory, info=_CLI), now=now,
+                                     seconds=float("inf"), limit=batch)
+        total, dropped = total + counts["predicted"], counts["dropped"]
     finally:
         engine.dispose()
     click.echo(f"predicted: {total} project(s); dropped: {dropped}")

@@ -68,9 +68,10 @@ def run_all(factory: sessionmaker[Session], *, now: datetime, config: Config) ->
     with transaction(factory) as session:
         written = rollups.refresh(session, now=now)
     log.info("rollups refreshed: %s", written)
-    # The predicted dates of the projects that changed since their prediction
-    # (or whose valid_until day has passed), a bounded batch per sweep; the
-    # rows carry their as-of time, and the workload rollup follows them.
-    with transaction(factory) as session:
-        log.info("predictions refreshed: %s", predict.refresh(session, now=now))
+    # The predicted dates of the projects that changed since their prediction,
+    # then of those whose valid_until day has passed, in batches of their own
+    # transactions for at most config.prediction_seconds; the rows carry
+    # their as-of time, and the workload rollup follows them.
+    log.info("predictions refreshed: %s", predict.refresh_for(
+        lambda: transaction(factory), now=now, seconds=config.prediction_budget))
     return lines

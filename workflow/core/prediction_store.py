@@ -6,6 +6,7 @@ handling-time history rollup (``handling_history``) with the lifecycle gaps.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -117,18 +118,11 @@ def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]]
     old = workload.delete_rows(session, ids)
     items, projects = [], []
     for project, prediction in predicted:
-        task_ids = {t.item_code: t.id for t in project.tasks}
-        items += [dict(project_id=project.id, item_code=p.code, task_id=task_ids[p.code],
-                       group_id=p.group_id if p.group_id is not None else project.group_id,
-                       department=p.department, released=p.released, predicted_start=p.start,
-                       predicted_end=p.end, critical=p.critical, provisional=p.provisional,
-                       basis=p.basis, driver=p.driver, as_of=at) for p in prediction.items]
-        projects.append(dict(
-            project_id=project.id, group_id=project.group_id,
-            reached=",".join(m for m in MILESTONES if m in prediction.reached),
-            critical_item=prediction.critical_item, provisional=prediction.provisional,
-            basis_seq=project.audit_seq or 0, as_of=at, valid_until=prediction.valid_until,
-            **{f"{m}_on": prediction.milestones[m] for m in MILESTONES}))
+        item_rows, project_row = stored_rows(
+            project.id, project.group_id, project.audit_seq or 0,
+            {t.item_code: t.id for t in project.tasks}, prediction, at)
+        items += item_rows
+        projects.append(project_row)
     if items:
         session.execute(ItemPredictionRow.__table__.insert(), items)
     # The workload forecast's rollup follows the rows it counts.
@@ -143,6 +137,26 @@ def store_many(session: Session, predicted: Sequence[tuple[Project, Prediction]]
     hooks.run("predictions.stored", session, ids)
 
 
+def stored_rows(project_id: int, group_id: int, audit_seq: int, task_ids: Mapping[str, int],
+                prediction: Prediction, at: datetime) -> tuple[list[dict], dict]:
+    """The ``item_prediction`` rows and the ``project_prediction`` row that
+    store ``prediction`` of one project (``task_ids``: its tasks by item code;
+    ``audit_seq``: the change it was made from). ``store_many`` writes them;
+    the benchmark's bulk loader copies them."""
+    items = [dict(project_id=project_id, item_code=p.code, task_id=task_ids[p.code],
+                  group_id=p.group_id if p.group_id is not None else group_id,
+                  department=p.department, released=p.released, predicted_start=p.start,
+                  predicted_end=p.end, critical=p.critical, provisional=p.provisional,
+                  basis=p.basis, driver=p.driver, as_of=at) for p in prediction.items]
+    project = dict(
+        project_id=project_id, group_id=group_id,
+        reached=",".join(m for m in MILESTONES if m in prediction.reached),
+        critical_item=prediction.critical_item, provisional=prediction.provisional,
+        basis_seq=audit_seq, as_of=at, valid_until=prediction.valid_until,
+        **{f"{m}_on": prediction.milestones[m] for m in MILESTONES})
+    return items, project
+
+
 def forget(session: Session, project_ids: Sequence[int]) -> None:
     """Drop the predictions of projects that no longer move."""
     if project_ids:
@@ -151,20 +165,47 @@ def forget(session: Session, project_ids: Sequence[int]) -> None:
         hooks.run("predictions.stored", session, project_ids)
 
 
-def stale_projects(session: Session, *, today: date, limit: int) -> list[int]:
+def changed_projects(session: Session, *, limit: int) -> list[int]:
     """Open projects whose prediction is missing, older than their last change
-    (``basis_seq`` < ``audit_seq``) or no longer valid on ``today``
-    (``valid_until`` past: it depended on a day now gone, e.g. an overdue
-    item expected "today", a pause in progress); the most behind first. A
-    quiet project whose dates all lie ahead is not recomputed each day."""
+    (``basis_seq`` < ``audit_seq``) or made before ``valid_until`` existed;
+    the oldest prediction first. One pass over the open projects joined to
+    their predictions (the comparison of two tables' columns has no index):
+    the sweep runs it once per sweep, not once per batch."""
     pp = ProjectPrediction
     rows = session.execute(
         select(Project.id).outerjoin(pp, pp.project_id == Project.id)
         .where(Project.stage.notin_(FINISHED_STAGES),
                or_(pp.project_id.is_(None), pp.basis_seq != Project.audit_seq,
-                   pp.valid_until.is_(None), pp.valid_until < today))
+                   pp.valid_until.is_(None)))
         .order_by(pp.as_of.is_not(None), pp.as_of, Project.id).limit(limit))
     return [r[0] for r in rows]
+
+
+def expired_projects(session: Session, *, today: date, limit: int,
+                     skip: Iterable[int] = ()) -> list[int]:
+    """Open projects whose prediction held only until a day before ``today``
+    (``valid_until``: an overdue item expected "today", a pause in progress,
+    a milestone due): a range of ``ix_project_prediction_valid_until``, the
+    earliest first, however many predictions are stored. ``skip``: ids
+    already taken."""
+    pp = ProjectPrediction
+    skip = set(skip)
+    rows = session.execute(
+        select(pp.project_id).join(Project, Project.id == pp.project_id)
+        .where(pp.valid_until < today, Project.stage.notin_(FINISHED_STAGES))
+        .order_by(pp.valid_until, pp.project_id).limit(limit + len(skip)))
+    return [r[0] for r in rows if r[0] not in skip][:limit]
+
+
+def stale_projects(session: Session, *, today: date, limit: int) -> list[int]:
+    """Open projects whose prediction must be made again: the changed ones
+    first (``changed_projects``, a project someone just worked on), then
+    those no longer valid on ``today`` (``expired_projects``). A quiet
+    project whose dates all lie ahead is not recomputed each day."""
+    ids = changed_projects(session, limit=limit)
+    if len(ids) < limit:
+        ids += expired_projects(session, today=today, limit=limit - len(ids), skip=ids)
+    return ids
 
 
 def finished_with_prediction(session: Session, *, limit: int) -> list[int]:
@@ -189,11 +230,15 @@ def _claim(session: Session, name: str, now: datetime) -> datetime | None:
     return before
 
 
-def refresh(session: Session, *, now: datetime, limit: int = 2000) -> dict[str, int]:
-    """Recompute the stale predictions (``stale_projects``, at most ``limit``)
-    and drop those of finished projects (``FINISHED_STAGES``). The
-    scheduler's sweep and ``daiban forecast refresh`` call it; each call is
-    one transaction's work."""
+def refresh(session: Session, *, now: datetime, limit: int = 2000,
+            changed: bool = True) -> dict[str, int]:
+    """Recompute at most ``limit`` stale predictions and drop those of
+    finished projects (``FINISHED_STAGES``); each call is one transaction's
+    work. ``changed``: look for changed and finished projects first (a pass
+    over the open projects); False takes expired predictions only (an index
+    range), as the sweep does for its further batches of a day's wave.
+    Answers how many were predicted, of them how many had ``changed``, and
+    how many ``dropped``."""
     today = zone_today(now)
     # The state row's lock makes a second refresh (another scheduler) wait for
     # this one rather than write the same rows; its first run counts the
@@ -201,12 +246,40 @@ def refresh(session: Session, *, now: datetime, limit: int = 2000) -> dict[str, 
     if _claim(session, PREDICTIONS, now) is None:
         rebuild_history(session)
     history = load_history(session)
-    ids = stale_projects(session, today=today, limit=limit)
+    ids = changed_projects(session, limit=limit) if changed else []
+    n_changed = len(ids)
+    if len(ids) < limit:
+        ids += expired_projects(session, today=today, limit=limit - len(ids), skip=ids)
     done = refresh_projects(session, ids, now=now, history=history)
-    gone = finished_with_prediction(session, limit=limit)
+    gone = finished_with_prediction(session, limit=limit) if changed else []
     forget(session, gone)
     session.flush()
-    return {"predicted": done, "dropped": len(gone)}
+    return {"predicted": done, "changed": n_changed, "dropped": len(gone)}
+
+
+def refresh_for(session_scope, *, now: datetime, seconds: float, limit: int = 2000,
+                clock=None) -> dict[str, int]:
+    """The sweep's share of predicting: ``refresh`` batch after batch, each
+    in its own transaction (``session_scope()``: a context manager giving a
+    session that commits on exit), until nothing is stale or ``seconds`` have
+    passed (at least one batch). The first batch looks for changed projects;
+    the next ones too while changed projects fill whole batches, then only
+    expired predictions (a quiet day's wave after midnight: overdue clocks
+    move with the day), so the next sweep, minutes later, sees new changes
+    first. Answers the totals and the batches run."""
+    clock = clock or time.monotonic
+    deadline = clock() + seconds
+    totals = {"predicted": 0, "changed": 0, "dropped": 0, "batches": 0}
+    changed = True
+    while True:
+        with session_scope() as session:
+            counts = refresh(session, now=now, limit=limit, changed=changed)
+        totals["batches"] += 1
+        for key in ("predicted", "changed", "dropped"):
+            totals[key] += counts[key]
+        changed = counts["changed"] >= limit or counts["dropped"] >= limit
+        if (counts["predicted"] < limit and not changed) or clock() >= deadline:
+            return totals
 
 
 def refresh_projects(session: Session, ids: Sequence[int], *, now: datetime,

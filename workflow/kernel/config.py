@@ -81,6 +81,10 @@ class Config:
     base_url: str = "http://localhost:5000"
     mail_domain: str | None = None
     sweep_minutes: int = 5
+    # How long each sweep may spend predicting, in batches (a quiet day's
+    # recomputation after midnight spreads over the first sweeps); never more
+    # than half the sweep interval (``prediction_budget``).
+    prediction_seconds: int = 120
     digest_time: time = time(8, 30)
     outbox_seconds: int = 30
     outbox_max_attempts: int = 6
@@ -89,6 +93,8 @@ class Config:
     def __post_init__(self) -> None:
         if self.sweep_minutes < 1:
             raise ValueError("DAIBAN_SWEEP_MINUTES must be at least 1")
+        if not 0 <= self.prediction_seconds <= 3600:
+            raise ValueError("DAIBAN_PREDICTION_SECONDS must be between 0 and 3600")
         if self.outbox_seconds < 1:
             raise ValueError("DAIBAN_OUTBOX_SECONDS must be at least 1")
         if self.outbox_max_attempts < 1:
@@ -102,6 +108,11 @@ class Config:
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("DAIBAN_BASE_URL must be an http:// or https:// URL with a host")
+
+    @property
+    def prediction_budget(self) -> float:
+        """Seconds a sweep spends predicting: the setting, at most half the interval."""
+        return min(self.prediction_seconds, self.sweep_minutes * 30)
 
     @property
     def message_domain(self) -> str:
@@ -134,6 +145,7 @@ class Config:
             base_url=env.get("DAIBAN_BASE_URL") or "http://localhost:5000",
             mail_domain=env.get("DAIBAN_MAIL_DOMAIN") or None,
             sweep_minutes=_int(env, "DAIBAN_SWEEP_MINUTES", 5),
+            prediction_seconds=_int(env, "DAIBAN_PREDICTION_SECONDS", 120),
             digest_time=_time(env, "DAIBAN_DIGEST_TIME", time(8, 30)),
             outbox_seconds=_int(env, "DAIBAN_OUTBOX_SECONDS", 30),
             outbox_max_attempts=_int(env, "DAIBAN_OUTBOX_MAX_ATTEMPTS", 6),
