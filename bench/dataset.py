@@ -327,6 +327,7 @@ class _PgWriter:
         self.conn = self._raw.driver_connection
         self.cur = self.conn.cursor()
         self.tables: list[str] = []
+        self.columns: dict[str, tuple[str, ...]] = {}
         self.index_seconds = 0.0
         # The rows are generated consistent; per-row foreign-key triggers
         # would triple the load time and check nothing the generator can
@@ -357,6 +358,7 @@ class _PgWriter:
                 copy.write_row(row)
         if table not in self.tables:
             self.tables.append(table)
+            self.columns[table] = columns
 
     def finish(self) -> None:
         started = time.perf_counter()
@@ -365,6 +367,8 @@ class _PgWriter:
                              if constraint else definition)
         self.index_seconds = time.perf_counter() - started
         for table in self.tables:
+            if "id" not in self.columns[table]:
+                continue  # keyed by other columns (item_prediction, project_prediction): no sequence
             self.cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                              f"(SELECT coalesce(max(id), 1) FROM {table}))")
         self.conn.commit()

@@ -77,6 +77,7 @@ class Page:
 
 def page_list(context: dict) -> list[Page]:
     code = context["long_history_project"]
+    timeline = context.get("timeline_project") or "BENCH-0000002"
     return [
         Page("agent.inbox_mine", "agent", "/inbox?tab=mine", TASK_IDS, "inbox_mine"),
         Page("agent.inbox_queue", "agent", "/inbox?tab=queue", TASK_IDS, "inbox_queue"),
@@ -125,6 +126,16 @@ def page_list(context: dict) -> list[Page]:
         Page("admin.definitions", "admin", "/admin/definitions", None, "admin_definitions"),
         Page("admin.audit", "admin", f"/projects/{code}/audit", r'data-seq="(\d+)"', "audit"),
         Page("enterprise.portal", "enterprise", "/portal", PROJECT_IDS, "portal"),
+        # The predictions (issue 13): the project's timeline, the agreement misses, the workload.
+        Page("lead.project_timeline", "lead", f"/projects/{timeline}", TASK_IDS, "project_timeline",
+             order="contained", args=(("code", timeline),),
+             note="the staff project page with its timeline: the project's tasks and stored "
+                  "prediction"),
+        Page("lead.api_prediction", "lead", f"/api/v1/projects/{timeline}/prediction", None,
+             "api_prediction", args=(("code", timeline),)),
+        Page("supervisor.agreement_misses", "supervisor", "/supervision/agreement-misses",
+             PROJECT_IDS, "agreement_misses"),
+        Page("admin.workload", "admin", "/admin/workload", None, "workload"),
     ]
 
 

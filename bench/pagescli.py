@@ -27,10 +27,12 @@ from bench.database import (
 from bench.dataset import load
 from bench.pagesdata import GENERATOR, PagesData
 from workflow import migrate
-from workflow.core import audit, rollups
+from workflow.core import audit, predict, rollups, workload
 from workflow.core.operations import zone_today
 from workflow.kernel.db import make_engine, make_session_factory, transaction
 from workflow.models import FigureClosedTotal
+from workflow.reforms.land import forecast as land_forecast
+from workflow.reforms.land.models import InvestmentAgreement
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -149,7 +151,35 @@ def count_rollups(engine: sqlalchemy.Engine, now: datetime, *, rebuild: bool) ->
         rollups.refresh(session, now=now)
         seconds["rollups_refresh"] = round(time.perf_counter() - t1, 2)
         log(f"refreshed the open-item and pipeline rollups in {seconds['rollups_refresh']}s")
+        if rebuild:
+            seconds |= count_predictions(session, now)
     settle(engine)
+    return seconds
+
+
+def count_predictions(session: Session, now: datetime) -> dict:
+    """What storing the loaded predictions would have counted: the workload
+    rollup (``workload.rebuild``, its GROUP BYs), the agreement misses (the
+    land area's ``predictions.stored`` consequence, for the projects with an
+    agreement) and the first sweep's claim with its history recount
+    (``predict.refresh`` with nothing to recompute)."""
+    seconds = {}
+    t0 = time.perf_counter()
+    written = workload.rebuild(session)
+    seconds["workload_rebuild"] = round(time.perf_counter() - t0, 2)
+    log(f"counted {written:,} workload_day rows in {seconds['workload_rebuild']}s")
+    t1 = time.perf_counter()
+    ids = list(session.scalars(select(InvestmentAgreement.project_id)
+                               .order_by(InvestmentAgreement.project_id)))
+    for start in range(0, len(ids), 5000):
+        land_forecast.recount(session, ids[start:start + 5000])
+    seconds["agreement_misses"] = round(time.perf_counter() - t1, 2)
+    log(f"compared {len(ids):,} agreements with their predictions in "
+        f"{seconds['agreement_misses']}s")
+    t2 = time.perf_counter()
+    predict.refresh(session, now=now, limit=0)
+    seconds["history_rebuild"] = round(time.perf_counter() - t2, 2)
+    log(f"the first sweep's history recount took {seconds['history_rebuild']}s")
     return seconds
 
 

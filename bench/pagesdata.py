@@ -22,7 +22,12 @@ list a measured page shows grows with the number of projects N:
   ``workflow.core.audit.verify`` accepts them;
 - failed outbox messages (N/100) and a few pending ones; credit records
   (N/200); pending extension requests (N/1000);
-- the shipped chemical rules and catalogue plus 3,000 synthetic chemicals.
+- the shipped chemical rules and catalogue plus 3,000 synthetic chemicals;
+- every open project's prediction (``item_prediction``, ``project_prediction``),
+  made by ``workflow.core.predict.predict`` itself from the chunk's task rows
+  with an empty history (every item at its legal limit, as a zone with no
+  closed tasks yet); the workload rollup and the agreement misses are then
+  counted from them by ``bench.pagescli`` as the engine's own code counts them.
 
 Its own random generator is separate from the dataset's, so the projects and
 tasks are those ``python -m bench`` loads, apart from the columns rewritten
@@ -44,6 +49,9 @@ from sqlalchemy.orm import Session
 from bench.dataset import PROJECT_COLUMNS, TASK_COLUMNS, _present, enterprise_count
 from workflow.accounts.passwords import hash_password
 from workflow.core import audit
+from workflow.core.predict import predict
+from workflow.core.prediction_models import ItemPrediction, ProjectPrediction
+from workflow.core.prediction_store import FINISHED_STAGES, facts_of, stored_rows
 from workflow.models import (
     CLOCK_STATES,
     CREDIT_SEVERITIES,
@@ -70,7 +78,7 @@ from workflow.reforms.chemicals import install_shipped
 
 DUE = TASK_COLUMNS.index("due_on")  # a task row's due date (the clock that runs)
 
-GENERATOR = "pages-2"  # bump when the generated data changes (``--reuse`` checks it)
+GENERATOR = "pages-3"  # bump when the generated data changes (``--reuse`` checks it)
 PASSWORD = "bench-pages-password"  # every measured user's (a throw-away database only)
 ENTERPRISE_USER_BASE = 1_000  # enterprise e's user has id ENTERPRISE_USER_BASE + e
 BIG_ENTERPRISE_EVERY = 200  # every 200th project belongs to enterprise 1
@@ -79,6 +87,12 @@ LONG_HISTORY = 2_000  # events of BENCH-0000001
 HISTORY_EVERY = 1_000  # pid % 1000 == 500: 20 events
 SYNTHETIC_CHEMICALS = 3_000
 CLOSED = ("done", "covered")
+ITEM_PREDICTION_COLUMNS = ("project_id", "item_code", "task_id", "group_id", "department",
+                           "released", "predicted_start", "predicted_end", "critical",
+                           "provisional", "basis", "driver", "as_of")
+PROJECT_PREDICTION_COLUMNS = ("project_id", "group_id", "reached", "critical_item", "provisional",
+                              "basis_seq", "as_of", "valid_until", "ready_to_start_on",
+                              "started_on", "completed_on", "producing_on", "at_capacity_on")
 TASK_STEPS = (("task.claim", "ready", "assigned"), ("task.start", "assigned", "in_progress"),
               ("task.submit", "in_progress", "submitted"), ("task.approve", "submitted", "approved"),
               ("task.complete", "approved", "done"))
@@ -116,6 +130,7 @@ class PagesData:
         self.overdue_sample: list[tuple[int, int, int, int | None]] = []
         self.worked_sample: list[tuple[int, int, int]] = []
         self.counts: Counter = Counter()
+        self.timeline_project: dict[int, str] = {}  # group id -> an approving project past N/2
         # ~N/50 notices from ~0.6 overdue tasks per project: sample 1 in 15.
         self._overdue_rate = 1 / 15
 
@@ -205,8 +220,11 @@ class PagesData:
                 tasks_of.setdefault(pid, []).append(row)
         events, agreements, checkpoints = [], [], []
         rows = []
+        item_predictions, project_predictions = self._predictions(project_rows, task_rows)
         for row in project_rows:
             pid, stage, group_id, created_at = row[0], row[9], row[5], row[12]
+            if stage == "approving" and pid > self.n // 2 and group_id not in self.timeline_project:
+                self.timeline_project[group_id] = row[1]
             if pid % BIG_ENTERPRISE_EVERY == 0:
                 row = (*row[:3], 1, *row[4:])
             parcel_id = None
@@ -223,6 +241,10 @@ class PagesData:
                 row = (*row[:13], seq, head, *row[15:])
             rows.append((*row, parcel_id))
         extra = []
+        if project_predictions:
+            extra.append(_present(ItemPrediction, ITEM_PREDICTION_COLUMNS, item_predictions))
+            extra.append(_present(ProjectPrediction, PROJECT_PREDICTION_COLUMNS,
+                                  project_predictions))
         if events:
             extra.append(_present(AuditEvent, ("project_id", "seq", "at", "actor_id", "action",
                                                "task_id", "from_state", "to_state", "data", "public",
@@ -233,9 +255,34 @@ class PagesData:
                 "complete_by", "produce_by", "capacity_by", "created_by_id", "created_at"), agreements))
             extra.append(_present(Checkpoint, ("project_id", "kind", "due_on", "status", "rectify_by",
                                                "result", "decided_by_id", "decided_at"), checkpoints))
+        self.counts.update(item_predictions=len(item_predictions),
+                           project_predictions=len(project_predictions))
         self.counts.update(audit_events=len(events), agreements=len(agreements),
                            checkpoints=len(checkpoints))
         return rows, extra
+
+    def _predictions(self, project_rows: list[tuple], task_rows: list[tuple]):
+        """The stored predictions of the chunk's open projects, as the sweep
+        would store them on ``today`` with no history yet."""
+        items = self.definition.items
+        tasks_of: dict[int, list] = {}
+        for row in task_rows:
+            tasks_of.setdefault(row[1], []).append(SimpleNamespace(**dict(zip(TASK_COLUMNS, row,
+                                                                               strict=True))))
+        item_rows, project_rows_out = [], []
+        for row in project_rows:
+            pid, group_id, stage, audit_seq = row[0], row[5], row[9], row[13]
+            if stage in FINISHED_STAGES or pid not in tasks_of:
+                continue
+            tasks = tasks_of[pid]
+            codes = [t.item_code for t in tasks]
+            prediction = predict([facts_of(t, items[t.item_code], codes) for t in tasks],
+                                 today=self.today, stage=stage)
+            mine, project = stored_rows(pid, group_id, audit_seq or 0,
+                                        {t.item_code: t.id for t in tasks}, prediction, self.now)
+            item_rows += [tuple(r[c] for c in ITEM_PREDICTION_COLUMNS) for r in mine]
+            project_rows_out.append(tuple(project[c] for c in PROJECT_PREDICTION_COLUMNS))
+        return item_rows, project_rows_out
 
     def _history(self, pid: int, group_id: int, created_at: datetime, tasks: list[tuple], n: int):
         """``n`` chained audit events of project ``pid``, hashed by ``workflow.core.audit``."""
@@ -427,5 +474,6 @@ class PagesData:
             "busiest_group_id": group,
             "open_tasks_by_group": dict(sorted(self.open_by_group.items())),
             "long_history_project": "BENCH-0000001",
+            "timeline_project": self.timeline_project.get(group),
             "rows": dict(sorted(self.counts.items())),
         }

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 import psycopg
 
 from bench.handwritten import IDEAL_INDEXES as ENGINE_FIGURE_INDEXES
+from workflow.core.workload import horizon
 from workflow.kernel import clock
 from workflow.models import CLOCK_STATES, INBOX_STATES, OPEN_STATES, PAUSED_STATES
 from workflow.reforms.intentions import PIPELINE
@@ -450,6 +451,54 @@ class PageBaselines:
             f"WHERE e.project_id = (SELECT id FROM project WHERE code = %(code)s) "
             f"ORDER BY e.seq DESC LIMIT {LIMIT}", {"code": code})  # the page: newest first
         return [r[0] for r in rows], rows
+
+    # -- predictions -------------------------------------------------------------------
+
+    def project_timeline(self, who: str = "lead", code: str = ""):
+        """The project's tasks beside their stored predictions, and the project's row."""
+        rows = self._rows(
+            "SELECT t.id, t.item_code, t.state, t.released_on, t.closed_on, t.due_on, "
+            "ip.predicted_start, ip.predicted_end, ip.critical, ip.basis FROM item_task t "
+            "LEFT JOIN item_prediction ip ON ip.project_id = t.project_id "
+            "AND ip.item_code = t.item_code "
+            "WHERE t.project_id = (SELECT id FROM project WHERE code = %(code)s) ORDER BY t.id",
+            {"code": code})
+        project = self._rows(
+            "SELECT pp.* FROM project_prediction pp JOIN project p ON p.id = pp.project_id "
+            "WHERE p.code = %(code)s", {"code": code})
+        return [r[0] for r in rows], rows + project
+
+    def api_prediction(self, who: str = "lead", code: str = ""):
+        rows = self._rows(
+            "SELECT pp.*, ip.item_code, ip.predicted_start, ip.predicted_end, ip.critical "
+            "FROM project p JOIN project_prediction pp ON pp.project_id = p.id "
+            "LEFT JOIN item_prediction ip ON ip.project_id = p.id WHERE p.code = %(code)s",
+            {"code": code})
+        return None, rows
+
+    def agreement_misses(self, who: str = "supervisor"):
+        rows = self._rows(
+            f"SELECT p.code, m.days_late, pp.critical_item, pp.started_on, pp.completed_on, "
+            f"pp.producing_on, a.start_by, a.complete_by, a.produce_by, e.name, g.name_zh, "
+            f"u.display_name "
+            f"FROM agreement_miss m JOIN project p ON p.id = m.project_id "
+            f"JOIN project_prediction pp ON pp.project_id = m.project_id "
+            f"JOIN investment_agreement a ON a.project_id = m.project_id "
+            f"JOIN enterprise e ON e.id = p.enterprise_id JOIN industry_group g ON g.id = p.group_id "
+            f"JOIN user_account u ON u.id = p.lead_id "
+            f"ORDER BY m.days_late DESC, m.project_id DESC LIMIT {LIMIT}")
+        return [r[0] for r in rows], rows
+
+    def workload(self, who: str = "admin"):
+        """The rollup's sums per scope and day over the horizon (the days
+        before it in one bucket), as ``workflow.core.workload`` reads them."""
+        days = horizon(self.today)
+        rows = self._rows(
+            "SELECT scope_kind, scope_key, CASE WHEN day < %(first)s THEN %(before)s ELSE day END "
+            "AS d, sum(arrivals), sum(departures) FROM workload_day WHERE day <= %(last)s "
+            "GROUP BY 1, 2, 3",
+            {"first": days[0], "before": days[0] - timedelta(days=1), "last": days[-1]})
+        return None, rows
 
     # -- enterprise ----------------------------------------------------------------------
 
