@@ -179,7 +179,8 @@ def pages_of(role, p):
         return "admin", ["/admin/users", f"/admin/users/{p['user']}",
                          f"/admin/users/{p['mobile_user']}", "/admin/definitions",
                          "/admin/deliveries", "/admin/changes", "/admin/security", "/admin/credit",
-                         "/admin/workload",
+                         "/admin/workload", "/admin/workload?scope=agent",
+                         "/admin/workload?scope=department",
                          "/chemicals/rules", f"/chemicals/rules/{p['rule']}",
                          f"/chemicals/catalogue/{p['chemical']}", f"/chemicals/classes/{p['class']}",
                          "/intentions", "/land/parcels", "/land/figures", *common]

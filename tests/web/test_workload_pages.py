@@ -35,6 +35,29 @@ def test_the_admin_sees_each_group_and_agent_as_a_chart_and_a_table(as_user, pre
         assert f"<td>{name}</td>" in page
 
 
+def test_the_page_shows_one_scope_at_a_time(as_user, predicted):
+    """Groups (with every agent's figures and capacity), agents' charts and
+    departments' charts are tabs: one scope's charts per answer."""
+    client, _ = as_user("admin")
+    scopes = {}
+    for scope in ("", "group", "agent", "department"):
+        page = client.get(f"/admin/workload?scope={scope}" if scope else "/admin/workload")
+        assert page.status_code == 200
+        scopes[scope] = set(re.findall(r'data-scope="(\w+):', page.get_data(as_text=True)))
+    assert scopes[""] == scopes["group"] == {"group"}
+    assert scopes["agent"] == {"agent"} and scopes["department"] == {"department"}
+    agents = client.get("/admin/workload?scope=agent").get_data(as_text=True)
+    assert 'name="capacity"' not in agents and 'aria-current="page"' in agents
+
+
+@pytest.mark.parametrize("bad", ["agents", "GROUP", "\x00", "x" * 500])
+def test_an_unknown_scope_is_refused(as_user, predicted, bad):
+    client, _ = as_user("admin")
+    response = client.get("/admin/workload", query_string={"scope": bad})
+    assert response.status_code == 400
+    assert "scope" in response.get_data(as_text=True)
+
+
 def test_an_admin_sets_an_agents_capacity_and_blank_restores_the_default(as_user, predicted, db):
     client, token = as_user("admin")
     alice = predicted["users"]["alice"]
