@@ -74,6 +74,8 @@ class Spec:
     # t, item (None: the project), level, comment, the lead's answer to a bad one (days later)
     ratings: tuple[tuple[int, str | None, str, str, int | None], ...] = ()
     pace: tuple[float, float] = (0.35, 0.65)
+    # Days from the investment agreement (signed at the mandate) to its 开工 date.
+    start_within: int = 180
 
 
 def _later(mandated: int, started: int, accepted: int, producing: int | None = None,
@@ -128,7 +130,7 @@ PROJECTS: tuple[Spec, ...] = (
          parcel=PARCELS[6], mandated=95,
          exemption=(2, "land_not_delivered", "园区供水主管网未按出让合同约定接入地块，暂不具备动工条件")),
     Spec(10, "精密铸锻件加工项目", "machinery", "ent04", 12500, "approving", 45,
-         parcel="ZY2025-09地块", mandated=40,
+         parcel=PARCELS[8], mandated=40, start_within=100,
          plans={"u01_survey": work(8, finish_at=32), "u07_soil_water": work(40, until="submit"),
                 "eia_approval": commit(check=20, outcome="rectify")},
          comments=((5, "lead02", "督办：水土保持方案已超期，请水利局三个工作日内出具审查意见。", False),)),
@@ -379,11 +381,12 @@ class ProjectRun:
 
     def standard_land(self, t: int) -> None:
         """The project lands on its standard-land parcel and the investment
-        agreement fixes its indicators and dates (开工 half a year on)."""
+        agreement fixes its indicators and dates (开工 half a year on, or as the
+        spec's ``start_within`` says)."""
         parcel = self.s.parcels[self.spec.parcel]
         land.assign_parcel(self.session, self.project.id, parcel.id, actor=self.lead, now=self.at(t))
         signed = self.s.day(t)
-        start = signed + timedelta(days=180)
+        start = signed + timedelta(days=self.spec.start_within)
         complete = land.add_years(start, 1)
         produce = complete + timedelta(days=90)
         land.record_agreement(self.session, self.project.id, actor=self.lead, now=self.at(t),

@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from demo import seed as demo
 from tests.factories import at
 from workflow.accounts.passwords import verify_password
-from workflow.core import audit, lights
+from workflow.core import audit, lights, predict
 from workflow.core import operations as ops
+from workflow.core.prediction_models import ProjectPrediction
 from workflow.kernel.db import make_engine, make_session_factory
 from workflow.kernel.registry import current_version, definition_of
 from workflow.models import (
@@ -40,6 +41,7 @@ from workflow.models import (
     Screening,
     User,
 )
+from workflow.reforms.land.models import AgreementMiss
 from workflow.setup import initialise
 
 WORKING_DAY = at("2026-11-27", 10)  # a Friday
@@ -224,6 +226,20 @@ def check_reforms(session) -> None:
     assert [s.review["conclusion"] for s in reviewed] == ["approve"]
 
 
+def check_predictions(session) -> None:
+    """Every open project is predicted, and at least one is predicted to miss
+    its investment agreement because of an open item (the supervisors' list)."""
+    open_ids = set(session.scalars(select(Project.id).where(
+        Project.stage.notin_(predict.FINISHED_STAGES))))
+    assert open_ids and open_ids == set(session.scalars(select(ProjectPrediction.project_id)))
+    misses = session.execute(
+        select(AgreementMiss.days_late, ProjectPrediction.critical_item, ItemTask.state)
+        .join(ProjectPrediction, ProjectPrediction.project_id == AgreementMiss.project_id)
+        .join(ItemTask, (ItemTask.project_id == AgreementMiss.project_id)
+              & (ItemTask.item_code == ProjectPrediction.critical_item))).all()
+    assert any(days > 0 and state not in ("done", "covered") for days, _, state in misses), misses
+
+
 def check_history(session, now) -> None:
     assert audit.verify(session) == []
     latest = session.scalar(select(func.max(AuditEvent.at)))
@@ -250,6 +266,7 @@ def test_the_demo_mirrors_the_zone_on_any_day(session, now):
     check_queue(session, now)
     check_numbers(session)
     check_reforms(session)
+    check_predictions(session)
     check_history(session, now)
 
 
