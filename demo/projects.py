@@ -78,6 +78,11 @@ class Spec:
     start_within: int = 180
 
 
+# Working days between the application for an item that opens on request
+# (竣工验收) and the first step of its plan.
+REQUEST_AHEAD = 3
+
+
 def _later(mandated: int, started: int, accepted: int, producing: int | None = None,
            capacity: int | None = None, verified: int | None = None) -> dict[str, Any]:
     """Milestones of a project past approvals: the completion acceptance is
@@ -432,13 +437,34 @@ class ProjectRun:
         return advance
 
     def apply_on_request(self, t: int) -> None:
-        """Items that open on request (竣工验收): applied for at once unless the
-        spec keeps them waiting (HOLD: still under construction, no clock)."""
+        """Items that open on request (竣工验收, 消防验收, 竣工备案) once building
+        has started: applied for together when construction is over, a few
+        days before the spec's plan of one of them is pinned to finish
+        (``finish_at``), or at once when no plan is pinned; never while the
+        spec keeps one waiting (HOLD: still under construction, no clock)."""
+        waiting = []
+        when = t
         for task in self.tasks:
             item = self.s.definition.items[task.item_code]
-            if (item.opens_on_request and task.state == "blocked"
-                    and self.spec.plans.get(task.item_code) is not HOLD):
-                ops.request_item(self.session, task.id, actor=self.lead, now=self.at(t))
+            plan = self.spec.plans.get(task.item_code)
+            if not item.opens_on_request or task.state != "blocked" or plan is HOLD:
+                continue
+            waiting.append(task.id)
+            if plan is not None and plan.finish_at is not None:
+                when = min(when, plan.finish_at + sum(step.gap for step in plan.steps)
+                           + REQUEST_AHEAD)
+        for task_id in waiting:
+            if when == t:
+                self.request(task_id)(t)
+            else:
+                self.push(when, self.request(task_id))
+
+    def request(self, task_id: int) -> Callable[[int], None]:
+        def apply(t: int) -> None:
+            task = self.session.get(ItemTask, task_id)
+            if task.state == "blocked" and self.project.stage not in ("suspended", "terminated"):
+                ops.request_item(self.session, task_id, actor=self.lead, now=self.at(t))
+        return apply
 
     def suspend(self, t: int) -> None:
         ops.suspend_project(self.session, self.project.id, actor=self.lead, now=self.at(t),
