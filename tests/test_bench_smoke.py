@@ -48,9 +48,17 @@ def test_a_tiny_pages_run_answers_every_page_and_agrees_with_its_baselines(tmp_p
              pg_url(name), "--calls", "2", "--write-seconds", "2", "--write-blocks", "1",
              "--timeout", "60", "--output", str(out)],
             cwd=ROOT, capture_output=True, text=True, timeout=300)
+        # The next day's wave of predictions on the same loaded zone.
+        wave = subprocess.run(
+            [sys.executable, "-m", "bench.wave", "--database-url", pg_url(name), "--seconds", "5"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300)
     finally:
         drop_pg_database(name)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert wave.returncode == 0, wave.stderr[-3000:]
+    day = json.loads(wave.stdout)
+    assert day["stored_predictions"] > 0 and day["expired_on_the_day"] > 0, day
+    assert day["sweep_share"]["predicted"] >= day["expired_range"]["found"] > 0, day
     report = json.loads(out.read_text())
     assert report["dataset"]["audit_check"]["findings"] == []
     assert len(report["pages"]) >= 20
@@ -58,6 +66,14 @@ def test_a_tiny_pages_run_answers_every_page_and_agrees_with_its_baselines(tmp_p
         assert page["status"] == {"200": page["calls"] + 1}, page
         assert page["first_rows"]["match"] is not False, page
     assert all(e["completed"] for e in report["exports"]), report["exports"]
+    # The loader predicted every open project: the timeline lists the project's
+    # tasks, and the agreement misses and workload pages read loaded rows.
+    pages = {page["name"]: page for page in report["pages"]}
+    rows = report["context"]["rows"]
+    assert rows["project_predictions"] > 0 and rows["item_predictions"] > 0, rows
+    assert pages["lead.project_timeline"]["rows"] > 0
+    assert pages["supervisor.agreement_misses"]["first_rows"]["match"] is True
+    assert pages["admin.workload"]["bytes"] <= 300_000
     write = report["write"]
     assert write["http"]["actions"] > 0 and write["engine"]["actions"] > 0, write
     assert write["http"]["errors"] == 0 and write["engine"]["errors"] == 0, write
