@@ -10,7 +10,7 @@ from datetime import date
 from bench.forecast import synthetic
 from definitions import TimeLimit
 from workflow.core import backtest
-from workflow.core.predict import History, ItemFacts, _add_months, predict
+from workflow.core.predict import DEFAULT_MIN_HISTORY, History, ItemFacts, _add_months, predict
 from workflow.kernel.clock import add_working_days, due_date, roll_forward
 
 MONDAY = date(2026, 3, 2)  # no holiday anywhere near
@@ -125,14 +125,18 @@ def test_the_zones_median_replaces_the_limit_once_enough_tasks_closed():
     history = History()
     for days in (1, 2, 2, 3, 9):
         history.add("a", "planning", "service", days)
-    for days in (3, 4, 4, 4):
+    for days in (4, 4):
         history.add("a", "planning", "statutory", days)
-    # Four statutory lengths are not enough (min 5): the service median (2) with the limit (10).
+    # Two statutory lengths are not enough (min 3): the service median (2) with the limit (10).
+    assert DEFAULT_MIN_HISTORY == 3
     p = predict([item("a")], today=MONDAY, history=history)
     assert p.item("a").end == wd(wd(MONDAY, 2), 10) and p.item("a").basis == "limit"
     history.add("a", "planning", "statutory", 30)
     p = predict([item("a")], today=MONDAY, history=history)
     assert p.item("a").end == wd(wd(MONDAY, 2), 4) and p.item("a").basis == "history"
+    # A stricter minimum keeps the limit until it is met.
+    p = predict([item("a")], today=MONDAY, history=history, min_history=4)
+    assert p.item("a").basis == "limit"
     # Another department's history is not this one's.
     other = predict([item("a", department="water")], today=MONDAY, history=history)
     assert other.item("a").basis == "limit"

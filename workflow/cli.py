@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from workflow import zone  # noqa: F401 - plugs the reform areas into the core
+from workflow.core.predict import DEFAULT_MIN_HISTORY
 from workflow.kernel.errors import WorkflowError
 from workflow.kernel.zone_audit import VIA
 
@@ -371,7 +372,8 @@ def forecast_refresh(everything: bool, rebuild_history: bool, batch: int,
               help="Replay a synthetic history of N projects (bench/forecast.py; run from the "
                    "repository) instead of the database's.")
 @click.option("--seed", default=13, show_default=True, type=int, help="The synthetic history's seed.")
-@click.option("--min-history", default=5, show_default=True, type=click.IntRange(1, 1000),
+@click.option("--min-history", default=DEFAULT_MIN_HISTORY, show_default=True,
+              type=click.IntRange(1, 1000),
               help="Closed tasks an item needs before its median replaces the limit.")
 def forecast_backtest(synthetic_n: int, seed: int, min_history: int) -> None:
     """Replay closed history, predicting at each item's release with only what

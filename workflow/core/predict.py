@@ -63,7 +63,11 @@ from workflow.kernel import clock as wd
 MILESTONES = ("ready_to_start", "started", "completed", "producing", "at_capacity")
 # The main lifecycle up to the milestones, in order (definitions/zuoyun/stages.toml).
 _STAGE_ORDER = ("intention", "signed", "mandated", "approving") + MILESTONES + ("verified",)
-DEFAULT_MIN_HISTORY = 5
+# Closed tasks (or finished lifecycle gaps) before their median replaces the
+# limit. The backtest chose 3: on the demo zone's short history 5 kept the
+# later milestones at the naive plan (13 % better) where 3 gives 41 %, and on
+# 10,000 synthetic projects the two are the same to a tenth of a day.
+DEFAULT_MIN_HISTORY = 3
 # Gaps, in working days, that no item measures, until the history has them:
 # start after the start conditions are met, construction (开工 → 竣工验收 applied
 # for), production after the last gating item, ramp-up (投产 → 达产).
