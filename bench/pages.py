@@ -727,8 +727,11 @@ def conninfo(url: str) -> str:
 
 
 def selected(name: str, only: list[str] | None) -> bool:
-    return not only or any(o == name or name.startswith(o.rstrip("*").rstrip(".") + ".")
-                           or o in name for o in only)
+    """Whether ``--only`` asks for the page or export ``name`` (a name, a
+    prefix, a fragment); ``load`` asks for none (load, then stop)."""
+    return not only or any(o != "load" and (o == name or name.startswith(o.rstrip("*").rstrip(".")
+                                                                         + ".") or o in name)
+                           for o in only)
 
 
 def user_info(engine, context: dict) -> dict:
