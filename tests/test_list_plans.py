@@ -16,6 +16,7 @@ from workflow.core import calendar_refresh, figures, queries
 from workflow.core import desk as lead_desk
 from workflow.core.figures import WatchFilter
 from workflow.models import Project
+from workflow.reforms.land import forecast as land_forecast
 
 TODAY = date(2026, 3, 16)
 
@@ -60,12 +61,20 @@ def test_each_task_list_reads_its_index(session, team):
         "led projects": (lambda: lead_desk.led_projects(session, lead, TODAY), "ix_project_lead_code"),
         "extensions": (lambda: lead_desk.pending_extensions(session, groups),
                        "ix_extension_request_pending"),
+        # Only the misses are paged; their predictions and agreements come after
+        # by key (joined in, PostgreSQL hashed every stored prediction).
+        "agreement misses": (lambda: land_forecast.agreement_misses(session),
+                             "ix_agreement_miss_late"),
+        "agreement misses by group": (lambda: land_forecast.agreement_misses(
+            session, group_ids=groups), "ix_agreement_miss_group_late"),
     }
-    tables = ("item_task", "supervision_notice", "project", "extension_request")
+    tables = ("item_task", "supervision_notice", "project", "extension_request", "agreement_miss")
     for name, (fn, indexes) in lists.items():
         indexes = (indexes,) if isinstance(indexes, str) else indexes
         table = next(t for t in tables if indexes[0].startswith(f"ix_{t}_"))
-        shown = plan(session, *first_select(session, fn, table), no_sort=True)
+        statement, params = first_select(session, fn, table)
+        assert table != "agreement_miss" or "project_prediction" not in statement, statement
+        shown = plan(session, statement, params, no_sort=True)
         assert any(index in shown for index in indexes), (name, shown)
         # Read in the list's order: no sort of the matching rows (a list merged
         # from one scan per group sorts only those scans' first rows).
