@@ -126,7 +126,15 @@ def test_a_provisional_prediction_is_marked_and_a_stale_one_keeps_its_time(as_us
     page = client.get(f"/projects/{project.code}").get_data(as_text=True)
     assert "data-provisional" in page and "暂定" in page
     assert "预测截至 2026-03-02 10:00（北京时间）" in page and "预测将在下次例行巡检时更新" in page
+    # Stale by the day, not by a change of the project: the note says which.
+    assert "随日期推移" in page and "项目已有新进展" not in page
     assert " *</text>" in svg_of(page)
+    # A change of the project: the other note.
+    db.execute(update(ProjectPrediction).where(ProjectPrediction.project_id == project.id)
+               .values(basis_seq=ProjectPrediction.basis_seq - 1))
+    db.commit()
+    page = client.get(f"/projects/{project.code}").get_data(as_text=True)
+    assert "项目已有新进展" in page and "随日期推移" not in page
 
 
 def test_a_project_never_predicted_is_predicted_on_the_fly_and_not_stored(as_user, world, db):

@@ -454,6 +454,8 @@ class Forecast:
     as_of: datetime
     stale: bool = False
     computed: bool = False
+    # Stale because the project changed (else: its dates moved with the day).
+    changed: bool = False
 
 
 def forecast_of(session: Session, project: Project, *, now: datetime) -> Forecast | None:
@@ -479,10 +481,12 @@ def forecast_of(session: Session, project: Project, *, now: datetime) -> Forecas
     valid_until = row.valid_until
     if valid_until is None:
         valid_until = zone_today(as_of)
-    stale = row.basis_seq != (project.audit_seq or 0) or valid_until < zone_today(now)
+    changed = row.basis_seq != (project.audit_seq or 0)
+    stale = changed or valid_until < zone_today(now)
     return Forecast(
         milestones={m: getattr(row, f"{m}_on") for m in MILESTONES},
         reached=frozenset(m for m in row.reached.split(",") if m),
         items={r.item_code: ItemForecast(r.predicted_start, r.predicted_end, r.released,
                                          r.critical, r.provisional, r.basis) for r in items},
-        critical_item=row.critical_item, provisional=row.provisional, as_of=as_of, stale=stale)
+        critical_item=row.critical_item, provisional=row.provisional, as_of=as_of, stale=stale,
+        changed=changed)
