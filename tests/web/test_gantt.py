@@ -124,6 +124,8 @@ def test_a_provisional_prediction_is_marked_and_a_stale_one_keeps_its_time(as_us
     clock.moment = NOW + timedelta(days=1)
     client, _ = as_user("lead")
     page = client.get(f"/projects/{project.code}").get_data(as_text=True)
+    api = client.get(f"/api/v1/projects/{project.code}/prediction").get_json()
+    assert api["stale"] is True and api["stale_reason"] == "day"
     assert "data-provisional" in page and "暂定" in page
     assert "预测截至 2026-03-02 10:00（北京时间）" in page and "预测将在下次例行巡检时更新" in page
     # Stale by the day, not by a change of the project: the note says which.
@@ -135,6 +137,8 @@ def test_a_provisional_prediction_is_marked_and_a_stale_one_keeps_its_time(as_us
     db.commit()
     page = client.get(f"/projects/{project.code}").get_data(as_text=True)
     assert "项目已有新进展" in page and "随日期推移" not in page
+    api = client.get(f"/api/v1/projects/{project.code}/prediction").get_json()
+    assert api["stale"] is True and api["stale_reason"] == "changed"
 
 
 def test_a_project_never_predicted_is_predicted_on_the_fly_and_not_stored(as_user, world, db):
@@ -170,6 +174,7 @@ def test_the_api_gives_the_prediction(as_user, world, db):
     client, _ = as_user("lead")
     body = client.get(f"/api/v1/projects/{project.code}/prediction").get_json()
     assert body["code"] == project.code and body["stale"] is False
+    assert body["stale_reason"] is None
     assert body["critical_item"] == row.critical_item
     assert body["milestones"]["completed"]["predicted_on"] == row.completed_on.isoformat()
     assert body["milestones"]["started"]["planned_on"]  # the 包联 plan's default date

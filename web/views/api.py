@@ -240,13 +240,15 @@ def prediction_json(project: Project) -> dict:
                       "reached": bool(forecast and m in forecast.reached)}
                   for m in MILESTONES}
     if forecast is None:
-        return {"code": project.code, "as_of": None, "stale": False, "provisional": False,
-                "critical_item": None, "milestones": milestones, "items": []}
+        return {"code": project.code, "as_of": None, "stale": False, "stale_reason": None,
+                "provisional": False, "critical_item": None, "milestones": milestones, "items": []}
     order = list(definition_for(project).items)
     items = sorted(forecast.items.items(), key=lambda kv: (
         order.index(kv[0]) if kv[0] in order else len(order), kv[0]))
+    reason = ("changed" if forecast.changed else "day") if forecast.stale else None
     return {"code": project.code, "as_of": forecast.as_of.isoformat(), "stale": forecast.stale,
-            "provisional": forecast.provisional, "critical_item": forecast.critical_item,
+            "stale_reason": reason, "provisional": forecast.provisional,
+            "critical_item": forecast.critical_item,
             "milestones": milestones,
             "items": [{"item": code, "predicted_start": _day(i.start), "predicted_end": _day(i.end),
                        "released": i.released, "critical": i.critical,

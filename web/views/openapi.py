@@ -183,8 +183,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "Prediction": {
         "type": "object",
-        "required": ["code", "as_of", "stale", "provisional", "critical_item", "milestones",
-                     "items"],
+        "required": ["code", "as_of", "stale", "stale_reason", "provisional", "critical_item",
+                     "milestones", "items"],
         "properties": {
             "code": {"type": "string", "description": "项目代码"},
             "as_of": _STRING_OR_NULL | {"format": "date-time", "description": (
@@ -193,6 +193,11 @@ SCHEMAS: dict[str, Any] = {
             "stale": {"type": "boolean", "description": (
                 "The project changed since (or the day passed): the scheduler's sweep will "
                 "redo it.")},
+            "stale_reason": {"type": ["string", "null"], "enum": ["changed", "day", None],
+                             "description": (
+                "Why it is stale: the project changed since it was made (changed), or some of "
+                "its dates held only until a day now gone (day: e.g. an overdue item expected "
+                "that day); null when it is current.")},
             "provisional": {"type": "boolean", "description": (
                 "Some date runs through a year whose holiday schedule is not published yet.")},
             "critical_item": _STRING_OR_NULL | {"description": (
