@@ -71,8 +71,12 @@ def test_the_lead_reschedules_and_adds_milestones(browser, live, plans, viewport
     finally:
         context.close()
     db = live["db"]
+    # A fresh read of what the app wrote: end the transaction (and its snapshot,
+    # and the identity map's copies) that reading the fixture's rows began.
+    db.rollback()
     moved = db.scalar(select(PlanMilestone).where(PlanMilestone.project_id == project.id,
-                                                  PlanMilestone.kind == "start"))
+                                                  PlanMilestone.kind == "start")
+                      .execution_options(populate_existing=True))
     assert (str(moved.planned_on), moved.source) == ("2026-06-30", "lead")
     db.rollback()
 
