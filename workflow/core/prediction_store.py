@@ -202,10 +202,18 @@ def stale_projects(session: Session, *, today: date, limit: int) -> list[int]:
     first (``changed_projects``, a project someone just worked on), then
     those no longer valid on ``today`` (``expired_projects``). A quiet
     project whose dates all lie ahead is not recomputed each day."""
-    ids = changed_projects(session, limit=limit)
+    return _stale(session, today=today, limit=limit, changed=True)[0]
+
+
+def _stale(session: Session, *, today: date, limit: int,
+           changed: bool) -> tuple[list[int], int]:
+    """(``stale_projects``' ids, how many of them changed); ``changed``
+    False: the expired ones only."""
+    ids = changed_projects(session, limit=limit) if changed else []
+    n_changed = len(ids)
     if len(ids) < limit:
         ids += expired_projects(session, today=today, limit=limit - len(ids), skip=ids)
-    return ids
+    return ids, n_changed
 
 
 def finished_with_prediction(session: Session, *, limit: int) -> list[int]:
@@ -246,10 +254,7 @@ def refresh(session: Session, *, now: datetime, limit: int = 2000,
     if _claim(session, PREDICTIONS, now) is None:
         rebuild_history(session)
     history = load_history(session)
-    ids = changed_projects(session, limit=limit) if changed else []
-    n_changed = len(ids)
-    if len(ids) < limit:
-        ids += expired_projects(session, today=today, limit=limit - len(ids), skip=ids)
+    ids, n_changed = _stale(session, today=today, limit=limit, changed=changed)
     done = refresh_projects(session, ids, now=now, history=history)
     gone = finished_with_prediction(session, limit=limit) if changed else []
     forget(session, gone)
