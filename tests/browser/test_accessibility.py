@@ -385,6 +385,12 @@ def test_an_enterprise_supplies_materials_with_the_keyboard(browser, demo, open_
     scan = tmp_path / "营业执照.pdf"
     scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     page = new_page(browser)
+    # Playwright asks Chromium to intercept file choosers when the first
+    # listener is added, without waiting for it: a listener added only around
+    # the key press can lose the race (the chooser then opens natively, which
+    # headless cancels: one CI run timed out so). Adding one now lets every
+    # round trip below settle the interception before Space is pressed.
+    page.on("filechooser", lambda _chooser: None)
     keyboard_sign_in(page, demo["url"], r["username"])
     page.goto(f"{demo['url']}/portal/projects/{r['project']}")
     mine = str(r["request"])
