@@ -15,7 +15,9 @@ nothing of the database; the engine replaces dropped connections
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
+from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -23,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from web.support import labels
+from web.support import i18n, labels
 from workflow.kernel.errors import (
     Conflict,
     InvalidTransition,
@@ -74,7 +76,7 @@ def refusal_reason(exc: WorkflowError) -> str:
     (its figures filled in); any other keeps the engine's own sentence."""
     code = exc.details.get("refusal")
     if not isinstance(code, str):
-        return exc.message
+        return engine_sentence(exc)
     figures = {k: v for k, v in exc.details.items() if isinstance(v, (int, str))}
     if code == "extension_not_allowed":
         return _("事项“%(item)s”的办理时限依法不得延长。", item=_item_name(figures))
@@ -99,7 +101,41 @@ def refusal_reason(exc: WorkflowError) -> str:
     if code == "gap_open":
         return _("本事项为容缺受理，企业承诺的材料须于 %(due)s 前补齐后才能办结。",
                  due=figures.get("due", ""))
-    return exc.message
+    return engine_sentence(exc)
+
+
+@lru_cache(maxsize=1)
+def _engine_catalogue() -> NullTranslations:
+    """The engine's Chinese (``web/translations/zh_CN/LC_MESSAGES/engine.mo``)."""
+    return Translations.load(str(i18n.ENGINE_MO.parents[2]), [i18n.ENGINE_LOCALE],
+                             domain=i18n.ENGINE_DOMAIN)
+
+
+def engine_sentence(exc: WorkflowError) -> str:
+    """The engine's own sentence in the user's language: its English template
+    (``exc.template``) looked up in the engine's catalogue and filled with the
+    same details, a detail that is a catalogued word or a refusal of its own
+    told in Chinese too. English, or a template not (yet) translated, gives
+    the engine's English message; a translation that cannot be filled does too."""
+    if labels.english():
+        return exc.message
+    catalogue = _engine_catalogue()
+    template = catalogue.gettext(exc.template)
+    if template == exc.template:
+        return exc.message
+    details = {}
+    for key, value in exc.details.items():
+        if isinstance(value, WorkflowError):
+            value = engine_sentence(value)
+        elif isinstance(value, str) and value:
+            value = catalogue.gettext(value)
+        details[key] = value
+    try:
+        return template.format_map(details)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        log.warning("the engine's Chinese for %r cannot be filled from %s", exc.template,
+                    sorted(exc.details))
+        return exc.message
 
 
 def _item_name(figures: dict) -> str:

@@ -1,15 +1,24 @@
-"""The English catalogue: extract the Chinese msgids and compile the catalogue.
+"""The two catalogues: extract their msgids and compile them.
 
-``python -m web.support.i18n extract`` refreshes ``web/translations/en/LC_MESSAGES/
-messages.po`` from the templates and code (keeping existing translations);
-``python -m web.support.i18n compile`` writes the ``.mo`` the app loads. The test
-suite checks that every msgid has an English translation and that the
-compiled file matches the catalogue.
+The interface is written in Chinese: ``web/translations/en/LC_MESSAGES/
+messages.po`` holds its English. The engine's refusals are written in English
+(the CLI and the API speak it): ``web/translations/zh_CN/LC_MESSAGES/engine.po``
+holds their Chinese, extracted from every ``WorkflowError`` raised in
+``workflow/`` with a literal template and every ``term()`` (see
+``workflow.kernel.errors``).
+
+``python -m web.support.i18n extract`` refreshes both from the code (keeping
+existing translations); ``python -m web.support.i18n compile`` writes the
+``.mo`` files the app loads. The test suite checks that every msgid has its
+translation and that the compiled files match the catalogues.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 import io
+import pkgutil
 import sys
 from pathlib import Path
 
@@ -21,6 +30,11 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent  # web/
 PO = ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
+WORKFLOW = ROOT.parent / "workflow"
+ENGINE_LOCALE = "zh_CN"
+ENGINE_DOMAIN = "engine"
+ENGINE_PO = ROOT / "translations" / ENGINE_LOCALE / "LC_MESSAGES" / f"{ENGINE_DOMAIN}.po"
+ENGINE_MO = ENGINE_PO.with_suffix(".mo")
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
 KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "ngettext": (1, 2),
             "N_": None}
@@ -40,26 +54,87 @@ def extracted() -> Catalog:
     return catalog
 
 
-def load() -> Catalog:
-    if not PO.exists():
-        return Catalog(locale="en", project="daiban")
-    with PO.open("rb") as handle:
-        return read_po(handle, locale="en")
+def load(path: Path = PO, locale: str = "en") -> Catalog:
+    if not path.exists():
+        return Catalog(locale=locale, project="daiban")
+    with path.open("rb") as handle:
+        return read_po(handle, locale=locale)
 
 
-def extract() -> Catalog:
+def extract(current: Catalog | None = None, fresh: Catalog | None = None) -> Catalog:
     """The catalogue with every msgid now in use; known translations kept."""
-    current, fresh = load(), extracted()
+    current = load() if current is None else current
+    fresh = extracted() if fresh is None else fresh
     for message in fresh:
         if message.id and message.id in current:
             message.string = current[message.id].string
     return fresh
 
 
-def save(catalog: Catalog) -> None:
-    PO.parent.mkdir(parents=True, exist_ok=True)
-    with PO.open("wb") as handle:
+def save(catalog: Catalog, path: Path = PO) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
         write_po(handle, catalog, width=100, omit_header=False, sort_output=True)
+
+
+# -- the engine's refusals ---------------------------------------------------------------
+
+def error_classes() -> dict[str, bool]:
+    """Every ``WorkflowError`` class by name, with whether it takes a message
+    first (a class with its own ``__init__`` builds its message itself, in
+    its ``super().__init__`` call)."""
+    from workflow.kernel.errors import WorkflowError
+
+    for module in pkgutil.walk_packages([str(WORKFLOW)], prefix="workflow."):
+        importlib.import_module(module.name)
+    found: dict[str, bool] = {}
+    pending = [WorkflowError]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = "__init__" not in vars(cls) or cls is WorkflowError
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def engine_calls():
+    """``(path, line, call, first)`` for every call that gives the engine's
+    catalogue a msgid: a ``WorkflowError`` class called with its message, a
+    ``super().__init__`` inside such a class, and ``term()``. ``first`` is the
+    call's first argument node (a literal when the rule is kept)."""
+    classes = error_classes()
+    takes_message = {name for name, plain in classes.items() if plain}
+    for path in sorted(WORKFLOW.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        where = f"workflow/{path.relative_to(WORKFLOW).as_posix()}"
+        inside = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name in classes:
+                for child in ast.walk(node):
+                    inside[id(child)] = node.name
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else (
+                func.attr if isinstance(func, ast.Attribute) else None)
+            is_super = (name == "__init__" and isinstance(func, ast.Attribute)
+                        and isinstance(func.value, ast.Call)
+                        and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
+                        and id(node) in inside)
+            if name in takes_message or name == "term" or is_super:
+                yield where, node.lineno, node, node.args[0]
+
+
+def extracted_engine() -> Catalog:
+    catalog = Catalog(locale=ENGINE_LOCALE, project="daiban", domain=ENGINE_DOMAIN)
+    for where, line, _call, first in engine_calls():
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            catalog.add(first.value, locations=[(where, line)])
+    return catalog
+
+
+def load_engine() -> Catalog:
+    return load(ENGINE_PO, ENGINE_LOCALE)
 
 
 def compiled(catalog: Catalog) -> bytes:
@@ -75,10 +150,16 @@ def main(argv: list[str]) -> int:
         save(catalog)
         missing = [m.id for m in catalog if m.id and not m.string]
         print(f"{len(catalog)} messages, {len(missing)} without English")
+        engine = extract(load_engine(), extracted_engine())
+        save(engine, ENGINE_PO)
+        missing = [m.id for m in engine if m.id and not m.string]
+        print(f"{len(engine)} engine messages, {len(missing)} without Chinese")
         return 0
     if command == "compile":
         MO.write_bytes(compiled(load()))
         print(f"wrote {MO}")
+        ENGINE_MO.write_bytes(compiled(load_engine()))
+        print(f"wrote {ENGINE_MO}")
         return 0
     print("usage: python -m web.support.i18n extract|compile", file=sys.stderr)
     return 2

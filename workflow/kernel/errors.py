@@ -1,10 +1,49 @@
 """The engine's error hierarchy. ``web/`` maps these to HTTP status codes in
 one place; the CLI prints their message. Each message is a sentence a user can
-act on; structured details ride along in ``details`` for logs and the API."""
+act on; structured details ride along in ``details`` for logs and the API.
+
+A message is a literal English template whose ``{placeholders}`` are filled
+from the details (``ValidationError("Parcel {parcel} is sold.", parcel=code)``),
+never an f-string: the web layer looks the template up in the engine's Chinese
+catalogue (``web/translations/zh_CN/LC_MESSAGES/engine.po``, extracted from
+these calls) and fills the translation with the same details, so a refusal
+reads in the user's language. A detail that is itself a catalogued word
+(marked with :func:`term`) is translated too; one that is a ``WorkflowError``
+is told by its own sentence. ``tests/test_engine_messages.py`` holds every
+raise to this rule and every template to a translation.
+"""
 
 from __future__ import annotations
 
+import string
 from typing import Any
+
+
+def term(word: str) -> str:
+    """Mark a word a message's detail carries (a field's or an object's name)
+    for the catalogue: the web layer shows it translated inside the sentence."""
+    return word
+
+
+def render(template: str, details: dict[str, Any]) -> str:
+    """``template`` with its placeholders filled from ``details``; the template
+    itself when it names a detail that is missing (never an error while
+    raising one)."""
+    if "{" not in template:
+        return template
+    try:
+        return template.format_map(details)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        return template
+
+
+def placeholders(template: str) -> set[str]:
+    """The detail names a template fills (``{limit:,}`` names ``limit``)."""
+    names = set()
+    for _text, field, _spec, _conversion in string.Formatter().parse(template):
+        if field is not None:
+            names.add(field.split(".")[0].split("[")[0])
+    return names
 
 
 class WorkflowError(Exception):
@@ -13,9 +52,10 @@ class WorkflowError(Exception):
     code = "workflow_error"
 
     def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
+        self.template = message
         self.details = details
+        self.message = render(message, details)
+        super().__init__(self.message)
 
 
 class InvalidTransition(WorkflowError):

@@ -17,9 +17,9 @@ def text(value: Any, what: str, *, required: bool = True, limit: int | None = No
     than ``limit`` characters; an optional empty value is ``""``."""
     cleaned = str(value if value is not None else "").strip()
     if required and not cleaned:
-        raise ValidationError(f"A {what} is required.", field=what)
+        raise ValidationError("A {field} is required.", field=what)
     if limit is not None and len(cleaned) > limit:
-        raise ValidationError(f"The {what} is at most {limit} characters.", field=what)
+        raise ValidationError("The {field} is at most {limit} characters.", field=what, limit=limit)
     return cleaned
 
 
@@ -36,7 +36,7 @@ def code(value: Any, what: str, *, limit: int = 64) -> str | None:
     typeable; ``None`` when empty."""
     cleaned = text(value, what, required=False, limit=limit)
     if not typeable(cleaned):
-        raise ValidationError(f"The {what} holds characters that cannot be typed.", field=what)
+        raise ValidationError("The {field} holds characters that cannot be typed.", field=what)
     return cleaned or None
 
 
@@ -51,7 +51,8 @@ def number(value: Any, what: str, *, low: int, high: int) -> int | None:
     digits = raw[1:] if raw.startswith("-") and low < 0 else raw
     if not (digits.isascii() and digits.isdecimal()) or len(digits) > 18 \
             or not low <= int(raw) <= high:
-        raise ValidationError(f"'{what}' is a whole number from {low} to {high}.", field=what)
+        raise ValidationError("'{field}' is a whole number from {low} to {high}.", field=what,
+                              low=low, high=high)
     return int(raw)
 
 
@@ -89,25 +90,27 @@ def project_code(value: Any, *, today: date) -> str:
     found = NATIONAL_CODE.match(raw)
     if found is None:
         raise ValidationError(
-            f"'{raw[:40]}' is not a project code (项目代码) of the national format "
-            f"{NATIONAL_FORMAT}: 24 characters, five groups of digits.", field="code")
+            "'{value}' is not a project code (项目代码) of the national format "
+            "{format}: 24 characters, five groups of digits.", field="code", value=raw[:40],
+            format=NATIONAL_FORMAT)
     time, region, industry, kind, serial = found.groups()
     if not _time_code(time, today):
         raise ValidationError(
-            f"The time code {time} of project code {raw} is neither a year from {FIRST_YEAR} "
-            f"to {today.year} nor a past year and month (YYMM).", field="code")
+            "The time code {time} of project code {value} is neither a year from {first} "
+            "to {last} nor a past year and month (YYMM).", field="code", time=time, value=raw,
+            first=FIRST_YEAR, last=today.year)
     if region[:2] not in PROVINCES:
-        raise ValidationError(f"The region code {region} of project code {raw} names no "
-                              "province (GB/T 2260).", field="code")
+        raise ValidationError("The region code {region} of project code {value} names no "
+                              "province (GB/T 2260).", field="code", region=region, value=raw)
     if industry == "00":
-        raise ValidationError(f"The industry code of project code {raw} cannot be 00.",
-                              field="code")
+        raise ValidationError("The industry code of project code {value} cannot be 00.",
+                              field="code", value=raw)
     if kind not in PROJECT_TYPES:
-        raise ValidationError(f"The project type {kind} of project code {raw} is none of 01 审批, "
-                              "02 核准, 03 备案.", field="code")
+        raise ValidationError("The project type {kind} of project code {value} is none of 01 审批, "
+                              "02 核准, 03 备案.", field="code", kind=kind, value=raw)
     if serial == "000000":
-        raise ValidationError(f"The serial number of project code {raw} cannot be 000000.",
-                              field="code")
+        raise ValidationError("The serial number of project code {value} cannot be 000000.",
+                              field="code", value=raw)
     return raw
 
 
