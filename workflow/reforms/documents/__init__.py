@@ -158,8 +158,9 @@ def _on_terminate(session: Session, project: Project, *, actor: User | None, now
 def _require_mandated(session: Session, project_id: int) -> None:
     project = ops.lock_project(session, project_id)
     if not _mandated(session, project):
-        raise InvalidTransition(f"Project {project.code} has no mandate, so no slip is issued; "
-                                "suspend or terminate it without one.", state=project.stage)
+        raise InvalidTransition("Project {project} has no mandate, so no slip is issued; "
+                                "suspend or terminate it without one.", state=project.stage,
+                                project=project.code)
 
 
 def _latest(session: Session, project_id: int, kind: str) -> AgencyDocument:

@@ -16,7 +16,7 @@ from workflow.core import access_code, permissions
 from workflow.core import operations as ops
 from workflow.core.models import AuditEvent, ItemTask, Project
 from workflow.kernel import validate
-from workflow.kernel.errors import InvalidTransition, NotFound, ValidationError
+from workflow.kernel.errors import InvalidTransition, NotFound, ValidationError, term
 from workflow.kernel.models import User
 from workflow.reforms.documents.models import DOCUMENT_KINDS, AgencyDocument
 from workflow.reforms.documents.paperwork import (
@@ -27,7 +27,7 @@ from workflow.reforms.documents.paperwork import (
     documents_of,
     store,
 )
-from workflow.reforms.documents.signing import awaiting, signed_scope
+from workflow.reforms.documents.signing import ENDED, awaiting, signed_scope
 
 CLOSED_OK = ("done", "covered")
 
@@ -54,7 +54,7 @@ def issue_document(session: Session, project_id: int, kind: str, *, actor: User 
     scope is done or covered (only once). Continuations come from
     ``handoff_with_continuation`` and ``change_scope``."""
     if kind not in DOCUMENT_KINDS:
-        raise ValidationError(f"Unknown kind of document '{kind}'.", kind=kind)
+        raise ValidationError("Unknown kind of document '{kind}'.", kind=kind)
     project = ops.lock_project(session, project_id)
     permissions.require_project(actor, project)
     builders = {"mandate": mandate, "suspension": suspension, "termination": termination,
@@ -73,11 +73,12 @@ def mandate(session: Session, project: Project, *, actor: User | None, now: date
     is kept on the project, so the mandate is where the code stays readable,
     for the enterprise and the lead side who may read the document."""
     if not project.tasks:
-        raise InvalidTransition(f"Project {project.code} has no mandate yet: sign it first.",
-                                state=project.stage)
+        raise InvalidTransition("Project {project} has no mandate yet: sign it first.",
+                                state=project.stage, project=project.code)
     if any(d.status != "declined" for d in documents_of(session, project.id, "mandate")):
-        raise InvalidTransition(f"The mandate of {project.code} was already issued; a change "
-                                "of agent or scope is a continuation mandate.")
+        raise InvalidTransition("The mandate of {project} was already issued; a change "
+                                "of agent or scope is a continuation mandate.",
+                                project=project.code)
     codes = [t.item_code for t in _ordered_tasks(project)]
     chosen = codes if scope is None else [c for c in codes if c in set(scope)]
     unknown = set(scope or ()) - set(codes)
@@ -109,9 +110,10 @@ def current_access_code(session: Session, project: Project) -> str | None:
 
 def suspension(session: Session, project: Project, *, actor: User | None, now: datetime,
                reason: str = "") -> AgencyDocument:
-    reason = _require_text(reason, "reason for the suspension")
+    reason = _require_text(reason, term("reason for the suspension"))
     if project.stage != "suspended":
-        raise InvalidTransition(f"Project {project.code} is not suspended.", state=project.stage)
+        raise InvalidTransition("Project {project} is not suspended.", state=project.stage,
+                                project=project.code)
     items = [_item_line(project, t, suspended_from=t.suspended_from,
                         paused_since=_day(t.paused_since))
              for t in _ordered_tasks(project) if t.state == "suspended"]
@@ -122,9 +124,10 @@ def suspension(session: Session, project: Project, *, actor: User | None, now: d
 
 def termination(session: Session, project: Project, *, actor: User | None, now: datetime,
                 reason: str = "", terminated: Iterable[str] | None = None) -> AgencyDocument:
-    reason = _require_text(reason, "reason for the termination")
+    reason = _require_text(reason, term("reason for the termination"))
     if project.stage != "terminated":
-        raise InvalidTransition(f"Project {project.code} is not terminated.", state=project.stage)
+        raise InvalidTransition("Project {project} is not terminated.", state=project.stage,
+                                project=project.code)
     today = ops.zone_today(now)
     ended = set(terminated) if terminated is not None else {
         t.item_code for t in project.tasks if t.state == "terminated" and t.closed_on == today}
@@ -170,11 +173,16 @@ def completion(session: Session, project: Project, *, actor: User | None,
     tasks = in_scope(session, project)
     open_items = [t.item_code for t in tasks if t.state not in CLOSED_OK]
     if not tasks or open_items:
+        if open_items:
+            raise InvalidTransition(
+                "Project {project} still has items of its mandate not done or covered: {items}.",
+                open=open_items, project=project.code, items=", ".join(open_items))
         raise InvalidTransition(
-            f"Project {project.code} still has items of its mandate not done or covered: "
-            f"{', '.join(open_items) or 'no signed mandate with items yet'}.", open=open_items)
+            "Project {project} still has items of its mandate not done or covered: "
+            "no signed mandate with items yet.", open=open_items, project=project.code)
     if documents_of(session, project.id, "completion"):
-        raise InvalidTransition(f"The completion slip of {project.code} was already issued.")
+        raise InvalidTransition("The completion slip of {project} was already issued.",
+                                project=project.code)
     refs = results_of(session, project)
     items = [_item_line(project, t, result=refs.get(t.id, ("", ""))[1],
                         result_kind=refs.get(t.id, ("approval", ""))[0], closed_on=_day(t.closed_on))
@@ -190,7 +198,7 @@ def handoff_with_continuation(session: Session, task_id: int, to: User, *, reaso
     a lead's reassignment — and the continuation mandate names the previous
     and the new agent and the reason (the zone's own change: the enterprise
     does not sign it)."""
-    reason = _require_text(reason, "reason for the handoff")
+    reason = _require_text(reason, term("reason for the handoff"))
     task = ops.load_task(session, task_id, expected_version)
     previous = task.assignee
     if previous is None:
@@ -216,7 +224,7 @@ def change_scope(session: Session, project_id: int, *, reason: str, actor: User 
     added to and removed from the signed mandate and the new scope, and waits
     for the enterprise's signature; only once signed does the scope change
     (removed items' open tasks end then). One change waits at a time."""
-    reason = _require_text(reason, "reason for the change of scope")
+    reason = _require_text(reason, term("reason for the change of scope"))
     project = ops.lock_project(session, project_id)
     permissions.require_project(actor, project)
     scope = signed_scope(session, project)
@@ -227,10 +235,11 @@ def change_scope(session: Session, project_id: int, *, reason: str, actor: User 
                                 "once it is signed.")
     pending = awaiting(session, project.id, "continuation")
     if pending is not None:
-        raise InvalidTransition(f"The change of scope {pending.number} waits for the enterprise's "
-                                "signature; one change at a time.")
-    if project.stage in ("terminated", "verified"):
-        raise InvalidTransition(f"Project {project.code} is {project.stage}.", state=project.stage)
+        raise InvalidTransition("The change of scope {number} waits for the enterprise's "
+                                "signature; one change at a time.", number=pending.number)
+    if project.stage in ENDED:
+        raise InvalidTransition("Project {project} is {state}.", state=project.stage,
+                                project=project.code)
     by_code = {t.item_code: t for t in project.tasks}
     codes = [t.item_code for t in _ordered_tasks(project)]
     added, removed = list(dict.fromkeys(add)), list(dict.fromkeys(remove))
@@ -267,7 +276,7 @@ def issue_completion(session: Session, project_id: int, *, actor: User | None,
 def get_document(session: Session, document_id: int) -> AgencyDocument:
     document = session.get(AgencyDocument, document_id)
     if document is None:
-        raise NotFound(f"Document {document_id} does not exist.")
+        raise NotFound("Document {document} does not exist.", document=document_id)
     return document
 
 

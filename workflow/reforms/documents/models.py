@@ -20,6 +20,7 @@ from workflow.core.models import (
     Attachment,
     Project,
 )
+from workflow.kernel.errors import term
 from workflow.kernel.models import (
     Base,
     _in,
@@ -29,7 +30,7 @@ DOCUMENT_KINDS = ("mandate", "suspension", "termination", "continuation", "compl
 # The enterprise's answer to a document it signs (the mandate, a change of its
 # scope): awaiting it, signed (in the portal or on paper), declined. Documents
 # the enterprise does not sign (slips, a change of agent) have none.
-SIGNATURE_STATES = ("awaiting", "signed", "declined")
+SIGNATURE_STATES = (term("awaiting"), term("signed"), term("declined"))
 SIGNED_VIA = ("portal", "paper")
 
 

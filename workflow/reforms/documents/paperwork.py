@@ -263,7 +263,7 @@ def store(session: Session, project: Project, kind: str, *, actor: User | None, 
             continue  # another transaction committed this number first: take the next
         break
     else:
-        raise Conflict(f"Could not number the {TITLES[kind]}; try again.", kind=kind)
+        raise Conflict("Could not number the {title}; try again.", kind=kind, title=TITLES[kind])
     entry = audit.record(session, project, actor=actor, now=ops.utc(now), action="document.issued",
                          data={"document": document.id, "kind": kind, "number": number,
                                "sha256": document.sha256})

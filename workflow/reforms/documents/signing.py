@@ -41,16 +41,25 @@ from workflow.core import operations as ops
 from workflow.core.machines import status_machine
 from workflow.core.models import CLOSED_STATES, ItemTask, Project
 from workflow.kernel import validate
-from workflow.kernel.errors import InvalidTransition, NotFound, NotPermitted, ValidationError
+from workflow.kernel.errors import (
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+    ValidationError,
+    term,
+)
 from workflow.kernel.models import User
 from workflow.kernel.signatures import check_signature, sha256_of
 from workflow.reforms.documents.models import SIGNATURE_STATES, AgencyDocument
 from workflow.reforms.documents.paperwork import TITLES, document_text, signs
 
-SIGNATURES = status_machine("signature", SIGNATURE_STATES, [
+SIGNATURES = status_machine(term("signature"), SIGNATURE_STATES, [
     {"trigger": "sign", "source": "awaiting", "dest": "signed"},
     {"trigger": "decline", "source": "awaiting", "dest": "declined"},
-], labels={"sign": "sign the document", "decline": "decline the document"})
+], labels={"sign": term("sign the document"), "decline": term("decline the document")})
+
+# The stages after which the enterprise's answers and changes of scope stop.
+ENDED = (term("terminated"), term("verified"))
 
 # The task steps by which agents act for the enterprise on an item: refused
 # outside the signed mandate (see the module's docstring for what is not).
@@ -129,11 +138,11 @@ def require_signed_mandate(session: Session, task: ItemTask, *, actor: User,
         return
     if not scope:
         raise InvalidTransition(
-            f"The enterprise has not signed the mandate (代办服务委托书) of project {project.code}: "
+            "The enterprise has not signed the mandate (代办服务委托书) of project {project}: "
             "agents act on its items only once it is signed (帮办代办不包办).",
             project=project.code, event=event, refusal="mandate_unsigned")
     raise InvalidTransition(
-        f"Item {task.item_code} is outside the signed mandate of project {project.code}: "
+        "Item {item} is outside the signed mandate of project {project}: "
         "agents act on it only once a signed change of scope adds it.",
         project=project.code, item=task.item_code, event=event, refusal="outside_mandate",
         item_zh=_item(project, task).name_zh, item_en=_item(project, task).name_en)
@@ -150,7 +159,7 @@ def _load(session: Session, document_id: int) -> tuple[AgencyDocument, Project]:
     project_id = session.scalar(select(AgencyDocument.project_id).where(
         AgencyDocument.id == document_id))
     if project_id is None:
-        raise NotFound(f"Document {document_id} does not exist.")
+        raise NotFound("Document {document} does not exist.", document=document_id)
     project = ops.lock_project(session, project_id)
     document = session.get(AgencyDocument, document_id)
     session.refresh(document, with_for_update=True)
@@ -160,16 +169,18 @@ def _load(session: Session, document_id: int) -> tuple[AgencyDocument, Project]:
 def _require_answerable(document: AgencyDocument, project: Project) -> None:
     title = TITLES[document.kind]
     if document.status is None:
-        raise InvalidTransition(f"The {title} {document.number} is not the enterprise's to sign.")
+        raise InvalidTransition("The {title} {number} is not the enterprise's to sign.",
+                                title=title, number=document.number)
     if document.status != "awaiting":
-        raise InvalidTransition(f"The {title} {document.number} was already {document.status}.",
-                                status=document.status)
-    if project.stage in ("terminated", "verified"):
-        raise InvalidTransition(f"Project {project.code} is {project.stage}.", state=project.stage)
+        raise InvalidTransition("The {title} {number} was already {status}.",
+                                status=document.status, title=title, number=document.number)
+    if project.stage in ENDED:
+        raise InvalidTransition("Project {project} is {state}.", state=project.stage,
+                                project=project.code)
 
 
 def _what(document: AgencyDocument) -> str:
-    return "mandate" if document.kind == "mandate" else "continuation mandate"
+    return term("mandate") if document.kind == "mandate" else term("continuation mandate")
 
 
 def _told(session: Session, document: AgencyDocument, project: Project, entry, *,
@@ -196,8 +207,8 @@ def sign_document(session: Session, document_id: int, *, actor: User, now: datet
     signed). The document then takes effect (``_take_effect``)."""
     document, project = _load(session, document_id)
     if not permissions.can_sign_for_enterprise(actor, project):
-        raise NotPermitted(f"Only a user of {project.enterprise.name} may sign for it.",
-                           project=project.code)
+        raise NotPermitted("Only a user of {enterprise} may sign for it.",
+                           project=project.code, enterprise=project.enterprise.name)
     _require_answerable(document, project)
     signatory, digest = check_signature(document_text(document), signatory=signatory,
                                         consent=consent, what=_what(document),
@@ -220,11 +231,11 @@ def decline_document(session: Session, document_id: int, *, actor: User, now: da
     """The enterprise declines the mandate or a change of its scope, saying
     why: nothing it names takes effect; the lead handler may issue a revised
     one (or end the service)."""
-    reason = validate.text(reason, "reason for declining", limit=2000)
+    reason = validate.text(reason, term("reason for declining"), limit=2000)
     document, project = _load(session, document_id)
     if not permissions.can_sign_for_enterprise(actor, project):
-        raise NotPermitted(f"Only a user of {project.enterprise.name} may answer for it.",
-                           project=project.code)
+        raise NotPermitted("Only a user of {enterprise} may answer for it.",
+                           project=project.code, enterprise=project.enterprise.name)
     _require_answerable(document, project)
     SIGNATURES.fire(document, "decline")
     document.decline_reason = reason
@@ -250,18 +261,19 @@ def record_paper_signature(session: Session, document_id: int, *, actor: User | 
     document, project = _load(session, document_id)
     if actor is not None:
         if not permissions.can_record_paper_signature(actor, project):
-            raise NotPermitted(f"{actor.username} ({actor.role}) may not record a paper signature "
-                               f"for project {project.code}: the project's lead handlers do.",
-                               project=project.code)
+            raise NotPermitted("{user} ({role}) may not record a paper signature "
+                               "for project {project}: the project's lead handlers do.",
+                               project=project.code, user=actor.username, role=actor.role)
         if not scan:
             raise ValidationError("Attach the scan of the page the enterprise signed.",
                                   field="scan")
     _require_answerable(document, project)
-    signatory = validate.text(signatory, "signatory's name", limit=200)
+    signatory = validate.text(signatory, term("signatory's name"), limit=200)
     issued_on = date.fromisoformat(document.data["issued_on"])
     if not isinstance(signed_on, date) or not issued_on <= signed_on <= ops.zone_today(now):
-        raise ValidationError(f"The day of the paper signature lies between the issue day "
-                              f"({issued_on.isoformat()}) and today.", field="signed_on")
+        raise ValidationError("The day of the paper signature lies between the issue day "
+                              "({issued}) and today.", field="signed_on",
+                              issued=issued_on.isoformat())
     row = (ops.record_attachment(session, project.id, actor=actor, now=now, **scan)
            if scan and actor is not None else None)
     digest = sha256_of(document_text(document))

@@ -27,13 +27,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.core.models import Project
+from workflow.kernel.errors import term
 from workflow.kernel.models import Base, _in
 from workflow.reforms.land.models import Parcel, RegionalEvaluation
 
 # ¥10 bn in fen: above any single fee, subsidy or budget line of a zone.
 MAX_FEN = 10**12
 SUBSIDY_KINDS = ("water", "power", "gas", "heat")
-SUBSIDY_STATES = ("proposed", "approved", "rejected", "paid")
+SUBSIDY_STATES = (term("proposed"), term("approved"), term("rejected"), term("paid"))
 # The budget lines besides the unified items (whose codes come from the definition).
 SUBSIDY_LINES = tuple(f"subsidy_{k}" for k in SUBSIDY_KINDS)
 YEAR_MIN, YEAR_MAX = 2000, 2100

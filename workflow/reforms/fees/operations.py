@@ -22,7 +22,7 @@ from workflow.core import audit, permissions
 from workflow.core import operations as ops
 from workflow.core.models import Project
 from workflow.kernel import validate, zone_audit
-from workflow.kernel.errors import Conflict, NotFound, ValidationError
+from workflow.kernel.errors import Conflict, NotFound, ValidationError, term
 from workflow.kernel.models import User
 from workflow.kernel.registry import current_version, definition_of
 from workflow.reforms.fees.lifecycle import SUBSIDIES
@@ -50,25 +50,28 @@ def to_fen(value: Any, what: str, *, zero_ok: bool = False) -> int:
     ``Decimal`` as whole fen; refused when not a finite number, negative (or
     zero unless ``zero_ok``), finer than a fen or above ``MAX_FEN``."""
     if isinstance(value, (bool, float)) or value is None:
-        raise ValidationError(f"The {what} (元) is required as a number.", field=what)
+        raise ValidationError("The {field} (元) is required as a number.", field=what)
     text = str(value).strip().replace(",", "").replace("，", "")
     try:
         number = Decimal(text)
     except InvalidOperation as exc:
-        raise ValidationError(f"The {what} must be a sum in 元 (got '{text[:40]}').",
-                              field=what) from exc
+        raise ValidationError("The {field} must be a sum in 元 (got '{value}').",
+                              field=what, value=text[:40]) from exc
     if not number.is_finite():
-        raise ValidationError(f"The {what} must be a finite sum.", field=what)
+        raise ValidationError("The {field} must be a finite sum.", field=what)
     if number.adjusted() > 12:  # before any arithmetic: 1e999999999 would overflow it
-        raise ValidationError(f"The {what} is at most {MAX_FEN // 100:,} 元.", field=what)
+        raise ValidationError("The {field} is at most {limit:,} 元.", field=what,
+                              limit=MAX_FEN // 100)
     fen = number * 100
     if fen != fen.to_integral_value():
-        raise ValidationError(f"The {what} is recorded to the fen (0.01 元).", field=what)
+        raise ValidationError("The {field} is recorded to the fen (0.01 元).", field=what)
     if fen < 0 or (fen == 0 and not zero_ok):
-        raise ValidationError(f"The {what} must be {'at least' if zero_ok else 'more than'} 0 元.",
-                              field=what)
+        if zero_ok:
+            raise ValidationError("The {field} must be at least 0 元.", field=what)
+        raise ValidationError("The {field} must be more than 0 元.", field=what)
     if fen > MAX_FEN:
-        raise ValidationError(f"The {what} is at most {MAX_FEN // 100:,} 元.", field=what)
+        raise ValidationError("The {field} is at most {limit:,} 元.", field=what,
+                              limit=MAX_FEN // 100)
     return int(fen)
 
 
@@ -77,9 +80,10 @@ def yuan(fen: int | None) -> Decimal:
     return (Decimal(fen or 0) / 100).quantize(Decimal("0.01"))
 
 
-def check_year(value: Any, what: str = "budget year") -> int:
+def check_year(value: Any, what: str = term("budget year")) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not YEAR_MIN <= value <= YEAR_MAX:
-        raise ValidationError(f"The {what} is a year from {YEAR_MIN} to {YEAR_MAX}.", field=what)
+        raise ValidationError("The {field} is a year from {first} to {last}.", field=what,
+                              first=YEAR_MIN, last=YEAR_MAX)
     return value
 
 
@@ -88,16 +92,17 @@ def _day(value: Any, what: str) -> date:
         try:
             value = date.fromisoformat(str(value or "").strip())
         except ValueError as exc:
-            raise ValidationError(f"The {what} must be a date (YYYY-MM-DD).", field=what) from exc
+            raise ValidationError("The {field} must be a date (YYYY-MM-DD).", field=what) from exc
     if not YEAR_MIN <= value.year <= YEAR_MAX:
-        raise ValidationError(f"The {what} is a date from {YEAR_MIN} to {YEAR_MAX}.", field=what)
+        raise ValidationError("The {field} is a date from {first} to {last}.", field=what,
+                              first=YEAR_MIN, last=YEAR_MAX)
     return value
 
 
 def _line(value: Any, what: str, *, limit: int, required: bool = True) -> str:
     text = validate.text(value, what, required=required, limit=limit)
     if not validate.typeable(text):
-        raise ValidationError(f"The {what} holds characters that cannot be typed.", field=what)
+        raise ValidationError("The {field} holds characters that cannot be typed.", field=what)
     return text
 
 
@@ -115,10 +120,10 @@ def budget_lines(session: Session) -> list[str]:
 
 
 def _item(session: Session, code: Any) -> str:
-    code = _line(code, "item", limit=64)
+    code = _line(code, term("item"), limit=64)
     if code not in unified_items(session):
-        raise ValidationError(f"'{code}' is not a unified service item of the definition in force.",
-                              field="item")
+        raise ValidationError("'{code}' is not a unified service item of the definition in force.",
+                              field="item", code=code)
     return code
 
 
@@ -135,11 +140,11 @@ def set_budget(session: Session, *, year: int, line: str, amount: Any, actor: Us
     for ``year`` in 元; a budget may be 0 but never negative."""
     _require_keeper(actor)
     year = check_year(year)
-    line = _line(line, "budget line", limit=64)
+    line = _line(line, term("budget line"), limit=64)
     if line not in budget_lines(session):
-        raise ValidationError(f"'{line}' is not a budget line (a unified item or an element subsidy).",
-                              field="line")
-    fen = to_fen(amount, "budget", zero_ok=True)
+        raise ValidationError("'{line}' is not a budget line (a unified item or an element subsidy).",
+                              field="line", line=line)
+    fen = to_fen(amount, term("budget"), zero_ok=True)
     row = session.scalar(select(FeeBudget).where(FeeBudget.year == year, FeeBudget.line == line)
                          .with_for_update())
     before = None if row is None else row.amount_fen
@@ -170,21 +175,24 @@ def _owner(session: Session, item_code: str, project_id: int | None, parcel_id: 
     project = ops.lock_project(session, project_id) if project_id is not None else None
     parcel = session.get(Parcel, parcel_id) if parcel_id is not None else None
     if parcel_id is not None and parcel is None:
-        raise NotFound(f"Parcel {parcel_id} does not exist.")
+        raise NotFound("Parcel {parcel} does not exist.", parcel=parcel_id)
     evaluation = None
     if evaluation_id is not None:
         evaluation = session.get(RegionalEvaluation, evaluation_id)
         if evaluation is None:
-            raise NotFound(f"Regional evaluation {evaluation_id} does not exist.")
+            raise NotFound("Regional evaluation {evaluation} does not exist.",
+                           evaluation=evaluation_id)
         produces = definition_of(current_version(session)).items[item_code].coverage.evaluation
         if produces != evaluation.kind:
-            raise ValidationError(f"The evaluation {evaluation.reference} is not the result of "
-                                  f"the item {item_code}.", field="evaluation")
+            raise ValidationError("The evaluation {evaluation} is not the result of "
+                                  "the item {item}.", field="evaluation",
+                                  evaluation=evaluation.reference, item=item_code)
         if parcel is not None and session.scalar(select(ParcelEvaluation.id).where(
                 ParcelEvaluation.parcel_id == parcel.id,
                 ParcelEvaluation.evaluation_id == evaluation.id)) is None:
-            raise ValidationError(f"Parcel {parcel.code} does not carry the evaluation "
-                                  f"{evaluation.reference}.", field="evaluation")
+            raise ValidationError("Parcel {parcel} does not carry the evaluation "
+                                  "{evaluation}.", field="evaluation", parcel=parcel.code,
+                                  evaluation=evaluation.reference)
     return project, parcel, evaluation
 
 
@@ -211,30 +219,31 @@ def save_contract(session: Session, *, year: int, item_code: str, provider: str,
     _require_keeper(actor)
     year = check_year(year)
     item_code = _item(session, item_code)
-    provider = _line(provider, "service provider", limit=200)
-    reference = _line(reference, "contract number", limit=64, required=False)
-    note = validate.text(note, "note", required=False, limit=2000)
+    provider = _line(provider, term("service provider"), limit=200)
+    reference = _line(reference, term("contract number"), limit=64, required=False)
+    note = validate.text(note, term("note"), required=False, limit=2000)
     if "\x00" in note:
         raise ValidationError("The note holds characters that cannot be typed.", field="note")
-    fen = to_fen(amount, "contract amount")
-    signed = _day(signed_on, "signing date")
+    fen = to_fen(amount, term("contract amount"))
+    signed = _day(signed_on, term("signing date"))
     row = None
     if contract_id is not None:
         row = session.get(FeeContract, contract_id, with_for_update=True)
         if row is None:
-            raise NotFound(f"Contract {contract_id} does not exist.")
+            raise NotFound("Contract {contract} does not exist.", contract=contract_id)
         project_id, parcel_id, evaluation_id = row.project_id, row.parcel_id, row.evaluation_id
     project, parcel, evaluation = _owner(session, item_code, project_id, parcel_id, evaluation_id)
     if evaluation is not None and row is None:
         taken = session.scalar(select(FeeContract.id).where(FeeContract.evaluation_id == evaluation.id))
         if taken is not None:
-            raise Conflict(f"The regional evaluation {evaluation.reference} is already contracted "
-                           f"(contract {taken}): it is paid once and shared.", contract=taken)
+            raise Conflict("The regional evaluation {evaluation} is already contracted "
+                           "(contract {contract}): it is paid once and shared.", contract=taken,
+                           evaluation=evaluation.reference)
     if row is not None:
         used = max(_sum(session, FeeInvoice, row.id), _sum(session, FeePayment, row.id))
         if fen < used:
-            raise Conflict(f"The contract amount cannot fall below the {yuan(used)} 元 already "
-                           "invoiced or paid.")
+            raise Conflict("The contract amount cannot fall below the {used} 元 already "
+                           "invoiced or paid.", used=yuan(used))
     before = None if row is None else {"amount_fen": row.amount_fen, "provider": row.provider,
                                        "year": row.year, "item": row.item_code}
     if row is None:
@@ -273,7 +282,7 @@ def _sum(session: Session, model, contract_id: int) -> int:
 def _contract(session: Session, contract_id: int) -> tuple[FeeContract, Project | None]:
     row = session.get(FeeContract, contract_id)
     if row is None:
-        raise NotFound(f"Contract {contract_id} does not exist.")
+        raise NotFound("Contract {contract} does not exist.", contract=contract_id)
     # The project's row lock first (the audit chain's order), then the contract's.
     project = ops.lock_project(session, row.project_id) if row.project_id is not None else None
     session.refresh(row, with_for_update=True)
@@ -284,17 +293,17 @@ def add_invoice(session: Session, contract_id: int, *, number: str, amount: Any,
                 actor: User | None, now: datetime) -> FeeInvoice:
     """Record the provider's invoice; invoices together stay within the contract."""
     _require_keeper(actor)
-    number = _line(number, "invoice number", limit=64)
-    fen = to_fen(amount, "invoice amount")
-    issued = _day(issued_on, "invoice date")
+    number = _line(number, term("invoice number"), limit=64)
+    fen = to_fen(amount, term("invoice amount"))
+    issued = _day(issued_on, term("invoice date"))
     row, project = _contract(session, contract_id)
     invoiced = _sum(session, FeeInvoice, row.id)
     if invoiced + fen > row.amount_fen:
-        raise Conflict(f"Invoices would reach {yuan(invoiced + fen)} 元, more than the contract's "
-                       f"{yuan(row.amount_fen)} 元.")
+        raise Conflict("Invoices would reach {total} 元, more than the contract's "
+                       "{amount} 元.", total=yuan(invoiced + fen), amount=yuan(row.amount_fen))
     if session.scalar(select(FeeInvoice.id).where(FeeInvoice.contract_id == row.id,
                                                   FeeInvoice.number == number)) is not None:
-        raise Conflict(f"Invoice {number} is already recorded on this contract.")
+        raise Conflict("Invoice {number} is already recorded on this contract.", number=number)
     invoice = FeeInvoice(contract_id=row.id, number=number, amount_fen=fen, issued_on=issued)
     session.add(invoice)
     ops.flush(session)
@@ -310,16 +319,16 @@ def add_payment(session: Session, contract_id: int, *, amount: Any, paid_on: Any
     """Record a payment on a contract: it counts as paid in the year of its
     date, and payments together stay within the contract amount."""
     _require_keeper(actor)
-    fen = to_fen(amount, "payment amount")
-    paid = _day(paid_on, "payment date")
-    reference = _line(reference, "payment reference", limit=64, required=False)
+    fen = to_fen(amount, term("payment amount"))
+    paid = _day(paid_on, term("payment date"))
+    reference = _line(reference, term("payment reference"), limit=64, required=False)
     row, project = _contract(session, contract_id)
     if paid < row.signed_on:
         raise ValidationError("A payment cannot precede the contract's signing.", field="paid_on")
     total = _sum(session, FeePayment, row.id)
     if total + fen > row.amount_fen:
-        raise Conflict(f"Payments would reach {yuan(total + fen)} 元, more than the contract's "
-                       f"{yuan(row.amount_fen)} 元.")
+        raise Conflict("Payments would reach {total} 元, more than the contract's "
+                       "{amount} 元.", total=yuan(total + fen), amount=yuan(row.amount_fen))
     payment = FeePayment(contract_id=row.id, amount_fen=fen, paid_on=paid, year=paid.year,
                          reference=reference)
     session.add(payment)
@@ -337,7 +346,7 @@ def remove_payment(session: Session, payment_id: int, *, actor: User | None,
     _require_keeper(actor)
     payment = session.get(FeePayment, payment_id)
     if payment is None:
-        raise NotFound(f"Payment {payment_id} does not exist.")
+        raise NotFound("Payment {payment} does not exist.", payment=payment_id)
     row, project = _contract(session, payment.contract_id)
     data = {"contract": row.id, "payment": payment.id, "amount_fen": payment.amount_fen,
             "paid_on": payment.paid_on.isoformat()}
@@ -357,21 +366,22 @@ def propose_subsidy(session: Session, project_id: int, *, kind: str, year: int, 
     the zone pays the difference, charged to ``year``'s ``subsidy_<kind>`` line."""
     _require_keeper(actor)
     if kind not in SUBSIDY_KINDS:
-        raise ValidationError(f"Unknown element '{kind}' (one of {', '.join(SUBSIDY_KINDS)}).",
-                              field="kind")
+        raise ValidationError("Unknown element '{kind}' (one of {kinds}).",
+                              field="kind", kind=kind, kinds=", ".join(SUBSIDY_KINDS))
     year = check_year(year)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_QUANTITY:
-        raise ValidationError(f"The quantity is a whole number of units from 1 to {MAX_QUANTITY:,}.",
-                              field="quantity")
-    market = to_fen(market_price, "market price")
-    preferential = to_fen(preferential_price, "preferential price", zero_ok=True)
+        raise ValidationError("The quantity is a whole number of units from 1 to {limit:,}.",
+                              field="quantity", limit=MAX_QUANTITY)
+    market = to_fen(market_price, term("market price"))
+    preferential = to_fen(preferential_price, term("preferential price"), zero_ok=True)
     if preferential >= market:
         raise ValidationError("The preferential price must be below the market price.",
                               field="preferential_price")
     amount = (market - preferential) * quantity
     if amount > MAX_FEN:
-        raise ValidationError(f"The subsidy would exceed {MAX_FEN // 100:,} 元.", field="quantity")
-    note = _line(note, "note", limit=2000, required=False)
+        raise ValidationError("The subsidy would exceed {limit:,} 元.", field="quantity",
+                              limit=MAX_FEN // 100)
+    note = _line(note, term("note"), limit=2000, required=False)
     project = ops.lock_project(session, project_id)
     row = ElementSubsidy(project_id=project.id, kind=kind, year=year, quantity=quantity,
                          market_price_fen=market, preferential_price_fen=preferential,
@@ -393,12 +403,12 @@ def decide_subsidy(session: Session, subsidy_id: int, *, event: str, actor: User
     (``event`` approve / reject / pay; paying needs ``paid_on``)."""
     _require_keeper(actor)
     if event not in ("approve", "reject", "pay"):
-        raise ValidationError(f"Unknown decision '{event}'.", field="event")
-    note = _line(note, "note", limit=2000, required=False)
-    paid = _day(paid_on, "payment date") if event == "pay" else None
+        raise ValidationError("Unknown decision '{event}'.", field="event", event=event)
+    note = _line(note, term("note"), limit=2000, required=False)
+    paid = _day(paid_on, term("payment date")) if event == "pay" else None
     row = session.get(ElementSubsidy, subsidy_id)
     if row is None:
-        raise NotFound(f"Element subsidy {subsidy_id} does not exist.")
+        raise NotFound("Element subsidy {subsidy} does not exist.", subsidy=subsidy_id)
     project = ops.lock_project(session, row.project_id)
     session.refresh(row, with_for_update=True)
     before = row.status
@@ -424,10 +434,10 @@ def set_finance_office(session: Session, username: str, *, member: bool, actor: 
     """Admit a staff account to the finance office or take it out (admins)."""
     permissions.require_that(actor, permissions.can_administer,
                              "Only an administrator may change who belongs to the finance office.")
-    username = _line(username, "username", limit=80)
+    username = _line(username, term("username"), limit=80)
     user = session.scalar(select(User).where(User.username == username).with_for_update())
     if user is None:
-        raise NotFound(f"No account is named '{username}'.")
+        raise NotFound("No account is named '{username}'.", username=username)
     if user.role == "enterprise":
         raise ValidationError("An enterprise account cannot belong to the finance office.",
                               field="username")
@@ -442,8 +452,8 @@ def set_finance_office(session: Session, username: str, *, member: bool, actor: 
 
 def project_id_of(session: Session, code: Any) -> int:
     """The id of the project with the 项目代码 ``code`` as typed in a form."""
-    code = _line(code, "project code", limit=40)
+    code = _line(code, term("project code"), limit=40)
     found = session.scalar(select(Project.id).where(Project.code == code))
     if found is None:
-        raise ValidationError(f"No project has the code '{code}'.", field="project")
+        raise ValidationError("No project has the code '{code}'.", field="project", code=code)
     return found

@@ -28,6 +28,7 @@ from workflow.kernel.errors import (
     NotFound,
     NotPermitted,
     ValidationError,
+    term,
 )
 from workflow.kernel.models import GroupMembership, User
 from workflow.reforms.ratings.lifecycle import RECTIFICATIONS
@@ -84,18 +85,20 @@ def rate(session: Session, project_id: int, *, level: str, comment: str, actor: 
     a rectification for the lead handler due ``rectify_days`` working days
     later and tells the lead."""
     if level not in RATING_LEVELS:
-        raise ValidationError(f"Unknown rating '{level}'.", level=level)
-    comment = _text(comment, "comment explaining a bad rating", required=level in BAD_LEVELS)
+        raise ValidationError("Unknown rating '{level}'.", level=level)
+    comment = _text(comment, term("comment explaining a bad rating"), required=level in BAD_LEVELS)
     if not isinstance(rectify_days, int) or rectify_days <= 0:
         raise ValidationError("The rectification deadline is a positive number of working days.")
     project = ops.lock_project(session, project_id)
     if not permissions.can_rate(actor, project):
-        raise NotPermitted(f"{actor.username} may not rate project {project.code}.")
+        raise NotPermitted("{user} may not rate project {project}.", user=actor.username,
+                           project=project.code)
     task = None
     if task_id is not None:
         task = session.get(ItemTask, task_id)
         if task is None or task.project_id != project.id:
-            raise NotFound(f"Task {task_id} is not part of project {project.code}.")
+            raise NotFound("Task {task} is not part of project {project}.", task=task_id,
+                           project=project.code)
         if task.state not in CLOSED_OK:
             raise InvalidTransition("An item is rated once it is done or covered.",
                                     state=task.state)
@@ -164,14 +167,16 @@ def answer_rectification(session: Session, rectification_id: int, *, response: s
                          now: datetime) -> Rectification:
     """The lead handler answers in writing what was rectified; that closes it
     and the enterprise user who rated is told."""
-    response = _text(response, "response", required=True)
+    response = _text(response, term("response"), required=True)
     row = session.get(Rectification, rectification_id)
     if row is None:
-        raise NotFound(f"Rectification {rectification_id} does not exist.")
+        raise NotFound("Rectification {rectification} does not exist.",
+                       rectification=rectification_id)
     project = ops.lock_project(session, row.project_id)
     session.refresh(row, with_for_update=True)
     if not permissions.can_answer_rectification(actor, row.owner_id, project):
-        raise NotPermitted(f"{actor.username} may not answer rectification {row.id}.")
+        raise NotPermitted("{user} may not answer rectification {rectification}.",
+                           user=actor.username, rectification=row.id)
     if row.status != "open":
         raise Conflict("This rectification was already answered and closed.")
     RECTIFICATIONS.fire(row, "close")
