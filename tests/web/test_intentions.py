@@ -75,12 +75,15 @@ def test_a_bad_follow_up_is_a_clear_400_and_records_nothing(as_user, db):
     client, token = as_user("lead")
     register(client, token)
     project = project_named(db, "年产5万台农机装备项目")
-    for bad in ({"contacted_on": "2026-03-03", "summary": "明天的事"},  # the clock says 2 March
-                {"contacted_on": "2026-03-01", "summary": "  "}):
+    for bad, reason in (({"contacted_on": "2026-03-03", "summary": "明天的事"},  # the clock: 2 March
+                         "接洽日期不能晚于今天。"),
+                        ({"contacted_on": "2026-03-01", "summary": "  "}, "请填写接洽情况。")):
         response = client.post(f"/projects/{project.code}/follow-ups",
                                data={"csrf_token": token, **bad})
         assert response.status_code == 400
-        assert "输入有误" in response.get_data(as_text=True)
+        page = response.get_data(as_text=True)
+        assert "输入有误" in page
+        assert reason in page  # the engine's refusal, in Chinese
     assert follow_ups(db, project) == []
 
 

@@ -98,7 +98,9 @@ def test_bad_input_answers_400_and_records_nothing(as_user, db, world):
         response = raise_in_portal(acme, token, **bad)
         assert response.status_code == 400, bad
     # another enterprise's project
-    assert raise_in_portal(acme, token, project_id=str(world["rival"].id)).status_code == 400
+    response = raise_in_portal(acme, token, project_id=str(world["rival"].id))
+    assert response.status_code == 400
+    assert "该项目不属于该企业。" in response.get_data(as_text=True)
     assert requests_now(db) == []
     sup, _ = as_user("sup")
     assert sup.get("/requests?status=bogus").status_code == 400

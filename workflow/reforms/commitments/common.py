@@ -28,8 +28,8 @@ def _item_and_department(project: Project, code: str) -> tuple[Item, str]:
 
 def _require_enterprise_user(actor: User, project: Project) -> None:
     if not permissions.can_sign_for_enterprise(actor, project):
-        raise NotPermitted(f"Only a user of {project.enterprise.name} may sign for it.",
-                           project=project.code)
+        raise NotPermitted("Only a user of {name} may sign for it.",
+                           project=project.code, name=project.enterprise.name)
 
 
 def _record(session: Session, project: Project, action: str, *, actor: User | None,

@@ -54,7 +54,8 @@ def credit_records(session: Session, *, enterprise_id: int | None = None,
     cleared ones on their partial indexes, all on ``ix_credit_record_created``
     (a severity filter reads along the index: a record is one of two)."""
     if severity is not None and severity not in CREDIT_SEVERITIES:
-        raise ValidationError(f"Unknown severity '{severity}'.", field="severity")
+        raise ValidationError("Unknown severity '{severity}'.", field="severity",
+                              severity=severity)
     query = select(CreditRecord)
     if enterprise_id is not None:
         query = query.where(CreditRecord.enterprise_id == enterprise_id)
@@ -82,8 +83,9 @@ def enterprise_of_filter(session: Session, enterprise_id: int | None,
 def _require_clean_credit(session: Session, project: Project, what: str) -> None:
     if has_serious_record(session, project.enterprise_id):
         raise NotPermitted(
-            f"{project.enterprise.name} has an uncleared serious credit record (严重失信) and may "
-            f"not use {what} until an admin clears it.", enterprise=project.enterprise_id)
+            "{name} has an uncleared serious credit record (严重失信) and may "
+            "not use {what} until an admin clears it.", enterprise=project.enterprise_id,
+            name=project.enterprise.name, what=what)
 
 
 def _add_credit(session: Session, project: Project, *, severity: str, source: str, reason: str,
@@ -112,14 +114,14 @@ def clear_credit_record(session: Session, record_id: int, *, actor: User, now: d
     """An admin clears a credit record (信用修复) with a note; an enterprise
     with no serious record left may use commitments and 容缺 again."""
     if not permissions.can_clear_credit(actor):
-        raise NotPermitted(f"{actor.username} may not clear credit records.")
+        raise NotPermitted("{user} may not clear credit records.", user=actor.username)
     note = (note or "").strip()
     if not note:
         raise ValidationError("A note on why the record is cleared is required.")
     project_id = session.scalar(select(CreditRecord.project_id).where(CreditRecord.id == record_id))
     record = session.get(CreditRecord, record_id)
     if record is None:
-        raise NotFound(f"Credit record {record_id} does not exist.")
+        raise NotFound("Credit record {record} does not exist.", record=record_id)
     project = ops.lock_project(session, project_id) if project_id is not None else None
     session.refresh(record, with_for_update=True)
     if record.cleared_at is not None:

@@ -15,7 +15,7 @@ from definitions import ESSENTIAL_MATERIALS, Item
 from workflow.core import clocks, hooks, notify, permissions, staffnotices
 from workflow.core import operations as ops
 from workflow.core.models import ItemTask, Project
-from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError, term
 from workflow.kernel.models import User
 from workflow.kernel.signatures import check_signature
 from workflow.reforms.commitments.common import (
@@ -64,10 +64,10 @@ def require_no_open_gap(session: Session, task: ItemTask) -> None:
     gap = hooks.remembered(("open_gap", task.id), lambda: open_gap(session, task.id))
     if gap is not None:
         raise InvalidTransition(
-            f"Item {task.item_code} was accepted with materials missing (容缺受理); they must be "
-            f"supplied (by {gap.deadline.isoformat()}) before it can be completed.",
+            "Item {item} was accepted with materials missing (容缺受理); they must be "
+            "supplied (by {due}) before it can be completed.",
             gap=gap.id, deadline=gap.deadline, refusal="gap_open",
-            due=gap.deadline.isoformat())
+            due=gap.deadline.isoformat(), item=task.item_code)
 
 
 def promise_text(project: Project, item: Item, department: str,
@@ -88,7 +88,7 @@ def promise_text(project: Project, item: Item, department: str,
 def _load_gap(session: Session, gap_id: int) -> GapAcceptance:
     task_id = session.scalar(select(GapAcceptance.task_id).where(GapAcceptance.id == gap_id))
     if task_id is None:
-        raise NotFound(f"Acceptance with gaps {gap_id} does not exist.")
+        raise NotFound("Acceptance with gaps {gap} does not exist.", gap=gap_id)
     ops.load_task(session, task_id)
     gap = session.get(GapAcceptance, gap_id)
     session.refresh(gap, with_for_update=True)
@@ -112,32 +112,32 @@ def accept_with_gaps(session: Session, task_id: int, missing: Sequence[str], *, 
     by_code = {m.code: m for m in item.materials}
     unknown = [c for c in codes if c not in by_code]
     if unknown:
-        raise ValidationError(f"Item {item.code} has no material {', '.join(unknown)}.",
-                              materials=unknown)
+        raise ValidationError("Item {item} has no material {codes}.",
+                              materials=unknown, item=item.code, codes=", ".join(unknown))
     essential = [by_code[c].name_zh for c in codes if c in ESSENTIAL_MATERIALS]
     if essential:
         # Whatever the item's definition says: the 项目代码 is the identity every
         # department checks, so an item is never accepted without it.
-        raise ValidationError(f"{'、'.join(essential)} can never be missing under 容缺受理.",
-                              materials=essential)
+        raise ValidationError("{names} can never be missing under 容缺受理.",
+                              materials=essential, names="、".join(essential))
     primary = [by_code[c].name_zh for c in codes if not by_code[c].secondary]
     if primary:
         raise ValidationError(
-            f"Only secondary materials may be missing under 容缺受理; these are required at "
-            f"acceptance: {'、'.join(primary)}.", materials=primary)
+            "Only secondary materials may be missing under 容缺受理; these are required at "
+            "acceptance: {names}.", materials=primary, names="、".join(primary))
     if task.state not in GAP_STATES:
-        raise InvalidTransition(f"An item is accepted with gaps when its work starts, not while it "
-                                f"is {task.state}.", state=task.state)
+        raise InvalidTransition("An item is accepted with gaps when its work starts, not while it "
+                                "is {state}.", state=task.state)
     if open_gap(session, task.id) is not None:
         raise Conflict("This item already waits for promised materials (容缺受理).")
-    _require_clean_credit(session, project, "acceptance with gaps (容缺受理)")
+    _require_clean_credit(session, project, term("acceptance with gaps (容缺受理)"))
     today = ops.zone_today(now)
     if not isinstance(deadline, date) or deadline <= today:
         raise ValidationError("The deadline for the missing materials must be a date after today.")
     limit = clocks.legal_due(task, item)
     if limit is not None and deadline > limit:
         raise ValidationError(
-            f"The deadline may not be later than the item's own limit ({limit.isoformat()}).",
+            "The deadline may not be later than the item's own limit ({due_on}).",
             due_on=limit)
     if task.state == "assigned":
         ops.start_task(session, task.id, actor=actor, now=now)
@@ -169,9 +169,9 @@ def sign_promise(session: Session, gap_id: int, *, actor: User, now: datetime, s
     _require_enterprise_user(actor, project)
     if gap.status != "open" or gap.promised_at is not None:
         raise InvalidTransition("This promise is not waiting for a signature.", status=gap.status)
-    _require_clean_credit(session, project, "acceptance with gaps (容缺受理)")
+    _require_clean_credit(session, project, term("acceptance with gaps (容缺受理)"))
     signatory, digest = check_signature(gap.promise_text, signatory=signatory, consent=consent,
-                                        what="promise")
+                                        what=term("promise"))
     gap.promised_by_id, gap.promised_at = actor.id, ops.utc(now)
     entry = _record(session, project, "gap.promised", actor=actor, now=now, task=task,
                     data={"gap": gap.id, "signatory": signatory,
@@ -196,9 +196,9 @@ def fulfil_gap(session: Session, gap_id: int, *, actor: User, now: datetime,
     project, task = gap.project, gap.task
     permissions.require(actor, "supply_materials", task)
     if gap.status != "open":
-        raise InvalidTransition(f"This promise is already {gap.status}.", status=gap.status)
+        raise InvalidTransition("This promise is already {status}.", status=gap.status)
     if ops.zone_today(now) > gap.deadline:
-        raise InvalidTransition(f"The deadline ({gap.deadline.isoformat()}) has passed; the item is "
+        raise InvalidTransition("The deadline ({deadline}) has passed; the item is "
                                 "terminated by the next sweep.", deadline=gap.deadline)
     PROMISES.fire(gap, "fulfil")
     gap.fulfilled_at = ops.utc(now)

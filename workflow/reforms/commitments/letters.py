@@ -16,7 +16,14 @@ from workflow.core import notify, permissions, staffnotices
 from workflow.core import operations as ops
 from workflow.core.models import Project
 from workflow.kernel import clock
-from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
+from workflow.kernel.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+    ValidationError,
+    term,
+)
 from workflow.kernel.models import User
 from workflow.kernel.signatures import check_signature
 from workflow.reforms.commitments.common import (
@@ -117,7 +124,7 @@ def _load_letter(session: Session, letter_id: int) -> CommitmentLetter:
     """The letter, after its project and task rows are locked (lock order)."""
     task_id = session.scalar(select(CommitmentLetter.task_id).where(CommitmentLetter.id == letter_id))
     if task_id is None:
-        raise NotFound(f"Commitment letter {letter_id} does not exist.")
+        raise NotFound("Commitment letter {letter} does not exist.", letter=letter_id)
     ops.load_task(session, task_id)
     letter = session.get(CommitmentLetter, letter_id)
     session.refresh(letter, with_for_update=True)
@@ -136,15 +143,16 @@ def offer_commitment(session: Session, task_id: int, *, actor: User, now: dateti
     task = ops.load_task(session, task_id)
     project = task.project
     if not permissions.can_offer_commitment(actor, task):
-        raise NotPermitted(f"{actor.username} may not offer a commitment on task {task.id}.",
-                           task=task.id)
+        raise NotPermitted("{user} may not offer a commitment on task {task}.",
+                           task=task.id, user=actor.username)
     item, department = _item_and_department(project, task.item_code)
     if not committable(item):
-        raise InvalidTransition(f"Item {item.code} is not on the commitment list (承诺制).")
+        raise InvalidTransition("Item {item} is not on the commitment list (承诺制).",
+                                item=item.code)
     if task.state not in OFFERABLE_STATES:
-        raise InvalidTransition(f"A commitment cannot be offered while the item is {task.state}.",
+        raise InvalidTransition("A commitment cannot be offered while the item is {state}.",
                                 state=task.state)
-    _require_clean_credit(session, project, "the commitment system (承诺制)")
+    _require_clean_credit(session, project, term("the commitment system (承诺制)"))
     if session.scalar(select(CommitmentLetter.id).where(
             CommitmentLetter.task_id == task.id, CommitmentLetter.status == "issued")):
         raise Conflict("A commitment letter for this item is already waiting for the signature.")
@@ -180,10 +188,12 @@ def withdraw_commitment(session: Session, letter_id: int, *, actor: User, now: d
         raise ValidationError("A reason for withdrawing the letter is required.")
     letter = _load_letter(session, letter_id)
     if not permissions.can_offer_commitment(actor, letter.task):
-        raise NotPermitted(f"{actor.username} may not withdraw letter {letter.number}.")
+        raise NotPermitted("{user} may not withdraw letter {number}.", user=actor.username,
+                           number=letter.number)
     if letter.status != "issued":
-        raise InvalidTransition(f"Letter {letter.number} is {letter.status}; only an unsigned "
-                                "letter can be withdrawn.", status=letter.status)
+        raise InvalidTransition("Letter {number} is {status}; only an unsigned "
+                                "letter can be withdrawn.", status=letter.status,
+                                number=letter.number)
     LETTERS.fire(letter, "withdraw")
     _record(session, letter.project, "commitment.withdrawn", actor=actor, now=now,
             task=letter.task, data={"letter": letter.id, "reference": letter.number,
@@ -205,11 +215,11 @@ def sign_commitment(session: Session, letter_id: int, *, actor: User, now: datet
     project, task = letter.project, letter.task
     _require_enterprise_user(actor, project)
     if letter.status != "issued":
-        raise InvalidTransition(f"Letter {letter.number} is {letter.status}, not waiting for a "
-                                "signature.", status=letter.status)
-    _require_clean_credit(session, project, "the commitment system (承诺制)")
+        raise InvalidTransition("Letter {number} is {status}, not waiting for a "
+                                "signature.", status=letter.status, number=letter.number)
+    _require_clean_credit(session, project, term("the commitment system (承诺制)"))
     signatory, digest = check_signature(letter.text, signatory=signatory, consent=consent,
-                                        what="commitment letter", shown_sha256=shown_sha256)
+                                        what=term("commitment letter"), shown_sha256=shown_sha256)
     days = int(letter.standards.get("check_days") or DEFAULT_CHECK_DAYS)
     LETTERS.fire(letter, "sign")
     letter.signed_by_id, letter.signed_at = actor.id, ops.utc(now)
@@ -239,7 +249,8 @@ def record_check(session: Session, letter_id: int, *, outcome: str, actor: User,
     ``kept``; ``rectify`` by a date (the re-check falls due then); ``broken``
     or ``false`` (虚假承诺) — both a serious credit record on the enterprise."""
     if outcome not in CHECK_OUTCOMES:
-        raise ValidationError(f"Unknown outcome '{outcome}' (kept, rectify, broken or false).")
+        raise ValidationError("Unknown outcome '{outcome}' (kept, rectify, broken or false).",
+                              outcome=outcome)
     note = (note or "").strip()
     if outcome != "kept" and not note:
         raise ValidationError("Say what the check found (a note is required unless the commitment "
@@ -247,10 +258,12 @@ def record_check(session: Session, letter_id: int, *, outcome: str, actor: User,
     letter = _load_letter(session, letter_id)
     project, task = letter.project, letter.task
     if not permissions.can_check_commitment(actor, task):
-        raise NotPermitted(f"{actor.username} may not record the check of {letter.number}.")
+        raise NotPermitted("{user} may not record the check of {number}.", user=actor.username,
+                           number=letter.number)
     if letter.status not in CHECKABLE:
-        raise InvalidTransition(f"Letter {letter.number} is {letter.status}; only a signed letter "
-                                "(or one under rectification) is checked.", status=letter.status)
+        raise InvalidTransition("Letter {number} is {status}; only a signed letter "
+                                "(or one under rectification) is checked.", status=letter.status,
+                                number=letter.number)
     today = ops.zone_today(now)
     if outcome == "rectify":
         if not isinstance(rectify_by, date) or rectify_by <= today:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from workflow.core import permissions
 from workflow.core.models import AuditEvent, Project
 from workflow.kernel import paging, validate
+from workflow.kernel.errors import term
 from workflow.kernel.models import Enterprise, IndustryGroup, User
 from workflow.kernel.moments import ZONE_TZ, stored_day
 from workflow.kernel.paging import Key, Order
@@ -71,9 +72,9 @@ class LedgerFilter:
     @classmethod
     def parse(cls, args) -> LedgerFilter:
         """The filters in query arguments (``group``, ``lead``, ``q``), checked."""
-        return cls(group=validate.code(args.get("group"), "group"),
-                   lead_id=validate.number(args.get("lead"), "lead", low=1, high=2**31 - 1),
-                   text=validate.code(args.get("q"), "search", limit=100))
+        return cls(group=validate.code(args.get("group"), term("group")),
+                   lead_id=validate.number(args.get("lead"), term("lead"), low=1, high=2**31 - 1),
+                   text=validate.code(args.get("q"), term("search"), limit=100))
 
     def clauses(self) -> list:
         where = []

@@ -130,8 +130,8 @@ def step_order(step: str) -> Order:
     terminated project."""
     stages = dict(PIPELINE).get(step)
     if stages is None:
-        raise ValidationError(f"Unknown pipeline step '{step}'; choose one of {', '.join(STEPS)}.",
-                              field="step")
+        raise ValidationError("Unknown pipeline step '{step}'; choose one of {choices}.",
+                              field="step", step=step, choices=", ".join(STEPS))
     branches = (*(Project.stage == _lit(s) for s in stages),
                 *(and_(Project.stage == _lit("suspended"), Project.suspended_from == _lit(s))
                   for s in stages))

@@ -17,7 +17,7 @@ from workflow.core import audit, notify, operations, permissions
 from workflow.core.models import Project
 from workflow.core.operations import flush, lock_project, utc, zone_today
 from workflow.kernel import validate
-from workflow.kernel.errors import InvalidTransition, NotFound, NotPermitted, ValidationError
+from workflow.kernel.errors import InvalidTransition, NotFound, NotPermitted, ValidationError, term
 from workflow.kernel.models import Enterprise, User
 from workflow.kernel.moments import parse_day
 from workflow.kernel.registry import current_version, definition_of
@@ -31,21 +31,22 @@ _CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$
 _text = partial(validate.text, required=False, limit=2000)
 
 
-def _wan(value: Any, what: str = "planned investment (万元)") -> int:
+def _wan(value: Any, what: str = term("planned investment (万元)")) -> int:
     if isinstance(value, bool):
-        raise ValidationError(f"The {what} is a whole number of 万元.")
+        raise ValidationError("The {what} is a whole number of 万元.", what=what)
     try:
         amount = int(str(value).replace(",", "").strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise ValidationError(f"The {what} is a whole number of 万元.") from None
+        raise ValidationError("The {what} is a whole number of 万元.", what=what) from None
     if amount < 0:
-        raise ValidationError(f"The {what} cannot be negative.")
+        raise ValidationError("The {what} cannot be negative.", what=what)
     return amount
 
 
-def _require(allowed: bool, actor: User | None, what: str) -> None:
-    if actor is not None and not allowed:
-        raise NotPermitted(f"{actor.username} ({actor.role}) may not {what}.")
+def _refused(allowed: bool, actor: User | None) -> bool:
+    """Whether ``actor`` is refused (``None``, the system, never is); each
+    caller raises its own sentence."""
+    return actor is not None and not allowed
 
 
 def provisional_code(session: Session, now: datetime) -> str:
@@ -64,20 +65,21 @@ def _enterprise(session: Session, enterprise_id: int | None, name: str, credit_c
     if enterprise_id:
         found = session.get(Enterprise, int(enterprise_id))
         if found is None:
-            raise NotFound(f"Enterprise {enterprise_id} does not exist.")
+            raise NotFound("Enterprise {enterprise} does not exist.", enterprise=enterprise_id)
         return found, False
-    name = _text(name, "enterprise's name", required=True, limit=200)
-    credit_code = _text(credit_code, "unified social credit code", limit=18).upper()
+    name = _text(name, term("enterprise's name"), required=True, limit=200)
+    credit_code = _text(credit_code, term("unified social credit code"), limit=18).upper()
     if credit_code and not _CREDIT_CODE.match(credit_code):
-        raise ValidationError(f"{credit_code} is not a unified social credit code (统一社会信用代码).")
+        raise ValidationError("{code} is not a unified social credit code (统一社会信用代码).",
+                              code=credit_code)
     if session.scalar(select(Enterprise.id).where(Enterprise.name == name)) is not None:
-        raise ValidationError(f"{name} is already registered: choose it from the list.")
+        raise ValidationError("{name} is already registered: choose it from the list.", name=name)
     if credit_code and session.scalar(select(Enterprise.id).where(
             Enterprise.credit_code == credit_code)) is not None:
-        raise ValidationError(f"The credit code {credit_code} is already registered.")
+        raise ValidationError("The credit code {code} is already registered.", code=credit_code)
     row = Enterprise(name=name, credit_code=credit_code or None,
-                     contact_name=_text(contact_name, "contact", limit=100) or None,
-                     contact_phone=_text(contact_phone, "phone", limit=40) or None)
+                     contact_name=_text(contact_name, term("contact"), limit=100) or None,
+                     contact_phone=_text(contact_phone, term("phone"), limit=40) or None)
     session.add(row)
     session.flush()
     return row, True
@@ -94,15 +96,16 @@ def create_intention(session: Session, *, name: str, industry: str, investment_w
     exact name). The leader in charge is the one given, else the lead handler
     registering it, else the group's least-loaded lead. Projects of a chemical
     industry are chemical projects (screened before signing)."""
-    _require(actor is None or permissions.can_keep_intentions(actor), actor,
-             "register intention projects")
+    if _refused(actor is None or permissions.can_keep_intentions(actor), actor):
+        raise NotPermitted("{user} ({role}) may not register intention projects.",
+                           user=actor.username, role=actor.role)
     # Everything is checked before the enterprise row is added: a refusal adds nothing.
-    name = _text(name, "project name", required=True, limit=200)
+    name = _text(name, term("project name"), required=True, limit=200)
     if industry not in definition_of(current_version(session)).industries:
-        raise ValidationError(f"Unknown industry '{industry}'.", industry=industry)
+        raise ValidationError("Unknown industry '{industry}'.", industry=industry)
     investment = _wan(investment_wan)
-    hesitation = _text(hesitation, "hesitation (观望原因)")
-    asks = _text(asks, "asks (企业要求)")
+    hesitation = _text(hesitation, term("hesitation (观望原因)"))
+    asks = _text(asks, term("asks (企业要求)"))
     if not enterprise_id and (enterprise_ref or "").strip():
         enterprise_id = find_enterprise(session, enterprise_ref).id
     company, new = _enterprise(session, enterprise_id, enterprise_name, credit_code,
@@ -110,7 +113,7 @@ def create_intention(session: Session, *, name: str, industry: str, investment_w
     if lead is None and actor is not None and actor.role == "lead":
         lead = actor
     project = operations.create_project(
-        session, code=_text(code, "project code", limit=40) or provisional_code(session, now),
+        session, code=_text(code, term("project code"), limit=40) or provisional_code(session, now),
         name=name, enterprise=company, industry=industry, actor=actor, now=now, lead=lead,
         investment_wan=investment, stage="intention")
     project.hesitation, project.asks = hesitation or None, asks or None
@@ -131,8 +134,8 @@ def create_intention(session: Session, *, name: str, industry: str, investment_w
 def _intention(session: Session, project_id: int) -> Project:
     project = lock_project(session, project_id)
     if project.stage != "intention":
-        raise InvalidTransition(f"Project {project.code} is no longer an intention "
-                                f"(it is {project.stage}).", state=project.stage)
+        raise InvalidTransition("Project {project} is no longer an intention "
+                                "(it is {state}).", state=project.stage, project=project.code)
     return project
 
 
@@ -143,19 +146,20 @@ def record_follow_up(session: Session, project_id: int, *, contacted_on: date | 
     with whom, what was said (required), and — when given — why it still
     hesitates and what it asks for, which become the project's latest."""
     project = _intention(session, project_id)
-    _require(permissions.can_follow_up(actor, project), actor,
-             f"follow up project {project.code}")
-    day = parse_day(contacted_on, "date of the contact")
+    if _refused(permissions.can_follow_up(actor, project), actor):
+        raise NotPermitted("{user} ({role}) may not follow up project {project}.",
+                           user=actor.username, role=actor.role, project=project.code)
+    day = parse_day(contacted_on, term("date of the contact"))
     if day > zone_today(now):
         raise ValidationError("The date of the contact cannot be in the future.")
-    summary = _text(summary, "summary of the contact", required=True, limit=5000)
+    summary = _text(summary, term("summary of the contact"), required=True, limit=5000)
     channel = (channel or "").strip()
     if channel and channel not in CHANNELS:
-        raise ValidationError(f"Unknown channel '{channel}'.", channel=channel)
+        raise ValidationError("Unknown channel '{channel}'.", channel=channel)
     row = FollowUp(project_id=project.id, contacted_on=day, summary=summary, channel=channel,
-                   contact=_text(contact, "contact person", limit=200),
-                   hesitation=_text(hesitation, "hesitation (观望原因)"),
-                   asks=_text(asks, "asks (企业要求)"),
+                   contact=_text(contact, term("contact person"), limit=200),
+                   hesitation=_text(hesitation, term("hesitation (观望原因)")),
+                   asks=_text(asks, term("asks (企业要求)")),
                    recorded_by_id=actor.id, recorded_at=utc(now))
     session.add(row)
     if hesitation is not None:
@@ -180,7 +184,9 @@ def update_intention(session: Session, project_id: int, *, actor: User, now: dat
                      investment_wan: Any = None, lead: User | None = None) -> Project:
     """Change an intention's planned investment or the leader in charge."""
     project = _intention(session, project_id)
-    _require(permissions.can_follow_up(actor, project), actor, f"change project {project.code}")
+    if _refused(permissions.can_follow_up(actor, project), actor):
+        raise NotPermitted("{user} ({role}) may not change project {project}.",
+                           user=actor.username, role=actor.role, project=project.code)
     changes: dict[str, Any] = {}
     if investment_wan is not None and str(investment_wan).strip() != "":
         amount = _wan(investment_wan)
@@ -189,7 +195,7 @@ def update_intention(session: Session, project_id: int, *, actor: User, now: dat
             project.investment_wan = amount
     if lead is not None and lead.id != project.lead_id:
         if lead.role != "lead" or not lead.active:
-            raise ValidationError(f"{lead.display_name} is not an active lead handler.")
+            raise ValidationError("{name} is not an active lead handler.", name=lead.display_name)
         changes["lead"] = [project.lead.username if project.lead else None, lead.username]
         project.lead_id = lead.id
         notify.tell(session, [lead], notify.Message(
@@ -215,10 +221,10 @@ def convert_intention(session: Session, project_id: int, *, actor: User, now: da
 
 def find_enterprise(session: Session, ref: str) -> Enterprise:
     """A registered enterprise by its credit code or its exact name."""
-    ref = _text(ref, "enterprise (credit code or name)", required=True, limit=200)
+    ref = _text(ref, term("enterprise (credit code or name)"), required=True, limit=200)
     found = session.scalar(select(Enterprise).where(
         or_(Enterprise.credit_code == ref.upper(), Enterprise.name == ref)).order_by(Enterprise.id))
     if found is None:
-        raise ValidationError(f"No registered enterprise has the credit code or name '{ref}'.",
-                              field="enterprise")
+        raise ValidationError("No registered enterprise has the credit code or name '{ref}'.",
+                              field="enterprise", ref=ref)
     return found

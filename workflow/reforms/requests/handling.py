@@ -35,6 +35,7 @@ from workflow.kernel.errors import (
     NotFound,
     NotPermitted,
     ValidationError,
+    term,
 )
 from workflow.kernel.models import Enterprise, User
 from workflow.kernel.moments import utc, zone_today
@@ -100,7 +101,7 @@ def get_request(session: Session, request_id: int, *, lock: bool = False) -> Ser
     request = session.get(ServiceRequest, request_id, with_for_update=lock or None,
                           populate_existing=lock)
     if request is None:
-        raise NotFound(f"Request {request_id} does not exist.")
+        raise NotFound("Request {request} does not exist.", request=request_id)
     return request
 
 
@@ -110,7 +111,7 @@ def load_for(session: Session, request_id: int, user: User, *, lock: bool = Fals
     not leak); with ``expected_version``, a stale form is a Conflict."""
     request = get_request(session, request_id, lock=lock)
     if not rules.can_view_request(user, request):
-        raise NotFound(f"Request {request_id} does not exist.")
+        raise NotFound("Request {request} does not exist.", request=request_id)
     if expected_version is not None and expected_version != request.version:
         raise Conflict("Someone else changed this request meanwhile; reload and try again.")
     return request
@@ -122,23 +123,23 @@ def departments(session: Session) -> dict[str, object]:
 
 
 def _department(session: Session, code: str) -> str:
-    code = validate.text(code, "department", limit=64)
+    code = validate.text(code, term("department"), limit=64)
     if code not in departments(session):
-        raise ValidationError(f"Unknown department '{code}'.", field="department")
+        raise ValidationError("Unknown department '{code}'.", field="department", code=code)
     return code
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
     if value not in allowed:
-        raise ValidationError(f"Unknown {what} '{value}'; choose one of {', '.join(allowed)}.",
-                              field=what)
+        raise ValidationError("Unknown {field} '{value}'; choose one of {choices}.",
+                              field=what, value=value, choices=", ".join(allowed))
     return value
 
 
 def _text(value: str, what: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
     cleaned = validate.text(value, what, required=required, limit=limit)
     if not validate.typeable(cleaned.replace("\n", "").replace("\r", "").replace("\t", "")):
-        raise ValidationError(f"The {what} holds a control character.", field=what)
+        raise ValidationError("The {field} holds a control character.", field=what)
     return cleaned
 
 
@@ -186,25 +187,25 @@ def raise_request(session: Session, *, actor: User, now: datetime, kind: str, ti
     or a staff member for an enterprise (``enterprise_id``, or the visit's
     enterprise when ``visit_id`` names the visit it was raised in). The 13710
     clock starts at once; the leadership is told it is waiting to be arranged."""
-    kind = _choice(kind, REQUEST_KINDS, "kind")
-    title = _text(title, "title", limit=MAX_TITLE)
+    kind = _choice(kind, REQUEST_KINDS, term("kind"))
+    title = _text(title, term("title"), limit=MAX_TITLE)
     if "\n" in title or "\r" in title:
         raise ValidationError("The title is one line.", field="title")
-    text = _text(text, "description", required=False)
+    text = _text(text, term("description"), required=False)
     visit = None
     if actor.role == "enterprise":
         if not rules.can_raise_request(actor):
-            raise NotPermitted(f"{actor.username} may not raise requests.")
+            raise NotPermitted("{user} may not raise requests.", user=actor.username)
         if visit_id is not None or (enterprise_id not in (None, actor.enterprise_id)):
             raise NotPermitted("An enterprise raises requests for itself only.")
         enterprise_id, source = actor.enterprise_id, "portal"
     else:
         if not rules.can_record_for_enterprise(actor):
-            raise NotPermitted(f"{actor.username} may not record requests.")
+            raise NotPermitted("{user} may not record requests.", user=actor.username)
         if visit_id is not None:
             visit = session.get(Visit, visit_id)
             if visit is None:
-                raise NotFound(f"Visit {visit_id} does not exist.")
+                raise NotFound("Visit {visit} does not exist.", visit=visit_id)
             if enterprise_id not in (None, visit.enterprise_id):
                 raise ValidationError("The request is the visited enterprise's.",
                                       field="enterprise_id")
@@ -245,7 +246,7 @@ def record_visit(session: Session, *, actor: User, now: datetime, enterprise_id:
     """A leader's visit to an enterprise (领导干部入企调研): the day (not in
     the future), the leader (a lead handler or admin), who went along, notes."""
     if not rules.can_record_for_enterprise(actor):
-        raise NotPermitted(f"{actor.username} may not record visits.")
+        raise NotPermitted("{user} may not record visits.", user=actor.username)
     if not isinstance(visited_on, date) or isinstance(visited_on, datetime):
         raise ValidationError("The visit's date is a date.", field="visited_on")
     if visited_on > zone_today(now):
@@ -257,8 +258,8 @@ def record_visit(session: Session, *, actor: User, now: datetime, enterprise_id:
         raise ValidationError("The visit's leader is a lead handler or an admin.",
                               field="leader_id")
     visit = Visit(enterprise_id=enterprise_id, visited_on=visited_on, leader_id=leader.id,
-                  companions=_text(companions, "companions", required=False, limit=300),
-                  notes=_text(notes, "notes", required=False),
+                  companions=_text(companions, term("companions"), required=False, limit=300),
+                  notes=_text(notes, term("notes"), required=False),
                   recorded_by_id=actor.id, recorded_at=utc(now))
     session.add(visit)
     flush(session)
@@ -278,10 +279,10 @@ def arrange(session: Session, request_id: int, *, actor: User, now: datetime, de
     whether it is an ordinary or a complex problem (which sets the solution's
     due date); the department's agents are told."""
     if not rules.can_arrange(actor):
-        raise NotPermitted(f"{actor.username} may not arrange requests.")
+        raise NotPermitted("{user} may not arrange requests.", user=actor.username)
     department = _department(session, department)
-    complexity = _choice(complexity, COMPLEXITIES, "complexity")
-    note = _text(note, "arrangement", required=False)
+    complexity = _choice(complexity, COMPLEXITIES, term("complexity"))
+    note = _text(note, term("arrangement"), required=False)
     request = load_for(session, request_id, actor, lock=True, expected_version=expected_version)
     REQUESTS.fire(request, "arrange")
     request.department, request.complexity, request.arrangement = department, complexity, note
@@ -309,8 +310,8 @@ def classify(session: Session, request_id: int, *, actor: User, now: datetime, c
     solution's due date is counted again from the submission (or the
     reopening)."""
     if not rules.can_arrange(actor):
-        raise NotPermitted(f"{actor.username} may not classify requests.")
-    complexity = _choice(complexity, COMPLEXITIES, "complexity")
+        raise NotPermitted("{user} may not classify requests.", user=actor.username)
+    complexity = _choice(complexity, COMPLEXITIES, term("complexity"))
     request = load_for(session, request_id, actor, lock=True, expected_version=expected_version)
     if request.status not in ("submitted", "arranged", "feedback_given", "reopened"):
         raise InvalidTransition("A request is classified while it is not solved.",
@@ -327,10 +328,11 @@ def classify(session: Session, request_id: int, *, actor: User, now: datetime, c
 def give_feedback(session: Session, request_id: int, *, actor: User, now: datetime, text: str,
                   expected_version: int | None = None) -> ServiceRequest:
     """反馈: the department tells the enterprise what is being done."""
-    text = _text(text, "feedback")
+    text = _text(text, term("feedback"))
     request = load_for(session, request_id, actor, lock=True, expected_version=expected_version)
     if not rules.can_handle(actor, request):
-        raise NotPermitted(f"{actor.username} may not handle request {request.id}.")
+        raise NotPermitted("{user} may not handle request {request}.", user=actor.username,
+                           request=request.id)
     _fire(request, "give_feedback")
     request.feedback, request.feedback_at = text, utc(now)
     _audit(session, request, "request.feedback", actor, now, text=text)
@@ -345,10 +347,11 @@ def solve(session: Session, request_id: int, *, actor: User, now: datetime, text
           expected_version: int | None = None) -> ServiceRequest:
     """办结: the department records how the problem was solved; the
     enterprise is asked to rate the outcome."""
-    text = _text(text, "solution")
+    text = _text(text, term("solution"))
     request = load_for(session, request_id, actor, lock=True, expected_version=expected_version)
     if not rules.can_handle(actor, request):
-        raise NotPermitted(f"{actor.username} may not handle request {request.id}.")
+        raise NotPermitted("{user} may not handle request {request}.", user=actor.username,
+                           request=request.id)
     _fire(request, "solve")
     request.solution, request.solved_at = text, utc(now)
     if request.feedback_at is None:  # solved before any feedback: the solution is the feedback
@@ -367,11 +370,12 @@ def rate(session: Session, request_id: int, *, actor: User, now: datetime, ratin
     """The enterprise rates a solved request: satisfied closes it; unsatisfied
     (with a reason) reopens it, with a new solution due date, and tells the
     department and the leadership."""
-    rating = _choice(rating, REQUEST_RATINGS, "rating")
-    comment = _text(comment, "reason", required=rating == "unsatisfied")
+    rating = _choice(rating, REQUEST_RATINGS, term("rating"))
+    comment = _text(comment, term("reason"), required=rating == "unsatisfied")
     request = load_for(session, request_id, actor, lock=True, expected_version=expected_version)
     if not rules.can_answer_request(actor, request):
-        raise NotPermitted(f"{actor.username} may not rate request {request.id}.")
+        raise NotPermitted("{user} may not rate request {request}.", user=actor.username,
+                           request=request.id)
     if rating == "satisfied":
         _fire(request, "confirm")
         request.closed_at = utc(now)
@@ -398,7 +402,8 @@ def close(session: Session, request_id: int, *, actor: User, now: datetime,
     """Staff close a solved request the enterprise has not rated."""
     request = load_for(session, request_id, actor, lock=True, expected_version=expected_version)
     if not rules.can_handle(actor, request):
-        raise NotPermitted(f"{actor.username} may not handle request {request.id}.")
+        raise NotPermitted("{user} may not handle request {request}.", user=actor.username,
+                           request=request.id)
     _fire(request, "close")
     request.closed_at = utc(now)
     _audit(session, request, "request.closed", actor, now)
@@ -411,7 +416,8 @@ def withdraw(session: Session, request_id: int, *, actor: User, now: datetime,
     """The enterprise withdraws a request not solved yet."""
     request = load_for(session, request_id, actor, lock=True, expected_version=expected_version)
     if not rules.can_answer_request(actor, request):
-        raise NotPermitted(f"{actor.username} may not withdraw request {request.id}.")
+        raise NotPermitted("{user} may not withdraw request {request}.", user=actor.username,
+                           request=request.id)
     _fire(request, "withdraw")
     request.closed_at = utc(now)
     _audit(session, request, "request.withdrawn", actor, now)

@@ -10,11 +10,12 @@ is not solved."""
 from __future__ import annotations
 
 from workflow.core.machines import status_machine
+from workflow.kernel.errors import term
 from workflow.reforms.requests.models import REQUEST_STATES
 
 UNSOLVED = ["submitted", "arranged", "feedback_given", "reopened"]
 
-REQUESTS = status_machine("request", REQUEST_STATES, [
+REQUESTS = status_machine(term("request"), REQUEST_STATES, [
     {"trigger": "arrange", "source": "submitted", "dest": "arranged"},
     {"trigger": "give_feedback", "source": "arranged", "dest": "feedback_given"},
     {"trigger": "solve", "source": ["arranged", "feedback_given", "reopened"], "dest": "solved"},
@@ -22,7 +23,7 @@ REQUESTS = status_machine("request", REQUEST_STATES, [
     {"trigger": "reopen", "source": "solved", "dest": "reopened"},
     {"trigger": "close", "source": "solved", "dest": "closed"},
     {"trigger": "withdraw", "source": UNSOLVED, "dest": "withdrawn"},
-], labels={"arrange": "arrange the request", "give_feedback": "give feedback",
-           "solve": "record the solution", "confirm": "rate the outcome",
-           "reopen": "rate the outcome", "close": "close the request",
-           "withdraw": "withdraw the request"})
+], labels={"arrange": term("arrange the request"), "give_feedback": term("give feedback"),
+           "solve": term("record the solution"), "confirm": term("rate the outcome"),
+           "reopen": term("rate the outcome"), "close": term("close the request"),
+           "withdraw": term("withdraw the request")})

@@ -55,13 +55,14 @@ class RequestFilter:
             found.append(ServiceRequest.status.in_(OPEN_REQUEST_STATES))
         elif self.status is not None:
             if self.status not in REQUEST_STATES:
-                raise ValidationError(f"Unknown status '{self.status}'.", field="status")
+                raise ValidationError("Unknown status '{status}'.", field="status",
+                                      status=self.status)
             found.append(ServiceRequest.status == self.status)
         if self.department:
             found.append(ServiceRequest.department == self.department)
         if self.kind:
             if self.kind not in REQUEST_KINDS:
-                raise ValidationError(f"Unknown kind '{self.kind}'.", field="kind")
+                raise ValidationError("Unknown kind '{kind}'.", field="kind", kind=self.kind)
             found.append(ServiceRequest.kind == self.kind)
         if self.enterprise_id is not None:
             found.append(ServiceRequest.enterprise_id == self.enterprise_id)
@@ -160,8 +161,8 @@ def find_enterprise(session: Session, ref: str) -> Enterprise:
         or_(Enterprise.credit_code == ref.upper(), Enterprise.name == ref))
         .order_by(Enterprise.id).limit(1))
     if found is None:
-        raise ValidationError(f"No registered enterprise has the credit code or name '{ref}'.",
-                              field="enterprise")
+        raise ValidationError("No registered enterprise has the credit code or name '{ref}'.",
+                              field="enterprise", ref=ref)
     return found
 
 
