@@ -113,7 +113,7 @@ def test_a_duplicate_code_and_a_bad_bound_are_refused(as_user, db, parcel):
     client, token = as_user("admin")
     response = client.post("/land/parcels", data={"csrf_token": token, "code": "ZY2026-01", "name": "x",
                                                    "area_mu": "1"})
-    assert response.status_code == 400 and "already used" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "地块编号 ZY2026-01 已被使用" in response.get_data(as_text=True)
     response = client.post(f"/land/parcels/{parcel.id}/indicators", data={
         "csrf_token": token, "code": "tax_per_mu", "bound": "around", "value": "20"})
     assert response.status_code == 400
@@ -188,7 +188,7 @@ def test_an_agreement_looser_than_the_parcel_is_refused(as_user, world, db, parc
         "csrf_token": token, "signed_on": "2026-03-02", "start_by": "2026-06-30",
         "complete_by": "2027-06-30", "produce_by": "2027-09-30", "capacity_by": "2029-06-30",
         "ind_tax_per_mu": "10"})
-    assert response.status_code == 400 and "looser" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "低于地块控制指标" in response.get_data(as_text=True)
     assert read(db, select(func.count(InvestmentAgreement.id))) == 0
 
 
@@ -257,7 +257,7 @@ def test_a_failed_completion_acceptance_blocks_the_step_to_production(as_user, w
     assert response.status_code == 302
     response = client.post("/projects/P-ACME-1/lifecycle/advance", data={"csrf_token": token})
     assert response.status_code == 409
-    assert "completion acceptance" in response.get_data(as_text=True)
+    assert "竣工对标验收未通过" in response.get_data(as_text=True)
     assert read(db, select(Project.stage).where(Project.code == "P-ACME-1")) == "completed"
 
 

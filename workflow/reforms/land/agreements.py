@@ -20,7 +20,7 @@ from workflow.core import audit, hooks, permissions
 from workflow.core import operations as ops
 from workflow.core.models import Project
 from workflow.kernel import paging
-from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError, term
 from workflow.kernel.models import User
 from workflow.reforms.land.indicators import (
     BOUNDS,
@@ -37,10 +37,10 @@ from workflow.reforms.land.lifecycle import CHECKPOINTS
 from workflow.reforms.land.models import Checkpoint, InvestmentAgreement, Parcel
 from workflow.reforms.land.parcels import _parcel
 
-CHECK_KINDS = ("start", "completion", "production", "capacity")
+CHECK_KINDS = (term("start"), term("completion"), term("production"), term("capacity"))
 # The stage a project must have reached before each check can pass.
-CHECK_STAGE = {"start": "started", "completion": "started", "production": "producing",
-               "capacity": "at_capacity"}
+CHECK_STAGE = {"start": term("started"), "completion": term("started"),
+               "production": term("producing"), "capacity": term("at_capacity")}
 
 
 def _agreement(session: Session, project_id: int) -> InvestmentAgreement | None:
@@ -57,20 +57,28 @@ def committed_indicators(parcel: Parcel, overrides: Mapping[str, Mapping[str, An
         for i in parcel.indicators}
     for code, spec in (overrides or {}).items():
         if not CODE.match(str(code)):
-            raise ValidationError(f"Unknown indicator code '{code}'.")
+            raise ValidationError("Unknown indicator code '{code}'.", code=code)
         base = result.get(code)
         bound = spec.get("bound") or (base["bound"] if base else "")
         if bound not in BOUNDS:
-            raise ValidationError(f"Indicator {code}: the bound is 'min' or 'max'.", bound=bound)
+            raise ValidationError("Indicator {code}: the bound is 'min' or 'max'.", bound=bound,
+                                  code=code)
         value = to_decimal(spec.get("value"), f"committed value of {code}")
         if base is not None:
             floor = Decimal(base["value"])
             if bound != base["bound"]:
-                raise ValidationError(f"Indicator {code} is a {base['bound']} on the parcel.")
+                raise ValidationError("Indicator {code} is a {parcel_bound} on the parcel.", code=code,
+                                      parcel_bound=base["bound"])
             if not met(bound, floor, value):
+                if bound == "min":
+                    raise ValidationError(
+                        "The commitment for {name} ({value}) is looser than the parcel's "
+                        "control indicator (≥ {floor}).", indicator=code, name=base["name"],
+                        value=value, floor=floor)
                 raise ValidationError(
-                    f"The commitment for {base['name']} ({value}) is looser than the parcel's "
-                    f"control indicator ({'≥' if bound == 'min' else '≤'} {floor}).", indicator=code)
+                    "The commitment for {name} ({value}) is looser than the parcel's "
+                    "control indicator (≤ {floor}).", indicator=code, name=base["name"],
+                    value=value, floor=floor)
         standard = STANDARD_INDICATORS.get(code)
         name = spec.get("name") or (base or {}).get("name") or (standard.name if standard else "")
         unit = spec.get("unit")
@@ -93,14 +101,17 @@ def record_agreement(session: Session, project_id: int, *, signed_on: Any, start
     permissions.require_project(actor, project)
     if project.parcel_id is None:
         raise InvalidTransition("Assign a standard-land parcel before recording the agreement.")
-    if project.stage in ("intention", "terminated"):
-        raise InvalidTransition(f"No agreement can be recorded at stage {project.stage}.",
+    if project.stage in (term("intention"), term("terminated")):
+        raise InvalidTransition("No agreement can be recorded at stage {state}.",
                                 state=project.stage)
     if _agreement(session, project.id) is not None:
-        raise Conflict(f"Project {project.code} already has an investment agreement.")
-    dates = {name: _date(value, name.replace("_", " ")) for name, value in (
-        ("signed_on", signed_on), ("start_by", start_by), ("complete_by", complete_by),
-        ("produce_by", produce_by), ("capacity_by", capacity_by))}
+        raise Conflict("Project {project} already has an investment agreement.",
+                       project=project.code)
+    dates = {name: _date(value, what) for name, value, what in (
+        ("signed_on", signed_on, term("signed on")), ("start_by", start_by, term("start by")),
+        ("complete_by", complete_by, term("complete by")),
+        ("produce_by", produce_by, term("produce by")),
+        ("capacity_by", capacity_by, term("capacity by")))}
     order = list(dates.values())
     if any(a > b for a, b in zip(order, order[1:], strict=False)):
         raise ValidationError("The dates must follow each other: signed ≤ start ≤ completion "
@@ -108,8 +119,9 @@ def record_agreement(session: Session, project_id: int, *, signed_on: Any, start
     parcel = _parcel(session, project.parcel_id)
     committed = committed_indicators(parcel, indicators)
     if not committed:
-        raise ValidationError(f"Parcel {parcel.code} has no control indicators and none were given.")
-    price = _optional_decimal(land_price_wan, "land price (万元)")
+        raise ValidationError("Parcel {parcel} has no control indicators and none were given.",
+                              parcel=parcel.code)
+    price = _optional_decimal(land_price_wan, term("land price (万元)"))
     if price is None and parcel.land_price_wan is not None:
         price = Decimal(parcel.land_price_wan)
     agreement = InvestmentAgreement(
@@ -125,7 +137,8 @@ def record_agreement(session: Session, project_id: int, *, signed_on: Any, start
     try:
         ops.flush(session)
     except IntegrityError as exc:
-        raise Conflict(f"Project {project.code} already has an investment agreement.") from exc
+        raise Conflict("Project {project} already has an investment agreement.",
+                       project=project.code) from exc
     # The areas' consequences (包联: the plan takes the agreement's dates).
     hooks.run("project.agreement", session, project, agreement, actor=actor, now=now)
     return agreement
@@ -133,13 +146,13 @@ def record_agreement(session: Session, project_id: int, *, signed_on: Any, start
 
 def _checkpoint(session: Session, project: Project, kind: str) -> Checkpoint:
     if kind not in CHECK_KINDS:
-        raise NotFound(f"Unknown checkpoint '{kind}'.")
+        raise NotFound("Unknown checkpoint '{kind}'.", kind=kind)
     row = session.scalar(select(Checkpoint).where(Checkpoint.project_id == project.id,
                                                   Checkpoint.kind == kind)
                          .with_for_update().execution_options(populate_existing=True))
     if row is None:
-        raise NotFound(f"Project {project.code} has no {kind} checkpoint: record the investment "
-                       "agreement first.")
+        raise NotFound("Project {project} has no {kind} checkpoint: record the investment "
+                       "agreement first.", project=project.code, kind=kind)
     return row
 
 
@@ -171,13 +184,14 @@ def record_check(session: Session, project_id: int, kind: str, *, actor: User | 
     permissions.require_project(actor, project)
     checkpoint = _checkpoint(session, project, kind)
     if checkpoint.status == "passed":
-        raise InvalidTransition(f"The {kind} check of {project.code} has already passed.")
+        raise InvalidTransition("The {kind} check of {project} has already passed.", kind=kind,
+                                project=project.code)
     definition = ops.definition_for(project)
     if not _reached(definition, project, CHECK_STAGE[kind]):
         raise InvalidTransition(
-            f"The {kind} check needs the project to have reached {CHECK_STAGE[kind]} "
-            f"(it is {project.stage}).", state=project.stage)
-    note = _text(note, "note", limit=2000, required=False)
+            "The {kind} check needs the project to have reached {stage} (it is {state}).",
+            state=project.stage, kind=kind, stage=CHECK_STAGE[kind])
+    note = _text(note, term("note"), limit=2000, required=False)
     result = _result(checkpoint)
     passed = True
     if kind == "completion":
@@ -186,7 +200,8 @@ def record_check(session: Session, project_id: int, kind: str, *, actor: User | 
         given = {str(k): bool(v) for k, v in (checked or {}).items()}
         unknown = set(given) - set(codes)
         if unknown:
-            raise ValidationError(f"Not an indicator of the agreement: {', '.join(sorted(unknown))}.")
+            raise ValidationError("Not an indicator of the agreement: {codes}.",
+                                  codes=", ".join(sorted(unknown)))
         marks = {code: given.get(code, False) for code in codes}
         passed = all(marks.values())
         result["checked"] = marks
@@ -214,9 +229,10 @@ def ensure_may_produce(session: Session, project: Project) -> None:
     if failed is not None:
         missed = [code for code, ok in ((failed.result or {}).get("checked") or {}).items() if not ok]
         raise InvalidTransition(
-            f"Project {project.code} cannot go into production: the completion acceptance "
-            f"against the standard failed ({failed.note or ', '.join(missed)}).",
-            missed=missed, state=project.stage)
+            "Project {project} cannot go into production: the completion acceptance "
+            "against the standard failed ({why}).",
+            missed=missed, state=project.stage, project=project.code,
+            why=failed.note or ", ".join(missed))
 
 
 # -- the open checkpoints --------------------------------------------------------------------

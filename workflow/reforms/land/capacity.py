@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from workflow.core import audit, notify, permissions
 from workflow.core import operations as ops
 from workflow.core.models import Project
-from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError
+from workflow.kernel.errors import InvalidTransition, NotPermitted, ValidationError, term
 from workflow.kernel.models import User
 from workflow.reforms.commitments.models import CreditRecord
 from workflow.reforms.land.agreements import _agreement, _checkpoint, _reached, _result
@@ -36,7 +36,8 @@ from workflow.reforms.land.models import CapacityReport, Checkpoint
 
 def _may_report(actor: User | None, project: Project) -> None:
     if actor is not None and not permissions.can_report_capacity(actor, project):
-        raise NotPermitted(f"{actor.username} may not report figures for {project.code}.")
+        raise NotPermitted("{user} may not report figures for {project}.", user=actor.username,
+                           project=project.code)
 
 
 def report_capacity(session: Session, project_id: int, figures: Figures | Mapping[str, Any], *,
@@ -65,11 +66,11 @@ def _report(session: Session, project: Project, figures: Figures | Mapping[str, 
         raise ValidationError("A capacity report is made by a person (the enterprise or its lead).")
     checkpoint = _checkpoint(session, project, "capacity")
     if checkpoint.status not in ("open", "rectifying"):
-        raise InvalidTransition(f"The capacity review of {project.code} is closed ({checkpoint.status}).",
-                                status=checkpoint.status)
+        raise InvalidTransition("The capacity review of {project} is closed ({status}).",
+                                status=checkpoint.status, project=project.code)
     if not _reached(ops.definition_for(project), project, "at_capacity"):
-        raise InvalidTransition(f"The capacity review needs the project at capacity (达产); "
-                                f"it is {project.stage}.", state=project.stage)
+        raise InvalidTransition("The capacity review needs the project at capacity (达产); "
+                                "it is {state}.", state=project.stage)
     if not isinstance(figures, Figures):
         figures = parse_figures(figures, extras)
     agreement = _agreement(session, project.id)
@@ -131,14 +132,15 @@ def _decide(session: Session, project: Project, checkpoint: Checkpoint, *, actor
     if not pending:
         raise InvalidTransition("There is no reported figure to decide on: the enterprise reports first.")
     if checkpoint.status not in ("open", "rectifying"):
-        raise InvalidTransition(f"The capacity review is closed ({checkpoint.status}).")
+        raise InvalidTransition("The capacity review is closed ({status}).",
+                                status=checkpoint.status)
     today = ops.zone_today(now)
     verdict, rectify_by = verdict_for(pending, checkpoint, today, rules)
     before = checkpoint.status
     decision = dict(pending, verdict=verdict, decided_on=today.isoformat(),
                     decided_by=actor.display_name if actor else None,
                     rectify_by=rectify_by.isoformat() if rectify_by else None,
-                    note=_text(note, "note", limit=2000, required=False))
+                    note=_text(note, term("note"), limit=2000, required=False))
     result["reviews"] = [*result.get("reviews", []), decision]
     result["pending"] = None
     result.pop("notified", None)  # a new deadline may need a new reminder

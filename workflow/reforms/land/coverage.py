@@ -14,7 +14,7 @@ from workflow.core import audit, hooks, permissions
 from workflow.core import operations as ops
 from workflow.core.machines import item_machine
 from workflow.core.models import Project
-from workflow.kernel.errors import InvalidTransition
+from workflow.kernel.errors import InvalidTransition, term
 from workflow.kernel.models import User
 from workflow.reforms.land.agreements import _agreement
 from workflow.reforms.land.models import Parcel, RegionalEvaluation
@@ -110,13 +110,13 @@ def assign_parcel(session: Session, project_id: int, parcel_id: int, *, actor: U
     project = ops.lock_project(session, project_id)
     permissions.require_project(actor, project)
     parcel = _parcel(session, parcel_id)
-    if project.stage in ("intention", "terminated", "verified"):
-        raise InvalidTransition(f"A parcel cannot be assigned to a project at stage {project.stage}.",
+    if project.stage in (term("intention"), term("terminated"), term("verified")):
+        raise InvalidTransition("A parcel cannot be assigned to a project at stage {state}.",
                                 state=project.stage)
     agreement = _agreement(session, project.id)
     if agreement is not None and agreement.parcel_id != parcel.id:
         raise InvalidTransition("The investment agreement fixes the project's parcel "
-                                f"({agreement.parcel.code}).")
+                                "({parcel}).", parcel=agreement.parcel.code)
     before = project.parcel_id
     project.parcel_id, project.parcel = parcel.id, parcel_label(parcel.code, parcel.name)
     audit.record(session, project, actor=actor, now=ops.utc(now), action="land.parcel_assigned",
@@ -133,7 +133,8 @@ def apply_parcel_coverage(session: Session, project_id: int, *, actor: User | No
     project = ops.lock_project(session, project_id)
     permissions.require_project(actor, project)
     if project.parcel_id is None:
-        raise InvalidTransition(f"Project {project.code} has no standard-land parcel yet.")
+        raise InvalidTransition("Project {project} has no standard-land parcel yet.",
+                                project=project.code)
     return _cover_from(session, project, _parcel(session, project.parcel_id), actor=actor, now=now)
 
 

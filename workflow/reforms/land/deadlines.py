@@ -28,7 +28,7 @@ from workflow.core import audit, hooks, notify, permissions
 from workflow.core import operations as ops
 from workflow.core.models import ItemTask, Project
 from workflow.kernel import clock
-from workflow.kernel.errors import InvalidTransition, NotFound
+from workflow.kernel.errors import InvalidTransition, NotFound, term
 from workflow.kernel.models import User
 from workflow.reforms.land.agreements import _reached, _result
 from workflow.reforms.land.indicators import _text, add_months
@@ -108,26 +108,27 @@ def extend_item_checkpoint(session: Session, project_id: int, item_code: str, *,
     deadline moves by the item's ``extension_months``."""
     project = ops.lock_project(session, project_id)
     permissions.require_project(actor, project)
-    reason = _text(reason, "reason for the extension", limit=2000)
+    reason = _text(reason, term("reason for the extension"), limit=2000)
     row = session.scalar(select(Checkpoint).where(
         Checkpoint.project_id == project.id, Checkpoint.kind == "item_reach",
         Checkpoint.item_code == item_code).with_for_update().execution_options(populate_existing=True))
     if row is None:
-        raise NotFound(f"Project {project.code} has no deadline after item {item_code}.")
+        raise NotFound("Project {project} has no deadline after item {item}.",
+                       project=project.code, item=item_code)
     item = ops.definition_for(project).items.get(item_code)
     check = item.checkpoint if item is not None else None
     today = ops.zone_today(now)
     result = _result(row)
     used = list(result.get("extensions") or [])
     if row.status != "open":
-        raise InvalidTransition(f"The deadline after {item_code} is {row.status}, not open.",
-                                status=row.status)
+        raise InvalidTransition("The deadline after {item} is {status}, not open.",
+                                status=row.status, item=item_code)
     if row.due_on < today:
-        raise InvalidTransition(f"The period ended on {row.due_on}: an extension is applied for "
+        raise InvalidTransition("The period ended on {due_on}: an extension is applied for "
                                 "before it ends.", due_on=row.due_on)
     if check is None or len(used) >= check.extensions:
-        raise InvalidTransition(f"No more extensions: at most {check.extensions if check else 0}.",
-                                extensions=len(used))
+        raise InvalidTransition("No more extensions: at most {most}.",
+                                extensions=len(used), most=check.extensions if check else 0)
     before = row.due_on
     row.due_on = months_later(before, check.extension_months)
     used.append({"on": today.isoformat(), "reason": reason, "from": before.isoformat(),

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from workflow.core import audit, notify, permissions
 from workflow.core import operations as ops
 from workflow.core.models import Project
-from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError, term
 from workflow.kernel.models import User
 from workflow.reforms.land.agreements import _agreement, _reached
 from workflow.reforms.land.indicators import (
@@ -121,22 +121,24 @@ def record_stoppage(session: Session, project_id: int, *, stopped_on: Any, built
     if agreement is None:
         raise InvalidTransition("Record the investment agreement before a stoppage.")
     if not _reached(ops.definition_for(project), project, "started"):
-        raise InvalidTransition(f"Project {project.code} has not started: a late start is the "
-                                "start check's matter, not a stoppage.", state=project.stage)
+        raise InvalidTransition("Project {project} has not started: a late start is the "
+                                "start check's matter, not a stoppage.", state=project.stage,
+                                project=project.code)
     if running_stoppage(session, project.id) is not None:
-        raise Conflict(f"Construction of {project.code} is already recorded as stopped.")
+        raise Conflict("Construction of {project} is already recorded as stopped.",
+                       project=project.code)
     today = ops.zone_today(now)
-    stopped = _date(stopped_on, "stopped on")
+    stopped = _date(stopped_on, term("stopped on"))
     if stopped > today:
         raise ValidationError("A stoppage is recorded once it happened, not ahead.",
                               field="stopped_on")
     area = Decimal(agreement.parcel.area_mu)
-    built = to_decimal(built_area_mu, "developed area (亩)")
+    built = to_decimal(built_area_mu, term("developed area (亩)"))
     if built > area:
-        raise ValidationError(f"The developed area ({built} 亩) exceeds the parcel ({area} 亩).",
-                              field="built_area_mu")
-    invested = to_decimal(invested_wan, "investment made (万元)")
-    total = (to_decimal(total_investment_wan, "total investment (万元)", positive=True)
+        raise ValidationError("The developed area ({built} 亩) exceeds the parcel ({area} 亩).",
+                              field="built_area_mu", built=built, area=area)
+    invested = to_decimal(invested_wan, term("investment made (万元)"))
+    total = (to_decimal(total_investment_wan, term("total investment (万元)"), positive=True)
              if total_investment_wan not in (None, "") else None)
     if total is None:
         if not project.investment_wan:
@@ -147,7 +149,7 @@ def record_stoppage(session: Session, project_id: int, *, stopped_on: Any, built
         raise ValidationError("A figure is too large.")
     row = LandStoppage(project_id=project.id, stopped_on=stopped, built_area_mu=built, area_mu=area,
                        invested_wan=invested, total_investment_wan=total,
-                       note=_text(note, "note", limit=2000, required=False),
+                       note=_text(note, term("note"), limit=2000, required=False),
                        recorded_by_id=actor.id if actor else None, recorded_at=ops.utc(now))
     session.add(row)
     share = idle_share(row)
@@ -166,11 +168,12 @@ def resume_construction(session: Session, project_id: int, *, resumed_on: Any,
     permissions.require_project(actor, project)
     row = running_stoppage(session, project.id)
     if row is None:
-        raise NotFound(f"Construction of {project.code} is not recorded as stopped.")
-    resumed = _date(resumed_on, "resumed on")
+        raise NotFound("Construction of {project} is not recorded as stopped.",
+                       project=project.code)
+    resumed = _date(resumed_on, term("resumed on"))
     if resumed < row.stopped_on or resumed > ops.zone_today(now):
-        raise ValidationError(f"Construction resumes between {row.stopped_on} and today.",
-                              field="resumed_on")
+        raise ValidationError("Construction resumes between {stopped_on} and today.",
+                              field="resumed_on", stopped_on=row.stopped_on)
     row.resumed_on = resumed
     audit.record(session, project, actor=actor, now=ops.utc(now), action="land.construction_resumed",
                  data={"stopped_on": row.stopped_on, "resumed_on": resumed}, public=True)
@@ -185,14 +188,15 @@ def record_exemption(session: Session, project_id: int, *, cause: str, reason: s
     project = ops.lock_project(session, project_id)
     permissions.require_project(actor, project)
     if cause not in EXEMPTION_CAUSES:
-        raise ValidationError(f"Unknown cause '{cause}' (闲置土地处置办法 第八条).", field="cause")
-    reason = _text(reason, "reason", limit=2000)
-    began = _date(since, "since")
+        raise ValidationError("Unknown cause '{cause}' (闲置土地处置办法 第八条).", field="cause",
+                              cause=cause)
+    reason = _text(reason, term("reason"), limit=2000)
+    began = _date(since, term("since"))
     if began > ops.zone_today(now):
         raise ValidationError("The delay began on a past day or today.", field="since")
     if standing_exemption(session, project.id) is not None:
-        raise Conflict(f"Project {project.code} already has a standing exemption: withdraw it "
-                       "first.")
+        raise Conflict("Project {project} already has a standing exemption: withdraw it "
+                       "first.", project=project.code)
     row = IdleExemption(project_id=project.id, cause=cause, reason=reason, since=began,
                         recorded_by_id=actor.id if actor else None, recorded_at=ops.utc(now))
     session.add(row)
@@ -209,7 +213,7 @@ def withdraw_exemption(session: Session, project_id: int, *, actor: User | None,
     permissions.require_project(actor, project)
     row = standing_exemption(session, project.id)
     if row is None:
-        raise NotFound(f"Project {project.code} has no standing exemption.")
+        raise NotFound("Project {project} has no standing exemption.", project=project.code)
     row.withdrawn_on = ops.zone_today(now)
     audit.record(session, project, actor=actor, now=ops.utc(now), action="land.exemption_withdrawn",
                  data={"cause": row.cause, "since": row.since}, public=True)

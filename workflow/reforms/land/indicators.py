@@ -16,12 +16,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from workflow.kernel import validate
-from workflow.kernel.errors import ValidationError
+from workflow.kernel.errors import ValidationError, term
 from workflow.reforms.land.models import Checkpoint
 
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
-BOUNDS = ("min", "max")
+BOUNDS = (term("min"), term("max"))
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 
@@ -96,22 +96,23 @@ def to_decimal(value: Any, what: str, *, positive: bool = False) -> Decimal:
     ``Decimal``; ``positive`` also refuses zero. Floats go through ``str`` so
     0.1 stays 0.1."""
     if isinstance(value, bool) or value is None:
-        raise ValidationError(f"{what} is required.", field=what)
+        raise ValidationError("{field} is required.", field=what)
     text = str(value).strip().replace(",", "").replace("，", "")
     if not text:
-        raise ValidationError(f"{what} is required.", field=what)
+        raise ValidationError("{field} is required.", field=what)
     try:
         number = Decimal(text)
     except InvalidOperation as exc:
-        raise ValidationError(f"{what} must be a number (got '{text}').", field=what) from exc
+        raise ValidationError("{field} must be a number (got '{text}').", field=what,
+                              text=text) from exc
     if not number.is_finite():
-        raise ValidationError(f"{what} must be a finite number.", field=what)
+        raise ValidationError("{field} must be a finite number.", field=what)
     if number < 0:
-        raise ValidationError(f"{what} cannot be negative.", field=what)
+        raise ValidationError("{field} cannot be negative.", field=what)
     if positive and number == 0:
-        raise ValidationError(f"{what} must be greater than zero.", field=what)
+        raise ValidationError("{field} must be greater than zero.", field=what)
     if number.adjusted() >= 12:
-        raise ValidationError(f"{what} is too large.", field=what)
+        raise ValidationError("{field} is too large.", field=what)
     return number
 
 
@@ -123,13 +124,13 @@ def _optional_decimal(value: Any, what: str) -> Decimal | None:
 
 def _date(value: Any, what: str) -> date:
     if isinstance(value, datetime):
-        raise ValidationError(f"{what} must be a date, not a moment.")
+        raise ValidationError("{what} must be a date, not a moment.", what=what)
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value or "").strip())
     except ValueError as exc:
-        raise ValidationError(f"{what} must be a date (YYYY-MM-DD).", field=what) from exc
+        raise ValidationError("{field} must be a date (YYYY-MM-DD).", field=what) from exc
 
 
 def _optional_date(value: Any, what: str) -> date | None:
@@ -205,13 +206,14 @@ def parse_figures(values: Mapping[str, Any], extras: Mapping[str, Any] | None = 
     tall_name, (tall_label, _unit) = TALL_STOREYS
     tall = _optional_decimal(values.get(tall_name), tall_label) or Decimal(0)
     if tall > parsed["floor_area_m2"]:
-        raise ValidationError(f"{tall_label} ({tall} m²) is part of the floor area "
-                              f"({parsed['floor_area_m2']} m²): it cannot exceed it.", field=tall_name)
+        raise ValidationError("{label} ({tall} m²) is part of the floor area "
+                              "({floor} m²): it cannot exceed it.", field=tall_name,
+                              label=tall_label, tall=tall, floor=parsed["floor_area_m2"])
     parsed[tall_name] = tall
     more = {}
     for code, value in (extras or {}).items():
         if not CODE.match(str(code)):
-            raise ValidationError(f"Unknown reported figure '{code}'.")
+            raise ValidationError("Unknown reported figure '{code}'.", code=code)
         if value is None or str(value).strip() == "":
             continue
         more[str(code)] = to_decimal(value, EXTRA_FIGURES.get(code, (code,))[0])
@@ -238,15 +240,16 @@ def compute(code: str, figures: Figures, area_mu: Decimal) -> Decimal:
         numerator = "output_wan" if code == "output_per_tce" else "value_added_wan"
         if figures.energy_tce == 0:
             raise ValidationError("The energy consumption must be greater than zero to compute "
-                                  f"{STANDARD_INDICATORS[code].name}.")
+                                  "{indicator_name}.", indicator_name=STANDARD_INDICATORS[code].name)
         value = figures.get(numerator)
         if value is None:
-            raise ValidationError(f"Report the {EXTRA_FIGURES[numerator][0]} (万元) to compute "
-                                  f"{STANDARD_INDICATORS[code].name}.")
+            raise ValidationError("Report the {figure} (万元) to compute {indicator_name}.",
+                                  figure=EXTRA_FIGURES[numerator][0],
+                                  indicator_name=STANDARD_INDICATORS[code].name)
         return rounded(value / figures.energy_tce)
     value = figures.extras.get(code)
     if value is None:
-        raise ValidationError(f"The agreement commits to indicator '{code}': report its value.",
+        raise ValidationError("The agreement commits to indicator '{indicator}': report its value.",
                               indicator=code)
     return rounded(value)
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from workflow.core.models import (
     Project,
 )
+from workflow.kernel.errors import term
 from workflow.kernel.models import (
     Base,
     _in,
@@ -34,7 +35,9 @@ from workflow.kernel.models import (
 # 施工许可 → 开工 within 3 months) and ``item_submit`` (the enterprise files the
 # item in time: 竣工验收备案 within 15 days of the acceptance).
 CHECKPOINT_KINDS = ("start", "completion", "production", "capacity", "item_reach", "item_submit")
-CHECKPOINT_STATES = ("open", "passed", "rectifying", "failed", "breached")
+# The states are catalogued words: a refusal names a checkpoint's state.
+CHECKPOINT_STATES = (term("open"), term("passed"), term("rectifying"), term("failed"),
+                     term("breached"))
 # 闲置土地处置办法 第八条: delays the government caused (and force majeure), for
 # which the land is not idle land to be charged or taken back.
 EXEMPTION_CAUSES = ("land_not_delivered", "plan_changed", "policy_changed", "petitions",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from workflow.core import operations as ops
 from workflow.core import permissions
 from workflow.kernel import zone_audit
-from workflow.kernel.errors import NotFound, ValidationError
+from workflow.kernel.errors import NotFound, ValidationError, term
 from workflow.kernel.models import User
 from workflow.kernel.registry import current_version, definition_of
 from workflow.reforms.land.indicators import (
@@ -41,7 +41,7 @@ def _require_admin(actor: User | None) -> None:
 def _parcel(session: Session, parcel_id: int, lock: bool = False) -> Parcel:
     parcel = session.get(Parcel, parcel_id, with_for_update=lock)
     if parcel is None:
-        raise NotFound(f"Parcel {parcel_id} does not exist.")
+        raise NotFound("Parcel {parcel_id} does not exist.", parcel_id=parcel_id)
     return parcel
 
 
@@ -53,30 +53,30 @@ def save_parcel(session: Session, *, actor: User | None, now: datetime, code: st
     the area a positive number of 亩, the servicing level a known one."""
     _require_admin(actor)
     ops.utc(now)
-    code = _text(code, "parcel code", limit=64)
-    name = _text(name, "parcel name", limit=200)
-    area = to_decimal(area_mu, "area (亩)", positive=True)
+    code = _text(code, term("parcel code"), limit=64)
+    name = _text(name, term("parcel name"), limit=200)
+    area = to_decimal(area_mu, term("area (亩)"), positive=True)
     if area != area.quantize(CENT):
         raise ValidationError("The area is recorded to 0.01 亩.")
-    servicing = _text(servicing, "servicing level", limit=40, required=False)
+    servicing = _text(servicing, term("servicing level"), limit=40, required=False)
     if servicing and servicing not in SERVICING_LEVELS:
-        raise ValidationError(f"Unknown servicing level '{servicing}' "
-                              f"(one of {', '.join(SERVICING_LEVELS)}).")
-    price = _optional_decimal(land_price_wan, "land price (万元)")
+        raise ValidationError("Unknown servicing level '{servicing}' (one of {levels}).",
+                              servicing=servicing, levels=", ".join(SERVICING_LEVELS))
+    price = _optional_decimal(land_price_wan, term("land price (万元)"))
     clash = session.scalar(select(Parcel.id).where(Parcel.code == code))
     if clash is not None and clash != parcel_id:
-        raise ValidationError(f"Parcel code {code} is already used.", code=code)
+        raise ValidationError("Parcel code {code} is already used.", code=code)
     parcel = _parcel(session, parcel_id, lock=True) if parcel_id is not None else Parcel()
     parcel.code, parcel.name, parcel.area_mu, parcel.servicing = code, name, area, servicing
-    parcel.park = _text(park, "park", limit=200, required=False)
-    parcel.location = _text(location, "location", limit=300, required=False)
+    parcel.park = _text(park, term("park"), limit=200, required=False)
+    parcel.location = _text(location, term("location"), limit=300, required=False)
     parcel.land_price_wan = price
-    parcel.transferred_on = _optional_date(transferred_on, "transfer date")
+    parcel.transferred_on = _optional_date(transferred_on, term("transfer date"))
     session.add(parcel)
     try:
         ops.flush(session)
     except IntegrityError as exc:
-        raise ValidationError(f"Parcel code {code} is already used.", code=code) from exc
+        raise ValidationError("Parcel code {code} is already used.", code=code) from exc
     zone_audit.record(session, actor=actor, now=now,
                       action="parcel.created" if parcel_id is None else "parcel.updated",
                       subject=f"parcel:{code}",
@@ -92,15 +92,15 @@ def set_indicator(session: Session, parcel_id: int, *, code: str, name: str, uni
     """Add or change a control indicator of a parcel (one per code)."""
     _require_admin(actor)
     parcel = _parcel(session, parcel_id, lock=True)
-    code = _text(code, "indicator code", limit=64)
+    code = _text(code, term("indicator code"), limit=64)
     if not CODE.match(code):
         raise ValidationError("An indicator code is lower-case letters, digits and _ "
                               "(e.g. tax_per_mu).", code=code)
     if bound not in BOUNDS:
         raise ValidationError("An indicator's bound is 'min' or 'max'.", bound=bound)
     standard = STANDARD_INDICATORS.get(code)
-    name = _text(name or (standard.name if standard else ""), "indicator name", limit=100)
-    unit = _text(unit or (standard.unit if standard else ""), "unit", limit=40, required=False)
+    name = _text(name or (standard.name if standard else ""), term("indicator name"), limit=100)
+    unit = _text(unit or (standard.unit if standard else ""), term("unit"), limit=40, required=False)
     number = to_decimal(value, f"value of {code}")
     row = next((i for i in parcel.indicators if i.code == code), None)
     if row is None:
@@ -121,7 +121,7 @@ def remove_indicator(session: Session, parcel_id: int, code: str, *, actor: User
     parcel = _parcel(session, parcel_id, lock=True)
     row = next((i for i in parcel.indicators if i.code == code), None)
     if row is None:
-        raise NotFound(f"Parcel {parcel.code} has no indicator '{code}'.")
+        raise NotFound("Parcel {parcel} has no indicator '{code}'.", parcel=parcel.code, code=code)
     parcel.indicators.remove(row)
     ops.flush(session)
     zone_audit.record(session, actor=actor, now=now, action="parcel.indicator_removed",
@@ -134,25 +134,27 @@ def save_evaluation(session: Session, *, actor: User | None, now: datetime, refe
     """Record a regional evaluation (区域评估): its reference number (unique),
     the kind (an evaluation code of the definition), its date and validity."""
     _require_admin(actor)
-    reference = _text(reference, "reference (文号)", limit=64)
-    title = _text(title, "title", limit=300)
+    reference = _text(reference, term("reference (文号)"), limit=64)
+    title = _text(title, term("title"), limit=300)
     codes = definition_of(current_version(session)).evaluation_codes()
     if kind not in codes:
-        raise ValidationError(f"Unknown kind of regional evaluation '{kind}' "
-                              f"(one of {', '.join(codes)}).", kind=kind)
-    done, until = _date(done_on, "date of the evaluation"), _date(valid_until, "valid until")
+        raise ValidationError("Unknown kind of regional evaluation '{kind}' (one of {codes}).",
+                              kind=kind, codes=", ".join(codes))
+    done, until = (_date(done_on, term("date of the evaluation")),
+                   _date(valid_until, term("valid until")))
     if until < done:
         raise ValidationError("An evaluation cannot expire before it was done.")
     clash = session.scalar(select(RegionalEvaluation.id).where(RegionalEvaluation.reference == reference))
     if clash is not None and clash != evaluation_id:
-        raise ValidationError(f"Evaluation {reference} is already recorded.", reference=reference)
+        raise ValidationError("Evaluation {reference} is already recorded.", reference=reference)
     if evaluation_id is None:
         row = RegionalEvaluation()
         session.add(row)
     else:
         row = session.get(RegionalEvaluation, evaluation_id, with_for_update=True)
         if row is None:
-            raise NotFound(f"Regional evaluation {evaluation_id} does not exist.")
+            raise NotFound("Regional evaluation {evaluation_id} does not exist.",
+                           evaluation_id=evaluation_id)
     row.reference, row.kind, row.title, row.done_on, row.valid_until = reference, kind, title, done, until
     ops.flush(session)
     zone_audit.record(session, actor=actor, now=now,
@@ -170,9 +172,11 @@ def attach_evaluation(session: Session, parcel_id: int, evaluation_id: int, *,
     parcel = _parcel(session, parcel_id, lock=True)
     evaluation = session.get(RegionalEvaluation, evaluation_id)
     if evaluation is None:
-        raise NotFound(f"Regional evaluation {evaluation_id} does not exist.")
+        raise NotFound("Regional evaluation {evaluation_id} does not exist.",
+                           evaluation_id=evaluation_id)
     if any(e.id == evaluation.id for e in parcel.evaluations):
-        raise ValidationError(f"Parcel {parcel.code} already carries {evaluation.reference}.")
+        raise ValidationError("Parcel {parcel} already carries {reference}.", parcel=parcel.code,
+                              reference=evaluation.reference)
     session.add(ParcelEvaluation(parcel_id=parcel.id, evaluation_id=evaluation.id))
     ops.flush(session)
     zone_audit.record(session, actor=actor, now=now, action="parcel.evaluation_attached",
@@ -188,7 +192,8 @@ def detach_evaluation(session: Session, parcel_id: int, evaluation_id: int, *,
     link = session.scalar(select(ParcelEvaluation).where(
         ParcelEvaluation.parcel_id == parcel.id, ParcelEvaluation.evaluation_id == evaluation_id))
     if link is None:
-        raise NotFound(f"Parcel {parcel.code} does not carry evaluation {evaluation_id}.")
+        raise NotFound("Parcel {parcel} does not carry evaluation {evaluation_id}.",
+                       parcel=parcel.code, evaluation_id=evaluation_id)
     session.delete(link)
     ops.flush(session)
     zone_audit.record(session, actor=actor, now=now, action="parcel.evaluation_detached",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from workflow.core.models import Project
 from workflow.kernel import paging, validate
-from workflow.kernel.errors import ValidationError
+from workflow.kernel.errors import ValidationError, term
 from workflow.reforms.land.models import Parcel, ParcelEvaluation, RegionalEvaluation
 
 PARCEL_ORDER = paging.Order.by("parcels", paging.Key(Parcel.code, str), paging.Key(Parcel.id, int))
@@ -107,27 +107,27 @@ def evaluation_choices(session: Session, parcel_id: int, today: date) -> list[Re
 def _typed_key(value: Any, what: str, limit: int) -> str:
     text = str(value if value is not None else "").strip()
     if not text:
-        raise ValidationError(f"A {what} is required.", field=what)
+        raise ValidationError("A {field} is required.", field=what)
     if len(text) > limit or not validate.typeable(text):
-        raise ValidationError(f"That is not a {what} (at most {limit} printable characters).",
-                              field=what)
+        raise ValidationError("That is not a {field} (at most {limit} printable characters).",
+                              field=what, limit=limit)
     return text
 
 
 def parcel_id_of(session: Session, code: Any) -> int:
     """The id of the parcel with ``code`` (as typed in a form)."""
-    code = _typed_key(code, "parcel code", 64)
+    code = _typed_key(code, term("parcel code"), 64)
     found = session.scalar(select(Parcel.id).where(Parcel.code == code))
     if found is None:
-        raise ValidationError(f"No parcel has the code '{code}'.", field="parcel code")
+        raise ValidationError("No parcel has the code '{code}'.", field="parcel code", code=code)
     return found
 
 
 def evaluation_id_of(session: Session, reference: Any) -> int:
     """The id of the regional evaluation with ``reference`` (文号, as typed)."""
-    reference = _typed_key(reference, "reference (文号)", 64)
+    reference = _typed_key(reference, term("reference (文号)"), 64)
     found = session.scalar(select(RegionalEvaluation.id).where(RegionalEvaluation.reference == reference))
     if found is None:
-        raise ValidationError(f"No regional evaluation has the reference '{reference}'.",
-                              field="reference")
+        raise ValidationError("No regional evaluation has the reference '{reference}'.",
+                              field="reference", reference=reference)
     return found
