@@ -79,7 +79,7 @@ def unlock(session: Session, user_id: int, *, actor: User, now: datetime, limit:
     user = _load_user(session, user_id)
     until = locked_until(session, user.username, now=now, limit=limit)
     if until is None:
-        raise ValidationError(f"{user.display_name} is not locked out.", field="locked")
+        raise ValidationError("{user} is not locked out.", field="locked", user=user.display_name)
     forgotten = session.execute(delete(LoginAttempt).where(
         LoginAttempt.username == user.username, LoginAttempt.success.is_(False))
         .execution_options(synchronize_session=False)).rowcount or 0

@@ -31,9 +31,10 @@ def save_filter(session: Session, user: User, page: str, name: str, query: str, 
     that name already saved is replaced. A 21st filter is refused."""
     name = (name or "").strip()
     if page not in SAVED_FILTER_PAGES:
-        raise ValidationError(f"Unknown page '{page}'.", field="page")
+        raise ValidationError("Unknown page '{page}'.", field="page", page=page)
     if not 1 <= len(name) <= NAME_LENGTH:
-        raise ValidationError(f"A filter's name has 1 to {NAME_LENGTH} characters.", field="name")
+        raise ValidationError("A filter's name has 1 to {limit} characters.", field="name",
+                              limit=NAME_LENGTH)
     if len(query) > QUERY_LENGTH:
         raise ValidationError("This filter is too long to save.", field="query")
     found = session.scalar(select(SavedFilter).where(
@@ -45,7 +46,7 @@ def save_filter(session: Session, user: User, page: str, name: str, query: str, 
     count = session.scalar(select(func.count(SavedFilter.id))
                            .where(SavedFilter.user_id == user.id))
     if count >= MAX_PER_USER:
-        raise ValidationError(f"At most {MAX_PER_USER} saved filters each; delete one first.",
+        raise ValidationError("At most {limit} saved filters each; delete one first.",
                               field="name", limit=MAX_PER_USER)
     saved = SavedFilter(user_id=user.id, page=page, name=name, query=query, created_at=now)
     session.add(saved)

@@ -65,7 +65,8 @@ class EventFilter:
             raise ValidationError("A username has at most 80 typeable characters.",
                                   field="user")
         if self.kind is not None and self.kind not in SECURITY_EVENTS:
-            raise ValidationError(f"Unknown kind of event '{self.kind[:40]}'.", field="kind")
+            raise ValidationError("Unknown kind of event '{kind}'.", field="kind",
+                                  kind=self.kind[:40])
 
 
 _KEYS = (paging.Key(SecurityEvent.at, datetime, descending=True),

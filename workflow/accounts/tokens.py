@@ -38,9 +38,9 @@ def issue_token(session: Session, user: User, *, name: str = "",
     no token (their existing ones stop working with the account anyway)."""
     name = (name or "").strip()
     if len(name) > NAME_MAX:
-        raise ValidationError(f"A token name is at most {NAME_MAX} characters.")
+        raise ValidationError("A token name is at most {limit} characters.", limit=NAME_MAX)
     if not user.active:
-        raise ValidationError(f"User {user.username} is not active; no token issued.",
+        raise ValidationError("User {user} is not active; no token issued.",
                               user=user.username)
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=token_hash(token), name=name,
@@ -57,7 +57,7 @@ def issue_token_for(session: Session, username: str, *, name: str = "",
     """``issue_token`` for the user called ``username`` (the CLI's entry)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"There is no user '{username}'.", user=username)
+        raise NotFound("There is no user '{user}'.", user=username)
     return issue_token(session, user, name=name, now=now)
 
 
@@ -66,7 +66,7 @@ def revoke_token(session: Session, token_id: int, *, now: datetime) -> tuple[Api
     it (False: it was revoked already — revoking is idempotent)."""
     row = session.get(ApiToken, token_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"There is no API token #{token_id}.", token=token_id)
+        raise NotFound("There is no API token #{token}.", token=token_id)
     if row.revoked_at is not None:
         return row, False
     row.revoked_at = utc(now)

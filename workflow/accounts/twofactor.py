@@ -274,8 +274,8 @@ def reset_factor(session: Session, user_id: int, *, actor: User | None, now: dat
     user = _load_user(session, user_id)
     factor = factor_of(session, user, lock=True)
     if factor is None:
-        raise ValidationError(f"{user.display_name} has no second factor to reset.",
-                              field="factor")
+        raise ValidationError("{user} has no second factor to reset.",
+                              field="factor", user=user.display_name)
     was_active = factor.confirmed_at is not None
     session.delete(factor)
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))

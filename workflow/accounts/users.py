@@ -27,7 +27,7 @@ from workflow.core import permissions
 from workflow.core.models import INBOX_STATES, ItemTask, Project
 from workflow.core.operations import flush, utc
 from workflow.kernel import paging, validate, zone_audit
-from workflow.kernel.errors import NotFound, ValidationError
+from workflow.kernel.errors import NotFound, ValidationError, term
 from workflow.kernel.models import (
     ROLES,
     ApiToken,
@@ -78,7 +78,7 @@ def _require_admin(actor: User) -> None:
 def _load_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise NotFound(f"User {user_id} does not exist.")
+        raise NotFound("User {user} does not exist.", user=user_id)
     return user
 
 
@@ -87,28 +87,28 @@ _text = validate.text
 
 def _role(role: str | None) -> str:
     if role not in ROLES:
-        raise ValidationError(f"Unknown role '{role}'; choose one of {', '.join(ROLES)}.",
-                              field="role")
+        raise ValidationError("Unknown role '{role}'; choose one of {roles}.",
+                              field="role", role=role, roles=", ".join(ROLES))
     return role
 
 
 def _password(password: str | None) -> str:
     password = password or ""
     if len(password) < MIN_PASSWORD:
-        raise ValidationError(f"A password has at least {MIN_PASSWORD} characters.",
-                              field="password")
+        raise ValidationError("A password has at least {limit} characters.",
+                              field="password", limit=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        raise ValidationError(f"A password has at most {MAX_PASSWORD} characters.",
-                              field="password")
+        raise ValidationError("A password has at most {limit} characters.",
+                              field="password", limit=MAX_PASSWORD)
     if not password.strip():
         raise ValidationError("A password cannot be only spaces.", field="password")
     return password
 
 
 def _email(email: str | None) -> str | None:
-    email = _text(email, "email address", limit=200, required=False) or None
+    email = _text(email, term("email address"), limit=200, required=False) or None
     if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise ValidationError(f"'{email}' is not an email address.", field="email")
+        raise ValidationError("'{email}' is not an email address.", field="email", email=email)
     return email
 
 
@@ -121,14 +121,15 @@ def _department(session: Session, role: str, department: str | None) -> str | No
     if not department:
         raise ValidationError("An agent needs a home department.", field="department")
     if department not in known:
-        raise ValidationError(f"Unknown department '{department}'.", field="department")
+        raise ValidationError("Unknown department '{department}'.", field="department",
+                              department=department)
     return department
 
 
 def _enterprise(session: Session, name: str | None, credit_code: str | None) -> Enterprise:
     """The enterprise an enterprise user acts for: found by credit code or by
     name, created when new."""
-    name = _text(name, "enterprise name", limit=200)
+    name = _text(name, term("enterprise name"), limit=200)
     credit_code = (credit_code or "").strip().upper() or None
     if credit_code is not None and not CREDIT_CODE.fullmatch(credit_code):
         raise ValidationError("A unified social credit code (统一社会信用代码) has 18 digits "
@@ -138,15 +139,15 @@ def _enterprise(session: Session, name: str | None, credit_code: str | None) -> 
         if found is not None:
             if found.name != name:
                 raise ValidationError(
-                    f"Credit code {credit_code} belongs to '{found.name}', not '{name}'.",
-                    field="credit_code")
+                    "Credit code {credit_code} belongs to '{owner}', not '{name}'.",
+                    field="credit_code", credit_code=credit_code, owner=found.name, name=name)
             return found
     found = session.scalar(select(Enterprise).where(Enterprise.name == name)
                            .order_by(Enterprise.id).limit(1))
     if found is not None:
         if credit_code is not None and found.credit_code not in (None, credit_code):
-            raise ValidationError(f"'{name}' is registered with another credit code.",
-                                  field="credit_code")
+            raise ValidationError("'{name}' is registered with another credit code.",
+                                  field="credit_code", name=name)
         if credit_code is not None:
             found.credit_code = credit_code
         return found
@@ -163,7 +164,8 @@ def _groups(session: Session, codes: Iterable[str]) -> list[IndustryGroup]:
                                                 .where(IndustryGroup.code.in_(codes)))}
     unknown = [c for c in codes if c not in found]
     if unknown:
-        raise ValidationError(f"Unknown industry group(s): {', '.join(unknown)}.", field="groups")
+        raise ValidationError("Unknown industry group(s): {listed}.", field="groups",
+                              listed=", ".join(unknown))
     return [found[c] for c in codes]
 
 
@@ -228,8 +230,9 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
         raise ValidationError("A username has 2 to 80 letters, digits, '.', '_' or '-', and "
                               "starts with a letter or digit.", field="username")
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise ValidationError(f"The username '{username}' is taken.", field="username")
-    display_name = _text(display_name, "display name", limit=200)
+        raise ValidationError("The username '{username}' is taken.", field="username",
+                              username=username)
+    display_name = _text(display_name, term("display name"), limit=200)
     role = _role(role)
     password = _password(password)
     email = _email(email)
@@ -248,7 +251,8 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent create of the same name
-        raise ValidationError(f"The username '{username}' is taken.", field="username") from exc
+        raise ValidationError("The username '{username}' is taken.", field="username",
+                              username=username) from exc
     for group in chosen:
         session.add(GroupMembership(group_id=group.id, user_id=user.id))
     flush(session)
@@ -268,7 +272,7 @@ def update_user(session: Session, user_id: int, *, display_name: str, role: str,
     who is the substitute of an away colleague, or the admin's own role."""
     _require_admin(actor)
     user = _load_user(session, user_id)
-    display_name = _text(display_name, "display name", limit=200)
+    display_name = _text(display_name, term("display name"), limit=200)
     role = _role(role)
     email = _email(email)
     department = _department(session, role, department)
@@ -280,11 +284,14 @@ def update_user(session: Session, user_id: int, *, display_name: str, role: str,
             raise ValidationError("This is the last active admin; make another admin first.",
                                   field="role")
         covering = substitute_for(session, user)
+        if role != "agent" and len(covering) == 1:
+            raise ValidationError(
+                "{user} is the substitute of {names}, who is away; choose another substitute "
+                "first.", field="role", user=user.display_name, names=_names(covering))
         if role != "agent" and covering:
             raise ValidationError(
-                f"{user.display_name} is the substitute of {_names(covering)}, who "
-                f"{'is' if len(covering) == 1 else 'are'} away; choose another substitute first.",
-                field="role")
+                "{user} is the substitute of {names}, who are away; choose another substitute "
+                "first.", field="role", user=user.display_name, names=_names(covering))
         if user.role == "lead" and (led := _live_projects_led(session, user)):
             warnings.append(("led_projects", {"n": led}))
         if user.role == "agent" and (open_work := _open_task_count(session, user)):
@@ -328,9 +335,9 @@ def set_groups(session: Session, user_id: int, group_codes: Iterable[str], *, ac
     for other in pairs:
         if not new_ids & _group_ids(session, other.id):
             raise ValidationError(
-                f"{user.display_name} and {other.display_name} would share no group, but one "
+                "{user} and {other} would share no group, but one "
                 "is the other's substitute while away; change the substitute first.",
-                field="groups")
+                field="groups", user=user.display_name, other=other.display_name)
     current = {m.group_id: m for m in user.memberships}
     left = [m for gid, m in current.items() if gid not in new_ids]
     warnings = []
@@ -371,23 +378,28 @@ def set_away(session: Session, user_id: int, *, away: bool, substitute: str | No
                               field="substitute")
     chosen = session.scalar(select(User).where(User.username == name))
     if chosen is None:
-        raise ValidationError(f"There is no user '{name}'.", field="substitute")
+        raise ValidationError("There is no user '{user}'.", field="substitute", user=name)
     if chosen.id == user.id:
         raise ValidationError("An agent cannot be their own substitute.", field="substitute")
     if not chosen.active or chosen.role != "agent":
-        raise ValidationError(f"{chosen.display_name} is not an active agent.", field="substitute")
+        raise ValidationError("{user} is not an active agent.", field="substitute",
+                              user=chosen.display_name)
     if not _group_ids(session, user.id) & _group_ids(session, chosen.id):
-        raise ValidationError(f"{chosen.display_name} is not in a group of {user.display_name}.",
-                              field="substitute")
+        raise ValidationError("{user} is not in a group of {other}.",
+                              field="substitute", user=chosen.display_name,
+                              other=user.display_name)
     if chosen.away:
-        raise ValidationError(f"{chosen.display_name} is away too; choose a substitute who is "
-                              "present.", field="substitute")
+        raise ValidationError("{user} is away too; choose a substitute who is "
+                              "present.", field="substitute", user=chosen.display_name)
     covering = [u for u in substitute_for(session, user) if u.id != user.id]
+    if len(covering) == 1:
+        raise ValidationError(
+            "{user} is the substitute of {names}, who is away; choose another substitute for "
+            "that agent first.", field="away", user=user.display_name, names=_names(covering))
     if covering:
         raise ValidationError(
-            f"{user.display_name} is the substitute of {_names(covering)}, who "
-            f"{'is' if len(covering) == 1 else 'are'} away; choose another substitute for "
-            f"{'them' if len(covering) > 1 else 'that agent'} first.", field="away")
+            "{user} is the substitute of {names}, who are away; choose another substitute for "
+            "them first.", field="away", user=user.display_name, names=_names(covering))
     user.away, user.substitute_id = True, chosen.id
     flush(session)
     warnings = []
@@ -418,15 +430,19 @@ def deactivate_user(session: Session, user_id: int, *, actor: User, now: datetim
     if user.id == actor.id:
         raise ValidationError("You cannot deactivate your own account.", field="active")
     if not user.active:
-        raise ValidationError(f"{user.display_name} is already inactive.", field="active")
+        raise ValidationError("{user} is already inactive.", field="active",
+                              user=user.display_name)
     if user.role == "admin" and not _other_active_admins(session, user):
         raise ValidationError("This is the last active admin.", field="active")
     covering = substitute_for(session, user)
+    if len(covering) == 1:
+        raise ValidationError(
+            "{user} is the substitute of {names}, who is away; choose another substitute first.",
+            field="active", user=user.display_name, names=_names(covering))
     if covering:
         raise ValidationError(
-            f"{user.display_name} is the substitute of {_names(covering)}, who "
-            f"{'is' if len(covering) == 1 else 'are'} away; choose another substitute first.",
-            field="active")
+            "{user} is the substitute of {names}, who are away; choose another substitute first.",
+            field="active", user=user.display_name, names=_names(covering))
     user.active = False
     ended = _revoke_logins(session, user, now)
     flush(session)
@@ -443,7 +459,8 @@ def reactivate_user(session: Session, user_id: int, *, actor: User, now: datetim
     _require_admin(actor)
     user = _load_user(session, user_id)
     if user.active:
-        raise ValidationError(f"{user.display_name} is already active.", field="active")
+        raise ValidationError("{user} is already active.", field="active",
+                              user=user.display_name)
     user.active = True
     flush(session)
     return _recorded(session, actor, now, AdminChange(user, "user.reactivated", {}))
@@ -471,8 +488,8 @@ class UserFilter:
             raise ValidationError("'active' is true, false or any.", field="active")
         for name, value, limit in (("group", self.group, 64), ("q", self.text, 100)):
             if value is not None and (len(value) > limit or not validate.typeable(value)):
-                raise ValidationError(f"The {name} filter is at most {limit} typeable "
-                                      "characters.", field=name)
+                raise ValidationError("The {field} filter is at most {limit} typeable "
+                                      "characters.", field=name, limit=limit)
 
 
 BY_USERNAME = paging.Keyset(paging.Key(User.username, str), paging.Key(User.id, int))
@@ -496,7 +513,8 @@ def list_users(session: Session, filters: UserFilter = UserFilter(), *, cursor: 
     if filters.group:
         group_id = session.scalar(select(IndustryGroup.id).where(IndustryGroup.code == filters.group))
         if group_id is None:
-            raise ValidationError(f"Unknown industry group '{filters.group}'.", field="group")
+            raise ValidationError("Unknown industry group '{group}'.", field="group",
+                                      group=filters.group)
         where.append(User.id.in_(select(GroupMembership.user_id)
                                  .where(GroupMembership.group_id == group_id)))
     if filters.text:

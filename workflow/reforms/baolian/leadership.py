@@ -45,7 +45,7 @@ def plan_page(session: Session, *, today: date, member_id: int | None = None,
     """A page of plans (with their projects), most urgent first — or, for one
     leadership member, that member's projects by code — optionally of one status."""
     if status is not None and status not in STATUSES:
-        raise ValidationError(f"Unknown plan status '{status}'.", field="status")
+        raise ValidationError("Unknown plan status '{status}'.", field="status", status=status)
     risk_by = risk_bound(today)
     query = (select(PromotionPlan).join(PromotionPlan.project)
              .where(Project.stage != "terminated"))

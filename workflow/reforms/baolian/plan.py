@@ -20,7 +20,7 @@ from workflow.core.deadlines import add_months
 from workflow.core.models import Project
 from workflow.core.permissions import can_read_plans  # noqa: F401 - the area's rules in one place
 from workflow.kernel import clock
-from workflow.kernel.errors import InvalidTransition, NotFound, NotPermitted, ValidationError
+from workflow.kernel.errors import InvalidTransition, NotFound, NotPermitted, ValidationError, term
 from workflow.kernel.models import User
 from workflow.kernel.moments import parse_day
 from workflow.reforms.baolian.models import PLAN_DONE, PlanMilestone, PromotionPlan
@@ -55,8 +55,9 @@ def can_edit_plan(user: User, project: Project) -> bool:
 
 def _require_edit(actor: User | None, project: Project) -> None:
     if actor is not None and not can_edit_plan(actor, project):
-        raise NotPermitted(f"{actor.username} ({actor.role}) may not change the promotion plan "
-                           f"of project {project.code}.", project=project.code)
+        raise NotPermitted("{user} ({role}) may not change the promotion plan "
+                           "of project {project}.", project=project.code, user=actor.username,
+                           role=actor.role)
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -187,8 +188,8 @@ def start_plan(session: Session, project_id: int, *, actor: User | None, now: da
     project = ops.lock_project(session, project_id)
     _require_edit(actor, project)
     if project.stage in ("intention", "terminated"):
-        raise InvalidTransition(f"Project {project.code} has no plan at stage {project.stage}.",
-                                state=project.stage)
+        raise InvalidTransition("Project {project} has no plan at stage {state}.",
+                                state=project.stage, project=project.code)
     plan = seed_plan(session, project, actor=actor, now=now)
     ops.flush(session)
     return plan
@@ -199,9 +200,10 @@ def start_plan(session: Session, project_id: int, *, actor: User | None, now: da
 def _text(value: Any, what: str, limit: int, *, required: bool = True) -> str:
     text = " ".join(str(value or "").split())
     if required and not text:
-        raise ValidationError(f"The {what} is required.", field=what)
+        raise ValidationError("The {field} is required.", field=what)
     if len(text) > limit:
-        raise ValidationError(f"The {what} is longer than {limit} characters.", field=what)
+        raise ValidationError("The {field} is longer than {limit} characters.", field=what,
+                              limit=limit)
     return text
 
 
@@ -209,7 +211,8 @@ def _day(value: Any, what: str) -> date:
     day = parse_day(value, what)
     first, last = clock.supported_range()
     if not first <= day <= last:
-        raise ValidationError(f"The {what} must lie between {first} and {last}.", field=what)
+        raise ValidationError("The {field} must lie between {first} and {last}.", field=what,
+                              first=first, last=last)
     return day
 
 
@@ -218,10 +221,11 @@ def _locked_plan(session: Session, project_id: int, actor: User | None) -> tuple
     _require_edit(actor, project)
     plan = plan_of(session, project.id)
     if plan is None:
-        raise InvalidTransition(f"Project {project.code} has no promotion plan: it is not signed yet.",
-                                state=project.stage)
+        raise InvalidTransition("Project {project} has no promotion plan: it is not signed yet.",
+                                state=project.stage, project=project.code)
     if project.stage == "terminated":
-        raise InvalidTransition(f"Project {project.code} is terminated.", state=project.stage)
+        raise InvalidTransition("Project {project} is terminated.", state=project.stage,
+                                project=project.code)
     return project, plan
 
 
@@ -229,7 +233,7 @@ def _milestone(session: Session, milestone_id: int, actor: User | None
                ) -> tuple[Project, PromotionPlan, PlanMilestone]:
     project_id = session.scalar(select(PlanMilestone.project_id).where(PlanMilestone.id == milestone_id))
     if project_id is None:
-        raise NotFound(f"No milestone {milestone_id}.")
+        raise NotFound("No milestone {milestone}.", milestone=milestone_id)
     project, plan = _locked_plan(session, project_id, actor)
     milestone = next(m for m in plan.milestones if m.id == milestone_id)
     return project, plan, milestone
@@ -240,10 +244,10 @@ def set_team(session: Session, project_id: int, *, promoting_unit: Any, staff: U
     """The promoting unit (推进单位) and the dedicated staff member (专职人员, an
     active agent or lead handler) of the project."""
     project, plan = _locked_plan(session, project_id, actor)
-    unit = _text(promoting_unit, "promoting unit", 200, required=False)
+    unit = _text(promoting_unit, term("promoting unit"), 200, required=False)
     if staff is not None and (not staff.active or staff.role not in STAFF_ROLES):
-        raise ValidationError(f"{staff.username} is not an active agent or lead handler.",
-                              field="staff")
+        raise ValidationError("{user} is not an active agent or lead handler.",
+                              field="staff", user=staff.username)
     before = (plan.promoting_unit, plan.staff.username if plan.staff else None)
     after = (unit, staff.username if staff else None)
     if before == after:
@@ -261,8 +265,8 @@ def add_milestone(session: Session, project_id: int, *, name: Any, planned_on: A
                   actor: User | None, now: datetime) -> PlanMilestone:
     """A milestone of the lead's own (a road finished, power connected), done when he marks it."""
     project, plan = _locked_plan(session, project_id, actor)
-    name, reason = _text(name, "milestone", 200), _text(reason, "reason", 1000)
-    day = _day(planned_on, "planned date")
+    name, reason = _text(name, term("milestone"), 200), _text(reason, term("reason"), 1000)
+    day = _day(planned_on, term("planned date"))
     milestone = PlanMilestone(project_id=project.id, kind="custom", stage=None, name=name,
                               planned_on=day, source="lead", note="")
     plan.milestones.append(milestone)
@@ -279,14 +283,15 @@ def edit_milestone(session: Session, milestone_id: int, *, planned_on: Any, reas
     """Reschedule a milestone not yet achieved (and rename one of the lead's own)."""
     project, plan, milestone = _milestone(session, milestone_id, actor)
     if milestone.achieved_on is not None:
-        raise InvalidTransition(f"The milestone {milestone.name} is already achieved.")
-    reason = _text(reason, "reason", 1000)
-    day = _day(planned_on, "planned date")
+        raise InvalidTransition("The milestone {milestone} is already achieved.",
+                                milestone=milestone.name)
+    reason = _text(reason, term("reason"), 1000)
+    day = _day(planned_on, term("planned date"))
     new_name = milestone.name
     if name is not None and str(name).strip():
         if milestone.kind != "custom":
             raise ValidationError("A lifecycle milestone keeps its name.", field="name")
-        new_name = _text(name, "milestone", 200)
+        new_name = _text(name, term("milestone"), 200)
     if day == milestone.planned_on and new_name == milestone.name:
         return milestone
     data = {"milestone": new_name, "previous_date": milestone.planned_on, "planned_on": day,
@@ -306,8 +311,9 @@ def remove_milestone(session: Session, milestone_id: int, *, reason: Any, actor:
     """Take a milestone not yet achieved out of the plan (its escalations go with it)."""
     project, plan, milestone = _milestone(session, milestone_id, actor)
     if milestone.achieved_on is not None:
-        raise InvalidTransition(f"The milestone {milestone.name} is already achieved.")
-    reason = _text(reason, "reason", 1000)
+        raise InvalidTransition("The milestone {milestone} is already achieved.",
+                                milestone=milestone.name)
+    reason = _text(reason, term("reason"), 1000)
     plan.milestones.remove(milestone)
     _refresh(plan)
     audit.record(session, project, actor=actor, now=ops.utc(now), action="baolian.milestone_removed",
@@ -321,12 +327,13 @@ def mark_done(session: Session, milestone_id: int, *, achieved_on: Any, note: An
     """The lead records a milestone achieved on a day (not in the future)."""
     project, plan, milestone = _milestone(session, milestone_id, actor)
     if milestone.achieved_on is not None:
-        raise InvalidTransition(f"The milestone {milestone.name} is already achieved.")
-    day = _day(achieved_on, "date achieved")
+        raise InvalidTransition("The milestone {milestone} is already achieved.",
+                                milestone=milestone.name)
+    day = _day(achieved_on, term("date achieved"))
     if day > ops.zone_today(now):
         raise ValidationError("A milestone cannot be achieved in the future.", field="achieved_on")
     milestone.achieved_on, milestone.achieved_how = day, "lead"
-    milestone.note = _text(note, "note", 1000, required=False)
+    milestone.note = _text(note, term("note"), 1000, required=False)
     _refresh(plan)
     audit.record(session, project, actor=actor, now=ops.utc(now), action="baolian.milestone_achieved",
                  data={"milestone": milestone.name, "planned_on": milestone.planned_on,

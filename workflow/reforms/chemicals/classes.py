@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.kernel.errors import ValidationError
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.kernel.models import User
 from workflow.reforms.chemicals.editing import (
     EditedTable,
@@ -127,30 +127,32 @@ def _class_clash(session: Session, row: ChemicalClass | None, fields: dict[str, 
         if other is row:
             continue
         if other.code == fields["code"]:
-            raise ValidationError(f"Class code {fields['code']} is already used.", code=fields["code"])
+            raise ValidationError("Class code {code} is already used.", code=fields["code"])
         if _normal(other.name) == _normal(fields["name"]):
-            raise ValidationError(f"A class named {fields['name']} already exists.")
+            raise ValidationError("A class named {name} already exists.", name=fields["name"])
     if row is not None and row.provincial:
         if fields["code"] != row.code:
-            raise ValidationError(f"{row.name} is a class the provincial conditions name: its code "
-                                  "stays.", code=row.code)
+            raise ValidationError("{name} is a class the provincial conditions name: its code "
+                                  "stays.", code=row.code, name=row.name)
         if fields["level"] != "prohibited":
-            raise ValidationError(f"{row.name} is a class the provincial conditions prohibit: its "
-                                  "level stays prohibited.", level=fields["level"])
+            raise ValidationError("{name} is a class the provincial conditions prohibit: its "
+                                  "level stays prohibited.", level=fields["level"], name=row.name)
 
 
 def _class_in_use(session: Session, row: ChemicalClass) -> None:
     if row.provincial:
-        raise ValidationError(f"{row.name} is a class the provincial conditions name: it is not "
-                              "deleted.", code=row.code)
+        raise ValidationError("{name} is a class the provincial conditions name: it is not "
+                              "deleted.", code=row.code, name=row.name)
     members = [c.name for c in session.scalars(select(HazardousChemical))
                if row.code in (c.classes or [])]
     if members:
-        raise ValidationError(f"{row.name} is still the class of {len(members)} catalogue rows "
-                              f"({', '.join(members[:5])}).", members=members[:20])
+        raise ValidationError("{name} is still the class of {count} catalogue rows "
+                              "({listed}).", members=members[:20], name=row.name,
+                              count=len(members), listed=", ".join(members[:5]))
 
 
-CLASS_TABLE = EditedTable(ChemicalClass, "class", "Class {id} does not exist.", "code",
+CLASS_TABLE = EditedTable(ChemicalClass, "class",
+                          lambda row_id: NotFound("Class {id} does not exist.", id=row_id), "code",
                           lambda session, row: parse_class(row), _class_clash, _class_in_use)
 
 

@@ -108,21 +108,25 @@ class TableChange:
 
 
 def _refuse(errors: list[RowError]) -> None:
-    raise ValidationError("; ".join(str(e) for e in errors),
+    # The row's problems are told in the reasons of ``RowError`` (which the
+    # web layer translates by their codes when a file is imported): the
+    # sentence is their list.
+    raise ValidationError("{problems}", problems="; ".join(str(e) for e in errors),
                           errors=[str(e) for e in errors])
 
 
 @dataclass(frozen=True)
 class EditedTable:
     """How ``save_row`` and ``delete_row`` handle one of the tables: its
-    model, the word of its change actions ("rule" → ``rule.created``), how a
-    missing row is named, the attribute naming a row in a change, how a row
-    is parsed (with the session: a catalogue row names classes), what
-    refuses a clash with another row, and what refuses a deletion."""
+    model, the word of its change actions ("rule" → ``rule.created``), the
+    refusal of a missing row (its ``NotFound``, given the row's id), the
+    attribute naming a row in a change, how a row is parsed (with the
+    session: a catalogue row names classes), what refuses a clash with
+    another row, and what refuses a deletion."""
 
     model: type[Any]
     noun: str
-    missing: str  # "Rule {id} does not exist."
+    missing: Callable[[int], NotFound]  # NotFound("Rule {id} does not exist.", id=…)
     subject: str  # the attribute naming a row: "code", "name"
     parse: Callable[[Session, Mapping[str, str]], tuple[dict[str, Any] | None, list[RowError]]]
     check_clash: Callable[[Session, Any, dict[str, Any]], None]
@@ -132,7 +136,7 @@ class EditedTable:
 def _row(session: Session, table: EditedTable, row_id: int) -> Any:
     row = session.get(table.model, row_id)
     if row is None:
-        raise NotFound(table.missing.format(id=row_id))
+        raise table.missing(row_id)
     return row
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from workflow.kernel import paging
-from workflow.kernel.errors import ValidationError
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.kernel.models import User
 from workflow.reforms.chemicals.classes import (
     MAX_FRAGMENT,
@@ -142,21 +142,23 @@ def _chemical_clash(session: Session, row: HazardousChemical | None, fields: dic
         if other is row:
             continue
         if _normal(other.name) == _normal(fields["name"]):
-            raise ValidationError(f"{fields['name']} is already in the catalogue.")
+            raise ValidationError("{name} is already in the catalogue.", name=fields["name"])
         shared = names & names_of(other)
         if shared:
-            raise ValidationError(f"{fields['name']}: the name {sorted(shared)[0]} is already "
-                                  f"{other.name}'s (a name or an alias belongs to one row).")
+            raise ValidationError("{name}: the name {shared} is already "
+                                  "{other}'s (a name or an alias belongs to one row).",
+                                  name=fields["name"], shared=sorted(shared)[0], other=other.name)
         if fields["cas"] and other.cas == fields["cas"]:
-            raise ValidationError(f"CAS {fields['cas']} is already in the catalogue ({other.name}).")
+            raise ValidationError("CAS {cas} is already in the catalogue ({other}).",
+                                  cas=fields["cas"], other=other.name)
     if row is not None and row.provincial and fields["level"] != "prohibited":
-        raise ValidationError(f"{row.name} is named by the provincial conditions: it stays "
-                              "prohibited.", level=fields["level"])
+        raise ValidationError("{name} is named by the provincial conditions: it stays "
+                              "prohibited.", level=fields["level"], name=row.name)
 
 
 def _keep_provincial(session: Session, row: HazardousChemical) -> None:
     if row.provincial:
-        raise ValidationError(f"{row.name} is named by the provincial conditions: it stays in "
+        raise ValidationError("{name} is named by the provincial conditions: it stays in "
                               "the catalogue.", name=row.name)
 
 
@@ -164,7 +166,8 @@ def _parse_row(session: Session, row: Mapping[str, str]):
     return parse_chemical(row, classes=class_lookup(chemical_classes(session)))
 
 
-CATALOGUE_TABLE = EditedTable(HazardousChemical, "chemical", "Catalogue entry {id} does not exist.",
+CATALOGUE_TABLE = EditedTable(HazardousChemical, "chemical",
+                              lambda row_id: NotFound("Catalogue entry {id} does not exist.", id=row_id),
                               "name", _parse_row, _chemical_clash, _keep_provincial)
 
 

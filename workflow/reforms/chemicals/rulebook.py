@@ -13,7 +13,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from workflow.kernel import paging
-from workflow.kernel.errors import ValidationError
+from workflow.kernel.errors import NotFound, ValidationError
 from workflow.kernel.models import User
 from workflow.reforms.chemicals.classes import _LEVELS
 from workflow.reforms.chemicals.editing import (
@@ -220,7 +220,7 @@ RULE_ORDERS = {kind: paging.Order.by(f"rules-{kind}", paging.Key(ScreeningRule.c
 
 def _rule_kind(kind: str) -> str:
     if kind not in KIND_ORDER:
-        raise ValidationError(f"Unknown table '{kind}'.", target=kind)
+        raise ValidationError("Unknown table '{target}'.", target=kind)
     return kind
 
 
@@ -234,16 +234,17 @@ def rule_page(session: Session, kind: str, *, cursor: str | None = None,
 def _rule_clash(session: Session, rule: ScreeningRule | None, fields: dict[str, Any]) -> None:
     clash = session.scalar(select(ScreeningRule).where(ScreeningRule.code == fields["code"]))
     if clash is not None and clash is not rule:
-        raise ValidationError(f"Rule code {fields['code']} is already used.", code=fields["code"])
+        raise ValidationError("Rule code {code} is already used.", code=fields["code"])
 
 
 def _keep_provincial(session: Session, rule: ScreeningRule) -> None:
     if rule.kind == "provincial":
-        raise ValidationError(f"{rule.code} is a provincial condition: switch it off instead of "
+        raise ValidationError("{code} is a provincial condition: switch it off instead of "
                               "deleting it.", code=rule.code)
 
 
-RULE_TABLE = EditedTable(ScreeningRule, "rule", "Rule {id} does not exist.", "code",
+RULE_TABLE = EditedTable(ScreeningRule, "rule",
+                         lambda row_id: NotFound("Rule {id} does not exist.", id=row_id), "code",
                          lambda session, row: parse_rule(row), _rule_clash, _keep_provincial)
 
 

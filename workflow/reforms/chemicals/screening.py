@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from workflow.core import audit, hooks, notify, permissions
 from workflow.core.models import Project
 from workflow.core.operations import definition_for, flush, lock_project, utc, zone_today
-from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, NotPermitted, ValidationError
+from workflow.kernel.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+    ValidationError,
+    term,
+)
 from workflow.kernel.models import User
 from workflow.kernel.moments import parse_day
 from workflow.reforms.chemicals.classes import chemical_classes
@@ -116,16 +123,17 @@ def screening_inputs(raw: Mapping[str, Any]) -> dict[str, Any]:
         if len(name) > 200:
             raise ValidationError("A product's name is at most 200 characters.")
         if cas and not valid_cas(cas):
-            raise ValidationError(f"{cas} is not a valid CAS number ({name}).", cas=cas)
+            raise ValidationError("{cas} is not a valid CAS number ({name}).", cas=cas, name=name)
         products.append({"name": name, "cas": cas})
     if not products:
         raise ValidationError("List the project's products (at least one).")
     if len(products) > MAX_PRODUCTS:
-        raise ValidationError(f"At most {MAX_PRODUCTS} products.")
+        raise ValidationError("At most {limit} products.", limit=MAX_PRODUCTS)
     processes = list(dict.fromkeys(raw.get("processes") or []))
     unknown = [p for p in processes if p not in PROCESSES]
     if unknown:
-        raise ValidationError(f"Unknown process: {', '.join(unknown)}.", processes=unknown)
+        raise ValidationError("Unknown process: {listed}.", processes=unknown,
+                              listed=", ".join(unknown))
     project_type = str(raw.get("project_type") or "").strip()
     if len(project_type) > 200:
         raise ValidationError("The project type is at most 200 characters.")
@@ -181,7 +189,8 @@ def _check(rule: ScreeningRule, inputs: Mapping[str, Any], index: Catalogue,
         return []
     if rule.check == "attested":
         return [] if rule.code in inputs["attested"] else [("未确认满足该条件", {})]
-    raise ValidationError(f"Rule {rule.code} names an unknown check '{rule.check}'.")
+    raise ValidationError("Rule {rule} names an unknown check '{check}'.", rule=rule.code,
+                          check=rule.check)
 
 
 def evaluate(rule_rows: Iterable[ScreeningRule], chemicals: Iterable[HazardousChemical],
@@ -223,8 +232,8 @@ def screenings_of(session: Session, project_id: int) -> list[Screening]:
 
 def _require_screener(actor: User | None, project: Project) -> None:
     if actor is not None and not permissions.can_screen(actor, project):
-        raise NotPermitted(f"{actor.username} ({actor.role}) may not screen project {project.code}.",
-                           project=project.code)
+        raise NotPermitted("{user} ({role}) may not screen project {project}.",
+                           project=project.code, user=actor.username, role=actor.role)
 
 
 def screen_project(session: Session, project_id: int, raw_inputs: Mapping[str, Any], *,
@@ -235,10 +244,12 @@ def screen_project(session: Session, project_id: int, raw_inputs: Mapping[str, A
     project = lock_project(session, project_id)
     _require_screener(actor, project)
     if not project.is_chemical:
-        raise ValidationError(f"Project {project.code} is not marked as a chemical project.")
+        raise ValidationError("Project {project} is not marked as a chemical project.",
+                              project=project.code)
     if project.stage != "intention":
-        raise InvalidTransition(f"Project {project.code} is already {project.stage}: a chemical "
-                                "project is screened before signing.", state=project.stage)
+        raise InvalidTransition("Project {project} is already {state}: a chemical "
+                                "project is screened before signing.", state=project.stage,
+                                project=project.code)
     inputs = screening_inputs(raw_inputs)
     active = rules(session, active_only=True)
     if not active:
@@ -281,7 +292,7 @@ def record_review(session: Session, screening_id: int, *, experts: Iterable[str]
     (required when they refuse). Only the latest screening is reviewed, once."""
     screening = session.get(Screening, screening_id)
     if screening is None:
-        raise NotFound(f"Screening {screening_id} does not exist.")
+        raise NotFound("Screening {screening} does not exist.", screening=screening_id)
     project = lock_project(session, screening.project_id)
     session.refresh(screening)
     _require_screener(actor, project)
@@ -294,11 +305,12 @@ def record_review(session: Session, screening_id: int, *, experts: Iterable[str]
     if screening.review is not None:
         raise Conflict("The expert review of this screening is already recorded.")
     if project.stage != "intention":
-        raise InvalidTransition(f"Project {project.code} is already {project.stage}.")
+        raise InvalidTransition("Project {project} is already {state}.", project=project.code,
+                                state=project.stage)
     names = _split_names(experts)
     if not names:
         raise ValidationError("Name the experts of the review (at least one).")
-    day = parse_day(reviewed_on, "date of the review")
+    day = parse_day(reviewed_on, term("date of the review"))
     if day > zone_today(now):
         raise ValidationError("The date of the review cannot be in the future.")
     if conclusion not in REVIEW_CONCLUSIONS:
@@ -335,13 +347,15 @@ def mark_chemical(session: Session, project_id: int, is_chemical: bool, *, actor
     project = lock_project(session, project_id)
     _require_screener(actor, project)
     if project.stage != "intention":
-        raise InvalidTransition(f"Project {project.code} is already {project.stage}.")
+        raise InvalidTransition("Project {project} is already {state}.", project=project.code,
+                                state=project.stage)
     if project.is_chemical == is_chemical:
         return project
     reason = (reason or "").strip()
     if not is_chemical:
         if of_chemical_industry(project):
-            raise ValidationError(f"A {project.industry} project is always a chemical project.")
+            raise ValidationError("A {industry} project is always a chemical project.",
+                                  industry=project.industry)
         if not reason:
             raise ValidationError("Say why the project is not a chemical project.")
     project.is_chemical = is_chemical
@@ -370,18 +384,21 @@ def require_entry_cleared(session: Session, project: Project) -> None:
         return
     screening = latest_screening(session, project.id)
     if screening is None:
-        raise InvalidTransition(f"Chemical project {project.code} must pass the entry screening "
+        raise InvalidTransition("Chemical project {project} must pass the entry screening "
                                 "(化工项目准入评估) before signing.", project=project.code)
     hits = (screening.hits or {}).get("hits", [])
     if screening.verdict == "prohibited":
         reasons = [f"{h['rule']}: {h['reason']}" for h in hits if h["verdict"] == "prohibited"]
-        raise InvalidTransition(f"Chemical project {project.code} is prohibited by the entry "
-                                f"screening: {'; '.join(reasons)}.", reasons=reasons)
+        raise InvalidTransition("Chemical project {project} is prohibited by the entry "
+                                "screening: {listed}.", reasons=reasons, project=project.code,
+                                listed="; ".join(reasons))
     if screening.verdict == "restricted":
         review = screening.review
         if review is None:
-            raise InvalidTransition(f"Chemical project {project.code} is restricted: an expert "
-                                    "review (专家论证) must be recorded before signing.")
+            raise InvalidTransition("Chemical project {project} is restricted: an expert "
+                                    "review (专家论证) must be recorded before signing.",
+                                    project=project.code)
         if review.get("conclusion") != "approve":
-            raise InvalidTransition(f"Chemical project {project.code}: the experts refused "
-                                    f"({review.get('note', '')}).")
+            raise InvalidTransition("Chemical project {project}: the experts refused "
+                                    "({note}).", project=project.code,
+                                    note=review.get("note", ""))

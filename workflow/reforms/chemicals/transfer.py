@@ -92,7 +92,7 @@ def _shipped(parsed: tuple[dict[str, Any] | None, list[RowError]], name: str | N
              ) -> dict[str, Any]:
     fields, errors = parsed
     if errors:
-        raise ValidationError(f"Shipped row {name}: {errors[0]}")
+        raise ValidationError("Shipped row {name}: {problem}", name=name, problem=str(errors[0]))
     return fields
 
 
@@ -160,7 +160,7 @@ def import_table(session: Session, target: str, table: Table, *, replace_all: bo
     importing the same file twice changes nothing the second time."""
     _require_admin(actor)
     if target not in IMPORT_TARGETS:
-        raise ValidationError(f"Unknown table '{target}'.", target=target)
+        raise ValidationError("Unknown table '{target}'.", target=target)
     if target == "catalogue":
         result = _import_catalogue(session, table, replace_all=replace_all)
     else:
