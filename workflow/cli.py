@@ -18,11 +18,11 @@ from workflow.kernel.errors import WorkflowError
 from workflow.kernel.zone_audit import VIA
 
 
-def _parse_date(value: str, what: str) -> date:
+def _parse_date(value: str, argument: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{what} must be a date as YYYY-MM-DD, not {value!r}.") from None
+        raise click.BadParameter(f"{argument} must be a date as YYYY-MM-DD, not {value!r}.") from None
 
 
 def _provisional(flag: bool) -> str:

@@ -21,7 +21,7 @@ def initialise(definitions_dir: Path | None, *, now: datetime, url: str | None =
     try:
         definition = load_definition(Path(definitions_dir or DEFAULT_DIR))
     except DefinitionError as exc:
-        raise ValidationError(f"invalid definition: {exc}") from exc
+        raise ValidationError("invalid definition: {problem}", problem=str(exc)) from exc
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)

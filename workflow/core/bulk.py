@@ -32,7 +32,7 @@ class BulkRefused(WorkflowError):
     code = "bulk_refused"
 
     def __init__(self, task_id: int, cause: WorkflowError) -> None:
-        super().__init__(f"Task {task_id}: {cause.message}", task=task_id)
+        super().__init__("Task {task}: {cause}", task=task_id, cause=cause)
         self.task_id = task_id
         self.cause = cause
 
@@ -44,13 +44,13 @@ def lock_order(session: Session, task_ids: Sequence[int]) -> list[int]:
     if not wanted:
         raise ValidationError("Choose at least one task.", field="task")
     if len(wanted) > MAX_TASKS:
-        raise ValidationError(f"At most {MAX_TASKS} tasks at once.", field="task")
+        raise ValidationError("At most {limit} tasks at once.", field="task", limit=MAX_TASKS)
     rows = session.execute(select(ItemTask.id, ItemTask.project_id)
                            .where(ItemTask.id.in_(wanted))).all()
     known = {task_id for task_id, _ in rows}
     missing = next((t for t in wanted if t not in known), None)
     if missing is not None:
-        raise BulkRefused(missing, NotFound(f"Task {missing} not found.", task=missing))
+        raise BulkRefused(missing, NotFound("Task {task} not found.", task=missing))
     return [task_id for _, task_id in sorted((p, t) for t, p in rows)]
 
 

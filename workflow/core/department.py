@@ -25,7 +25,7 @@ from workflow.core import audit, clocks, permissions
 from workflow.core.models import ItemTask
 from workflow.core.taskstep import _end_pause, _require_text, _start_pause, _transition, recompute_due
 from workflow.core.unitofwork import definition_for, flush, load_task
-from workflow.kernel.errors import ValidationError
+from workflow.kernel.errors import ValidationError, term
 from workflow.kernel.models import User
 from workflow.kernel.moments import utc, zone_today
 
@@ -52,8 +52,8 @@ def accept_task(session: Session, task_id: int, *, actor: User, now: datetime,
                               field="accepted_on")
     if task.submitted_on is not None and day < task.submitted_on:
         raise ValidationError(
-            f"The acceptance date (受理日) cannot be before the submission "
-            f"({task.submitted_on.isoformat()}).", field="accepted_on")
+            "The acceptance date (受理日) cannot be before the submission ({submitted}).",
+            field="accepted_on", submitted=task.submitted_on.isoformat())
     if len(reference) > 100:
         raise ValidationError("An acceptance number is at most 100 characters.",
                               field="reference")
@@ -73,9 +73,9 @@ def pause_statutory(session: Session, task_id: int, *, kind: str, reason: str, a
     """The department stops its clock for an expert review, a hearing or a
     test (Art. 45), with the reason: the task is on hold until it resumes."""
     if kind not in HOLD_KINDS:
-        raise ValidationError(f"Unknown pause '{kind}'; choose one of {', '.join(HOLD_KINDS)}.",
-                              field="kind")
-    reason = _require_text(reason, "reason for the pause")
+        raise ValidationError("Unknown pause '{kind}'; choose one of {choices}.", field="kind",
+                              kind=kind, choices=", ".join(HOLD_KINDS))
+    reason = _require_text(reason, term("reason for the pause"))
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
     _transition(session, task, "department_pause", actor=actor, now=now, public=True,

@@ -20,7 +20,7 @@ from workflow.core import clocks, permissions
 from workflow.core.models import ExtensionRequest, ItemTask
 from workflow.core.taskstep import _require_text, _transition, recompute_due
 from workflow.core.unitofwork import definition_for, flush, load_task, machine_for
-from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from workflow.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationError, term
 from workflow.kernel.models import User
 from workflow.kernel.moments import utc
 
@@ -52,13 +52,13 @@ def extension_refusal(task: ItemTask, item, *, pending: bool,
     state takes no request."""
     clock = item.extension_clock
     if item.max_extension_days == 0:
-        return ValidationError(f"The limit of item {item.code} cannot be extended.",
+        return ValidationError("The limit of item {item} cannot be extended.",
                                refusal="extension_not_allowed", limit=0, **_named(item))
     left = item.max_extension_days - granted(task, item)
     if left <= 0 or (days is not None and days > left):
         return ValidationError(
-            f"Item {item.code} may be extended by at most {item.max_extension_days} days "
-            f"in all ({granted(task, item)} granted already).",
+            "Item {item} may be extended by at most {limit} days in all ({granted} granted "
+            "already).",
             refusal="extension_used_up", limit=item.max_extension_days, **_named(item),
             granted=granted(task, item), left=max(left, 0), field="days" if left > 0 else None)
     if pending:
@@ -67,10 +67,10 @@ def extension_refusal(task: ItemTask, item, *, pending: bool,
             refusal="extension_pending")
     if clocks.stop_of(task, clock) is not None:
         return InvalidTransition(
-            f"The {clock} clock of item {item.code} has stopped: there is nothing to extend.",
-            refusal="extension_clock_stopped", clock=clock, state=task.state)
+            "The {clock} clock of item {item} has stopped: there is nothing to extend.",
+            refusal="extension_clock_stopped", clock=clock, state=task.state, item=item.code)
     if not machine_for(task.project).can(task, "request_extension"):
-        return InvalidTransition(f"No extension can be requested while the item is {task.state}.",
+        return InvalidTransition("No extension can be requested while the item is {state}.",
                                  refusal="extension_state", state=task.state)
     return None
 
@@ -92,7 +92,7 @@ def request_extension(session: Session, task_id: int, days: int, *, reason: str,
     service clock (行政许可法 Art. 42); a lead handler decides."""
     if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
         raise ValidationError("An extension is a whole number of days above zero.")
-    reason = _require_text(reason, "reason for the extension")
+    reason = _require_text(reason, term("reason for the extension"))
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
     item = definition_for(task.project).items[task.item_code]
@@ -115,7 +115,7 @@ def decide_extension(session: Session, request_id: int, *, approve: bool, actor:
     days of its unit) or refuses."""
     request = session.get(ExtensionRequest, request_id)
     if request is None:
-        raise NotFound(f"Extension request {request_id} does not exist.")
+        raise NotFound("Extension request {request} does not exist.", request=request_id)
     task = load_task(session, request.task_id)
     session.refresh(request, with_for_update=True)
     permissions.require(actor, "decide_extension", task)
@@ -123,7 +123,7 @@ def decide_extension(session: Session, request_id: int, *, approve: bool, actor:
         raise Conflict("This extension request was already decided.",
                        refusal="extension_decided")
     if not approve:
-        _require_text(note, "reason for refusing the extension")
+        _require_text(note, term("reason for refusing the extension"))
     item = definition_for(task.project).items[task.item_code]
     _transition(session, task, "decide_extension", actor=actor, now=now,
                 data={"days": request.days, "approved": approve, "note": note})

@@ -540,7 +540,8 @@ def notices(session: Session, today: date, *, status: str | None = None,
             ItemTask.group_id.in_(sorted(group_ids)))
     if status is not None:
         if status not in NOTICE_STATUSES:
-            raise ValidationError(f"Unknown notice status '{status}'.", field="status")
+            raise ValidationError("Unknown notice status '{status}'.", field="status",
+                                  status=status)
         query = query.where(_notice_status_is(status, today))
     page = paging.fetch(session, query, NOTICE_ORDER, cursor=cursor, limit=limit, options=(
         joinedload(SupervisionNotice.task), joinedload(SupervisionNotice.project),

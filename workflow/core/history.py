@@ -49,8 +49,8 @@ def audit_order(value: str | None) -> str:
     """The audit page's direction (``newest`` first by default, or ``oldest``)."""
     value = (value or "newest").strip()
     if value not in AUDIT_ORDERS:
-        raise ValidationError(f"Unknown order '{value[:40]}'; choose newest or oldest.",
-                              field="order")
+        raise ValidationError("Unknown order '{order}'; choose newest or oldest.",
+                              field="order", order=value[:40])
     return value
 
 
@@ -61,8 +61,8 @@ def task_of(project: Project, task_id: int | None) -> ItemTask | None:
         return None
     task = next((t for t in project.tasks if t.id == task_id), None)
     if task is None:
-        raise ValidationError(f"Task {task_id} is not part of project {project.code}.",
-                              field="task")
+        raise ValidationError("Task {task} is not part of project {project}.",
+                              field="task", task=task_id, project=project.code)
     return task
 
 

@@ -20,7 +20,7 @@ from workflow.core.models import CLOCK_STATES, CLOSED_STATES, PAUSED_STATES, Ite
 from workflow.core.taskstep import _end_pause, _require_text, _start_pause, _transition, recompute_due
 from workflow.core.unitofwork import definition_for, flush, lock_project, machine_for
 from workflow.kernel import validate
-from workflow.kernel.errors import InvalidTransition, ValidationError
+from workflow.kernel.errors import InvalidTransition, ValidationError, term
 from workflow.kernel.models import Enterprise, GroupMembership, User
 from workflow.kernel.moments import utc, zone_today
 from workflow.kernel.registry import current_version, definition_of, group_by_code
@@ -32,27 +32,27 @@ def create_project(session: Session, *, code: str, name: str, enterprise: Enterp
                    investment_wan: int | None = None, stage: str = "signed") -> Project:
     """Register a project and route it: the group of its industry and a lead
     handler (given, or the group's lead with the fewest live projects)."""
-    code = _require_text(code, "project code (项目代码)")
+    code = _require_text(code, term("project code (项目代码)"))
     if code[:1].isdigit():
         # A code that begins with a digit is a national 项目代码 (the zone's
         # own placeholders begin with letters: YX-2026-0001).
         code = validate.project_code(code, today=zone_today(now))
-    name = _require_text(name, "project name")
+    name = _require_text(name, term("project name"))
     version = current_version(session)
     definition = definition_of(version)
     if industry not in definition.industries:
-        raise ValidationError(f"Unknown industry '{industry}'.", industry=industry)
+        raise ValidationError("Unknown industry '{industry}'.", industry=industry)
     if stage not in ("intention", "signed"):
         raise ValidationError("A new project starts as an intention or as signed.")
     if investment_wan is not None and investment_wan < 0:
         raise ValidationError("Investment cannot be negative.")
     if session.scalar(select(Project.id).where(Project.code == code)) is not None:
-        raise ValidationError(f"Project code {code} is already registered.", code=code)
+        raise ValidationError("Project code {code} is already registered.", code=code)
     group = group_by_code(session, definition.group_for_industry(industry).code)
     if lead is None:
         lead = pick_lead(session, group.id)
     elif lead.role != "lead":
-        raise ValidationError(f"{lead.username} is not a lead handler.")
+        raise ValidationError("{user} is not a lead handler.", user=lead.username)
     project = Project(code=code, name=name, enterprise_id=enterprise.id, industry=industry,
                       is_chemical=definition.industries[industry].chemical,
                       group_id=group.id, lead_id=lead.id if lead else None, parcel=parcel,
@@ -64,7 +64,7 @@ def create_project(session: Session, *, code: str, name: str, enterprise: Enterp
     try:
         session.flush()
     except IntegrityError as exc:
-        raise ValidationError(f"Project code {code} is already registered.") from exc
+        raise ValidationError("Project code {code} is already registered.", code=code) from exc
     audit.record(session, project, actor=actor, now=utc(now), action="project.created",
                  to_state=stage, data={"group": group.code, "lead": lead.username if lead else None,
                                        "definition": version.version}, public=True)
@@ -154,15 +154,16 @@ def choose_item(session: Session, project_id: int, item_code: str, *, actor: Use
     definition = definition_for(project)
     item = definition.items.get(item_code)
     if item is None or item.choice is None:
-        raise ValidationError(f"'{item_code}' is not an alternative of a choice.", item=item_code)
+        raise ValidationError("'{item}' is not an alternative of a choice.", item=item_code)
     chosen = dict(project.choices or {})
     before = chosen.get(item.choice) or definition.default_choice(item.choice)
     if before == item.code:
         return project
     if project.tasks:
         raise InvalidTransition(
-            f"Project {project.code} is already mandated with {before}: doing {item.code} "
-            "instead changes the mandate's scope (续办委托书).", state=project.stage)
+            "Project {project} is already mandated with {chosen}: doing {item} instead changes "
+            "the mandate's scope (续办委托书).", state=project.stage, project=project.code,
+            chosen=before, item=item.code)
     chosen[item.choice] = item.code
     project.choices = chosen
     audit.record(session, project, actor=actor, now=utc(now), action="project.item_chosen",
@@ -235,16 +236,17 @@ def _advance(session: Session, project: Project, *, actor: User | None, now: dat
         return
     target = definition.next_stage(project.stage)
     if target is None or project.stage in ("intention", "signed"):
-        raise InvalidTransition(f"Project {project.code} cannot advance from {project.stage}.",
-                                state=project.stage)
+        raise InvalidTransition("Project {project} cannot advance from {state}.",
+                                state=project.stage, project=project.code)
     if target.code == "producing":
         # The areas' guards (标准地: a failed completion acceptance blocks production).
         hooks.run("project.produce", session, project)
     missing = gating_items_open(definition, project, target.code)
     if missing:
         raise InvalidTransition(
-            f"Project {project.code} cannot reach {target.code}: items still open: "
-            f"{', '.join(missing)}.", missing=missing, state=project.stage)
+            "Project {project} cannot reach {target}: items still open: {items}.",
+            missing=missing, state=project.stage, project=project.code, target=target.code,
+            items=", ".join(missing))
     _fire_project(session, project, "advance", actor=actor, now=now, data={"auto": auto})
     # The zone's lifecycle gaps, for the predictions (a rare step: one audit read).
     predict.record_gap(session, project, project.stage, now=now)
@@ -267,7 +269,7 @@ def _auto_advance(session: Session, project: Project, *, actor: User | None, now
 def suspend_project(session: Session, project_id: int, *, actor: User | None, now: datetime,
                     reason: str) -> Project:
     """中止: the project and every open task stop; every running clock pauses."""
-    reason = _require_text(reason, "reason for the suspension")
+    reason = _require_text(reason, term("reason for the suspension"))
     project = lock_project(session, project_id)
     permissions.require_project(actor, project)
     project.suspended_from = project.stage
@@ -310,7 +312,7 @@ def resume_project(session: Session, project_id: int, *, actor: User | None, now
 def terminate_project(session: Session, project_id: int, *, actor: User | None, now: datetime,
                       reason: str) -> Project:
     """终止: the project ends; every task not yet closed is terminated."""
-    reason = _require_text(reason, "reason for the termination")
+    reason = _require_text(reason, term("reason for the termination"))
     project = lock_project(session, project_id)
     permissions.require_project(actor, project)
     _fire_project(session, project, "terminate", actor=actor, now=now, data={"reason": reason})

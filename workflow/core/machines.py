@@ -22,7 +22,7 @@ from transitions import Machine
 
 from definitions.model import Definition
 from workflow.core.models import CLOSED_STATES, TASK_STATES
-from workflow.kernel.errors import InvalidTransition
+from workflow.kernel.errors import InvalidTransition, term
 
 # States from which work on an item can be (re)assigned or extended.
 WORKED = ["assigned", "in_progress", "awaiting_enterprise", "submitted", "accepted", "on_hold",
@@ -85,19 +85,24 @@ ITEM_TRANSITIONS: list[dict[str, Any]] = [
 
 ITEM_EVENTS: tuple[str, ...] = tuple(dict.fromkeys(t["trigger"] for t in ITEM_TRANSITIONS))
 
-# Readable names for messages (the web layer translates by code).
+# Readable names for messages (the web layer translates by code; a refusal's
+# sentence names them through the engine's catalogue: term).
 EVENT_LABELS = {
-    "release": "release to the queue", "claim": "claim", "assign": "assign",
-    "reassign": "reassign", "unassign": "return to the queue", "start": "start",
-    "request_materials": "request materials", "supply_materials": "record materials supplied",
-    "submit": "submit to the department", "accept": "record the department's acceptance",
-    "department_pause": "record a pause of the statutory clock",
-    "department_resume": "resume the statutory clock", "approve": "record approval",
-    "department_return": "record the department's return", "rework": "resume work",
-    "complete": "complete", "cover": "cover", "request_extension": "request an extension",
-    "decide_extension": "decide an extension", "suspend": "suspend", "resume": "resume",
-    "terminate": "terminate", "sign": "sign", "mandate": "sign the mandate",
-    "begin_approvals": "begin approvals", "advance": "advance",
+    "release": term("release to the queue"), "claim": term("claim"), "assign": term("assign"),
+    "reassign": term("reassign"), "unassign": term("return to the queue"), "start": term("start"),
+    "request_materials": term("request materials"),
+    "supply_materials": term("record materials supplied"),
+    "submit": term("submit to the department"),
+    "accept": term("record the department's acceptance"),
+    "department_pause": term("record a pause of the statutory clock"),
+    "department_resume": term("resume the statutory clock"), "approve": term("record approval"),
+    "department_return": term("record the department's return"), "rework": term("resume work"),
+    "complete": term("complete"), "cover": term("cover"),
+    "request_extension": term("request an extension"),
+    "decide_extension": term("decide an extension"), "suspend": term("suspend"),
+    "resume": term("resume"), "terminate": term("terminate"), "sign": term("sign"),
+    "mandate": term("sign the mandate"), "begin_approvals": term("begin approvals"),
+    "advance": term("advance"),
 }
 
 
@@ -138,21 +143,27 @@ class StateMachine:
     def fire(self, row: Any, event: str, **kwargs: Any) -> None:
         """Fire ``event`` on ``row`` or raise ``InvalidTransition`` saying why."""
         if event not in self._sources:
-            raise InvalidTransition(f"Unknown {self.kind} event '{event}'.", event=event)
+            raise InvalidTransition("Unknown {kind} event '{event}'.", event=event, kind=self.kind)
         state = getattr(row, self.attribute)
         if state not in self._sources[event]:
             allowed = self.allowed_events(row)
+            if allowed:
+                raise InvalidTransition(
+                    "Cannot {action}: the {kind} is {state} (allowed now: {allowed_now}).",
+                    event=event, state=state, allowed=allowed,
+                    action=self.labels.get(event, event), kind=self.kind,
+                    allowed_now=", ".join(allowed),
+                )
             raise InvalidTransition(
-                f"Cannot {self.labels.get(event, event)}: the {self.kind} is {state}"
-                f" (allowed now: {', '.join(allowed) or 'nothing'}).",
+                "Cannot {action}: the {kind} is {state} (allowed now: nothing).",
                 event=event, state=state, allowed=allowed,
+                action=self.labels.get(event, event), kind=self.kind,
             )
         ok = self.machine.events[event].trigger(row, **kwargs)
         if not ok:
             raise InvalidTransition(
-                f"Cannot {self.labels.get(event, event)}: a condition refused it"
-                f" while the {self.kind} is {state}.",
-                event=event, state=state,
+                "Cannot {action}: a condition refused it while the {kind} is {state}.",
+                event=event, state=state, action=self.labels.get(event, event), kind=self.kind,
             )
 
 
@@ -168,7 +179,7 @@ def status_machine(kind: str, states: tuple[str, ...], transitions: list[dict[st
 @lru_cache(maxsize=32)
 def item_machine(definition_version: str) -> StateMachine:
     """The item-task machine for a definition version (cached)."""
-    return StateMachine("item", "state", list(TASK_STATES), ITEM_TRANSITIONS)
+    return StateMachine(term("item"), "state", list(TASK_STATES), ITEM_TRANSITIONS)
 
 
 def project_transitions(definition: Definition) -> list[dict[str, Any]]:
@@ -196,7 +207,7 @@ def project_machine(definition: Definition) -> StateMachine:
     """The project lifecycle machine for a definition version (cached)."""
     machine = _project_machines.get(definition.version)
     if machine is None:
-        machine = StateMachine("project", "stage", list(definition.stages),
+        machine = StateMachine(term("project"), "stage", list(definition.stages),
                                project_transitions(definition))
         _project_machines[definition.version] = machine
     return machine

@@ -161,7 +161,7 @@ def set_channels(session: Session, user: User, *, email: str, webhook: bool) -> 
     """``user``'s own choice: email for each message, in the daily bundle or
     never; the webhook on or off. The in-app list is always on."""
     if email not in EMAIL_CHOICES:
-        raise ValidationError(f"Unknown email choice {email!r}.", field="email")
+        raise ValidationError("Unknown email choice {email!r}.", field="email", email=email)
     if not isinstance(webhook, bool):
         raise ValidationError("The webhook choice is yes or no.", field="webhook")
     user.notify_email, user.notify_webhook = email, webhook
@@ -414,8 +414,8 @@ def mark_read(session: Session, user: User, notification_ids: Sequence[int],
     if not ids:
         return 0
     if len(ids) > paging.MAX_LIMIT:
-        raise ValidationError(f"At most {paging.MAX_LIMIT} notifications are marked at a time.",
-                              field="id")
+        raise ValidationError("At most {limit} notifications are marked at a time.",
+                              field="id", limit=paging.MAX_LIMIT)
     if ids[0] < 1 or ids[-1] > _ID_MAX:
         raise ValidationError("No notification has this number.", field="id")
     result = session.execute(

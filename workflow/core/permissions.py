@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from workflow.core.models import ItemTask, Project
-from workflow.kernel.errors import NotPermitted
+from workflow.kernel.errors import NotPermitted, term
 from workflow.kernel.models import User
 
 
@@ -118,6 +118,13 @@ def can_be_assigned(user: User, task: ItemTask) -> bool:
     return user.active and user.role == "agent" and task.group_id in group_ids(user)
 
 
+# How a refusal names each action (catalogued: the Chinese sentence names it too).
+ACTION_WORDS = {
+    "claim": term("claim"), "assign": term("assign"), "work": term("work"),
+    "unassign": term("unassign"), "decide_extension": term("decide extension"),
+    "supply_materials": term("supply materials"),
+}
+
 RULES = {
     "claim": can_claim,
     "assign": can_assign,
@@ -135,29 +142,33 @@ def require(user: User | None, action: str, task: ItemTask) -> None:
         return
     if not RULES[action](user, task):
         raise NotPermitted(
-            f"{user.username} ({user.role}) may not {action.replace('_', ' ')} "
-            f"task {task.id} ({task.item_code}).",
-            action=action, task=task.id,
+            "{user} ({role}) may not {doing} task {task} ({item}).",
+            action=action, task=task.id, user=user.username, role=user.role,
+            doing=ACTION_WORDS.get(action, action.replace("_", " ")), item=task.item_code,
         )
 
 
-def require_that(user: User | None, rule: Callable[[User], bool], refusal: str, *,
-                 system_may: bool = True) -> None:
-    """Raise ``NotPermitted(refusal)`` unless ``rule(user)`` — the operations'
-    side of the rules below that take only the user (editing the zone's
-    tables, changing accounts). ``user`` None is the system (scheduler, CLI),
-    which may, unless ``system_may`` is False."""
+def require_that(user: User | None, rule: Callable[[User], bool],
+                 refusal: NotPermitted | str, *, system_may: bool = True) -> None:
+    """Raise ``refusal`` unless ``rule(user)`` — the operations' side of the
+    rules below that take only the user (editing the zone's tables, changing
+    accounts). ``user`` None is the system (scheduler, CLI), which may, unless
+    ``system_may`` is False. ``refusal`` is the caller's own
+    ``NotPermitted("literal sentence")``, so the catalogue finds its sentence;
+    a bare string (the callers written before) is raised as it is, in English."""
     if user is None and system_may:
         return
     if user is None or not rule(user):
+        if isinstance(refusal, NotPermitted):
+            raise refusal
         raise NotPermitted(refusal)
 
 
 def require_project(user: User | None, project: Project) -> None:
     if user is not None and not can_manage_project(user, project):
         raise NotPermitted(
-            f"{user.username} ({user.role}) may not manage project {project.code}.",
-            project=project.code,
+            "{user} ({role}) may not manage project {project}.",
+            project=project.code, user=user.username, role=user.role,
         )
 
 

@@ -103,7 +103,8 @@ def request_of(session: Session, project: Project, request_id: int) -> MaterialR
     task_project = (session.scalar(select(ItemTask.project_id).where(ItemTask.id == row.task_id))
                     if row is not None else None)
     if row is None or task_project != project.id:
-        raise NotFound(f"Materials request {request_id} is not part of project {project.code}.")
+        raise NotFound("Materials request {request} is not part of project {project}.",
+                       request=request_id, project=project.code)
     if row.fulfilled_at is not None:
         raise ValidationError("These materials were already marked as supplied.")
     return row

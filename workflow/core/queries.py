@@ -81,8 +81,8 @@ def light_is(light: str, today: date):
                     or_(ItemTask.warn_on > today, ItemTask.warn_on.is_(None)))
     if light == "paused":
         return states_in(PAUSED_STATES)
-    raise ValidationError(f"Unknown light '{light}'; choose one of {', '.join(LIGHTS)}.",
-                          field="light")
+    raise ValidationError("Unknown light '{light}'; choose one of {choices}.", field="light",
+                          light=light, choices=", ".join(LIGHTS))
 
 
 # -- the inbox (one statement, for the API and the benchmark) --------------------------------
@@ -278,16 +278,16 @@ def task_order(name: str, sort: str, today: date, branches: tuple = (),
     - ``item`` / ``state``: by item code or state, then due date;
     - ``project``: by project code."""
     if direction not in DIRECTIONS:
-        raise ValidationError(f"Unknown direction '{direction}'; choose asc or desc.",
-                              field="dir")
+        raise ValidationError("Unknown direction '{direction}'; choose asc or desc.",
+                              field="dir", direction=direction)
     order = _task_order(name, sort, today, branches)
     return reverse(order) if direction == "desc" else order
 
 
 def _task_order(name: str, sort: str, today: date, branches: tuple) -> Order:
     if sort not in SORTS:
-        raise ValidationError(f"Unknown sort '{sort}'; choose one of {', '.join(SORTS)}.",
-                              field="sort")
+        raise ValidationError("Unknown sort '{sort}'; choose one of {choices}.", field="sort",
+                              sort=sort, choices=", ".join(SORTS))
     label = f"{name}:{sort}"
     if sort == "due":
         return _dated(label, DUE, branches)
@@ -354,11 +354,11 @@ def group_tasks(session: Session, group_ids: Sequence[int], today: date, *,
     (``ix_item_task_open_due``, one scan per group); or by due date, item or
     state (``DESK_SORTS``), either way round."""
     if sort not in DESK_SORTS:
-        raise ValidationError(f"Unknown sort '{sort}'; choose one of {', '.join(DESK_SORTS)}.",
-                              field="sort")
+        raise ValidationError("Unknown sort '{sort}'; choose one of {choices}.", field="sort",
+                              sort=sort, choices=", ".join(DESK_SORTS))
     if direction not in DIRECTIONS:
-        raise ValidationError(f"Unknown direction '{direction}'; choose asc or desc.",
-                              field="dir")
+        raise ValidationError("Unknown direction '{direction}'; choose asc or desc.",
+                              field="dir", direction=direction)
     if not group_ids:
         return Page(rows=[], limit=paging.check_limit(limit))
     query = task_query().where(states_in(DESK_STATES), *filters.clauses(today))

@@ -45,7 +45,8 @@ def search_projects(session: Session, user: User, text: str, *, cursor: str | No
     each with its enterprise loaded."""
     text = (text or "").strip()
     if not MIN_LENGTH <= len(text) <= MAX_LENGTH:
-        raise ValidationError(f"Search for {MIN_LENGTH} to {MAX_LENGTH} characters.", field="q")
+        raise ValidationError("Search for {low} to {high} characters.", field="q",
+                              low=MIN_LENGTH, high=MAX_LENGTH)
     query = (select(Project).join(Enterprise, Enterprise.id == Project.enterprise_id)
              .where(matching(text), permissions.visible_projects(user)))
     return paging.fetch(session, query, ORDER, cursor=cursor, limit=limit,

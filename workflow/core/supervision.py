@@ -77,14 +77,15 @@ def issue_notice(session: Session, task_id: int, actor: User, reason: str,
     """A supervisor issues a 督办 by hand on an open item: addressed to its
     assignee, or to the project's lead handler while nobody has claimed it."""
     if not permissions.can_issue_notice(actor):
-        raise NotPermitted(f"{actor.username} ({actor.role}) may not issue a supervision notice.")
+        raise NotPermitted("{user} ({role}) may not issue a supervision notice.",
+                           user=actor.username, role=actor.role)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("A supervision notice needs a reason.")
     task = load_task(session, task_id)
     if task.state in CLOSED_STATES or task.state == "blocked":
-        raise InvalidTransition(f"Task {task.id} is {task.state}: only open items can be supervised.",
-                                state=task.state)
+        raise InvalidTransition("Task {task} is {state}: only open items can be supervised.",
+                                state=task.state, task=task.id)
     project = task.project
     addressee = task.assignee or project.lead
     if addressee is None:
@@ -109,14 +110,14 @@ def _load_for_answer(session: Session, notice_id: int, actor: User) -> Supervisi
     project_id = session.scalar(select(SupervisionNotice.project_id)
                                 .where(SupervisionNotice.id == notice_id))
     if project_id is None:
-        raise NotFound(f"Supervision notice {notice_id} does not exist.")
+        raise NotFound("Supervision notice {notice} does not exist.", notice=notice_id)
     lock_project(session, project_id)
     notice = session.get(SupervisionNotice, notice_id, with_for_update=True, populate_existing=True)
     if not permissions.can_answer_notice(actor, notice.addressee_id):
-        raise NotPermitted(f"{actor.username} may not answer supervision notice {notice_id}: "
-                           "only its addressee can.", notice=notice_id)
+        raise NotPermitted("{user} may not answer supervision notice {notice}: only its addressee "
+                           "can.", notice=notice_id, user=actor.username)
     if notice.closed_at is not None:
-        raise InvalidTransition(f"Supervision notice {notice_id} is already closed.")
+        raise InvalidTransition("Supervision notice {notice} is already closed.", notice=notice_id)
     return notice
 
 
@@ -125,7 +126,8 @@ def acknowledge_notice(session: Session, notice_id: int, actor: User,
     """The addressee signs for the notice (签收)."""
     notice = _load_for_answer(session, notice_id, actor)
     if notice.acknowledged_at is not None:
-        raise InvalidTransition(f"Supervision notice {notice_id} was already acknowledged.")
+        raise InvalidTransition("Supervision notice {notice} was already acknowledged.",
+                                notice=notice_id)
     notice.acknowledged_at = utc(now)
     audit.record(session, notice.project, actor=actor, now=utc(now), action="notice.acknowledged",
                  task=notice.task, data={"notice": notice.id,

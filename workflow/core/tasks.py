@@ -28,12 +28,18 @@ from workflow.core.taskstep import _end_pause, _require_text, _start_pause, _tra
 from workflow.core.unitofwork import (
     definition_for,
     flush,
-    holder_phrase,
     load_task,
     lock_project,
     machine_for,
 )
-from workflow.kernel.errors import Conflict, InvalidTransition, NoEligibleAgent, NotFound, ValidationError
+from workflow.kernel.errors import (
+    Conflict,
+    InvalidTransition,
+    NoEligibleAgent,
+    NotFound,
+    ValidationError,
+    term,
+)
 from workflow.kernel.models import GroupMembership, User
 from workflow.kernel.moments import utc, zone_today
 
@@ -44,8 +50,8 @@ def claim_task(session: Session, task_id: int, *, actor: User, now: datetime,
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "claim", task)
     if task.state == "assigned" and task.assignee_id not in (None, actor.id):
-        raise Conflict(f"Task {task.id} was already taken by {task.assignee.display_name}.",
-                       task=task.id)
+        raise Conflict("Task {task} was already taken by {holder}.", task=task.id,
+                       holder=task.assignee.display_name)
     _transition(session, task, "claim", actor=actor, now=now, data={"assignee": actor.username})
     task.assignee_id = actor.id
     flush(session)
@@ -58,12 +64,13 @@ def _resolve_assignee(session: Session, task: ItemTask, assignee: User) -> tuple
     original = None
     if assignee.away:
         if assignee.substitute is None:
-            raise ValidationError(f"{assignee.display_name} is away and has no substitute.")
+            raise ValidationError("{name} is away and has no substitute.",
+                                  name=assignee.display_name)
         original, assignee = assignee, assignee.substitute
     if not permissions.can_be_assigned(assignee, task):
         raise ValidationError(
-            f"{assignee.display_name} is not an active agent of this task's group.",
-            assignee=assignee.username)
+            "{name} is not an active agent of this task's group.",
+            assignee=assignee.username, name=assignee.display_name)
     return assignee, original
 
 
@@ -79,17 +86,23 @@ def assign_task(session: Session, task_id: int, assignee: User, *, actor: User, 
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "assign", task)
     if expected_state is not None and task.state != expected_state:
+        if task.assignee is not None:
+            raise Conflict(
+                "Task {task} is no longer {expected_state}: it is {state}, with {holder} "
+                "({assignee}); reload and reassign it if you must.",
+                task=task_id, expected_state=expected_state, state=task.state,
+                assignee=task.assignee.username, holder=task.assignee.display_name)
         raise Conflict(
-            f"Task {task_id} is no longer {expected_state}: it is {task.state}"
-            f"{holder_phrase(task)}; reload and reassign it if you must.",
-            task=task_id, expected_state=expected_state, state=task.state,
-            assignee=task.assignee.username if task.assignee else None)
+            "Task {task} is no longer {expected_state}: it is {state}; reload and reassign it "
+            "if you must.",
+            task=task_id, expected_state=expected_state, state=task.state, assignee=None)
     target, original = _resolve_assignee(session, task, assignee)
     event = "assign" if task.state == "ready" else "reassign"
     if event == "reassign":
         if task.assignee_id == target.id:
-            raise ValidationError(f"Task {task.id} is already assigned to {target.display_name}.")
-        reason = _require_text(reason, "reason for the reassignment")
+            raise ValidationError("Task {task} is already assigned to {name}.", task=task.id,
+                                  name=target.display_name)
+        reason = _require_text(reason, term("reason for the reassignment"))
     previous = task.assignee.username if task.assignee else None
     _transition(session, task, event, actor=actor, now=now, data={
         "assignee": target.username, "previous": previous, "reason": reason,
@@ -105,7 +118,7 @@ def handoff_task(session: Session, task_id: int, to: User, *, actor: User, now: 
     (recorded for the continuation mandate, 续办委托书)."""
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
-    reason = _require_text(reason, "reason for the handoff")
+    reason = _require_text(reason, term("reason for the handoff"))
     target, original = _resolve_assignee(session, task, to)
     if target.id == task.assignee_id:
         raise ValidationError("The task is already with that agent.")
@@ -288,7 +301,7 @@ def return_task(session: Session, task_id: int, *, actor: User, now: datetime, r
     statutory clock ends, and the agent's service clock runs again, paused
     for the days the department held the application (a new submission
     starts a new statutory clock)."""
-    reason = _require_text(reason, "reason for the return")
+    reason = _require_text(reason, term("reason for the return"))
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)
     _transition(session, task, "department_return", actor=actor, now=now, public=True,
@@ -346,17 +359,19 @@ def cover_task(session: Session, task_id: int, *, reference: str, kind: str, act
                now: datetime, expected_version: int | None = None) -> ItemTask:
     """Waive an item: a parcel's valid regional evaluation (``kind='evaluation'``)
     or a signed commitment (``kind='commitment'``) covers it, with its reference."""
-    reference = _require_text(reference, "reference of what covers the item")
+    reference = _require_text(reference, term("reference of what covers the item"))
     task = load_task(session, task_id, expected_version)
     if actor is not None:
         permissions.require(actor, "assign", task)
     item = definition_for(task.project).items[task.item_code]
     if kind == "evaluation" and item.coverage.evaluation is None:
-        raise InvalidTransition(f"Item {item.code} cannot be covered by a regional evaluation.")
+        raise InvalidTransition("Item {item} cannot be covered by a regional evaluation.",
+                                item=item.code)
     if kind == "commitment" and not item.coverage.commitment:
-        raise InvalidTransition(f"Item {item.code} is not on the commitment list (承诺制).")
+        raise InvalidTransition("Item {item} is not on the commitment list (承诺制).",
+                                item=item.code)
     if kind not in ("evaluation", "commitment"):
-        raise ValidationError(f"Unknown kind of coverage '{kind}'.")
+        raise ValidationError("Unknown kind of coverage '{kind}'.", kind=kind)
     if task.paused_since is not None:
         _end_pause(session, task, item, zone_today(now))
     _transition(session, task, "cover", actor=actor, now=now, public=True,
@@ -377,17 +392,19 @@ def add_comment(session: Session, project_id: int, body: str, *, actor: User, no
     internal comment from an enterprise is refused, not silently made public."""
     if actor.role == "enterprise" and public is False:
         raise permissions.NotPermitted(
-            f"{actor.username} writes as the enterprise: its comments are not internal.")
+            "{user} writes as the enterprise: its comments are not internal.", user=actor.username)
     public = actor.role == "enterprise" if public is None else public
-    body = _require_text(body, "comment text")
+    body = _require_text(body, term("comment text"))
     if len(body) > 5000:
         raise ValidationError("A comment is at most 5000 characters.")
     project = lock_project(session, project_id)
     if not permissions.can_comment(actor, project):
-        raise permissions.NotPermitted(f"{actor.username} may not comment on {project.code}.")
+        raise permissions.NotPermitted("{user} may not comment on {project}.", user=actor.username,
+                                       project=project.code)
     if task_id is not None and session.scalar(select(ItemTask.project_id).where(
             ItemTask.id == task_id)) != project.id:
-        raise NotFound(f"Task {task_id} is not part of project {project.code}.")
+        raise NotFound("Task {task} is not part of project {project}.", task=task_id,
+                       project=project.code)
     comment = Comment(project_id=project.id, task_id=task_id, author_id=actor.id, body=body,
                       public=public, created_at=utc(now))
     session.add(comment)
@@ -402,7 +419,7 @@ def project_with_tasks(session: Session, code: str) -> Project:
     project = session.scalar(select(Project).where(Project.code == code)
                              .options(selectinload(Project.tasks)))
     if project is None:
-        raise NotFound(f"Project {code} does not exist.")
+        raise NotFound("Project {code} does not exist.", code=code)
     return project
 
 
@@ -492,10 +509,12 @@ def record_attachment(session: Session, project_id: int, *, actor: User, now: da
     """Record an uploaded file (the bytes are already stored under ``storage_name``)."""
     project = lock_project(session, project_id)
     if not permissions.can_comment(actor, project):
-        raise permissions.NotPermitted(f"{actor.username} may not add files to {project.code}.")
+        raise permissions.NotPermitted("{user} may not add files to {project}.",
+                                       user=actor.username, project=project.code)
     if task_id is not None and session.scalar(select(ItemTask.project_id).where(
             ItemTask.id == task_id)) != project.id:
-        raise NotFound(f"Task {task_id} is not part of project {project.code}.")
+        raise NotFound("Task {task} is not part of project {project}.", task=task_id,
+                       project=project.code)
     row = Attachment(project_id=project.id, task_id=task_id, uploaded_by_id=actor.id,
                      original_name=original_name[:255], storage_name=storage_name,
                      content_type=content_type, size=size, sha256=sha256, created_at=utc(now))
@@ -515,7 +534,7 @@ def terminate_task(session: Session, task_id: int, *, actor: User | None, now: d
     """终止 one item (e.g. 容缺受理 materials not supplied by the promised
     deadline): it closes as terminated, its open pause ends and its dependants
     stay blocked; the rest of the project goes on."""
-    reason = _require_text(reason, "reason for the termination")
+    reason = _require_text(reason, term("reason for the termination"))
     task = load_task(session, task_id, expected_version)
     if actor is not None:
         permissions.require(actor, "assign", task)
@@ -538,17 +557,20 @@ def request_item(session: Session, task_id: int, *, actor: User, now: datetime,
     project = task.project
     if not (permissions.can_manage_project(actor, project) or permissions.can_supply_materials(
             actor, task)):
-        raise permissions.NotPermitted(f"{actor.username} may not request {task.item_code}.")
+        raise permissions.NotPermitted("{user} may not request {item}.", user=actor.username,
+                                       item=task.item_code)
     item = definition_for(project).items[task.item_code]
     if not item.opens_on_request:
-        raise InvalidTransition(f"Item {item.code} opens by itself, not on request.")
+        raise InvalidTransition("Item {item} opens by itself, not on request.", item=item.code)
     if task.state != "blocked":
-        raise InvalidTransition(f"Item {item.code} is already {task.state}.", state=task.state)
+        raise InvalidTransition("Item {item} is already {state}.", state=task.state,
+                                item=item.code)
     released = release_ready_tasks(session, project, actor=actor, now=now,
                                    requested=frozenset({task.id}))
     if task not in released:
         raise InvalidTransition(
-            f"Item {item.code} cannot open yet: its prerequisites are not closed or the "
-            f"project has not reached {item.available_from}.", state=project.stage)
+            "Item {item} cannot open yet: its prerequisites are not closed or the project has "
+            "not reached {stage}.", state=project.stage, item=item.code,
+            stage=item.available_from)
     flush(session)
     return task

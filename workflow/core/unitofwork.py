@@ -37,7 +37,7 @@ def lock_project(session: Session, project_id: int) -> Project:
     SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
     project = _locked_get(session, Project, project_id)
     if project is None:
-        raise NotFound(f"Project {project_id} does not exist.")
+        raise NotFound("Project {project} does not exist.", project=project_id)
     return project
 
 
@@ -48,8 +48,8 @@ def _locked_get(session: Session, model: type, row_id: int):
     try:
         return session.get(model, row_id, with_for_update=True, populate_existing=True)
     except StaleDataError as exc:
-        raise Conflict(f"This {model.__name__} was changed by someone else since it was "
-                       "loaded; reload and try again.", id=row_id) from exc
+        raise Conflict("This {model} was changed by someone else since it was loaded; reload and "
+                       "try again.", id=row_id, model=model.__name__) from exc
 
 
 # Built once: every task operation runs it.
@@ -82,7 +82,7 @@ def load_task(session: Session, task_id: int, expected_version: int | None = Non
         raise Conflict("This task was changed by someone else since it was loaded; "
                        "reload and try again.", task=task_id) from exc
     if row is None:
-        raise NotFound(f"Task {task_id} does not exist.")
+        raise NotFound("Task {task} does not exist.", task=task_id)
     task, project = row
     # Keep the locked project as the task's project (no second load).
     set_committed_value(task, "project", project)
@@ -90,25 +90,26 @@ def load_task(session: Session, task_id: int, expected_version: int | None = Non
     if observer is not None:
         observer(task)
     if expected_version is not None and task.version != expected_version:
+        if task.assignee is not None:
+            raise Conflict(
+                "Task {task} was changed by someone else (version {expected} → {actual}, now "
+                "{state}, with {holder} ({assignee})); reload and try again.",
+                task=task_id, expected=expected_version, actual=task.version, state=task.state,
+                assignee=task.assignee.username, holder=task.assignee.display_name,
+            )
         raise Conflict(
-            f"Task {task_id} was changed by someone else (version {expected_version} → "
-            f"{task.version}, now {task.state}{holder_phrase(task)}); reload and try again.",
+            "Task {task} was changed by someone else (version {expected} → {actual}, now "
+            "{state}); reload and try again.",
             task=task_id, expected=expected_version, actual=task.version, state=task.state,
-            assignee=task.assignee.username if task.assignee else None,
+            assignee=None,
         )
     return task
-
-
-def holder_phrase(task: ItemTask) -> str:
-    """", with <agent>" when the task has an assignee (for a refusal's message:
-    the user learns who holds the task now, not only that it changed)."""
-    return f", with {task.assignee.display_name} ({task.assignee.username})" if task.assignee else ""
 
 
 def load_project_by_code(session: Session, code: str) -> Project:
     project = session.scalar(select(Project).where(Project.code == code))
     if project is None:
-        raise NotFound(f"Project {code} does not exist.")
+        raise NotFound("Project {code} does not exist.", code=code)
     return project
 
 

@@ -344,7 +344,8 @@ def set_capacity(session: Session, user: User | int, capacity: int | None, *,
     if agent.role != "agent":
         raise ValidationError("Only an agent has a capacity.", field="capacity")
     if capacity is not None and not 1 <= capacity <= MAX_CAPACITY:
-        raise ValidationError(f"A capacity is 1 to {MAX_CAPACITY} tasks.", field="capacity")
+        raise ValidationError("A capacity is 1 to {limit} tasks.", field="capacity",
+                              limit=MAX_CAPACITY)
     before = session.get(AgentCapacity, agent.id)
     old = before.capacity if before is not None else None
     session.execute(delete(AgentCapacity).where(AgentCapacity.user_id == agent.id))

@@ -55,7 +55,8 @@ class WorkflowError(Exception):
         self.template = message
         self.details = details
         self.message = render(message, details)
-        super().__init__(self.message)
+        # Exception's own: the filled sentence is no catalogue template.
+        Exception.__init__(self, self.message)
 
 
 class InvalidTransition(WorkflowError):

@@ -42,4 +42,4 @@ def parse_day(value: date | str | None, what: str) -> date:
     try:
         return date.fromisoformat(str(value or "").strip())
     except ValueError:
-        raise ValidationError(f"The {what} is a date (YYYY-MM-DD).") from None
+        raise ValidationError("The {what} is a date (YYYY-MM-DD).", what=what) from None

@@ -435,9 +435,10 @@ def retry_delivery(session: Session, message_id: int, now: datetime) -> OutboxMe
     """An admin sends a failed message again (from attempt one, at once)."""
     row = session.get(OutboxMessage, message_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"Outbox message {message_id} does not exist.")
+        raise NotFound("Outbox message {message_id} does not exist.", message_id=message_id)
     if row.status != "failed":
-        raise ValidationError(f"Outbox message {message_id} is {row.status}, not failed.")
+        raise ValidationError("Outbox message {message_id} is {status}, not failed.",
+                              message_id=message_id, status=row.status)
     row.status, row.attempts, row.next_attempt_at = "pending", 0, utc(now)
     row.in_doubt = False
     session.flush()

@@ -237,7 +237,8 @@ def check_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValidationError(f"A page holds between 1 and {MAX_LIMIT} rows.", field="limit")
+        raise ValidationError("A page holds between 1 and {limit} rows.", field="limit",
+                              limit=MAX_LIMIT)
     return limit
 
 

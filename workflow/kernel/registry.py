@@ -96,7 +96,7 @@ def definition_of(row: DefinitionVersion) -> Definition:
 def group_by_code(session: Session, code: str) -> IndustryGroup:
     group = session.scalar(select(IndustryGroup).where(IndustryGroup.code == code))
     if group is None:
-        raise NotFound(f"Industry group '{code}' does not exist.")
+        raise NotFound("Industry group '{code}' does not exist.", code=code)
     return group
 
 
@@ -108,6 +108,6 @@ def definition_by_id(session: Session, version_id: int) -> Definition:
         return _built[version]
     row = session.get(DefinitionVersion, version_id)
     if row is None:
-        raise NotFound(f"Definition version {version_id} does not exist.")
+        raise NotFound("Definition version {version} does not exist.", version=version_id)
     _version_of_id[version_id] = row.version
     return definition_of(row)

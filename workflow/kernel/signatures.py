@@ -27,14 +27,16 @@ def check_signature(text: str, *, signatory: str | None, consent: bool, what: st
     ``Conflict``)."""
     name = (signatory or "").strip()
     if not name or len(name) > SIGNATORY_MAX:
-        raise ValidationError(f"Type the signatory's name (at most {SIGNATORY_MAX} characters) "
-                              "to sign.", field="signatory")
+        raise ValidationError("Type the signatory's name (at most {limit} characters) to sign.",
+                              field="signatory", limit=SIGNATORY_MAX)
     if consent is not True:
-        raise ValidationError(f"Tick the box to confirm the {what} before signing.",
-                              field="consent")
+        raise ValidationError("Tick the box to confirm the {what} before signing.",
+                              field="consent", what=what)
     digest = sha256_of(text)
     if shown_required and not shown_sha256:
-        raise ValidationError(f"The {what} must be read before it is signed.", field="sha256")
+        raise ValidationError("The {what} must be read before it is signed.", field="sha256",
+                              what=what)
     if shown_sha256 is not None and shown_sha256 != digest:
-        raise Conflict(f"The {what} changed since it was shown; read it again before signing.")
+        raise Conflict("The {what} changed since it was shown; read it again before signing.",
+                       what=what)
     return name, digest

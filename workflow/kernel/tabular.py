@@ -77,9 +77,13 @@ class ImportRefused(ValidationError):
 
     def __init__(self, errors: list[RowError]) -> None:
         shown = "; ".join(str(e) for e in errors[:20])
-        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
-        super().__init__(f"The file was refused, nothing changed: {shown}{more}.",
-                         errors=[str(e) for e in errors])
+        if len(errors) > 20:
+            super().__init__("The file was refused, nothing changed: {problems} (and {more} more).",
+                             errors=[str(e) for e in errors], problems=shown,
+                             more=len(errors) - 20)
+        else:
+            super().__init__("The file was refused, nothing changed: {problems}.",
+                             errors=[str(e) for e in errors], problems=shown)
         self.errors = errors
 
 
