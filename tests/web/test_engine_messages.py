@@ -59,7 +59,9 @@ def test_every_placeholder_is_one_of_the_calls_details(calls):
 def test_every_engine_message_has_chinese(catalogue):
     missing = []
     for message in i18n.extracted_engine():
-        known = catalogue.get(message.id)
+        if not message.id:
+            continue
+        known = catalogue.get(message.id, context=message.context)
         if known is None or not (known.string or "").strip():
             path, line = message.locations[0]
             missing.append(f"{message.id!r} ({_where(path, line)})")
@@ -152,3 +154,82 @@ def test_every_word_a_refusal_names_is_catalogued():
                      if isinstance(g, ast.Constant) and isinstance(g.value, str)]
     assert not bare, ("words given to a refusing function bare; wrap them in term() so the "
                       "catalogue translates them:\n  " + "\n  ".join(bare))
+
+
+# -- the sentence a page shows ------------------------------------------------------------
+
+def test_a_refusal_reads_in_chinese_and_in_english(app):
+    from flask_babel import force_locale
+
+    from web.support.errors import engine_sentence, user_message
+    from workflow.kernel.errors import ValidationError
+
+    exc = ValidationError("The {field} is at most {limit} characters.", field="memo", limit=20)
+    assert exc.message == "The memo is at most 20 characters."
+    with app.test_request_context("/"):
+        assert engine_sentence(exc) == "memo最多 20 个字符。"
+        assert user_message(exc) == "输入有误：memo最多 20 个字符。"
+        with force_locale("en"):
+            assert engine_sentence(exc) == "The memo is at most 20 characters."
+
+
+def test_a_catalogued_word_and_a_nested_refusal_are_told_in_chinese_too(app, catalogue):
+    from web.support.errors import engine_sentence
+    from workflow.core.bulk import BulkRefused
+    from workflow.kernel.errors import ValidationError
+
+    words = {m.id: m.string for m in catalogue  # the words term() marks: no sentence, no placeholder
+             if m.id and m.string and not placeholders(m.id) and not m.id.endswith(".")}
+    word, chinese = sorted(words.items())[0]
+    inner = ValidationError("A {field} is required.", field=word)
+    outer = BulkRefused(7, inner)  # one task of a bulk request refused
+    with app.test_request_context("/"):
+        assert engine_sentence(inner) == f"请填写{chinese}。"
+        told = engine_sentence(outer)
+    assert outer.message == f"Task 7: A {word} is required."
+    assert f"请填写{chinese}。" in told and "7" in told and word not in told
+
+
+def test_a_refusal_without_chinese_or_that_cannot_be_filled_keeps_its_english(app, monkeypatch):
+    from babel.support import NullTranslations
+
+    from web.support import errors
+    from workflow.kernel.errors import ValidationError
+
+    untranslated = ValidationError("Nothing in the catalogue says {what}.", what="this")
+    with app.test_request_context("/"):
+        assert errors.engine_sentence(untranslated) == "Nothing in the catalogue says this."
+
+    class Wrong(NullTranslations):  # a translation naming a detail the error lacks
+        def gettext(self, message):
+            return "{nobody}最多。" if message.startswith("The {field}") else message
+
+    monkeypatch.setattr(errors, "_engine_catalogue", lambda: Wrong())
+    exc = ValidationError("The {field} is at most {limit} characters.", field="memo", limit=3)
+    with app.test_request_context("/"):
+        assert errors.engine_sentence(exc) == "The memo is at most 3 characters."
+
+
+def test_a_word_is_told_for_the_detail_that_names_it_and_codes_by_the_pages_labels(app):
+    """"start" is the start check where a check's ``kind`` names it and the
+    task's event elsewhere; a role and a task's state read as the pages name
+    them."""
+    from web.support.errors import engine_sentence
+    from workflow.kernel.errors import InvalidTransition, NotPermitted
+
+    check = InvalidTransition("The {kind} check of {project} has already passed.",
+                              kind="start", project="P-1")
+    event = InvalidTransition("Cannot {action}: a condition refused it while the {kind} is {state}.",
+                              action="start", kind="task", state="awaiting_enterprise")
+    who = NotPermitted("{user} ({role}) may not manage project {project}.",
+                       user="alice", role="agent", project="P-1")
+    with app.test_request_context("/"):
+        assert engine_sentence(check) == "项目 P-1 的开工核查已通过。"
+        told = engine_sentence(event)
+        assert engine_sentence(who) == "alice（代办员）无权管理项目 P-1。"
+    assert "开始办理" in told and "待企业补正" in told and "start" not in told, told
+    listed = InvalidTransition("Cannot {action}: the {kind} is {state} (allowed now: {allowed_now}).",
+                               action="claim", kind="item", state="assigned",
+                               allowed_now="start, reassign")
+    with app.test_request_context("/"):
+        assert "开始办理、改派" in engine_sentence(listed)

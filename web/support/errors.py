@@ -111,6 +111,34 @@ def _engine_catalogue() -> NullTranslations:
                              domain=i18n.ENGINE_DOMAIN)
 
 
+# Details whose codes the pages already name (labels.py): a task's state, a
+# project's stage, an account's role.
+LABELLED_DETAILS = {"state": (labels.STATES, labels.STAGES), "stage": (labels.STAGES,),
+                    "role": (labels.ROLES,)}
+
+
+def _detail_in_chinese(catalogue: NullTranslations, key: str, value):
+    """A detail as the Chinese sentence shows it: a refusal by its own
+    sentence; a word by the catalogue's entry for this detail (``term(word,
+    key)``), the pages' label for its code, or the catalogue's word."""
+    if isinstance(value, WorkflowError):
+        return engine_sentence(value)
+    if not isinstance(value, str) or not value:
+        return value
+    if ", " in value:  # a list of words (the events allowed now): each told, or none
+        words = [_detail_in_chinese(catalogue, key, word) for word in value.split(", ")]
+        if all(told != word for told, word in zip(words, value.split(", "), strict=True)):
+            return "、".join(words)
+        return value
+    marked = catalogue.pgettext(key, value)
+    if marked != value:
+        return marked
+    for table in LABELLED_DETAILS.get(key, ()):
+        if value in table:
+            return str(table[value])
+    return catalogue.gettext(value)
+
+
 def engine_sentence(exc: WorkflowError) -> str:
     """The engine's own sentence in the user's language: its English template
     (``exc.template``) looked up in the engine's catalogue and filled with the
@@ -123,13 +151,7 @@ def engine_sentence(exc: WorkflowError) -> str:
     template = catalogue.gettext(exc.template)
     if template == exc.template:
         return exc.message
-    details = {}
-    for key, value in exc.details.items():
-        if isinstance(value, WorkflowError):
-            value = engine_sentence(value)
-        elif isinstance(value, str) and value:
-            value = catalogue.gettext(value)
-        details[key] = value
+    details = {key: _detail_in_chinese(catalogue, key, value) for key, value in exc.details.items()}
     try:
         return template.format_map(details)
     except (KeyError, IndexError, ValueError, AttributeError, TypeError):

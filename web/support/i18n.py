@@ -66,8 +66,9 @@ def extract(current: Catalog | None = None, fresh: Catalog | None = None) -> Cat
     current = load() if current is None else current
     fresh = extracted() if fresh is None else fresh
     for message in fresh:
-        if message.id and message.id in current:
-            message.string = current[message.id].string
+        known = current.get(message.id, context=message.context) if message.id else None
+        if known is not None:
+            message.string = known.string
     return fresh
 
 
@@ -127,10 +128,23 @@ def engine_calls():
 
 def extracted_engine() -> Catalog:
     catalog = Catalog(locale=ENGINE_LOCALE, project="daiban", domain=ENGINE_DOMAIN)
-    for where, line, _call, first in engine_calls():
+    for where, line, call, first in engine_calls():
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
-            catalog.add(first.value, locations=[(where, line)])
+            catalog.add(first.value, locations=[(where, line)], context=term_detail(call))
     return catalog
+
+
+def term_detail(call: ast.Call) -> str | None:
+    """The detail a ``term(word, detail)`` call's word is translated for (the
+    catalogue's message context), or None."""
+    name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
+    if name != "term":
+        return None
+    given = [*call.args[1:2], *(k.value for k in call.keywords if k.arg == "detail")]
+    for node in given:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+    return None
 
 
 def load_engine() -> Catalog:

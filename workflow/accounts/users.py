@@ -71,8 +71,8 @@ def _recorded(session: Session, actor: User, now: datetime, change: AdminChange)
 # -- checks shared by the operations -------------------------------------------------------
 
 def _require_admin(actor: User) -> None:
-    permissions.require_that(actor, permissions.can_administer,
-                             "Only an active administrator may change accounts.", system_may=False)
+    permissions.require_that(actor, permissions.can_administer, permissions.NotPermitted(
+        "Only an active administrator may change accounts."), system_may=False)
 
 
 def _load_user(session: Session, user_id: int) -> User:

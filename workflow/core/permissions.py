@@ -149,19 +149,16 @@ def require(user: User | None, action: str, task: ItemTask) -> None:
 
 
 def require_that(user: User | None, rule: Callable[[User], bool],
-                 refusal: NotPermitted | str, *, system_may: bool = True) -> None:
+                 refusal: NotPermitted, *, system_may: bool = True) -> None:
     """Raise ``refusal`` unless ``rule(user)`` — the operations' side of the
     rules below that take only the user (editing the zone's tables, changing
     accounts). ``user`` None is the system (scheduler, CLI), which may, unless
     ``system_may`` is False. ``refusal`` is the caller's own
-    ``NotPermitted("literal sentence")``, so the catalogue finds its sentence;
-    a bare string (the callers written before) is raised as it is, in English."""
+    ``NotPermitted("literal sentence")``, so the catalogue finds its sentence."""
     if user is None and system_may:
         return
     if user is None or not rule(user):
-        if isinstance(refusal, NotPermitted):
-            raise refusal
-        raise NotPermitted(refusal)
+        raise refusal
 
 
 def require_project(user: User | None, project: Project) -> None:

@@ -8,9 +8,11 @@ never an f-string: the web layer looks the template up in the engine's Chinese
 catalogue (``web/translations/zh_CN/LC_MESSAGES/engine.po``, extracted from
 these calls) and fills the translation with the same details, so a refusal
 reads in the user's language. A detail that is itself a catalogued word
-(marked with :func:`term`) is translated too; one that is a ``WorkflowError``
-is told by its own sentence. ``tests/test_engine_messages.py`` holds every
-raise to this rule and every template to a translation.
+(marked with :func:`term`, or a state, stage or role the pages name), or a
+list of such words joined by ", ", is translated too; one that is a
+``WorkflowError`` is told by its own sentence. ``tests/web/
+test_engine_messages.py`` holds every raise to this rule and every template
+to a translation.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import string
 from typing import Any
 
 
-def term(word: str) -> str:
+def term(word: str, detail: str | None = None) -> str:
     """Mark a word a message's detail carries (a field's or an object's name)
-    for the catalogue: the web layer shows it translated inside the sentence."""
+    for the catalogue: the web layer shows it translated inside the sentence.
+    ``detail`` names the detail it is translated for when the same word means
+    something else elsewhere (``term("start", "kind")``: the start check)."""
     return word
 
 

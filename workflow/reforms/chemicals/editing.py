@@ -92,8 +92,8 @@ def _whole(number: float) -> int | float:
 
 
 def _require_admin(actor: User | None) -> None:
-    permissions.require_that(actor, permissions.can_edit_chemical_rules,
-                             "Only an administrator may change the chemical-entry tables.")
+    permissions.require_that(actor, permissions.can_edit_chemical_rules, permissions.NotPermitted(
+        "Only an administrator may change the chemical-entry tables."))
 
 
 # -- editing one row -----------------------------------------------------------------------

@@ -128,8 +128,8 @@ def _item(session: Session, code: Any) -> str:
 
 
 def _require_keeper(actor: User | None) -> None:
-    permissions.require_that(actor, permissions.can_keep_fees,
-                             "Only the finance office or an administrator may change the zone's fees.")
+    permissions.require_that(actor, permissions.can_keep_fees, permissions.NotPermitted(
+        "Only the finance office or an administrator may change the zone's fees."))
 
 
 # -- budgets ----------------------------------------------------------------------------------
@@ -432,8 +432,8 @@ def decide_subsidy(session: Session, subsidy_id: int, *, event: str, actor: User
 def set_finance_office(session: Session, username: str, *, member: bool, actor: User | None,
                        now: datetime) -> User:
     """Admit a staff account to the finance office or take it out (admins)."""
-    permissions.require_that(actor, permissions.can_administer,
-                             "Only an administrator may change who belongs to the finance office.")
+    permissions.require_that(actor, permissions.can_administer, permissions.NotPermitted(
+        "Only an administrator may change who belongs to the finance office."))
     username = _line(username, term("username"), limit=80)
     user = session.scalar(select(User).where(User.username == username).with_for_update())
     if user is None:

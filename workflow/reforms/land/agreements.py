@@ -37,7 +37,10 @@ from workflow.reforms.land.lifecycle import CHECKPOINTS
 from workflow.reforms.land.models import Checkpoint, InvestmentAgreement, Parcel
 from workflow.reforms.land.parcels import _parcel
 
-CHECK_KINDS = (term("start"), term("completion"), term("production"), term("capacity"))
+# The checks' words in the catalogue under the detail that names them ("kind"):
+# "start" is also a task's event, in other words.
+CHECK_KINDS = (term("start", "kind"), term("completion", "kind"), term("production", "kind"),
+               term("capacity", "kind"))
 # The stage a project must have reached before each check can pass.
 CHECK_STAGE = {"start": term("started"), "completion": term("started"),
                "production": term("producing"), "capacity": term("at_capacity")}

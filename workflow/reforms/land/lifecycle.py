@@ -9,9 +9,10 @@ the agreement breached."""
 from __future__ import annotations
 
 from workflow.core.machines import status_machine
+from workflow.kernel.errors import term
 from workflow.reforms.land.models import CHECKPOINT_STATES
 
-CHECKPOINTS = status_machine("checkpoint", CHECKPOINT_STATES, [
+CHECKPOINTS = status_machine(term("checkpoint"), CHECKPOINT_STATES, [
     {"trigger": "pass", "source": ["open", "failed", "rectifying"], "dest": "passed"},
     {"trigger": "fail", "source": ["open", "failed"], "dest": "failed"},
     {"trigger": "rectify", "source": ["open", "rectifying"], "dest": "rectifying"},

@@ -34,8 +34,8 @@ SERVICING_LEVELS = ("三通一平", "五通一平", "七通一平")
 
 
 def _require_admin(actor: User | None) -> None:
-    permissions.require_that(actor, permissions.can_edit_land,
-                             "Only an administrator may edit parcels and regional evaluations.")
+    permissions.require_that(actor, permissions.can_edit_land, permissions.NotPermitted(
+        "Only an administrator may edit parcels and regional evaluations."))
 
 
 def _parcel(session: Session, parcel_id: int, lock: bool = False) -> Parcel:
