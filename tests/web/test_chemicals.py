@@ -111,6 +111,8 @@ def test_an_admin_edits_a_rule(as_user, chem, db):
         "csrf_token": token, "code": "ADM-EX-01", "kind": "admission", "text": "x",
         "check": "min_fixed_investment", "value": "很多", "verdict": "restricted"})
     assert bad.status_code == 400
+    # The row's problem in the user's language, by its field.
+    assert "value：“很多”不是正数" in bad.get_data(as_text=True)
 
 
 def test_a_csv_with_errors_is_refused_whole_with_every_problem_listed(as_user, chem, db):

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from web.support import i18n, labels
+from web.support import i18n, labels, rows
 from workflow.kernel.errors import (
     Conflict,
     InvalidTransition,
@@ -35,6 +35,7 @@ from workflow.kernel.errors import (
     ValidationError,
     WorkflowError,
 )
+from workflow.kernel.tabular import Problems
 
 log = logging.getLogger("daiban.web")
 
@@ -123,6 +124,8 @@ def _detail_in_chinese(catalogue: NullTranslations, key: str, value):
     key)``), the pages' label for its code, or the catalogue's word."""
     if isinstance(value, WorkflowError):
         return engine_sentence(value)
+    if isinstance(value, Problems):
+        return rows.problems(value)
     if not isinstance(value, str) or not value:
         return value
     if ", " in value:  # a list of words (the events allowed now): each told, or none
@@ -148,9 +151,9 @@ def engine_sentence(exc: WorkflowError) -> str:
     if labels.english():
         return exc.message
     catalogue = _engine_catalogue()
-    template = catalogue.gettext(exc.template)
-    if template == exc.template:
+    if exc.template not in getattr(catalogue, "_catalog", {}):  # not (yet) translated
         return exc.message
+    template = catalogue.gettext(exc.template)
     details = {key: _detail_in_chinese(catalogue, key, value) for key, value in exc.details.items()}
     try:
         return template.format_map(details)

@@ -35,7 +35,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, BeforeValidator, Field
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
-from web.support import auditview, labels
+from web.support import auditview, labels, rows
 from web.support.access import me, project_or_404, requires
 from web.support.db import db
 from web.support.inputs import Day, Flag, Input, Line, Text, form, parse
@@ -71,24 +71,6 @@ PROCESSES = {"batch_nitration": _l("间歇硝化"), "semi_batch_nitration": _l("
              "polymerization": _l("聚合"), "cracking": _l("裂解（裂化）"),
              "coal_gasification": _l("煤气化"), "coking": _l("焦化")}
 CONCLUSIONS = {"approve": _l("同意"), "refuse": _l("不同意")}
-REASONS = {
-    "unreadable": _l("文件无法读取（%(value)s）"), "empty": _l("文件中没有数据行"),
-    "missing_column": _l("缺少该列"), "required": _l("不能为空"), "too_long": _l("内容过长"),
-    "unknown_level": _l("未知级别“%(value)s”（应为禁止、限制或控制）"),
-    "unknown_kind": _l("未知规则类别“%(value)s”"),
-    "kind_mismatch": _l("本次导入只接受类别为“%(value)s”的行"),
-    "unknown_check": _l("未知检查方式“%(value)s”"),
-    "unknown_verdict": _l("未知结论“%(value)s”（应为禁止、限制或提示）"),
-    "bad_number": _l("“%(value)s”不是正数"), "bad_cas": _l("“%(value)s”不是有效的 CAS 号"),
-    "bad_flag": _l("“%(value)s”应为是或否"), "unknown_process": _l("未知工艺“%(value)s”"),
-    "duplicate": _l("与第 %(value)s 行重复"), "conflict": _l("与表中已有的行冲突（%(value)s）"),
-    "unknown_project_kind": _l("未知建设性质“%(value)s”（应为新建、改扩建或技术改造）"),
-    "unknown_class": _l("未知化学品类别“%(value)s”"),
-    "untypeable": _l("含有无法输入的字符（如控制字符）"),
-    "provincial": _l("“%(value)s”为省级准入条件点名的物质，只能列为禁止类"),
-    "too_many": _l("最多 %(value)s 个名称"),
-    "bad_code": _l("“%(value)s”不是有效的编码（小写字母、数字和下划线）"),
-}
 DONE = {"rule.created": _l("已新增规则 %(name)s"), "rule.updated": _l("已保存规则 %(name)s"),
         "rule.deleted": _l("已删除规则 %(name)s"), "chemical.created": _l("已新增 %(name)s"),
         "chemical.updated": _l("已保存 %(name)s"), "chemical.deleted": _l("已删除 %(name)s"),
@@ -327,7 +309,7 @@ def import_table():
                                         replace_all=f.replace_all)
     except ImportRefused as refused:
         db().rollback()
-        return _tables([_error_text(e) for e in refused.errors], 400)
+        return _tables([rows.problem(e) for e in refused.errors], 400)
     db().commit()
     flash(_("已导入%(table)s：新增 %(added)s 行，更新 %(updated)s 行，移除 %(removed)s 行",
             table=TARGETS[result.target], added=result.added, updated=result.updated,
@@ -376,12 +358,6 @@ def _done(change: TableChange):
     return redirect(url_for("chemicals.rules"))
 
 
-def _error_text(error) -> str:
-    reason = str(REASONS[error.code]) % {"value": error.value}
-    if error.row:
-        return _("第 %(row)s 行，%(column)s 列：%(reason)s", row=error.row, column=error.column,
-                 reason=reason)
-    return reason
 
 
 # -- screening a project -----------------------------------------------------------------------------

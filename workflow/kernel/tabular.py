@@ -72,11 +72,22 @@ class RowError:
         return f"{self.column}: {reason}" if self.column else reason
 
 
+class Problems(tuple):
+    """Row problems carried as one detail of a refusal: in English they read
+    joined by "; "; the web layer tells each by its code in the user's language."""
+
+    def __str__(self) -> str:
+        return "; ".join(str(e) for e in self)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 class ImportRefused(ValidationError):
     """The whole file was refused; ``errors`` lists every problem found."""
 
     def __init__(self, errors: list[RowError]) -> None:
-        shown = "; ".join(str(e) for e in errors[:20])
+        shown = Problems(errors[:20])
         if len(errors) > 20:
             super().__init__("The file was refused, nothing changed: {problems} (and {more} more).",
                              errors=[str(e) for e in errors], problems=shown,

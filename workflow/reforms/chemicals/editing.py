@@ -109,9 +109,8 @@ class TableChange:
 
 def _refuse(errors: list[RowError]) -> None:
     # The row's problems are told in the reasons of ``RowError`` (which the
-    # web layer translates by their codes when a file is imported): the
-    # sentence is their list.
-    raise ValidationError("{problems}", problems="; ".join(str(e) for e in errors),
+    # web layer translates by their codes): the sentence is their list.
+    raise ValidationError("{problems}", problems=tabular.Problems(errors),
                           errors=[str(e) for e in errors])
 
 
