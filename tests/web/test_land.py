@@ -386,7 +386,7 @@ def test_bad_page_arguments_answer_400(as_user, parcel, url):
     assert response.status_code == 400
     text = response.get_data(as_text=True)
     # the page says why in the user's language (the edge's messages are Chinese first)
-    assert ("not valid for the list" in text or "1 至 200" in text
+    assert ("翻页链接不属于此列表" in text or "1 至 200" in text
             or "无法输入的字符" in text), text
 
 
