@@ -34,6 +34,7 @@ from workflow.kernel.errors import (
     NotPermitted,
     ValidationError,
     WorkflowError,
+    fill,
 )
 from workflow.kernel.tabular import Problems
 
@@ -129,9 +130,10 @@ def _detail_in_chinese(catalogue: NullTranslations, key: str, value):
     if not isinstance(value, str) or not value:
         return value
     if ", " in value:  # a list of words (the events allowed now): each told, or none
-        words = [_detail_in_chinese(catalogue, key, word) for word in value.split(", ")]
-        if all(told != word for told, word in zip(words, value.split(", "), strict=True)):
-            return "、".join(words)
+        words = value.split(", ")
+        told = [_detail_in_chinese(catalogue, key, word) for word in words]
+        if all(chinese != word for chinese, word in zip(told, words, strict=True)):
+            return "、".join(told)
         return value
     marked = catalogue.pgettext(key, value)
     if marked != value:
@@ -155,12 +157,12 @@ def engine_sentence(exc: WorkflowError) -> str:
         return exc.message
     template = catalogue.gettext(exc.template)
     details = {key: _detail_in_chinese(catalogue, key, value) for key, value in exc.details.items()}
-    try:
-        return template.format_map(details)
-    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+    sentence = fill(template, details)
+    if sentence is None:
         log.warning("the engine's Chinese for %r cannot be filled from %s", exc.template,
                     sorted(exc.details))
         return exc.message
+    return sentence
 
 
 def _item_name(figures: dict) -> str:

@@ -29,16 +29,22 @@ def term(word: str, detail: str | None = None) -> str:
     return word
 
 
-def render(template: str, details: dict[str, Any]) -> str:
-    """``template`` with its placeholders filled from ``details``; the template
-    itself when it names a detail that is missing (never an error while
-    raising one)."""
+def fill(template: str, details: dict[str, Any]) -> str | None:
+    """``template`` with its placeholders filled from ``details``, or None when
+    it names a detail that is missing or cannot be formatted so."""
     if "{" not in template:
         return template
     try:
         return template.format_map(details)
     except (KeyError, IndexError, ValueError, AttributeError, TypeError):
-        return template
+        return None
+
+
+def render(template: str, details: dict[str, Any]) -> str:
+    """``template`` filled from ``details``; the template itself when it
+    cannot be (never an error while raising one)."""
+    filled = fill(template, details)
+    return template if filled is None else filled
 
 
 def placeholders(template: str) -> set[str]:
