@@ -504,7 +504,7 @@ def _engine_worker(database_url: str, user_id: int, commands, results) -> None:
         done = errors = used = 0
         last_error = None
         for task_id in tasks:
-            if time.time() >= deadline:
+            if used and time.time() >= deadline:  # the first task even if scheduled late
                 break
             used += 1
             try:
@@ -524,7 +524,7 @@ def _http_client(browser: Browser, tasks: list[int], start_at: float, deadline: 
     done = errors = used = 0
     last_error = None
     for task_id in tasks:
-        if time.time() >= deadline:
+        if used and time.time() >= deadline:  # the first task even if scheduled late
             break
         used += 1
         for action in ("claim", "start"):

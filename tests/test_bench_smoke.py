@@ -75,6 +75,8 @@ def test_a_tiny_pages_run_answers_every_page_and_agrees_with_its_baselines(tmp_p
     assert pages["supervisor.agreement_misses"]["first_rows"]["match"] is True
     assert pages["admin.workload"]["bytes"] <= 300_000
     write = report["write"]
-    assert write["http"]["actions"] > 0 and write["engine"]["actions"] > 0, write
-    assert write["http"]["errors"] == 0 and write["engine"]["errors"] == 0, write
+    sides = {side: write[side] for side in ("http", "engine")}  # shown whole when one fails
+    assert sides["http"]["errors"] == 0 and sides["engine"]["errors"] == 0, sides
+    assert sides["http"]["actions"] > 0 and sides["engine"]["actions"] > 0, (
+        sides, result.stderr[-1500:])
     assert write["checks"]["problems"] == [], write["checks"]
