@@ -6,6 +6,7 @@ portal shows the expected start and completion dates at 1366 px and 390 px."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -49,7 +50,54 @@ def test_the_staff_project_page_draws_the_timeline(browser, demo, places, viewpo
         box.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
         assert box.evaluate("el => el.scrollLeft") > 0
         assert_fits(page, "the staff project page, its timeline scrolled")
+        # The items keep their names: the label column's copy stays at the box's left edge.
+        pinned = page.locator(".gantt-scroll svg.gantt-labels")
+        assert pinned.get_attribute("aria-hidden") == "true"
+        assert abs(pinned.evaluate("el => el.getBoundingClientRect().left")
+                   - box.evaluate("el => el.getBoundingClientRect().left")) <= 1.5
+        assert pinned.locator("text").all_text_contents() == page.locator(
+            "svg.gantt > text[text-anchor=end], svg.gantt g.gantt-row > text").all_text_contents()
+        assert pinned.locator("g").first.evaluate(IN_VIEW)
     page.context.close()
+
+
+# Every drawn label of a marker row and every marker, as boxes in the page.
+MARKER_BOXES = """() => [...document.querySelectorAll('svg.gantt g.gantt-marker')].map(g => {
+  const box = el => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  return {day: g.dataset.day, text: box(g.querySelector('text')), mark: box(g.querySelector('path'))};
+})"""
+
+
+def _meet(a, b) -> bool:
+    return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_milestone_labels_close_together_do_not_cover_each_other(browser, language):
+    """Milestones days apart (and three on one day), drawn by the browser with
+    its own font: no label covers another label or any marker."""
+    from web.support.gantt import Marker, Row, Span, gantt
+
+    names = {"zh": ["具备开工条件", "开工", "竣工", "投产", "达产"],
+             "en": ["Ready to start", "Started", "Completed", "Producing", "At capacity"]}[language]
+    day = date(2027, 2, 11)
+    predicted = [Marker(f"m{n}", name, day + timedelta(days=gap), "predicted")
+                 for n, (name, gap) in enumerate(zip(names, (0, 4, 230, 236, 236), strict=True))]
+    planned = [Marker(f"p{n}", name, day + timedelta(days=gap), "planned")
+               for n, (name, gap) in enumerate(zip(names, (-90, -88, 300, 301, 302), strict=True))]
+    svg = gantt([Row("a", "一项", actual=Span(day - timedelta(days=100), day - timedelta(days=20)))],
+                predicted + planned, today=day - timedelta(days=20), title="t",
+                labels={"planned": "计划", "predicted": "预计", "today": "今天"})
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_content(f"<!doctype html><meta charset=utf-8><body>{svg}</body>")
+    drawn = page.evaluate(MARKER_BOXES)
+    assert len(drawn) == 10
+    for n, one in enumerate(drawn):
+        for other in drawn[n + 1:]:
+            assert not _meet(one["text"], other["text"]), (one, other)
+        for other in drawn:
+            assert not _meet(one["text"], other["mark"]), (one, other)
+    page.close()
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])

@@ -9,7 +9,11 @@ the planned dates (the promotion plan's or the agreement's, hollow) and the
 predicted ones (filled; actual once reached); the planned dates also run down
 the chart as dashed lines, and today is a red line. The picture is
 ``role="img"`` with a title; the page puts the same dates in a table beside it.
-The SVG has its natural width and scrolls inside its own box on a phone.
+The SVG has its natural width and scrolls inside its own box on a phone; a
+copy of its label column (hidden from screen readers, which read the chart's
+own) stays pinned at the box's left edge, so the items keep their names while
+the dates scroll under them. A milestone's label goes where it touches neither
+another label nor a marker: right of its marker, below it, or left of it.
 """
 
 from __future__ import annotations
@@ -66,6 +70,36 @@ class Marker:
     kind: str
 
 
+def _text_width(text: str, size: float = 11) -> float:
+    """About how wide ``text`` draws: a CJK character is a square, Latin about 0.6."""
+    return sum(size if ord(c) >= 0x2E80 else size * 0.6 for c in text)
+
+
+def _place_labels(spots: Sequence[tuple[float, float]], left: float, right: float
+                  ) -> list[tuple[int, str]]:
+    """Where each marker's label goes, as (line, side): line 0 beside the
+    markers, 1 below them; side ``start`` (right of the marker) or ``end``
+    (left of it). ``spots`` are (x, label width) in drawing order; a label
+    keeps clear of every marker on line 0 and of the labels placed before it,
+    and inside ``left``..``right``. When nothing is clear it goes below, right."""
+    taken: list[list[tuple[float, float]]] = [[(x - 7, x + 7) for x, _ in spots], []]
+    placed = []
+    for x, w in spots:
+        choice = (1, "start")
+        for line, side in ((0, "start"), (1, "start"), (0, "end"), (1, "end")):
+            a, b = (x + 9, x + 9 + w) if side == "start" else (x - 9 - w, x - 9)
+            if a < left or b > right:
+                continue
+            if all(b + 1 <= lo or a - 1 >= hi for lo, hi in taken[line]):
+                choice = (line, side)
+                break
+        line, side = choice
+        a, b = (x + 9, x + 9 + w) if side == "start" else (x - 9 - w, x - 9)
+        taken[line].append((a, b))
+        placed.append(choice)
+    return placed
+
+
 def _short(label: str) -> str:
     return label if len(label) <= MAX_LABEL_CHARS else label[:MAX_LABEL_CHARS - 1] + "…"
 
@@ -104,6 +138,7 @@ def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title:
         return label_width + (day - first).days * scale
 
     chart_id = f"gantt-{next(_ids)}"
+    pinned: list[str] = []  # what the label column draws, again for the pinned copy
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="gantt" role="img" '
            f'aria-labelledby="{chart_id}" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" data-first="{first}" data-last="{last}">',
@@ -120,16 +155,17 @@ def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title:
     for n, (kind, name) in enumerate((("planned", labels["planned"]),
                                       ("predicted", labels["predicted"]))):
         y = AXIS_HEIGHT + n * MARKER_ROW
-        out.append(f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" font-size="12" '
+        heading = (f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" font-size="12" '
                    f'font-weight="bold" fill="{COLOUR["text"]}">{escape(name)}</text>')
-        # A label that would run into the one before it goes on a second line.
-        taken = [float("-inf"), float("-inf")]
-        for m in sorted(markers, key=lambda m: m.day):
-            if (m.kind == "planned") != (kind == "planned"):
-                continue
+        out.append(heading)
+        pinned.append(heading)
+        row = [m for m in sorted(markers, key=lambda m: m.day)
+               if (m.kind == "planned") == (kind == "planned")]
+        places = _place_labels([(x(m.day), _text_width(m.label)) for m in row],
+                               label_width, width)
+        for m, (line, side) in zip(row, places, strict=True):
             mx, my = x(m.day), y + 13
-            line = 0 if mx + 9 > taken[0] else 1
-            taken[line] = mx + 9 + 12 * len(m.label) + 4
+            tx = mx + 9 if side == "start" else mx - 9
             filled = COLOUR["planned"] if kind == "planned" else COLOUR["predicted"]
             fill = "#fff" if m.kind == "planned" else filled
             out.append(
@@ -137,8 +173,8 @@ def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title:
                 f'data-day="{m.day}"><title>{escape(m.label)} {m.day}</title>'
                 f'<path d="M{mx:.1f} {my - 7} L{mx + 7:.1f} {my} L{mx:.1f} {my + 7} '
                 f'L{mx - 7:.1f} {my} Z" fill="{fill}" stroke="{filled}" stroke-width="2"/>'
-                f'<text x="{mx + 9:.1f}" y="{my + 4 + 14 * line}" font-size="11" '
-                f'fill="{COLOUR["text"]}">{escape(m.label)}</text></g>')
+                f'<text x="{tx:.1f}" y="{my + 4 + 14 * line}" text-anchor="{side}" '
+                f'font-size="11" fill="{COLOUR["text"]}">{escape(m.label)}</text></g>')
             if kind == "planned":
                 out.append(f'<line class="gantt-plan-line" x1="{mx:.1f}" y1="{top}" x2="{mx:.1f}" '
                            f'y2="{height - 4}" stroke="{COLOUR["planned"]}" stroke-width="1" '
@@ -148,11 +184,12 @@ def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title:
         y = top + n * ROW_HEIGHT
         label = escape(_short(r.label)) + (" *" if r.provisional else "")
         bold = ' font-weight="bold"' if r.critical else ""
+        name = (f'<text x="{label_width - 8}" y="{y + 18}" text-anchor="end" font-size="12" '
+                f'fill="{COLOUR["critical"] if r.critical else COLOUR["text"]}"'
+                f'{bold}>{label}</text>')
         out.append(f'<g class="gantt-row{" critical" if r.critical else ""}" '
-                   f'data-item="{escape(r.code)}"><title>{escape(r.label)}</title>'
-                   f'<text x="{label_width - 8}" y="{y + 18}" text-anchor="end" font-size="12" '
-                   f'fill="{COLOUR["critical"] if r.critical else COLOUR["text"]}"'
-                   f'{bold}>{label}</text>')
+                   f'data-item="{escape(r.code)}"><title>{escape(r.label)}</title>{name}')
+        pinned.append(f'<g><title>{escape(r.label)}</title>{name}</g>')
         if r.actual:
             out.append(_bar("actual", r.actual, x, y + 4, 7, COLOUR["actual"]))
         if r.predicted:
@@ -165,7 +202,13 @@ def gantt(rows: Sequence[Row], markers: Sequence[Marker], *, today: date, title:
                f'<text x="{tx + 3:.1f}" y="{AXIS_HEIGHT - 2}" font-size="11" '
                f'fill="{COLOUR["today"]}">{escape(labels["today"])}</text></g>')
     out.append("</svg>")
-    return Markup("".join(out))
+    # The label column again, pinned by the page's CSS over the chart's own
+    # (same size, same place, an opaque ground): the names stay while it scrolls.
+    column = (f'<svg xmlns="http://www.w3.org/2000/svg" class="gantt-labels" aria-hidden="true" '
+              f'focusable="false" viewBox="0 0 {label_width} {height}" width="{label_width}" '
+              f'height="{height}"><rect width="{label_width}" height="{height}" fill="#fff"/>'
+              + "".join(pinned) + "</svg>")
+    return Markup(column + "".join(out))
 
 
 def _bar(kind: str, span: Span, x, y: float, h: int, colour: str) -> str:
