@@ -15,7 +15,7 @@ import ast
 
 import pytest
 
-from web.support import i18n
+from web.support import i18n, labels
 from workflow.kernel.errors import placeholders
 
 
@@ -215,7 +215,7 @@ def test_a_word_is_told_for_the_detail_that_names_it_and_codes_by_the_pages_labe
     task's event elsewhere; a role and a task's state read as the pages name
     them."""
     from web.support.errors import engine_sentence
-    from workflow.kernel.errors import InvalidTransition, NotPermitted
+    from workflow.kernel.errors import Conflict, InvalidTransition, NotPermitted
 
     check = InvalidTransition("The {kind} check of {project} has already passed.",
                               kind="start", project="P-1")
@@ -233,3 +233,11 @@ def test_a_word_is_told_for_the_detail_that_names_it_and_codes_by_the_pages_labe
                                allowed_now="start, reassign")
     with app.test_request_context("/"):
         assert "开始办理、改派" in engine_sentence(listed)
+    # An assign that lost its race names the state it expected as the pages do, too.
+    lost = Conflict("Task {task} is no longer {expected_state}: it is {state}; reload and reassign it "
+                    "if you must.", task=7, expected_state="ready", state="in_progress",
+                    assignee=None)
+    with app.test_request_context("/"):
+        told = engine_sentence(lost)
+        ready, working = str(labels.STATES["ready"]), str(labels.STATES["in_progress"])
+    assert ready in told and working in told and "ready" not in told, told

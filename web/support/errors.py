@@ -115,7 +115,8 @@ def _engine_catalogue() -> NullTranslations:
 
 # Details whose codes the pages already name (labels.py): a task's state, a
 # project's stage, an account's role.
-LABELLED_DETAILS = {"state": (labels.STATES, labels.STAGES), "stage": (labels.STAGES,),
+LABELLED_DETAILS = {"state": (labels.STATES, labels.STAGES), "expected_state": (labels.STATES,),
+                    "stage": (labels.STAGES,),
                     "role": (labels.ROLES,)}
 
 

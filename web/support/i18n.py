@@ -62,9 +62,11 @@ def load(path: Path = PO, locale: str = "en") -> Catalog:
 
 
 def extract(current: Catalog | None = None, fresh: Catalog | None = None) -> Catalog:
-    """The catalogue with every msgid now in use; known translations kept."""
+    """The catalogue with every msgid now in use; known translations kept,
+    and its creation date (a refresh that changes no message changes no byte)."""
     current = load() if current is None else current
     fresh = extracted() if fresh is None else fresh
+    fresh.creation_date = current.creation_date
     for message in fresh:
         known = current.get(message.id, context=message.context) if message.id else None
         if known is not None:

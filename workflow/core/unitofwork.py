@@ -34,22 +34,17 @@ def machine_for(project: Project):
 
 def lock_project(session: Session, project_id: int) -> Project:
     """Load the project with its row locked (``FOR UPDATE`` on PostgreSQL;
-    SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
-    project = _locked_get(session, Project, project_id)
+    SQLite's ``BEGIN IMMEDIATE`` already serialises writers), refreshed from
+    the database. A project this session loaded earlier whose row someone else
+    changed meanwhile is a lost race: a ``Conflict``, not a silent reload."""
+    try:
+        project = session.get(Project, project_id, with_for_update=True, populate_existing=True)
+    except StaleDataError as exc:
+        raise Conflict("Project {project} was changed by someone else since it was loaded; "
+                       "reload and try again.", project=project_id) from exc
     if project is None:
         raise NotFound("Project {project} does not exist.", project=project_id)
     return project
-
-
-def _locked_get(session: Session, model: type, row_id: int):
-    """Get a row under a row lock, refreshed from the database. An object this
-    session loaded earlier whose row someone else changed meanwhile is a lost
-    race: a ``Conflict``, not a silent reload."""
-    try:
-        return session.get(model, row_id, with_for_update=True, populate_existing=True)
-    except StaleDataError as exc:
-        raise Conflict("This {model} was changed by someone else since it was loaded; reload and "
-                       "try again.", id=row_id, model=model.__name__) from exc
 
 
 # Built once: every task operation runs it.
