@@ -132,7 +132,9 @@ from workflow.reforms.requests.models import (  # noqa: F401
     REQUEST_RATINGS,
     REQUEST_SOURCES,
     REQUEST_STATES,
+    WARNING_STEPS,
     RequestEscalation,
+    RequestWarning,
     ServiceRequest,
     Visit,
 )

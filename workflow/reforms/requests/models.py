@@ -6,7 +6,9 @@ portal, or a staff member records it after a visit). It is handled on the
 solved within 7 (ordinary) or a month (complex), tracked until closed. Its
 ``status`` moves only through ``workflow.reforms.requests.lifecycle``; each
 overdue step is escalated once (``RequestEscalation``, one row per request,
-step and due date, claimed with ``INSERT … ON CONFLICT DO NOTHING``).
+step and due date, claimed with ``INSERT … ON CONFLICT DO NOTHING``), and the
+department is warned once on the working day before its feedback or solution
+falls due (``RequestWarning``, claimed the same way).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ REQUEST_SOURCES = ("portal", "visit", "staff")
 COMPLEXITIES = ("ordinary", "complex")
 REQUEST_RATINGS = ("satisfied", "unsatisfied")
 ESCALATION_STEPS = ("arrange", "feedback", "solve")
+# The steps the department is warned of before they fall due (the arrangement
+# is due the day the request arrives: there is no day before to warn on).
+WARNING_STEPS = ("feedback", "solve")
 
 
 class Visit(Base):
@@ -87,6 +92,10 @@ class ServiceRequest(Base):
         # The supervisor's open requests by department and age; the overdue filter.
         Index("ix_service_request_open", "status", "department", "submitted_on"),
         Index("ix_service_request_due", "status", "due_on"),
+        # The sweep's 13710 steps: each step's due date by state, as a range
+        # (the warning's window; the escalation's "passed").
+        Index("ix_service_request_feedback_due", "status", "feedback_due_on"),
+        Index("ix_service_request_solve_due", "status", "solve_due_on"),
         Index("ix_service_request_visit", "visit_id"),
     )
 
@@ -141,6 +150,26 @@ class RequestEscalation(Base):
     __tablename__ = "service_request_escalation"
     __table_args__ = (
         CheckConstraint(_in("step", ESCALATION_STEPS), name="step_known"),
+        UniqueConstraint("request_id", "step", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"))
+    step: Mapped[str] = mapped_column(String(16))
+    due_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RequestWarning(Base):
+    """The warning of one 13710 step of a request on the working day before it
+    falls due, sent once: the unique key (request, step, due date) is the
+    claim, as for ``RequestEscalation``; a new due date (the request reopened
+    or reclassified) is a new key. A table of its own, not escalation rows:
+    a warning is not an escalation, and the escalations keep meaning overdue."""
+
+    __tablename__ = "service_request_warning"
+    __table_args__ = (
+        CheckConstraint(_in("step", WARNING_STEPS), name="step_known"),
         UniqueConstraint("request_id", "step", "due_on"),
     )
 
