@@ -3,8 +3,8 @@ year re-derives the provisional dates, ``workflow.core.calendar_refresh``), the
 deadline sweep (reminders and 13710 escalations) and the reform areas' own sweeps (容缺 promises that expire,
 compliance checks and lifecycle checkpoints that fall due, idle-land
 warnings, rectifications after a bad rating, stale intentions, enterprise requests
-overdue on the 13710 rhythm, late milestones of the 包联 promotion plans), then the
-figures' rollups and the predicted dates (``workflow.core.predict``).
+due the next working day or overdue on the 13710 rhythm, late milestones of the
+包联 promotion plans), then the figures' rollups and the predicted dates (``workflow.core.predict``).
 
 Each part runs in its own transaction, so one area's failure cannot hold back
 the reminders of another; each is idempotent (unique keys or status checks),
@@ -30,7 +30,7 @@ log = logging.getLogger("daiban.sweep")
 # Each area's ``sweep(session, *, now) -> list[str]``, run in this order.
 AREA_SWEEPS: tuple[Callable[..., list[str]], ...] = (
     commitments.sweep, land.sweep, ratings.sweep, intentions.sweep, requests.sweep,
-    baolian.sweep)
+    requests.warn, baolian.sweep)
 
 
 # How far ahead of the machine's clock a sweep's ``now`` may be (clocks of two
