@@ -1,6 +1,7 @@
 """入企服务, 政企沟通: an enterprise's request on the 13710 rhythm — its due
-dates on the working-day calendar, its lifecycle, the escalation of each
-overdue step exactly once, who may see and change it, bad input, the
+dates on the working-day calendar, its lifecycle, the warning of the
+department on the working day before a step is due and the escalation of each
+overdue step, each exactly once, who may see and change it, bad input, the
 supervisor's figure and the visits. Each test runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import pytest
 
 from tests import factories as f
 from tests.factories import at
+from tests.pages import first_select, plan
+from workflow.core import notify
+from workflow.kernel.config import Channels
 from workflow.kernel.errors import (
     Conflict,
     InvalidTransition,
@@ -18,7 +22,14 @@ from workflow.kernel.errors import (
     NotPermitted,
     ValidationError,
 )
-from workflow.models import Notification, RequestEscalation, ServiceRequest, ZoneAuditEvent
+from workflow.models import (
+    Notification,
+    OutboxMessage,
+    RequestEscalation,
+    RequestWarning,
+    ServiceRequest,
+    ZoneAuditEvent,
+)
 from workflow.reforms import requests as req
 
 MONDAY = at("2026-03-02")
@@ -215,6 +226,184 @@ def test_the_zone_sweep_runs_the_requests_sweep():
     from workflow import sweeps
 
     assert req.sweep in sweeps.AREA_SWEEPS
+
+
+# -- the warning on the working day before ------------------------------------------------------
+
+def warnings(session, request):
+    return sorted((w.step, w.due_on) for w in session.query(RequestWarning)
+                  .filter(RequestWarning.request_id == request.id))
+
+
+def arranged(session, zone, now=MONDAY, **kw):
+    request = raise_(session, zone, now=now, **kw)
+    req.arrange(session, request.id, actor=zone["lead"], now=now, department="development_reform")
+    return request
+
+
+def test_the_department_is_warned_the_working_day_before_feedback_is_due_across_a_weekend(
+        session, zone):
+    # Wednesday: feedback due on the 3rd working day, Monday 03-09; the working
+    # day before it is Friday, not Sunday (the calendar day before).
+    request = arranged(session, zone, now=at("2026-03-04"))
+    assert request.feedback_due_on == date(2026, 3, 9)
+    assert req.warn(session, now=at("2026-03-05", 18)) == []  # Thursday: too early
+    lines = req.warn(session, now=at("2026-03-06", 8))
+    assert lines == [f"request {request.id} feedback due 2026-03-09 (warning) -> agent_power"]
+    assert warnings(session, request) == [("feedback", date(2026, 3, 9))]
+    [note] = notes(session, zone["power"], "request_due_soon")
+    assert note.title == "【诉求反馈即将到期】厂区用电接入迟迟未办"
+    assert note.body.startswith("企业诉求「厂区用电接入迟迟未办」将于 2026-03-09 到期（还剩 1 个工作日）："
+                                "请在到期前向企业反馈办理进展")
+    assert f"编号 {request.id}" in note.body and zone["company"].name in note.body
+    # Only the department's agents: not another department's, nor the
+    # leadership or the supervisors (they hear of it once it is overdue).
+    for who in ("other", "lead", "admin", "sup"):
+        assert not notes(session, zone[who], "request_due_soon"), who
+    for moment in (at("2026-03-06", 18), at("2026-03-07"), at("2026-03-08"), at("2026-03-09")):
+        assert req.warn(session, now=moment) == []
+    assert len(notes(session, zone["power"], "request_due_soon")) == 1
+    # Overdue on Tuesday: the escalation speaks, the warning stays quiet.
+    assert req.warn(session, now=at("2026-03-10")) == []
+    assert [line.split()[2] for line in req.sweep(session, now=at("2026-03-10"))] == ["feedback"]
+
+
+@pytest.mark.parametrize(("raised", "due", "warned", "early"), [
+    # 劳动节 05-01..05-05: feedback due 05-06 is warned on 04-30, before the holiday.
+    ("2026-04-28", "2026-05-06", "2026-04-30", "2026-04-29"),
+    # Due Monday 05-11: the working day before is the make-up Saturday 05-09 (调休),
+    # not Friday 05-08.
+    ("2026-05-07", "2026-05-11", "2026-05-09", "2026-05-08"),
+])
+def test_the_working_day_before_counts_holidays_and_make_up_days(session, zone, raised, due,
+                                                                  warned, early):
+    request = arranged(session, zone, now=at(raised))
+    assert request.feedback_due_on == date.fromisoformat(due)
+    assert req.warn(session, now=at(early, 20)) == []
+    assert len(req.warn(session, now=at(warned))) == 1
+    assert f"将于 {due} 到期（还剩 1 个工作日）" in notes(session, zone["power"],
+                                                    "request_due_soon")[0].body
+    assert req.warn(session, now=at(warned, 20)) == []
+
+
+def test_two_sweeps_warn_once_in_app_and_by_mail(session, zone):
+    zone["power"].email, zone["power"].notify_email = "power@example.cn", "now"
+    session.info[notify.CHANNELS_KEY] = Channels(email=True)
+    request = arranged(session, zone)
+    session.query(OutboxMessage).delete()
+    assert len(req.warn(session, now=at("2026-03-04"))) == 1
+    assert req.warn(session, now=at("2026-03-04")) == []
+    assert len(notes(session, zone["power"], "request_due_soon")) == 1
+    [mail] = session.query(OutboxMessage).all()
+    assert mail.recipient == "power@example.cn" and mail.subject.startswith("【诉求反馈即将到期】")
+    assert mail.dedupe_key == f"email:request:{request.id}:due_soon:feedback:2026-03-05:u{zone['power'].id}"
+
+
+def test_the_solution_is_warned_once_feedback_was_given(session, zone):
+    request = arranged(session, zone)  # Monday: feedback due 03-05, solution 03-11
+    req.give_feedback(session, request.id, actor=zone["power"], now=at("2026-03-03"), text="已约勘查")
+    assert req.warn(session, now=at("2026-03-04")) == []  # feedback given: no feedback warning
+    assert req.warn(session, now=at("2026-03-09")) == []
+    lines = req.warn(session, now=at("2026-03-10"))
+    assert len(lines) == 1 and "solve due 2026-03-11" in lines[0]
+    [note] = notes(session, zone["power"], "request_due_soon")
+    assert note.title.startswith("【诉求办结即将到期】") and "将于 2026-03-11 到期" in note.body
+    assert warnings(session, request) == [("solve", date(2026, 3, 11))]
+
+
+@pytest.mark.parametrize("done", ["solved", "withdrawn", "closed"])
+def test_a_request_done_with_the_step_is_not_warned(session, zone, done):
+    request = arranged(session, zone)
+    if done == "withdrawn":
+        req.withdraw(session, request.id, actor=zone["owner"], now=at("2026-03-03"))
+    else:
+        req.solve(session, request.id, actor=zone["power"], now=at("2026-03-03"), text="已送电")
+        if done == "closed":
+            req.close(session, request.id, actor=zone["power"], now=at("2026-03-03"))
+    assert request.status == done
+    for day in ("2026-03-04", "2026-03-05", "2026-03-10", "2026-03-11"):
+        assert req.warn(session, now=at(day)) == []
+    assert warnings(session, request) == []
+    assert not notes(session, zone["power"], "request_due_soon")
+
+
+def test_a_request_not_arranged_is_warned_once_it_has_a_department(session, zone):
+    request = raise_(session, zone)  # Monday, never arranged: no department to warn
+    assert req.warn(session, now=at("2026-03-04")) == []
+    req.arrange(session, request.id, actor=zone["lead"], now=at("2026-03-04", 15),
+                department="development_reform")
+    assert len(req.warn(session, now=at("2026-03-04", 16))) == 1
+    assert len(notes(session, zone["power"], "request_due_soon")) == 1
+
+
+def test_after_downtime_a_passed_date_is_not_warned_and_one_due_today_is_warned_once(session, zone):
+    request = arranged(session, zone)  # feedback due Thursday 03-05, warned on Wednesday
+    # The scheduler was down on Wednesday: Thursday's sweep warns of today, once.
+    lines = req.warn(session, now=at("2026-03-05"))
+    assert len(lines) == 1 and "feedback due 2026-03-05" in lines[0]
+    [note] = notes(session, zone["power"], "request_due_soon")
+    assert "将于 2026-03-05 到期（今日到期）" in note.body
+    assert req.warn(session, now=at("2026-03-05", 20)) == []
+    # Down again until after the solution's date (03-11): no warning, only escalations.
+    assert req.warn(session, now=at("2026-03-12")) == []
+    assert warnings(session, request) == [("feedback", date(2026, 3, 5))]
+    assert [line.split()[2] for line in req.sweep(session, now=at("2026-03-12"))] == [
+        "feedback", "solve"]
+    assert len(notes(session, zone["power"], "request_due_soon")) == 1
+
+
+def test_a_new_due_date_is_warned_again(session, zone):
+    request = arranged(session, zone)
+    req.give_feedback(session, request.id, actor=zone["power"], now=at("2026-03-03"), text="进行中")
+    assert len(req.warn(session, now=at("2026-03-10"))) == 1  # solution due 03-11
+    # Reclassified complex: due a month after the submission, 04-02, warned on 04-01.
+    req.classify(session, request.id, actor=zone["lead"], now=at("2026-03-10", 15),
+                 complexity="complex")
+    assert req.warn(session, now=at("2026-03-10", 16)) == []
+    assert req.warn(session, now=at("2026-03-31")) == []
+    assert len(req.warn(session, now=at("2026-04-01"))) == 1
+    # Solved, rated unsatisfied the same day: reopened, still complex, due a
+    # month later: 05-01 is 劳动节, so 05-06, warned on 04-30.
+    req.solve(session, request.id, actor=zone["power"], now=at("2026-04-01", 14), text="已处理")
+    req.rate(session, request.id, actor=zone["owner"], now=at("2026-04-01", 15),
+             rating="unsatisfied", comment="仍未解决")
+    assert request.solve_due_on == date(2026, 5, 6)
+    assert req.warn(session, now=at("2026-04-29")) == []
+    assert len(req.warn(session, now=at("2026-04-30"))) == 1
+    assert warnings(session, request) == [("solve", date(2026, 3, 11)), ("solve", date(2026, 4, 2)),
+                                          ("solve", date(2026, 5, 6))]
+    bodies = [n.body for n in notes(session, zone["power"], "request_due_soon")]
+    assert sorted(b.split("将于 ")[1][:10] for b in bodies) == [
+        "2026-03-11", "2026-04-02", "2026-05-06"]
+
+
+def test_the_list_says_due_soon_for_the_step_in_its_window(session, zone):
+    request = arranged(session, zone)
+    assert not req.due_soon(request, date(2026, 3, 3))
+    assert req.due_soon(request, date(2026, 3, 4)) and req.due_soon(request, date(2026, 3, 5))
+    assert not req.due_soon(request, date(2026, 3, 6))  # overdue now
+
+
+def test_the_warning_query_reads_index_ranges(session, zone):
+    """A province's requests: each step is a range of its due-date index, and
+    the anti-join probes the warnings' unique key; nothing is scanned whole."""
+    arranged(session, zone)
+    statement, params = first_select(session, lambda: req.warn(session, now=at("2026-03-04")),
+                                     "service_request")
+    shown = plan(session, statement, params)
+    assert "ix_service_request_feedback_due" in shown and "ix_service_request_solve_due" in shown
+    lines = shown.splitlines()
+    assert not [line for line in lines if line.strip().startswith("SCAN") or "Seq Scan" in line]
+    probes = [line for line in lines if "service_request_warning" in line
+              and ("autoindex_service_request_warning" in line
+                   or "uq_service_request_warning_request_id" in line)]
+    assert len(probes) == 2, shown
+
+
+def test_the_zone_sweep_runs_the_warning_after_the_escalation():
+    from workflow import sweeps
+
+    assert sweeps.AREA_SWEEPS.index(req.warn) == sweeps.AREA_SWEEPS.index(req.sweep) + 1
 
 
 # -- who may see and change it ------------------------------------------------------------------
