@@ -130,6 +130,31 @@ def test_the_supervisor_reads_open_requests_by_department_and_age(as_user, db, c
     assert f'data-request="{first.id}"' in listed and "超期" in listed
 
 
+def test_the_list_marks_a_step_due_the_next_working_day(as_user, db, clock):
+    from tests.factories import at
+
+    acme, token = as_user("acme")
+    raise_in_portal(acme, token)  # Monday 03-02: feedback due Thursday 03-05
+    [row] = requests_now(db)
+    lead, lead_token = as_user("lead")
+    lead.post(f"/requests/{row.id}/arrange", data={"csrf_token": lead_token,
+                                                    "department": "nature_resources"})
+
+    def cell(day, lang=None):
+        clock.moment = at(day, 10)  # logged in afresh: a day later the session is idle
+        sup, token = as_user("sup")
+        if lang:
+            sup.post(f"/lang/{lang}", data={"csrf_token": token})
+        page = sup.get("/requests").get_data(as_text=True)
+        return re.search(rf'<tr data-request="{row.id}">(.*?)</tr>', page, re.S).group(1)
+
+    assert "data-due-soon" not in cell("2026-03-03") and "即将到期" not in cell("2026-03-03")
+    # The working day before the feedback's date: the department is warned.
+    assert "data-due-soon" in cell("2026-03-04") and "2026-03-05 · 即将到期" in cell("2026-03-04")
+    assert "2026-03-05 · Due soon" in cell("2026-03-04", "en")
+    assert "即将到期" not in cell("2026-03-06") and "超期" in cell("2026-03-06")
+
+
 def test_a_lead_records_a_visit_and_the_requests_raised_in_it(as_user, db):
     lead, token = as_user("lead")
     leader_id = re.search(r'<option value="(\d+)">lead<', lead.get("/visits").get_data(

@@ -172,6 +172,7 @@ def index():
     today = zone_today(now())
     page = req.request_page(db(), me(), filters, today=today, cursor=cursor, limit=limit)
     return render_template("requests/index.html", page=page, args=args, today=today,
+                           due_soon=req.due_soon,
                            can_record=rules.can_record_for_enterprise(me()),
                            can_figures=rules.can_read_request_figures(me()),
                            departments=_department_names(), **_names())
