@@ -91,7 +91,7 @@ def request_extension(session: Session, task_id: int, days: int, *, reason: str,
     extension clock: the statutory one unless the definition names the
     service clock (行政许可法 Art. 42); a lead handler decides."""
     if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
-        raise ValidationError("An extension is a whole number of days above zero.")
+        raise ValidationError("An extension is a whole number of days above zero.", field="days")
     reason = _require_text(reason, term("reason for the extension"))
     task = load_task(session, task_id, expected_version)
     permissions.require(actor, "work", task)

@@ -41,18 +41,20 @@ def create_project(session: Session, *, code: str, name: str, enterprise: Enterp
     version = current_version(session)
     definition = definition_of(version)
     if industry not in definition.industries:
-        raise ValidationError("Unknown industry '{industry}'.", industry=industry)
+        raise ValidationError("Unknown industry '{industry}'.", field="industry",
+                              industry=industry)
     if stage not in ("intention", "signed"):
         raise ValidationError("A new project starts as an intention or as signed.")
     if investment_wan is not None and investment_wan < 0:
-        raise ValidationError("Investment cannot be negative.")
+        raise ValidationError("Investment cannot be negative.", field="investment_wan")
     if session.scalar(select(Project.id).where(Project.code == code)) is not None:
         raise ValidationError("Project code {code} is already registered.", code=code)
     group = group_by_code(session, definition.group_for_industry(industry).code)
     if lead is None:
         lead = pick_lead(session, group.id)
     elif lead.role != "lead":
-        raise ValidationError("{user} is not a lead handler.", user=lead.username)
+        raise ValidationError("{user} is not a lead handler.", field="lead", user=lead.username)
+
     project = Project(code=code, name=name, enterprise_id=enterprise.id, industry=industry,
                       is_chemical=definition.industries[industry].chemical,
                       group_id=group.id, lead_id=lead.id if lead else None, parcel=parcel,

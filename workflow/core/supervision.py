@@ -81,7 +81,7 @@ def issue_notice(session: Session, task_id: int, actor: User, reason: str,
                            user=actor.username, role=actor.role)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("A supervision notice needs a reason.")
+        raise ValidationError("A supervision notice needs a reason.", field="reason")
     task = load_task(session, task_id)
     if task.state in CLOSED_STATES or task.state == "blocked":
         raise InvalidTransition("Task {task} is {state}: only open items can be supervised.",

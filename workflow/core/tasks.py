@@ -121,7 +121,7 @@ def handoff_task(session: Session, task_id: int, to: User, *, actor: User, now: 
     reason = _require_text(reason, term("reason for the handoff"))
     target, original = _resolve_assignee(session, task, to)
     if target.id == task.assignee_id:
-        raise ValidationError("The task is already with that agent.")
+        raise ValidationError("The task is already with that agent.", field="to")
     _transition(session, task, "reassign", actor=actor, now=now, data={
         "assignee": target.username, "previous": task.assignee.username if task.assignee else None,
         "reason": reason, "handoff": True,
@@ -218,12 +218,13 @@ def request_materials(session: Session, task_id: int, materials: Iterable[Missin
     permissions.require(actor, "work", task)
     listed = [m if isinstance(m, MissingMaterial) else MissingMaterial(**m) for m in materials]
     if not listed:
-        raise ValidationError("List every missing material (at least one).")
+        raise ValidationError("List every missing material (at least one).", field="materials")
     if any(not m.name.strip() for m in listed):
-        raise ValidationError("Each missing material needs a name.")
+        raise ValidationError("Each missing material needs a name.", field="materials")
     today = zone_today(now)
     if not isinstance(deadline, date) or deadline <= today:
-        raise ValidationError("The deadline for the materials must be a date after today.")
+        raise ValidationError("The deadline for the materials must be a date after today.",
+                              field="deadline")
     _transition(session, task, "request_materials", actor=actor, now=now, public=True,
                 data={"materials": [m.name for m in listed], "deadline": deadline})
     _start_pause(session, task, today, "materials requested (补正)", kind="materials")
@@ -371,7 +372,7 @@ def cover_task(session: Session, task_id: int, *, reference: str, kind: str, act
         raise InvalidTransition("Item {item} is not on the commitment list (承诺制).",
                                 item=item.code)
     if kind not in ("evaluation", "commitment"):
-        raise ValidationError("Unknown kind of coverage '{kind}'.", kind=kind)
+        raise ValidationError("Unknown kind of coverage '{kind}'.", field="kind", kind=kind)
     if task.paused_since is not None:
         _end_pause(session, task, item, zone_today(now))
     _transition(session, task, "cover", actor=actor, now=now, public=True,
@@ -396,7 +397,7 @@ def add_comment(session: Session, project_id: int, body: str, *, actor: User, no
     public = actor.role == "enterprise" if public is None else public
     body = _require_text(body, term("comment text"))
     if len(body) > 5000:
-        raise ValidationError("A comment is at most 5000 characters.")
+        raise ValidationError("A comment is at most 5000 characters.", field="body")
     project = lock_project(session, project_id)
     if not permissions.can_comment(actor, project):
         raise permissions.NotPermitted("{user} may not comment on {project}.", user=actor.username,

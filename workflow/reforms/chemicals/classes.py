@@ -127,16 +127,19 @@ def _class_clash(session: Session, row: ChemicalClass | None, fields: dict[str, 
         if other is row:
             continue
         if other.code == fields["code"]:
-            raise ValidationError("Class code {code} is already used.", code=fields["code"])
+            raise ValidationError("Class code {code} is already used.", field="code",
+                                  code=fields["code"])
         if _normal(other.name) == _normal(fields["name"]):
-            raise ValidationError("A class named {name} already exists.", name=fields["name"])
+            raise ValidationError("A class named {name} already exists.", field="name",
+                                  name=fields["name"])
     if row is not None and row.provincial:
         if fields["code"] != row.code:
             raise ValidationError("{name} is a class the provincial conditions name: its code "
-                                  "stays.", code=row.code, name=row.name)
+                                  "stays.", field="code", code=row.code, name=row.name)
         if fields["level"] != "prohibited":
             raise ValidationError("{name} is a class the provincial conditions prohibit: its "
-                                  "level stays prohibited.", level=fields["level"], name=row.name)
+                                  "level stays prohibited.", field="level", level=fields["level"],
+                                  name=row.name)
 
 
 def _class_in_use(session: Session, row: ChemicalClass) -> None:

@@ -142,7 +142,8 @@ def _chemical_clash(session: Session, row: HazardousChemical | None, fields: dic
         if other is row:
             continue
         if _normal(other.name) == _normal(fields["name"]):
-            raise ValidationError("{name} is already in the catalogue.", name=fields["name"])
+            raise ValidationError("{name} is already in the catalogue.", field="name",
+                                  name=fields["name"])
         shared = names & names_of(other)
         if shared:
             raise ValidationError("{name}: the name {shared} is already "
@@ -150,10 +151,10 @@ def _chemical_clash(session: Session, row: HazardousChemical | None, fields: dic
                                   name=fields["name"], shared=sorted(shared)[0], other=other.name)
         if fields["cas"] and other.cas == fields["cas"]:
             raise ValidationError("CAS {cas} is already in the catalogue ({other}).",
-                                  cas=fields["cas"], other=other.name)
+                                  field="cas", cas=fields["cas"], other=other.name)
     if row is not None and row.provincial and fields["level"] != "prohibited":
         raise ValidationError("{name} is named by the provincial conditions: it stays "
-                              "prohibited.", level=fields["level"], name=row.name)
+                              "prohibited.", field="level", level=fields["level"], name=row.name)
 
 
 def _keep_provincial(session: Session, row: HazardousChemical) -> None:

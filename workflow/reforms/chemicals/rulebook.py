@@ -234,7 +234,9 @@ def rule_page(session: Session, kind: str, *, cursor: str | None = None,
 def _rule_clash(session: Session, rule: ScreeningRule | None, fields: dict[str, Any]) -> None:
     clash = session.scalar(select(ScreeningRule).where(ScreeningRule.code == fields["code"]))
     if clash is not None and clash is not rule:
-        raise ValidationError("Rule code {code} is already used.", code=fields["code"])
+        raise ValidationError("Rule code {code} is already used.", field="code",
+                              code=fields["code"])
+
 
 
 def _keep_provincial(session: Session, rule: ScreeningRule) -> None:

@@ -91,27 +91,31 @@ def screening_inputs(raw: Mapping[str, Any]) -> dict[str, Any]:
     confirms."""
     in_park = raw.get("in_chemical_park")
     if not isinstance(in_park, bool):
-        raise ValidationError("Say whether the project is inside a chemical park.")
+        raise ValidationError("Say whether the project is inside a chemical park.",
+                              field="in_chemical_park")
     park = str(raw.get("park_name") or "").strip()
     if in_park and not park:
-        raise ValidationError("Name the chemical park the project is in.")
+        raise ValidationError("Name the chemical park the project is in.", field="park_name")
     if len(park) > 200:
-        raise ValidationError("The name of the park is at most 200 characters.")
+        raise ValidationError("The name of the park is at most 200 characters.",
+                              field="park_name")
     kind = raw.get("project_kind")
     if kind not in PROJECT_KINDS:
         raise ValidationError("Say whether the project is new (新建), an expansion (改扩建) or a "
-                              "technical renovation (技术改造).", project_kind=str(kind))
+                              "technical renovation (技术改造).", field="project_kind",
+                              project_kind=str(kind))
     phased = raw.get("phased")
     if not isinstance(phased, bool):
         raise ValidationError("Say whether the fixed investment is declared to come in phases "
-                              "(分期投入).")
+                              "(分期投入).", field="phased")
     total = amount_wan(raw.get("total_investment_wan"))
     if total is None:
         raise ValidationError("The total fixed investment (万元) is a number of at least 0, "
-                              "exact to the yuan.")
+                              "exact to the yuan.", field="total_investment_wan")
     land = amount_wan(raw.get("land_cost_wan"))
     if land is None:
-        raise ValidationError("The land cost (万元) is a number of at least 0, exact to the yuan.")
+        raise ValidationError("The land cost (万元) is a number of at least 0, exact to the yuan.",
+                              field="land_cost_wan")
     if land > total:
         raise ValidationError("The land cost cannot exceed the total fixed investment.")
     products = []
@@ -119,24 +123,26 @@ def screening_inputs(raw: Mapping[str, Any]) -> dict[str, Any]:
         name = str(product.get("name") or "").strip()
         cas = str(product.get("cas") or "").strip()
         if not name:
-            raise ValidationError("Each product needs a name.")
+            raise ValidationError("Each product needs a name.", field="products")
         if len(name) > 200:
-            raise ValidationError("A product's name is at most 200 characters.")
+            raise ValidationError("A product's name is at most 200 characters.", field="products")
         if cas and not valid_cas(cas):
-            raise ValidationError("{cas} is not a valid CAS number ({name}).", cas=cas, name=name)
+            raise ValidationError("{cas} is not a valid CAS number ({name}).", field="products",
+                                  cas=cas, name=name)
         products.append({"name": name, "cas": cas})
     if not products:
-        raise ValidationError("List the project's products (at least one).")
+        raise ValidationError("List the project's products (at least one).", field="products")
     if len(products) > MAX_PRODUCTS:
-        raise ValidationError("At most {limit} products.", limit=MAX_PRODUCTS)
+        raise ValidationError("At most {limit} products.", field="products", limit=MAX_PRODUCTS)
     processes = list(dict.fromkeys(raw.get("processes") or []))
     unknown = [p for p in processes if p not in PROCESSES]
     if unknown:
-        raise ValidationError("Unknown process: {listed}.", processes=unknown,
+        raise ValidationError("Unknown process: {listed}.", field="processes", processes=unknown,
                               listed=", ".join(unknown))
     project_type = str(raw.get("project_type") or "").strip()
     if len(project_type) > 200:
-        raise ValidationError("The project type is at most 200 characters.")
+        raise ValidationError("The project type is at most 200 characters.",
+                              field="project_type")
     attested = sorted({str(code) for code in raw.get("attested") or []})
     return {"in_chemical_park": in_park, "park_name": park, "project_kind": kind,
             "phased": phased, "total_investment_wan": stored_wan(total),
@@ -309,15 +315,17 @@ def record_review(session: Session, screening_id: int, *, experts: Iterable[str]
                                 state=project.stage)
     names = _split_names(experts)
     if not names:
-        raise ValidationError("Name the experts of the review (at least one).")
+        raise ValidationError("Name the experts of the review (at least one).", field="experts")
     day = parse_day(reviewed_on, term("date of the review"))
     if day > zone_today(now):
-        raise ValidationError("The date of the review cannot be in the future.")
+        raise ValidationError("The date of the review cannot be in the future.",
+                              field="reviewed_on")
     if conclusion not in REVIEW_CONCLUSIONS:
-        raise ValidationError("The experts' conclusion is approve or refuse.", conclusion=conclusion)
+        raise ValidationError("The experts' conclusion is approve or refuse.", field="conclusion",
+                              conclusion=conclusion)
     note = (note or "").strip()
     if conclusion == "refuse" and not note:
-        raise ValidationError("Say why the experts refused.")
+        raise ValidationError("Say why the experts refused.", field="note")
     screening.review = {"experts": names, "reviewed_on": day.isoformat(), "conclusion": conclusion,
                         "note": note}
     screening.reviewed_by_id = actor.id if actor else None
@@ -357,7 +365,7 @@ def mark_chemical(session: Session, project_id: int, is_chemical: bool, *, actor
             raise ValidationError("A {industry} project is always a chemical project.",
                                   industry=project.industry)
         if not reason:
-            raise ValidationError("Say why the project is not a chemical project.")
+            raise ValidationError("Say why the project is not a chemical project.", field="reason")
     project.is_chemical = is_chemical
     audit.record(session, project, actor=actor, now=utc(now), action="chemicals.marked",
                  data={"is_chemical": is_chemical, "reason": reason})

@@ -117,7 +117,7 @@ def clear_credit_record(session: Session, record_id: int, *, actor: User, now: d
         raise NotPermitted("{user} may not clear credit records.", user=actor.username)
     note = (note or "").strip()
     if not note:
-        raise ValidationError("A note on why the record is cleared is required.")
+        raise ValidationError("A note on why the record is cleared is required.", field="note")
     project_id = session.scalar(select(CreditRecord.project_id).where(CreditRecord.id == record_id))
     record = session.get(CreditRecord, record_id)
     if record is None:

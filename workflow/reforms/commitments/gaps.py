@@ -104,7 +104,7 @@ def accept_with_gaps(session: Session, task_id: int, missing: Sequence[str], *, 
     (``clocks.legal_due``). An assigned item is started (accepted) by this."""
     codes = list(dict.fromkeys(c.strip() for c in missing if c and c.strip()))
     if not codes:
-        raise ValidationError("List the missing materials (at least one).")
+        raise ValidationError("List the missing materials (at least one).", field="missing")
     task = ops.load_task(session, task_id)
     project = task.project
     permissions.require(actor, "work", task)
@@ -112,19 +112,19 @@ def accept_with_gaps(session: Session, task_id: int, missing: Sequence[str], *, 
     by_code = {m.code: m for m in item.materials}
     unknown = [c for c in codes if c not in by_code]
     if unknown:
-        raise ValidationError("Item {item} has no material {codes}.",
+        raise ValidationError("Item {item} has no material {codes}.", field="missing",
                               materials=unknown, item=item.code, codes=", ".join(unknown))
     essential = [by_code[c].name_zh for c in codes if c in ESSENTIAL_MATERIALS]
     if essential:
         # Whatever the item's definition says: the 项目代码 is the identity every
         # department checks, so an item is never accepted without it.
-        raise ValidationError("{names} can never be missing under 容缺受理.",
+        raise ValidationError("{names} can never be missing under 容缺受理.", field="missing",
                               materials=essential, names="、".join(essential))
     primary = [by_code[c].name_zh for c in codes if not by_code[c].secondary]
     if primary:
         raise ValidationError(
             "Only secondary materials may be missing under 容缺受理; these are required at "
-            "acceptance: {names}.", materials=primary, names="、".join(primary))
+            "acceptance: {names}.", field="missing", materials=primary, names="、".join(primary))
     if task.state not in GAP_STATES:
         raise InvalidTransition("An item is accepted with gaps when its work starts, not while it "
                                 "is {state}.", state=task.state)
@@ -133,12 +133,13 @@ def accept_with_gaps(session: Session, task_id: int, missing: Sequence[str], *, 
     _require_clean_credit(session, project, term("acceptance with gaps (容缺受理)"))
     today = ops.zone_today(now)
     if not isinstance(deadline, date) or deadline <= today:
-        raise ValidationError("The deadline for the missing materials must be a date after today.")
+        raise ValidationError("The deadline for the missing materials must be a date after today.",
+                              field="deadline")
     limit = clocks.legal_due(task, item)
     if limit is not None and deadline > limit:
         raise ValidationError(
             "The deadline may not be later than the item's own limit ({due_on}).",
-            due_on=limit)
+            field="deadline", due_on=limit)
     if task.state == "assigned":
         ops.start_task(session, task.id, actor=actor, now=now)
     listed = [{"code": c, "name": by_code[c].name_zh} for c in codes]

@@ -185,7 +185,7 @@ def withdraw_commitment(session: Session, letter_id: int, *, actor: User, now: d
     """Staff withdraw a letter the enterprise has not signed yet."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("A reason for withdrawing the letter is required.")
+        raise ValidationError("A reason for withdrawing the letter is required.", field="reason")
     letter = _load_letter(session, letter_id)
     if not permissions.can_offer_commitment(actor, letter.task):
         raise NotPermitted("{user} may not withdraw letter {number}.", user=actor.username,
@@ -250,11 +250,11 @@ def record_check(session: Session, letter_id: int, *, outcome: str, actor: User,
     or ``false`` (虚假承诺) — both a serious credit record on the enterprise."""
     if outcome not in CHECK_OUTCOMES:
         raise ValidationError("Unknown outcome '{outcome}' (kept, rectify, broken or false).",
-                              outcome=outcome)
+                              field="outcome", outcome=outcome)
     note = (note or "").strip()
     if outcome != "kept" and not note:
         raise ValidationError("Say what the check found (a note is required unless the commitment "
-                              "was kept).")
+                              "was kept).", field="note")
     letter = _load_letter(session, letter_id)
     project, task = letter.project, letter.task
     if not permissions.can_check_commitment(actor, task):
@@ -267,7 +267,9 @@ def record_check(session: Session, letter_id: int, *, outcome: str, actor: User,
     today = ops.zone_today(now)
     if outcome == "rectify":
         if not isinstance(rectify_by, date) or rectify_by <= today:
-            raise ValidationError("Rectification needs a deadline after today.")
+            raise ValidationError("Rectification needs a deadline after today.",
+                                  field="rectify_by")
+
         letter.rectify_by, letter.check_due = rectify_by, rectify_by
     before = letter.status
     LETTERS.fire(letter, f"check_{outcome}")

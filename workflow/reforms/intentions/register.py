@@ -33,13 +33,15 @@ _text = partial(validate.text, required=False, limit=2000)
 
 def _wan(value: Any, what: str = term("planned investment (万元)")) -> int:
     if isinstance(value, bool):
-        raise ValidationError("The {what} is a whole number of 万元.", what=what)
+        raise ValidationError("The {what} is a whole number of 万元.", field="investment_wan",
+                              what=what)
     try:
         amount = int(str(value).replace(",", "").strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise ValidationError("The {what} is a whole number of 万元.", what=what) from None
+        raise ValidationError("The {what} is a whole number of 万元.", field="investment_wan",
+                              what=what) from None
     if amount < 0:
-        raise ValidationError("The {what} cannot be negative.", what=what)
+        raise ValidationError("The {what} cannot be negative.", field="investment_wan", what=what)
     return amount
 
 
@@ -71,12 +73,14 @@ def _enterprise(session: Session, enterprise_id: int | None, name: str, credit_c
     credit_code = _text(credit_code, term("unified social credit code"), limit=18).upper()
     if credit_code and not _CREDIT_CODE.match(credit_code):
         raise ValidationError("{code} is not a unified social credit code (统一社会信用代码).",
-                              code=credit_code)
+                              field="credit_code", code=credit_code)
     if session.scalar(select(Enterprise.id).where(Enterprise.name == name)) is not None:
-        raise ValidationError("{name} is already registered: choose it from the list.", name=name)
+        raise ValidationError("{name} is already registered: choose it from the list.",
+                              field="enterprise_name", name=name)
     if credit_code and session.scalar(select(Enterprise.id).where(
             Enterprise.credit_code == credit_code)) is not None:
-        raise ValidationError("The credit code {code} is already registered.", code=credit_code)
+        raise ValidationError("The credit code {code} is already registered.",
+                              field="credit_code", code=credit_code)
     row = Enterprise(name=name, credit_code=credit_code or None,
                      contact_name=_text(contact_name, term("contact"), limit=100) or None,
                      contact_phone=_text(contact_phone, term("phone"), limit=40) or None)
@@ -102,7 +106,8 @@ def create_intention(session: Session, *, name: str, industry: str, investment_w
     # Everything is checked before the enterprise row is added: a refusal adds nothing.
     name = _text(name, term("project name"), required=True, limit=200)
     if industry not in definition_of(current_version(session)).industries:
-        raise ValidationError("Unknown industry '{industry}'.", industry=industry)
+        raise ValidationError("Unknown industry '{industry}'.", field="industry",
+                              industry=industry)
     investment = _wan(investment_wan)
     hesitation = _text(hesitation, term("hesitation (观望原因)"))
     asks = _text(asks, term("asks (企业要求)"))
@@ -151,11 +156,12 @@ def record_follow_up(session: Session, project_id: int, *, contacted_on: date | 
                            user=actor.username, role=actor.role, project=project.code)
     day = parse_day(contacted_on, term("date of the contact"))
     if day > zone_today(now):
-        raise ValidationError("The date of the contact cannot be in the future.")
+        raise ValidationError("The date of the contact cannot be in the future.",
+                              field="contacted_on")
     summary = _text(summary, term("summary of the contact"), required=True, limit=5000)
     channel = (channel or "").strip()
     if channel and channel not in CHANNELS:
-        raise ValidationError("Unknown channel '{channel}'.", channel=channel)
+        raise ValidationError("Unknown channel '{channel}'.", field="channel", channel=channel)
     row = FollowUp(project_id=project.id, contacted_on=day, summary=summary, channel=channel,
                    contact=_text(contact, term("contact person"), limit=200),
                    hesitation=_text(hesitation, term("hesitation (观望原因)")),
@@ -195,7 +201,8 @@ def update_intention(session: Session, project_id: int, *, actor: User, now: dat
             project.investment_wan = amount
     if lead is not None and lead.id != project.lead_id:
         if lead.role != "lead" or not lead.active:
-            raise ValidationError("{name} is not an active lead handler.", name=lead.display_name)
+            raise ValidationError("{name} is not an active lead handler.", field="lead",
+                                  name=lead.display_name)
         changes["lead"] = [project.lead.username if project.lead else None, lead.username]
         project.lead_id = lead.id
         notify.tell(session, [lead], notify.Message(

@@ -209,7 +209,9 @@ def record_check(session: Session, project_id: int, kind: str, *, actor: User | 
         passed = all(marks.values())
         result["checked"] = marks
         if not passed and not note:
-            raise ValidationError("Say what failed the completion acceptance (note).")
+            raise ValidationError("Say what failed the completion acceptance (note).",
+                                  field="note")
+
     before = checkpoint.status
     CHECKPOINTS.fire(checkpoint, "pass" if passed else "fail")
     checkpoint.note, checkpoint.result = note or None, result

@@ -57,15 +57,15 @@ def save_parcel(session: Session, *, actor: User | None, now: datetime, code: st
     name = _text(name, term("parcel name"), limit=200)
     area = to_decimal(area_mu, term("area (亩)"), positive=True)
     if area != area.quantize(CENT):
-        raise ValidationError("The area is recorded to 0.01 亩.")
+        raise ValidationError("The area is recorded to 0.01 亩.", field="area_mu")
     servicing = _text(servicing, term("servicing level"), limit=40, required=False)
     if servicing and servicing not in SERVICING_LEVELS:
         raise ValidationError("Unknown servicing level '{servicing}' (one of {levels}).",
-                              servicing=servicing, levels=", ".join(SERVICING_LEVELS))
+                              field="servicing", servicing=servicing, levels=", ".join(SERVICING_LEVELS))
     price = _optional_decimal(land_price_wan, term("land price (万元)"))
     clash = session.scalar(select(Parcel.id).where(Parcel.code == code))
     if clash is not None and clash != parcel_id:
-        raise ValidationError("Parcel code {code} is already used.", code=code)
+        raise ValidationError("Parcel code {code} is already used.", field="code", code=code)
     parcel = _parcel(session, parcel_id, lock=True) if parcel_id is not None else Parcel()
     parcel.code, parcel.name, parcel.area_mu, parcel.servicing = code, name, area, servicing
     parcel.park = _text(park, term("park"), limit=200, required=False)
@@ -76,7 +76,8 @@ def save_parcel(session: Session, *, actor: User | None, now: datetime, code: st
     try:
         ops.flush(session)
     except IntegrityError as exc:
-        raise ValidationError("Parcel code {code} is already used.", code=code) from exc
+        raise ValidationError("Parcel code {code} is already used.", field="code",
+                              code=code) from exc
     zone_audit.record(session, actor=actor, now=now,
                       action="parcel.created" if parcel_id is None else "parcel.updated",
                       subject=f"parcel:{code}",
@@ -95,9 +96,10 @@ def set_indicator(session: Session, parcel_id: int, *, code: str, name: str, uni
     code = _text(code, term("indicator code"), limit=64)
     if not CODE.match(code):
         raise ValidationError("An indicator code is lower-case letters, digits and _ "
-                              "(e.g. tax_per_mu).", code=code)
+                              "(e.g. tax_per_mu).", field="code", code=code)
     if bound not in BOUNDS:
-        raise ValidationError("An indicator's bound is 'min' or 'max'.", bound=bound)
+        raise ValidationError("An indicator's bound is 'min' or 'max'.", field="bound",
+                              bound=bound)
     standard = STANDARD_INDICATORS.get(code)
     name = _text(name or (standard.name if standard else ""), term("indicator name"), limit=100)
     unit = _text(unit or (standard.unit if standard else ""), term("unit"), limit=40, required=False)
@@ -139,14 +141,15 @@ def save_evaluation(session: Session, *, actor: User | None, now: datetime, refe
     codes = definition_of(current_version(session)).evaluation_codes()
     if kind not in codes:
         raise ValidationError("Unknown kind of regional evaluation '{kind}' (one of {codes}).",
-                              kind=kind, codes=", ".join(codes))
+                              field="kind", kind=kind, codes=", ".join(codes))
     done, until = (_date(done_on, term("date of the evaluation")),
                    _date(valid_until, term("valid until")))
     if until < done:
         raise ValidationError("An evaluation cannot expire before it was done.")
     clash = session.scalar(select(RegionalEvaluation.id).where(RegionalEvaluation.reference == reference))
     if clash is not None and clash != evaluation_id:
-        raise ValidationError("Evaluation {reference} is already recorded.", reference=reference)
+        raise ValidationError("Evaluation {reference} is already recorded.", field="reference",
+                              reference=reference)
     if evaluation_id is None:
         row = RegionalEvaluation()
         session.add(row)

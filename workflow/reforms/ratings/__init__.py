@@ -85,7 +85,8 @@ def rate(session: Session, project_id: int, *, level: str, comment: str, actor: 
     a rectification for the lead handler due ``rectify_days`` working days
     later and tells the lead."""
     if level not in RATING_LEVELS:
-        raise ValidationError("Unknown rating '{level}'.", level=level)
+        raise ValidationError("Unknown rating '{level}'.", field="level", level=level)
+
     comment = _text(comment, term("comment explaining a bad rating"), required=level in BAD_LEVELS)
     if not isinstance(rectify_days, int) or rectify_days <= 0:
         raise ValidationError("The rectification deadline is a positive number of working days.")
