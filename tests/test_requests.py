@@ -531,6 +531,37 @@ def test_the_list_pages_and_filters(session, zone):
     assert [r.id for r in mine] == [made[0].id]  # the agent sees their department's
 
 
+@pytest.mark.parametrize("filters, who", [
+    (req.RequestFilter(), "sup"), (req.RequestFilter(kind="road"), "sup"),
+    (req.RequestFilter(overdue=True), "sup"), (req.RequestFilter(status="open"), "lead"),
+    (req.RequestFilter(), "power"), (req.RequestFilter(), "stranger"),
+])
+def test_the_export_rows_are_the_lists_pages_read_in_batches(session, zone, filters, who):
+    """``request_rows`` (the Excel export) yields the rows of ``request_page``
+    walked to the end, in order, whatever the batch size."""
+    made = [raise_(session, zone, now=at(f"2026-03-{d:02d}"), kind="road" if d % 2 else "power")
+            for d in range(2, 9)]
+    req.arrange(session, made[2].id, actor=zone["lead"], now=at("2026-03-09"),
+                department="development_reform")
+    today, user = date(2026, 3, 9), zone[who]
+    walked, cursor = [], None
+    while True:
+        page = req.request_page(session, user, filters, today=today, cursor=cursor, limit=2)
+        walked += [r.id for r in page]
+        if (cursor := page.next) is None:
+            break
+    for batch in (1, 3, 500):
+        assert [r.id for r in req.request_rows(session, user, filters, today=today,
+                                               batch=batch)] == walked
+
+
+def test_the_export_refuses_a_bad_filter_before_reading(session, zone):
+    with pytest.raises(ValidationError) as refused:
+        req.request_rows(session, zone["sup"], req.RequestFilter(kind="weather"),
+                         today=date(2026, 3, 9))
+    assert refused.value.details["field"] == "kind"
+
+
 # -- visits --------------------------------------------------------------------------------------------
 
 def test_a_visit_links_the_requests_raised_during_it(session, zone):

@@ -69,7 +69,7 @@ WHO = {
     # leadership arranges them, the steering reads the figures.
     **{f"requests.{name}": ENTERPRISE for name in (
         "portal_list", "portal_raise", "portal_detail", "portal_rate", "portal_withdraw")},
-    **{f"requests.{name}": STAFF for name in ("index", "detail", "visits", "visit")},
+    **{f"requests.{name}": STAFF for name in ("index", "export", "detail", "visits", "visit")},
     **{f"requests.{name}": frozenset({"agent", "lead", "admin"}) for name in (
         "staff_raise", "feedback", "solve", "close", "record_visit", "visit_request")},
     "requests.arrange": LEADERSHIP, "requests.classify": LEADERSHIP,

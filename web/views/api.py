@@ -12,7 +12,7 @@ The document at ``/api/v1/openapi.json`` (``web.views.openapi``) describes it al
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
@@ -23,10 +23,11 @@ from sqlalchemy.orm import joinedload, object_session
 from web.support.access import is_public, me, project_or_404, public, requires
 from web.support.actions import INPUTS, act_on_task
 from web.support.db import db
-from web.support.inputs import Input, Line, Maybe, Whole, json_body, parse, query
+from web.support.inputs import Id, Input, Line, Maybe, Whole, json_body, parse, query
 from web.support.paging import Page
 from web.support.security import now
 from web.views.openapi import document
+from web.views.requests import ListArgs as RequestListArgs
 from web.views.supervision import WatchScope
 from workflow.core import clocks, figures, hooks, lights, permissions, queries
 from workflow.core.operations import (
@@ -39,6 +40,7 @@ from workflow.core.predict import MILESTONES
 from workflow.core.prediction_store import forecast_of
 from workflow.kernel import paging
 from workflow.kernel.errors import NotFound, ValidationError
+from workflow.kernel.moments import ZONE_TZ, aware
 from workflow.models import (
     Comment,
     ExtensionRequest,
@@ -47,6 +49,7 @@ from workflow.models import (
     Project,
 )
 from workflow.reforms import baolian
+from workflow.reforms import requests as req
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -82,9 +85,18 @@ class ProjectPath(Input):
     code: Line(40, 1) = Field(description="项目代码")
 
 
+class RequestArgs(RequestListArgs, Page):
+    """The enterprise requests' filters, as the staff's list page reads them
+    (``web.views.requests.ListArgs``), and the page."""
+
+
+class RequestPath(Input):
+    request_id: Id = Field(description="The request's number (编号).")
+
+
 # What each route reads, for the OpenAPI document (web.views.openapi).
-QUERIES = {"inbox": Page, "overdue": OverdueArgs}
-PATHS = {"project": ProjectPath}
+QUERIES = {"inbox": Page, "overdue": OverdueArgs, "requests": RequestArgs}
+PATHS = {"project": ProjectPath, "request": RequestPath}
 
 
 @bp.get("/inbox")
@@ -153,9 +165,32 @@ def overdue():
     return jsonify(_listed(rows, page, today))
 
 
-def _listed(rows: list[dict], page: paging.Page, today: date) -> dict:
-    """A page of a list as the API answers it (``TaskList`` in the document)."""
-    return {"tasks": rows, "count": len(rows), "today": today.isoformat(), "limit": page.limit,
+@bp.get("/requests")
+@requires(permissions.can_sign_in)
+def requests_list():
+    """Enterprise requests (企业诉求), newest first, with the staff list's
+    filters: staff see what the list page shows them, an enterprise its own."""
+    args = query(RequestArgs)
+    today = zone_today(now())
+    page = req.request_page(db(), me(), args.filters(), today=today, cursor=args.cursor,
+                            limit=args.limit or paging.DEFAULT_LIMIT)
+    departments = req.departments(db())
+    return jsonify(_listed([request_json(r, today, departments) for r in page.rows], page,
+                           today, key="requests"))
+
+
+@bp.get("/requests/<int:request_id>")
+@requires(permissions.can_sign_in)
+def request_detail(request_id: int):
+    """One request, 404 when the caller may not see it (as its pages answer)."""
+    row = req.load_for(db(), parse(RequestPath, {"request_id": request_id}).request_id, me())
+    return jsonify(request_json(row, zone_today(now()), req.departments(db())))
+
+
+def _listed(rows: list[dict], page: paging.Page, today: date, key: str = "tasks") -> dict:
+    """A page of a list as the API answers it (``TaskList`` in the document;
+    ``key`` names the rows)."""
+    return {key: rows, "count": len(rows), "today": today.isoformat(), "limit": page.limit,
             "next": page.next, "prev": page.prev}
 
 
@@ -185,6 +220,37 @@ def _named(code: str, obj) -> dict:
 
 def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _moment(value: datetime | None) -> str | None:
+    """A stored moment in the zone's time, with its offset."""
+    return aware(value).astimezone(ZONE_TZ).isoformat() if value else None
+
+
+def request_json(row, today: date, departments: dict) -> dict:
+    """One enterprise request as the API shows it (``ServiceRequest`` in the
+    document); ``departments``: the zone's, by code, read once for a list."""
+    department = (_named(row.department, departments.get(row.department))
+                  if row.department else None)
+    return {
+        "id": row.id, "version": row.version, "title": row.title, "text": row.text,
+        "kind": row.kind, "source": row.source, "status": row.status,
+        "complexity": row.complexity,
+        "enterprise": {"id": row.enterprise_id, "name": row.enterprise.name,
+                       "credit_code": row.enterprise.credit_code},
+        "department": department,
+        "submitted_at": _moment(row.submitted_at), "submitted_on": _day(row.submitted_on),
+        "arrange_due_on": _day(row.arrange_due_on),
+        "feedback_due_on": _day(row.feedback_due_on),
+        "solve_due_on": _day(row.solve_due_on), "due_on": _day(row.due_on),
+        "overdue_steps": [step for step, _due in req.overdue_steps(row, today)],
+        "arranged_at": _moment(row.arranged_at), "arrangement": row.arrangement,
+        "feedback_at": _moment(row.feedback_at), "feedback": row.feedback,
+        "solved_at": _moment(row.solved_at), "solution": row.solution,
+        "reopened_times": row.reopened_times,
+        "rating": row.rating, "rating_comment": row.rating_comment,
+        "rated_at": _moment(row.rated_at), "closed_at": _moment(row.closed_at),
+    }
 
 
 def task_json(task: ItemTask, today: date, pending: set[int] | None = None) -> dict:

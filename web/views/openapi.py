@@ -16,6 +16,14 @@ from typing import Any
 from web.support.actions import ACTIONS, INPUTS
 from web.support.inputs import INT_MAX, Input
 from workflow.models import TASK_STATES
+from workflow.reforms.requests.models import (
+    COMPLEXITIES,
+    ESCALATION_STEPS,
+    REQUEST_KINDS,
+    REQUEST_RATINGS,
+    REQUEST_SOURCES,
+    REQUEST_STATES,
+)
 
 ERROR_CODES = ("invalid_input", "invalid_transition", "conflict", "not_permitted", "not_found",
                "no_eligible_agent", "csrf", "unauthorized", "forbidden", "bad_request",
@@ -86,11 +94,11 @@ _CURSOR = {"type": ["string", "null"], "description": "Pass as `cursor` to read 
            "(or previous) page; null at the end (or the start) of the list."}
 
 
-def _page_of(schema: str) -> dict[str, Any]:
-    """One page of a list: keyset pagination, so pages stay stable and cost
-    the same however far one reads."""
-    return {"type": "object", "required": ["tasks", "count", "today", "limit", "next", "prev"],
-            "properties": {"tasks": {"type": "array", "items": _ref(schema)},
+def _page_of(schema: str, key: str = "tasks") -> dict[str, Any]:
+    """One page of a list (its rows under ``key``): keyset pagination, so
+    pages stay stable and cost the same however far one reads."""
+    return {"type": "object", "required": [key, "count", "today", "limit", "next", "prev"],
+            "properties": {key: {"type": "array", "items": _ref(schema)},
                            "count": {"type": "integer", "description": "Rows on this page."},
                            "today": _DATE, "limit": {"type": "integer"},
                            "next": _CURSOR, "prev": _CURSOR}}
@@ -99,6 +107,9 @@ def _page_of(schema: str) -> dict[str, Any]:
 _NAMED = {"type": "object", "required": ["code", "name_zh", "name_en"],
           "properties": {"code": {"type": "string"}, "name_zh": {"type": "string"},
                          "name_en": {"type": "string"}}}
+_MOMENT_OR_NULL = {"type": ["string", "null"], "format": "date-time",
+                   "description": "In the zone's time (+08:00); null until it happens."}
+_DATE_OR_NULL = {"type": ["string", "null"], "format": "date"}
 _LIGHT = {"type": ["string", "null"], "enum": ["green", "yellow", "red", "paused", None],
           "description": "green on track, yellow close to the limit, red overdue, paused "
                          "(clock stopped); null for blocked and closed tasks."}
@@ -237,6 +248,51 @@ SCHEMAS: dict[str, Any] = {
                 "`history`: the zone's median handling times; `limit`: the legal limits.")},
         },
     },
+    "ServiceRequest": {
+        "type": "object",
+        "description": "An enterprise request (企业诉求) handled on the 13710 rhythm: "
+                       "arranged the same working day, feedback within 3 working days, "
+                       "solved within 7 (ordinary) or a month (complex).",
+        "required": ["id", "version", "title", "kind", "source", "status", "complexity",
+                     "enterprise", "department", "submitted_at", "submitted_on",
+                     "arrange_due_on", "feedback_due_on", "solve_due_on", "due_on",
+                     "overdue_steps", "rating"],
+        "properties": {
+            "id": {"type": "integer", "description": "The request's number (编号)."},
+            "version": {"type": "integer"},
+            "title": {"type": "string"}, "text": {"type": "string"},
+            "kind": {"type": "string", "enum": list(REQUEST_KINDS)},
+            "source": {"type": "string", "enum": list(REQUEST_SOURCES)},
+            "status": {"type": "string", "enum": list(REQUEST_STATES)},
+            "complexity": {"type": "string", "enum": list(COMPLEXITIES)},
+            "enterprise": {"type": "object", "required": ["id", "name", "credit_code"],
+                           "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                          "credit_code": _STRING_OR_NULL}},
+            "department": {"anyOf": [_ref("Named"), {"type": "null"}],
+                           "description": "The responsible department (责任部门); null "
+                                          "until the request is arranged."},
+            "submitted_at": {"type": "string", "format": "date-time",
+                             "description": "In the zone's time (+08:00)."},
+            "submitted_on": {**_DATE, "description": "The zone's date of `submitted_at`."},
+            "arrange_due_on": _DATE, "feedback_due_on": _DATE,
+            "solve_due_on": _DATE,
+            "due_on": _DATE_OR_NULL | {"description": "The current step's due date; null "
+                                                      "once solved."},
+            "overdue_steps": {"type": "array",
+                              "items": {"type": "string", "enum": list(ESCALATION_STEPS)},
+                              "description": "The 13710 steps overdue today (`today` of "
+                                             "the list), as the escalation counts them."},
+            "arranged_at": _MOMENT_OR_NULL, "arrangement": {"type": "string"},
+            "feedback_at": _MOMENT_OR_NULL, "feedback": {"type": "string"},
+            "solved_at": _MOMENT_OR_NULL, "solution": {"type": "string"},
+            "reopened_times": {"type": "integer", "minimum": 0},
+            "rating": {"type": ["string", "null"], "enum": [*REQUEST_RATINGS, None],
+                       "description": "The enterprise's rating of the outcome, once rated."},
+            "rating_comment": {"type": "string"},
+            "rated_at": _MOMENT_OR_NULL, "closed_at": _MOMENT_OR_NULL,
+        },
+    },
+    "ServiceRequestList": _page_of("ServiceRequest", key="requests"),
     "ActionName": {"type": "string", "enum": sorted(ACTIONS)},
     "Clock": {
         "type": "object",
@@ -335,6 +391,28 @@ def _paths() -> dict[str, Any]:
                               "with `details.state` and `details.allowed`), or the task "
                               "changed since `version` (`conflict`)."),
             },
+        }},
+        "/api/v1/requests": {"get": {
+            "operationId": "requests", "tags": ["requests"],
+            "summary": "Enterprise requests (企业诉求), newest first, a page at a time.",
+            "description": "The staff's list (`/requests`) with the same filters: "
+                           "supervisors, admins and lead handlers see every request, an "
+                           "agent their department's and the ones they recorded; an "
+                           "enterprise sees its own.",
+            "parameters": parameters(QUERIES["requests"]),
+            "responses": {"200": _ok("A page of the requests.", "ServiceRequestList"),
+                          "400": _error("A filter value is invalid, `limit` is out of "
+                                        "range, or a `cursor` of another list."),
+                          "401": _UNAUTHORIZED},
+        }},
+        "/api/v1/requests/{request_id}": {"get": {
+            "operationId": "request", "tags": ["requests"],
+            "summary": "One enterprise request with its 13710 steps.",
+            "parameters": parameters(PATHS["request"], "path"),
+            "responses": {"200": _ok("The request.", "ServiceRequest"), "401": _UNAUTHORIZED,
+                          "404": _error("No such request, or one the caller may not see "
+                                        "(an enterprise sees only its own; an agent "
+                                        "their department's).")},
         }},
         "/api/v1/supervision/overdue": {"get": {
             "operationId": "overdue", "tags": ["supervision"],

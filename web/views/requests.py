@@ -4,7 +4,8 @@
   (another enterprise's answers 404); on a solved one it rates the outcome,
   on an unsolved one it may withdraw it.
 - ``/requests``: the staff's paged, filterable list (an agent sees their
-  department's and the ones they recorded); a request's page with the step
+  department's and the ones they recorded), and ``/requests.xlsx``: the same
+  list with the same filters as an Excel sheet, written as it is read; a request's page with the step
   its viewer may take (arrange and classify: the leadership; feedback and
   solution: the department); ``/requests/figures``: open requests by
   department and age for supervisors and the leadership.
@@ -21,16 +22,19 @@ from typing import Literal
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from pydantic import Field
 
-from web.support import labels
+from web.support import excel, labels
 from web.support.access import me, requires
 from web.support.db import db
 from web.support.inputs import Day, Flag, Id, Input, Line, Maybe, Text, form, query
 from web.support.paging import page_args
+from web.support.present import zone_time
 from web.support.security import now
 from workflow.core import permissions
 from workflow.core import portal as portal_queries
 from workflow.core.operations import zone_today
+from workflow.kernel.moments import stored_day
 from workflow.reforms import requests as req
 from workflow.reforms.requests import rules
 from workflow.reforms.requests.models import (
@@ -51,6 +55,8 @@ STATES = {"submitted": _l("待安排"), "arranged": _l("已安排"), "feedback_g
 SOURCES = {"portal": _l("企业提交"), "visit": _l("走访收集"), "staff": _l("工作人员登记")}
 COMPLEXITY = {"ordinary": _l("一般问题（7 个工作日）"), "complex": _l("复杂问题（1 个月）")}
 RATINGS = {"satisfied": _l("满意"), "unsatisfied": _l("不满意")}
+# The 13710 steps, as the export names an overdue one (``req.overdue_steps``).
+STEP_NAMES = {"arrange": _l("安排"), "feedback": _l("反馈"), "solve": _l("办结")}
 AGE_NAMES = {"within_3": _l("3 个工作日内"), "within_7": _l("3–7 个工作日"),
              "within_month": _l("7 个工作日至 1 个月"), "over_month": _l("超过 1 个月")}
 assert set(KINDS) == set(REQUEST_KINDS) and set(STATES) == set(REQUEST_STATES)
@@ -70,10 +76,21 @@ class StaffRaiseForm(RaiseForm):
 
 
 class ListArgs(Input):
-    status: Maybe(Literal[(*REQUEST_STATES, "open")]) = None  # type: ignore[valid-type]
-    department: Maybe(Line(64)) = None
-    kind: Maybe(Literal[REQUEST_KINDS]) = None  # type: ignore[valid-type]
-    overdue: Flag = False
+    """The list's filters (``req.RequestFilter``): the page, its export and
+    ``GET /api/v1/requests`` read the same arguments."""
+
+    status: Maybe(Literal[(*REQUEST_STATES, "open")]) = Field(  # type: ignore[valid-type]
+        None, description="One status, or `open`: not solved yet.")
+    department: Maybe(Line(64)) = Field(
+        None, description="The responsible department's code (责任部门).")
+    kind: Maybe(Literal[REQUEST_KINDS]) = Field(  # type: ignore[valid-type]
+        None, description="The kind of problem (问题类型).")
+    overdue: Flag = Field(False, description="Only open requests past their current "
+                                             "step's due date.")
+
+    def filters(self) -> req.RequestFilter:
+        return req.RequestFilter(status=self.status, department=self.department,
+                                 kind=self.kind, overdue=self.overdue)
 
 
 class Versioned(Input):
@@ -166,16 +183,58 @@ def portal_withdraw(request_id: int):
 @requires(permissions.can_work_as_staff)
 def index():
     args = query(ListArgs)
-    filters = req.RequestFilter(status=args.status, department=args.department,
-                                kind=args.kind, overdue=args.overdue)
     cursor, limit = page_args()
     today = zone_today(now())
-    page = req.request_page(db(), me(), filters, today=today, cursor=cursor, limit=limit)
+    page = req.request_page(db(), me(), args.filters(), today=today, cursor=cursor, limit=limit)
     return render_template("requests/index.html", page=page, args=args, today=today,
                            due_soon=req.due_soon,
                            can_record=rules.can_record_for_enterprise(me()),
                            can_figures=rules.can_read_request_figures(me()),
                            departments=_department_names(), **_names())
+
+
+EXPORT_COLUMNS = [_l("编号"), _l("标题"), _l("企业"), _l("统一社会信用代码"), _l("问题类型"),
+                  _l("问题类别"), _l("来源"), _l("状态"), _l("责任部门"), _l("提出日期"),
+                  _l("安排时限"), _l("反馈时限"), _l("办结时限"), _l("办结日期"), _l("是否超期"),
+                  _l("超期环节"), _l("企业评价"), _l("评价意见")]
+EXPORT_WIDTHS = [8, 36, 28, 20, 12, 20, 12, 12, 16, 12, 12, 12, 12, 12, 8, 16, 10, 30]
+
+
+class _ExportLine:
+    """One request as the export's row: names in the reader's language, dates
+    as the zone's calendar days (a stored moment is UTC), the overdue steps
+    on the export's day as the escalation sweep counts them."""
+
+    def __init__(self, today, departments: dict[str, str]) -> None:
+        self.today, self.departments = today, departments
+        self.yes, self.no = _("是"), _("否")
+
+    def __call__(self, r) -> list:
+        late = req.overdue_steps(r, self.today)
+        return [r.id, r.title, r.enterprise.name, r.enterprise.credit_code or "",
+                str(KINDS[r.kind]), str(COMPLEXITY[r.complexity]), str(SOURCES[r.source]),
+                str(STATES[r.status]),
+                self.departments.get(r.department, r.department) if r.department else "",
+                r.submitted_on, r.arrange_due_on, r.feedback_due_on, r.solve_due_on,
+                stored_day(r.solved_at), self.yes if late else self.no,
+                "、".join(str(STEP_NAMES[step]) for step, _due in late),
+                str(RATINGS[r.rating]) if r.rating else "", r.rating_comment or ""]
+
+
+@bp.route("/requests.xlsx")
+@requires(permissions.can_work_as_staff)
+def export():
+    """The list the page shows (the same filters, the same rows the user may
+    see, newest first), written to the sheet as it is read, a batch at a time."""
+    args, moment = query(ListArgs), now()
+    today = zone_today(moment)
+    rows = map(_ExportLine(today, _department_names()),
+               req.request_rows(db(), me(), args.filters(), today=today, end_reads=True))
+    return excel.download(_("企业诉求"), EXPORT_COLUMNS, rows, EXPORT_WIDTHS,
+                          _("企业诉求清单-%(day)s.xlsx", day=today.isoformat()),
+                          f"requests-{today.isoformat()}.xlsx",
+                          caption=_("企业诉求清单（数据截至 %(at)s，北京时间）",
+                                    at=zone_time(moment)))
 
 
 @bp.route("/requests", methods=["POST"])

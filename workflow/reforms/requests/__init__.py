@@ -57,6 +57,7 @@ from workflow.reforms.requests.pages import (
     open_by_department,
     request_counts_for_visits,
     request_page,
+    request_rows,
     requests_of_visit,
     visit_page,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "REQUESTS", "DepartmentAges", "Dues", "RequestFilter", "arrange", "classify", "close",
     "current_due", "departments", "due_soon", "dues_for", "find_enterprise", "get_visit", "give_feedback",
     "leaders", "load_for", "open_by_department", "overdue_steps", "raise_request", "rate",
-    "record_visit", "request_counts_for_visits", "request_page", "requests_of_visit", "solve",
-    "solve_due", "sweep", "visit_page", "warn", "warned_steps", "warning_window", "withdraw",
+    "record_visit", "request_counts_for_visits", "request_page", "request_rows",
+    "requests_of_visit", "solve", "solve_due", "sweep", "visit_page", "warn", "warned_steps",
+    "warning_window", "withdraw",
 ]

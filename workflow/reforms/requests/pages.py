@@ -9,6 +9,7 @@ supervisor's open requests by department and age are one ``GROUP BY`` on
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -72,13 +73,26 @@ class RequestFilter:
         return found
 
 
+def _requests_query(user: User, filters: RequestFilter, today: date):
+    return select(ServiceRequest).where(rules.visible_requests(user), *filters.conditions(today))
+
+
 def request_page(session: Session, user: User, filters: RequestFilter, *, today: date,
                  cursor: str | None = None, limit: int | None = None) -> Page[ServiceRequest]:
     """A page of the requests ``user`` may see, newest first, filtered."""
-    query = (select(ServiceRequest)
-             .where(rules.visible_requests(user), *filters.conditions(today)))
-    return paging.fetch(session, query, NEWEST, cursor=cursor, limit=limit,
-                        options=[joinedload(ServiceRequest.enterprise)])
+    return paging.fetch(session, _requests_query(user, filters, today), NEWEST, cursor=cursor,
+                        limit=limit, options=[joinedload(ServiceRequest.enterprise)])
+
+
+def request_rows(session: Session, user: User, filters: RequestFilter, *, today: date,
+                 batch: int = 500, end_reads: bool = False) -> Iterator[ServiceRequest]:
+    """Every request of ``request_page``'s list (the same rows, filters and
+    order), read ``batch`` at a time on the same keyset (the Excel export:
+    memory for one batch, not the list; ``end_reads`` as ``paging.pages_of``).
+    The filters are checked before the first row is read."""
+    query = _requests_query(user, filters, today)
+    return paging.pages_of(session, query, NEWEST, batch=batch, end_reads=end_reads,
+                           options=[joinedload(ServiceRequest.enterprise)])
 
 
 @dataclass(frozen=True)
