@@ -78,54 +78,74 @@ STEPS = {
 STEP_NAMES = {"arrange": "当天安排", "feedback": "3 个工作日内反馈", "solve": "限期办结"}
 
 
-def overdue_steps(request: ServiceRequest, today: date) -> list[tuple[str, date]]:
-    """The steps of ``request`` overdue on ``today`` (escalated or not), with their due dates."""
+def _overdue(today: date):
+    """A step's due date is passed on ``today`` (a date or its column)."""
+    return lambda due: due < today
+
+
+def _in_warning(today: date):
+    """A step's due date is in ``today``'s warning window (a date or its column)."""
+    first, last = warning_window(today)
+    return lambda due: (due >= first) & (due <= last)
+
+
+def _steps_of(request: ServiceRequest, steps: dict, within) -> list[tuple[str, date]]:
+    """The steps of ``request`` in their states whose due date is ``within``, with their dates."""
     found = []
-    for step, (states, column) in STEPS.items():
+    for step, (states, column) in steps.items():
         due = getattr(request, column.key)
-        if request.status in states and due < today:
+        if request.status in states and within(due):
             found.append((step, due))
     return found
 
 
-def _candidates(today: date):
+def overdue_steps(request: ServiceRequest, today: date) -> list[tuple[str, date]]:
+    """The steps of ``request`` overdue on ``today`` (escalated or not), with their due dates."""
+    return _steps_of(request, STEPS, _overdue(today))
+
+
+def _candidates(claims: type, steps: dict, within):
+    """One indexed branch per step: the requests in its states whose due date
+    is ``within``, not claimed in ``claims`` for that date yet."""
     def branch(step: str):
-        states, column = STEPS[step]
+        states, column = steps[step]
         return (select(ServiceRequest.id, literal(step).label("step"))
-                .where(ServiceRequest.status.in_(states), column < today,
-                       ~exists().where(RequestEscalation.request_id == ServiceRequest.id,
-                                       RequestEscalation.step == step,
-                                       RequestEscalation.due_on == column)))
-    return union_all(*(branch(step) for step in STEPS))
+                .where(ServiceRequest.status.in_(states), within(column),
+                       ~exists().where(claims.request_id == ServiceRequest.id,
+                                       claims.step == step, claims.due_on == column)))
+    return union_all(*(branch(step) for step in steps))
 
 
-def _claim(session: Session, request: ServiceRequest, step: str, due: date,
-           now: datetime) -> bool:
+def _claimed(session: Session, claims: type, steps: dict, within, now: datetime):
+    """Each (request, step, due date) ``within`` that this transaction claims
+    in ``claims`` (``INSERT … ON CONFLICT DO NOTHING`` under the request's row
+    lock): only the claimant tells anyone."""
+    ids = sorted({row.id for row in session.execute(_candidates(claims, steps, within))})
     insert = dialect_insert(session)
-    statement = (insert(RequestEscalation)
-                 .values(request_id=request.id, step=step, due_on=due, recorded_at=utc(now))
-                 .on_conflict_do_nothing().returning(RequestEscalation.id))
-    return session.execute(statement).scalar_one_or_none() is not None
+    for request_id in ids:
+        # Re-read under the lock: the request may have moved on since the query.
+        request = session.get(ServiceRequest, request_id, with_for_update=True,
+                              populate_existing=True)
+        for step, due in _steps_of(request, steps, within):
+            statement = (insert(claims)
+                         .values(request_id=request.id, step=step, due_on=due, recorded_at=utc(now))
+                         .on_conflict_do_nothing().returning(claims.id))
+            if session.execute(statement).scalar_one_or_none() is not None:
+                yield request, step, due
 
 
 def sweep(session: Session, *, now: datetime) -> list[str]:
     """Escalate every overdue 13710 step not escalated yet; one line each."""
-    today = zone_today(now)
-    ids = sorted({row.id for row in session.execute(_candidates(today))})
     lines: list[str] = []
-    for request_id in ids:
-        request = session.get(ServiceRequest, request_id, with_for_update=True,
-                              populate_existing=True)
-        for step, due in overdue_steps(request, today):
-            if not _claim(session, request, step, due, now):
-                continue
-            told = _announce(session, request, step, due, now)
-            zone_audit.record(session, actor=None, now=utc(now), action="request.escalated",
-                              subject=f"request:{request.id}",
-                              data={"step": step, "due_on": due.isoformat(),
-                                    "told": [u.username for u in told]})
-            lines.append(f"request {request.id} {step} overdue since {due.isoformat()} -> "
-                         f"{', '.join(u.username for u in told) or 'nobody'}")
+    for request, step, due in _claimed(session, RequestEscalation, STEPS,
+                                       _overdue(zone_today(now)), now):
+        told = _announce(session, request, step, due, now)
+        zone_audit.record(session, actor=None, now=utc(now), action="request.escalated",
+                          subject=f"request:{request.id}",
+                          data={"step": step, "due_on": due.isoformat(),
+                                "told": [u.username for u in told]})
+        lines.append(f"request {request.id} {step} overdue since {due.isoformat()} -> "
+                     f"{', '.join(u.username for u in told) or 'nobody'}")
     session.flush()
     return lines
 
@@ -166,13 +186,7 @@ def warning_window(today: date) -> tuple[date, date]:
 def warned_steps(request: ServiceRequest, today: date) -> list[tuple[str, date]]:
     """The steps of ``request`` due for their warning on ``today`` (sent or
     not), with their due dates."""
-    first, last = warning_window(today)
-    found = []
-    for step, (states, column) in WARNED.items():
-        due = getattr(request, column.key)
-        if request.status in states and first <= due <= last:
-            found.append((step, due))
-    return found
+    return _steps_of(request, WARNED, _in_warning(today))
 
 
 def due_soon(request: ServiceRequest, today: date) -> bool:
@@ -181,44 +195,15 @@ def due_soon(request: ServiceRequest, today: date) -> bool:
     return any(due == request.due_on for _, due in warned_steps(request, today))
 
 
-def _warning_candidates(today: date):
-    first, last = warning_window(today)
-
-    def branch(step: str):
-        states, column = WARNED[step]
-        return (select(ServiceRequest.id, literal(step).label("step"))
-                .where(ServiceRequest.status.in_(states), column >= first, column <= last,
-                       ~exists().where(RequestWarning.request_id == ServiceRequest.id,
-                                       RequestWarning.step == step,
-                                       RequestWarning.due_on == column)))
-    return union_all(*(branch(step) for step in WARNED))
-
-
-def _claim_warning(session: Session, request: ServiceRequest, step: str, due: date,
-                   now: datetime) -> bool:
-    insert = dialect_insert(session)
-    statement = (insert(RequestWarning)
-                 .values(request_id=request.id, step=step, due_on=due, recorded_at=utc(now))
-                 .on_conflict_do_nothing().returning(RequestWarning.id))
-    return session.execute(statement).scalar_one_or_none() is not None
-
-
 def warn(session: Session, *, now: datetime) -> list[str]:
     """Warn the department of every 13710 step due on the next working day (or
     due today, after a missed day) and not warned of yet; one line each."""
     today = zone_today(now)
-    ids = sorted({row.id for row in session.execute(_warning_candidates(today))})
     lines: list[str] = []
-    for request_id in ids:
-        # Re-read under the lock: the request may have moved on since the query.
-        request = session.get(ServiceRequest, request_id, with_for_update=True,
-                              populate_existing=True)
-        for step, due in warned_steps(request, today):
-            if not _claim_warning(session, request, step, due, now):
-                continue
-            told = _warn(session, request, step, due, today, now)
-            lines.append(f"request {request.id} {step} due {due.isoformat()} (warning) -> "
-                         f"{', '.join(u.username for u in told) or 'nobody'}")
+    for request, step, due in _claimed(session, RequestWarning, WARNED, _in_warning(today), now):
+        told = _warn(session, request, step, due, today, now)
+        lines.append(f"request {request.id} {step} due {due.isoformat()} (warning) -> "
+                     f"{', '.join(u.username for u in told) or 'nobody'}")
     session.flush()
     return lines
 
