@@ -141,7 +141,18 @@ class ServiceRequest(Base):
     submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])
 
 
-class RequestEscalation(Base):
+class _StepClaim:
+    """A claim on one step of a request for one due date: the unique key
+    (request, step, due date) its table declares is the claim."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"))
+    step: Mapped[str] = mapped_column(String(16))
+    due_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RequestEscalation(_StepClaim, Base):
     """One overdue 13710 step of a request, escalated once: the unique key
     (request, step, due date) is the claim, so a sweep run twice, two sweeps
     at once or a sweep after downtime never repeat one; a new due date (the
@@ -153,14 +164,8 @@ class RequestEscalation(Base):
         UniqueConstraint("request_id", "step", "due_on"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"))
-    step: Mapped[str] = mapped_column(String(16))
-    due_on: Mapped[date] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-
-class RequestWarning(Base):
+class RequestWarning(_StepClaim, Base):
     """The warning of one 13710 step of a request on the working day before it
     falls due, sent once: the unique key (request, step, due date) is the
     claim, as for ``RequestEscalation``; a new due date (the request reopened
@@ -172,9 +177,3 @@ class RequestWarning(Base):
         CheckConstraint(_in("step", WARNING_STEPS), name="step_known"),
         UniqueConstraint("request_id", "step", "due_on"),
     )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"))
-    step: Mapped[str] = mapped_column(String(16))
-    due_on: Mapped[date] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
